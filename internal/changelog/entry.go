@@ -1,0 +1,234 @@
+package changelog
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/inferbench/inferbench/internal/diag"
+)
+
+// Entry is one element of perf-changelog.yaml. Field order is the canonical JSON order of
+// changelog_metadata.entries.
+type Entry struct {
+	ConfigKeys  []string `json:"config-keys"`
+	Description []string `json:"description"`
+	PRLink      string   `json:"pr-link"`
+	EvalsOnly   bool     `json:"evals-only"`
+
+	// Line and Col locate the entry in the changelog file (1-based).
+	Line, Col int `json:"-"`
+	// KeyPos locates each element of ConfigKeys.
+	KeyPos []Pos `json:"-"`
+}
+
+// Pos is a 1-based line and column in the changelog file.
+type Pos struct{ Line, Col int }
+
+// Source is YAML text cut out of the changelog file, with the file line that each of its
+// lines came from (Lines[i] is the file line of text line i+1). A nil Lines means the text
+// is the whole file.
+type Source struct {
+	File  string
+	Text  string
+	Lines []int
+}
+
+func (s Source) fileLine(textLine int) int {
+	if s.Lines == nil || textLine <= 0 {
+		return textLine
+	}
+	if textLine > len(s.Lines) {
+		if len(s.Lines) == 0 {
+			return 0
+		}
+		return s.Lines[len(s.Lines)-1]
+	}
+	return s.Lines[textLine-1]
+}
+
+func (s Source) pos(n *yaml.Node) (int, int) { return s.fileLine(n.Line), n.Column }
+
+// ErrNoEntries is returned when the text holds no YAML value at all (only blank lines or
+// comments).
+var ErrNoEntries = errors.New("no YAML entries")
+
+const fieldsHint = "an entry has config-keys (list), description (list), pr-link (string) and optionally evals-only (true/false)"
+
+// ParseEntries decodes a YAML list of changelog entries, checking each against the schema
+// (reference §6.3, with strict YAML 1.2 types). It returns the entries that are valid and
+// one diagnostic per problem, positioned in the changelog file.
+func ParseEntries(src Source) ([]Entry, diag.List, error) {
+	var diags diag.List
+	dec := yaml.NewDecoder(bytes.NewReader([]byte(src.Text)))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil, ErrNoEntries
+		}
+		line, msg := yamlErrorLine(err)
+		diags.Add(src.File, src.fileLine(line), 0, "fix the YAML syntax", "invalid YAML: %s", msg)
+		return nil, diags, nil
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		l, c := src.pos(&extra)
+		diags.Add(src.File, l, c, "keep the changelog a single YAML document", "unexpected second YAML document (---)")
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode {
+		if len(root.Content) == 0 {
+			return nil, nil, ErrNoEntries
+		}
+		root = root.Content[0]
+	}
+	if isNull(root) {
+		return nil, nil, ErrNoEntries
+	}
+	if root.Kind != yaml.SequenceNode {
+		l, c := src.pos(root)
+		diags.Add(src.File, l, c, "each entry starts with '- config-keys:'", "the changelog must be a YAML list of entries, found %s", kindName(root))
+		return nil, diags, nil
+	}
+	var entries []Entry
+	for _, n := range root.Content {
+		e, ds := parseEntry(src, n)
+		diags = append(diags, ds...)
+		if len(ds) == 0 {
+			entries = append(entries, e)
+		}
+	}
+	return entries, diags, nil
+}
+
+func parseEntry(src Source, n *yaml.Node) (Entry, diag.List) {
+	var diags diag.List
+	e := Entry{}
+	e.Line, e.Col = src.pos(n)
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n.Kind != yaml.MappingNode {
+		diags.Add(src.File, e.Line, e.Col, fieldsHint, "changelog entry must be a mapping, found %s", kindName(n))
+		return e, diags
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		kl, kc := src.pos(k)
+		name := k.Value
+		if seen[name] {
+			diags.Add(src.File, kl, kc, "keep one of them", "duplicate field '%s' in changelog entry", name)
+			continue
+		}
+		seen[name] = true
+		switch name {
+		case "config-keys":
+			var pos []Pos
+			e.ConfigKeys, pos = stringList(src, name, v, &diags)
+			e.KeyPos = pos
+		case "description":
+			e.Description, _ = stringList(src, name, v, &diags)
+		case "pr-link":
+			if s, ok := str(v); ok {
+				e.PRLink = s
+			} else {
+				vl, vc := src.pos(v)
+				diags.Add(src.File, vl, vc, "quote it if needed: pr-link: \"https://github.com/...\"", "'pr-link' must be a string, found %s", kindName(v))
+			}
+		case "evals-only":
+			if v.Kind == yaml.ScalarNode && v.Tag == "!!bool" && (v.Value == "true" || v.Value == "false") {
+				e.EvalsOnly = v.Value == "true"
+			} else {
+				vl, vc := src.pos(v)
+				diags.Add(src.File, vl, vc, "write evals-only: true or evals-only: false", "'evals-only' must be true or false, found %s", kindName(v))
+			}
+		default:
+			diags.Add(src.File, kl, kc, fieldsHint, "unknown field '%s' in changelog entry", name)
+		}
+	}
+	for _, f := range []string{"config-keys", "description", "pr-link"} {
+		if !seen[f] {
+			diags.Add(src.File, e.Line, e.Col, fieldsHint, "changelog entry lacks the required field '%s'", f)
+		}
+	}
+	return e, diags
+}
+
+// stringList decodes a non-empty list of strings.
+func stringList(src Source, name string, v *yaml.Node, diags *diag.List) ([]string, []Pos) {
+	vl, vc := src.pos(v)
+	if v.Kind != yaml.SequenceNode {
+		diags.Add(src.File, vl, vc, "write it as a list: '- item' lines under the field", "'%s' must be a list of strings, found %s", name, kindName(v))
+		return nil, nil
+	}
+	if len(v.Content) == 0 {
+		diags.Add(src.File, vl, vc, "add at least one item", "'%s' must not be empty", name)
+		return nil, nil
+	}
+	var out []string
+	var pos []Pos
+	for _, item := range v.Content {
+		s, ok := str(item)
+		il, ic := src.pos(item)
+		if !ok {
+			diags.Add(src.File, il, ic, "quote the item", "'%s' items must be strings, found %s", name, kindName(item))
+			continue
+		}
+		out = append(out, s)
+		pos = append(pos, Pos{il, ic})
+	}
+	return out, pos
+}
+
+// str accepts a scalar that YAML 1.2 reads as a string (no numbers, booleans or nulls).
+func str(n *yaml.Node) (string, bool) {
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
+		return "", false
+	}
+	return n.Value, true
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!null":
+			return "nothing (null)"
+		case "!!str":
+			return strconv.Quote(n.Value)
+		case "!!int", "!!float":
+			return "the number " + n.Value
+		case "!!bool":
+			return "the boolean " + n.Value
+		}
+		return fmt.Sprintf("%q (%s)", n.Value, n.Tag)
+	}
+	return "an empty value"
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// yamlErrorLine splits yaml.v3's "yaml: line N: msg" into its parts.
+func yamlErrorLine(err error) (int, string) {
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return n, m[2]
+	}
+	return 0, err.Error()
+}

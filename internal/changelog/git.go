@@ -1,0 +1,89 @@
+package changelog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/inferbench/inferbench/internal/execx"
+)
+
+// Git runs the few git commands the changelog needs, in one working directory.
+type Git struct {
+	Runner execx.Runner
+	// Dir is the repository's working directory; empty means the current one.
+	Dir string
+	// Env, when non-nil, is the complete environment for git (see execx.Cmd.Env).
+	Env []string
+}
+
+// GitError is a git command that failed; Error carries git's own message.
+type GitError struct {
+	Args   []string
+	Stderr string
+	Err    error
+}
+
+func (e *GitError) Error() string {
+	msg := strings.TrimSpace(e.Stderr)
+	if msg == "" {
+		msg = e.Err.Error()
+	}
+	return fmt.Sprintf("git %s failed: %s", strings.Join(e.Args, " "), msg)
+}
+
+func (e *GitError) Unwrap() error { return e.Err }
+
+func (g Git) run(ctx context.Context, args ...string) (string, error) {
+	res, err := g.Runner.Run(ctx, execx.Cmd{Name: "git", Args: args, Dir: g.Dir, Env: g.Env})
+	if err != nil {
+		return "", &GitError{Args: args, Stderr: string(res.Stderr), Err: err}
+	}
+	return string(res.Stdout), nil
+}
+
+// Commit resolves ref to a commit id. A ref that does not name a commit is an error
+// that says so, instead of the empty diff the reference silently got (Q-28).
+func (g Git) Commit(ctx context.Context, ref string) (string, error) {
+	if ref == "" {
+		return "", errors.New("empty git ref")
+	}
+	out, err := g.run(ctx, "rev-parse", "--verify", "--quiet", "--end-of-options", ref+"^{commit}")
+	if err != nil {
+		var ee *execx.ExitError
+		if errors.As(err, &ee) && ee.ExitCode == 1 && strings.TrimSpace(ee.Stderr) == "" {
+			// --quiet turns "unknown revision" into a bare exit status 1.
+			return "", fmt.Errorf("git ref %q does not name a commit in this repository (fetch it, or fix the name)", ref)
+		}
+		return "", err
+	}
+	return strings.TrimSpace(out), nil
+}
+
+// MergeBase returns the best common ancestor of two commits.
+func (g Git) MergeBase(ctx context.Context, a, b string) (string, error) {
+	out, err := g.run(ctx, "merge-base", a, b)
+	if err != nil {
+		var ee *execx.ExitError
+		if errors.As(err, &ee) && ee.ExitCode == 1 {
+			return "", fmt.Errorf("commits %s and %s have no common ancestor (is the clone shallow? check out with fetch-depth: 0)", short(a), short(b))
+		}
+		return "", err
+	}
+	return strings.TrimSpace(out), nil
+}
+
+// Diff returns `git diff` of one path between two commits, in a format that user or
+// system configuration cannot change (no colour, no external diff or textconv driver).
+func (g Git) Diff(ctx context.Context, from, to, path string) (string, error) {
+	return g.run(ctx, "diff", "--no-color", "--no-ext-diff", "--no-textconv", "--text",
+		"--no-renames", "--src-prefix=a/", "--dst-prefix=b/", from, to, "--", path)
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}

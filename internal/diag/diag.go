@@ -1,0 +1,145 @@
+// Package diag holds positioned diagnostics: problems found in a user's input files,
+// each with a file, a 1-based line and column, a message and a hint that says what to do.
+//
+// Diagnostics are values, not errors: loaders collect every problem they find into a
+// List and keep going, so a user fixes all mistakes in one round. A List is sorted and
+// de-duplicated with Sort, and rendered as text with WriteText. GitHub annotations are
+// rendered by package ghactions from the same fields (diag knows nothing of GitHub).
+package diag
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+)
+
+// Severity tells whether a diagnostic makes the input unusable.
+type Severity int
+
+const (
+	// Error makes the command fail (exit status 1).
+	Error Severity = iota
+	// Warning is reported but does not change the outcome.
+	Warning
+)
+
+func (s Severity) String() string {
+	if s == Warning {
+		return "warning"
+	}
+	return "error"
+}
+
+// Diagnostic is one problem in an input file. Line and Col are 1-based; 0 means the
+// problem concerns the whole file (for example, the file does not exist).
+type Diagnostic struct {
+	File     string
+	Line     int
+	Col      int
+	Severity Severity
+	Message  string // what is wrong, one line
+	Hint     string // what to do about it, one line; may be empty
+}
+
+// String renders the diagnostic as "file:line:col: message", leaving out the parts that
+// are unknown. The hint is not included; see WriteText.
+func (d Diagnostic) String() string {
+	var b strings.Builder
+	b.WriteString(d.Location())
+	if b.Len() > 0 {
+		b.WriteString(": ")
+	}
+	if d.Severity == Warning {
+		b.WriteString("warning: ")
+	}
+	b.WriteString(d.Message)
+	return b.String()
+}
+
+// Location renders "file:line:col", "file:line" or "file" depending on what is known.
+func (d Diagnostic) Location() string {
+	switch {
+	case d.File == "":
+		return ""
+	case d.Line <= 0:
+		return d.File
+	case d.Col <= 0:
+		return fmt.Sprintf("%s:%d", d.File, d.Line)
+	default:
+		return fmt.Sprintf("%s:%d:%d", d.File, d.Line, d.Col)
+	}
+}
+
+// List is an ordered collection of diagnostics.
+type List []Diagnostic
+
+// Add appends a diagnostic of severity Error.
+func (l *List) Add(file string, line, col int, hint, format string, args ...any) {
+	*l = append(*l, Diagnostic{File: file, Line: line, Col: col, Message: fmt.Sprintf(format, args...), Hint: hint})
+}
+
+// Warn appends a diagnostic of severity Warning.
+func (l *List) Warn(file string, line, col int, hint, format string, args ...any) {
+	*l = append(*l, Diagnostic{File: file, Line: line, Col: col, Severity: Warning, Message: fmt.Sprintf(format, args...), Hint: hint})
+}
+
+// HasErrors reports whether any diagnostic has severity Error.
+func (l List) HasErrors() bool {
+	return slices.ContainsFunc(l, func(d Diagnostic) bool { return d.Severity == Error })
+}
+
+// Errors returns the diagnostics of severity Error, in order.
+func (l List) Errors() List {
+	return slices.DeleteFunc(slices.Clone(l), func(d Diagnostic) bool { return d.Severity != Error })
+}
+
+// Warnings returns the diagnostics of severity Warning, in order.
+func (l List) Warnings() List {
+	return slices.DeleteFunc(slices.Clone(l), func(d Diagnostic) bool { return d.Severity != Warning })
+}
+
+// Compare orders diagnostics by file, line, column, severity, message and hint.
+func Compare(a, b Diagnostic) int {
+	return cmp.Or(
+		cmp.Compare(a.File, b.File),
+		cmp.Compare(a.Line, b.Line),
+		cmp.Compare(a.Col, b.Col),
+		cmp.Compare(a.Severity, b.Severity),
+		cmp.Compare(a.Message, b.Message),
+		cmp.Compare(a.Hint, b.Hint),
+	)
+}
+
+// Sort orders the list (see Compare) and drops exact duplicates, in place.
+func (l *List) Sort() {
+	slices.SortStableFunc(*l, Compare)
+	*l = slices.Compact(*l)
+}
+
+// WriteText writes one diagnostic per line as "file:line:col: message", followed by an
+// indented "hint: ..." line when the diagnostic has a hint.
+func WriteText(w io.Writer, l List) error {
+	var b strings.Builder
+	for _, d := range l {
+		b.WriteString(d.String())
+		b.WriteByte('\n')
+		if d.Hint != "" {
+			b.WriteString("    hint: ")
+			b.WriteString(d.Hint)
+			b.WriteByte('\n')
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Error is a List used as a Go error, for callers that must return one.
+type ErrorList struct{ List List }
+
+func (e *ErrorList) Error() string {
+	var b strings.Builder
+	_ = WriteText(&b, e.List)
+	return strings.TrimRight(b.String(), "\n")
+}

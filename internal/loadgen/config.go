@@ -1,0 +1,185 @@
+// Package loadgen drives load against an OpenAI-compatible streaming endpoint and records,
+// for every request, when it was scheduled, sent, answered and finished, and when every
+// streamed chunk arrived with how many tokens it carried. Run is one benchmark point (one
+// concurrency); it holds no global state, so callers may run many points in a row against
+// one server. Aggregation into the reference's metrics lives in metrics.go; file output in
+// output.go.
+package loadgen
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Dataset modes: how prompts are sent.
+const (
+	// DatasetTokenIDs sends prompts as arrays of token ids, so the input length is exact
+	// without a client-side tokenizer (completions endpoint only).
+	DatasetTokenIDs = "token-ids"
+	// DatasetText sends prompts as text of one common English word per intended token; the
+	// real count is taken from the server's usage.prompt_tokens when it reports one.
+	DatasetText = "text"
+)
+
+// Endpoints the client knows how to speak.
+const (
+	EndpointCompletions = "/v1/completions"
+	EndpointChat        = "/v1/chat/completions"
+)
+
+// Config is one benchmark point. The zero value is not usable; start from DefaultConfig,
+// which mirrors how the reference invokes its client (spec agent.md §3.1).
+type Config struct {
+	BaseURL  string // scheme://host:port, e.g. http://127.0.0.1:8000
+	Endpoint string // EndpointCompletions (default) or EndpointChat
+	// Backend is the reference's --backend name (vllm, openai, sglang, openai-chat, ...). It
+	// is recorded in the result; "openai-chat" implies the chat endpoint when Endpoint is "".
+	Backend string
+	Model   string // request "model" field and result model_id
+	APIKey  string // sent as "Authorization: Bearer <key>"; "" sends "None" like the reference
+
+	InputLen   int     // nominal input length L (upper bound of the uniform draw)
+	OutputLen  int     // nominal output length (upper bound)
+	RangeRatio float64 // lengths are uniform in [floor(L*r), L]
+	PrefixLen  int     // shared prefix tokens prepended to every prompt (not scaled by r)
+	// DatasetMode is DatasetTokenIDs or DatasetText; "" picks token ids for completions and
+	// text for chat.
+	DatasetMode string
+	// VocabSize bounds the generated token ids; ids start at 1000 to stay clear of the
+	// special tokens at the bottom of every common vocabulary.
+	VocabSize int
+
+	NumPrompts     int     // measured requests
+	MaxConcurrency int     // in-flight cap; 0 means unlimited
+	NumWarmups     int     // warm-up copies of request 0, discarded
+	RequestRate    float64 // requests/s; +Inf sends as fast as concurrency allows
+	Burstiness     float64 // gamma shape of inter-arrival times; 1 = Poisson
+	Seed           uint64
+	IgnoreEOS      bool
+	// ContinuousUsage asks for usage in every chunk (stream_options.continuous_usage_stats,
+	// vLLM/SGLang), which gives exact tokens per chunk for the per-token ITL. Servers that
+	// ignore it still work: counts are then spread evenly over the chunks (flagged).
+	ContinuousUsage bool
+
+	Percentiles    []float64     // reported percentiles, e.g. 90, 99, 99.9
+	RequestTimeout time.Duration // per request; 0 = none
+
+	// MaxFailureRate above which Outcome.Failed() is true (the reference's 5 %).
+	MaxFailureRate float64
+	// SendLagLimit: a p99 send lag above it marks the client as having fallen behind.
+	SendLagLimit time.Duration
+
+	// ProgressInterval between progress lines when ProgressTTY is false (CI logs).
+	ProgressInterval time.Duration
+	// ProgressTTY draws a single redrawn bar instead of lines.
+	ProgressTTY bool
+	// RequestIDPrefix is prepended to the X-Request-Id header of each request ("<prefix><index>",
+	// warm-ups "<prefix>w<index>"); servers that log it let records be matched to server logs.
+	RequestIDPrefix string
+}
+
+// DefaultConfig returns the reference's settings as InferenceX runs it: random dataset with
+// range ratio 0.8, ignore_eos, unlimited request rate, burstiness 1, seed 0, p90/p99/p99.9.
+// NumPrompts and NumWarmups are left 0: Normalize derives 10×conc and 2×conc from them.
+func DefaultConfig() Config {
+	return Config{
+		Endpoint:         EndpointCompletions,
+		Backend:          "vllm",
+		RangeRatio:       0.8,
+		VocabSize:        32000,
+		RequestRate:      math.Inf(1),
+		Burstiness:       1,
+		IgnoreEOS:        true,
+		ContinuousUsage:  true,
+		Percentiles:      []float64{90, 99, 99.9},
+		RequestTimeout:   6 * time.Hour,
+		MaxFailureRate:   0.05,
+		SendLagLimit:     10 * time.Millisecond,
+		ProgressInterval: 5 * time.Second,
+	}
+}
+
+// chat reports whether requests go to the chat endpoint.
+func (c *Config) chat() bool { return strings.HasSuffix(c.Endpoint, "chat/completions") }
+
+// Validate reports every problem with the configuration at once.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("base URL %q must look like http://host:port", c.BaseURL)
+	}
+	if !strings.HasSuffix(c.Endpoint, "completions") {
+		bad("endpoint %q must end in /completions or /chat/completions", c.Endpoint)
+	}
+	if c.Model == "" {
+		bad("model is empty; pass the served model name")
+	}
+	if c.InputLen < 1 || c.OutputLen < 1 {
+		bad("input length %d and output length %d must both be at least 1", c.InputLen, c.OutputLen)
+	}
+	if c.RangeRatio < 0 || c.RangeRatio > 1 {
+		bad("range ratio %v must be within [0, 1]", c.RangeRatio)
+	}
+	if c.PrefixLen < 0 {
+		bad("prefix length %d must not be negative", c.PrefixLen)
+	}
+	switch c.DatasetMode {
+	case "", DatasetText:
+	case DatasetTokenIDs:
+		if c.chat() {
+			bad("dataset mode %q needs the completions endpoint; use %q with chat", DatasetTokenIDs, DatasetText)
+		}
+	default:
+		bad("dataset mode %q is not %q or %q", c.DatasetMode, DatasetTokenIDs, DatasetText)
+	}
+	if c.VocabSize <= 1000 {
+		bad("vocab size %d must be above 1000", c.VocabSize)
+	}
+	if c.NumPrompts < 1 {
+		bad("number of prompts %d must be at least 1", c.NumPrompts)
+	}
+	if c.MaxConcurrency < 0 || c.NumWarmups < 0 {
+		bad("max concurrency %d and warm-ups %d must not be negative", c.MaxConcurrency, c.NumWarmups)
+	}
+	if !(c.RequestRate > 0) {
+		bad("request rate %v must be positive (inf for no pacing)", c.RequestRate)
+	}
+	if !(c.Burstiness > 0) {
+		bad("burstiness %v must be positive", c.Burstiness)
+	}
+	for _, p := range c.Percentiles {
+		if !(p > 0 && p < 100) {
+			bad("percentile %v must be within (0, 100)", p)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Normalize fills derived defaults: dataset mode, 10×conc prompts and 2×conc warm-ups when
+// those are unset (negative warm-ups mean "derive"; 0 means none).
+func (c *Config) Normalize() {
+	if c.Endpoint == "" {
+		c.Endpoint = EndpointCompletions
+		if c.Backend == "openai-chat" {
+			c.Endpoint = EndpointChat
+		}
+	}
+	if c.DatasetMode == "" {
+		c.DatasetMode = DatasetTokenIDs
+		if c.chat() {
+			c.DatasetMode = DatasetText
+		}
+	}
+	if c.NumPrompts == 0 && c.MaxConcurrency > 0 {
+		c.NumPrompts = 10 * c.MaxConcurrency
+	}
+	if c.NumWarmups < 0 {
+		c.NumWarmups = 2 * c.MaxConcurrency
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+}

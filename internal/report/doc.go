@@ -1,0 +1,17 @@
+// Package report turns the files of a finished sweep into things people read: the
+// reference's aggregate files (agg_bmk.json, agg_eval_all.json, run_stats.json), markdown
+// summary tables for the step summary and the terminal, a comparison of two result sets that
+// flags regressions, and a self-contained HTML report whose charts are drawn in the browser
+// from data embedded in the file (no network at view time).
+//
+// Reading is separate from rendering: Scan walks a directory and returns typed records plus
+// every problem it met (unreadable or partial files are never skipped silently); the
+// renderers only format what they are given and write to the io.Writer they get.
+//
+// The fixture sweep under testdata/sweep is written by a seeded synthetic model
+// (fixture_test.go); regenerate it with
+//
+//	go test ./internal/report -run TestFixtureSweep -regen
+//
+//go:generate go test -run TestFixtureSweep -regen .
+package report

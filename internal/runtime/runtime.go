@@ -1,0 +1,127 @@
+// Package runtime defines how the agent starts an engine server and gets rid of it again.
+// Backends (docker, slurm, local) implement one small interface; everything they create
+// carries the run's identity (labels, job names) so that cleanup removes exactly what this
+// run started and nothing else on the host.
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Spec is a fully rendered server launch: nothing in it is templated any more.
+type Spec struct {
+	// Name identifies the server on the host: the container name or Slurm job name.
+	// It must be unique per launch and start with the run's prefix.
+	Name string
+	// RunID is the run's identity; backends attach it (label, job name) so Cleanup finds it.
+	RunID string
+	// Image is the container image; empty for non-container launches.
+	Image string
+	// Argv is the command line; Argv[0] is the program (entrypoint in containers).
+	Argv []string
+	// Env is extra environment as KEY=VALUE, in order.
+	Env []string
+	// Workdir is the working directory (in the container when there is one).
+	Workdir string
+	// Port the engine listens on.
+	Port int
+	// GPUs is how many accelerators to hand the server; 0 means none.
+	GPUs int
+	// GPUVendor is "nvidia", "amd" or "" (no devices).
+	GPUVendor string
+	// Mounts are bind mounts host:container.
+	Mounts []Mount
+	// ShmSize in bytes; 0 keeps the backend's default.
+	ShmSize int64
+	// IPCHost, Privileged, CapAdd, SecurityOpt and Ulimits mirror docker run flags.
+	IPCHost     bool
+	Privileged  bool
+	CapAdd      []string
+	SecurityOpt []string
+	Ulimits     []Ulimit
+	// Labels are extra container labels (the backend adds its own ownership labels).
+	Labels map[string]string
+	// LogPath is the host file the server's stdout and stderr are appended to.
+	LogPath string
+}
+
+// Mount is a bind mount.
+type Mount struct {
+	Host      string `json:"host"`
+	Container string `json:"container"`
+	ReadOnly  bool   `json:"read_only,omitempty"`
+}
+
+// Ulimit is one resource limit; -1 means unlimited.
+type Ulimit struct {
+	Name string `json:"name"`
+	Soft int64  `json:"soft"`
+	Hard int64  `json:"hard"`
+}
+
+// Exit describes how a server ended.
+type Exit struct {
+	// Code is the exit status; -1 when unknown or killed by a signal.
+	Code int
+	// Reason is a short cause when the backend knows one ("OOM killed", "job cancelled").
+	Reason string
+	// At is when the exit was observed.
+	At time.Time
+}
+
+func (e Exit) String() string {
+	s := fmt.Sprintf("exit status %d", e.Code)
+	if e.Reason != "" {
+		s += " (" + e.Reason + ")"
+	}
+	return s
+}
+
+// Info is what a backend learned about a started server, for the run manifest.
+type Info struct {
+	Backend     string `json:"backend"`
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Image       string `json:"image,omitempty"`
+	ImageDigest string `json:"image_digest,omitempty"`
+	// Host is where the server listens as seen from the agent.
+	Host string `json:"host"`
+	// Node is the machine it runs on (Slurm node name), when different from the agent's.
+	Node string `json:"node,omitempty"`
+}
+
+// Server is a started engine server.
+type Server interface {
+	// Info describes the launch.
+	Info() Info
+	// LogPath is the host file holding the server's output so far.
+	LogPath() string
+	// Done is closed once the server has exited; Exit is valid afterwards.
+	Done() <-chan struct{}
+	Exit() Exit
+	// Stop ends the server and removes what Start created. It is idempotent and must work
+	// with a fresh context after the run's own context was cancelled.
+	Stop(ctx context.Context) error
+}
+
+// Backend starts servers.
+type Backend interface {
+	// Name is "docker", "slurm" or "local".
+	Name() string
+	// Start launches the server described by s and returns once it is running
+	// (not necessarily ready to serve).
+	Start(ctx context.Context, s Spec) (Server, error)
+	// Cleanup removes anything still present that carries runID: the safety net after a
+	// crash or a cancellation in the middle of Start. It never touches other runs' things.
+	Cleanup(ctx context.Context, runID string) error
+}
+
+// Label keys put on everything the agent creates.
+const (
+	LabelOwner = "io.inferbench.owner" // always "inferbench-agent"
+	LabelRun   = "io.inferbench.run"   // the run id
+	LabelName  = "io.inferbench.name"  // the launch name
+	OwnerValue = "inferbench-agent"
+)
