@@ -3,10 +3,119 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/inferbench/inferbench/internal/eval"
+	"github.com/inferbench/inferbench/internal/report"
+	"github.com/inferbench/inferbench/internal/result"
 )
 
-// cmdCollect is a placeholder until its issue lands.
+// cmdCollect aggregates a sweep's artifacts into the reference's files and prints the
+// summary tables.
 func cmdCollect(ctx context.Context, e env, args []string) int {
-	fmt.Fprintln(e.stderr, "agent collect: not implemented yet")
-	return exitInternal
+	fs := newFlagSet(e, "collect", "DIR",
+		"Read every result under DIR (downloaded artifacts, one directory per artifact) and write\n"+
+			"agg_<name>.json, agg_eval_<eval-name>.json and run_stats.json; print the summary tables\n"+
+			"(also to $GITHUB_STEP_SUMMARY when set). Unreadable or partial files are listed and make the exit status 1.")
+	outDir := fs.String("o", ".", "output `directory`")
+	name := fs.String("name", "bmk", "agg_<name>.json is the benchmark aggregate")
+	evalName := fs.String("eval-name", "all", "agg_eval_<name>.json is the eval aggregate")
+	skus := fs.String("skus", strings.Join(report.DefaultSKUs, ","), "GPU SKUs listed in run_stats.json even without attempts")
+	quiet := fs.Bool("q", false, "do not print the summary tables to stdout")
+	var f filterFlags
+	f.register(fs)
+	dir, code := parseDirArgs(e, fs, args, 1)
+	if code >= 0 {
+		return code
+	}
+	sweep, code := scanSweep(e, dir[0])
+	if code >= 0 {
+		return code
+	}
+	evals, err := eval.Collect(dir[0], nil)
+	if err != nil {
+		// One line per eval set that could not be read; the other sets still give rows.
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintf(e.stderr, "warning: eval: %s\n", line)
+			sweep.Problems = append(sweep.Problems, report.Problem{Path: "eval", Msg: line})
+		}
+	}
+	flt := f.filter()
+	recs := flt.Apply(sweep.Records)
+	evals = slices.DeleteFunc(evals, func(r result.EvalRow) bool { return !flt.MatchLabels(r.HW, r.Framework, r.Precision) })
+	sweep.Statuses = flt.Statuses(sweep.Statuses)
+	stats := report.RunStats(sweep.Statuses, splitList(*skus))
+
+	outputs := []struct {
+		file  string
+		write func(io.Writer) error
+	}{
+		{"agg_" + *name + ".json", func(w io.Writer) error { return report.WriteAggJSON(w, recs) }},
+		{"agg_eval_" + *evalName + ".json", func(w io.Writer) error { return writeEvalRows(w, evals) }},
+		{"run_stats.json", func(w io.Writer) error { return report.WriteRunStats(w, stats) }},
+	}
+	if err := os.MkdirAll(*outDir, 0o755); err != nil {
+		fmt.Fprintf(e.stderr, "agent collect: %v\n", err)
+		return exitInternal
+	}
+	for _, o := range outputs {
+		if err := writeFileAtomic(filepath.Join(*outDir, o.file), o.write); err != nil {
+			fmt.Fprintf(e.stderr, "agent collect: %v\n", err)
+			return exitInternal
+		}
+	}
+	md, err := summaryMarkdown(recs, evals, stats, sweep)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "agent collect: %v\n", err)
+		return exitInternal
+	}
+	if !*quiet {
+		fmt.Fprint(e.stdout, md)
+	}
+	if err := appendStepSummary(e, md); err != nil {
+		fmt.Fprintf(e.stderr, "agent collect: %v\n", err)
+	}
+	fmt.Fprintf(e.stderr, "collect: %s; wrote %s (%d results), %s (%d eval rows), run_stats.json to %s\n",
+		sweep.SummaryLine(), outputs[0].file, len(recs), outputs[1].file, len(evals), *outDir)
+	return problemsExit(e, "collect", sweep)
+}
+
+func summaryMarkdown(recs []report.Record, evals []result.EvalRow, stats result.RunStats, sweep *report.Sweep) (string, error) {
+	var b strings.Builder
+	for _, write := range []func() error{
+		func() error { return report.WriteMarkdown(&b, recs) },
+		func() error { _, err := io.WriteString(&b, eval.SummaryMarkdown(evals)+"\n"); return err },
+		func() error { return report.WriteSuccessRate(&b, stats, sweep.Statuses) },
+	} {
+		if err := write(); err != nil {
+			return "", err
+		}
+	}
+	if len(sweep.Problems) > 0 {
+		b.WriteString("## Files that could not be read\n\n")
+		for _, p := range sweep.Problems {
+			fmt.Fprintf(&b, "- `%s`: %s\n", p.Path, p.Msg)
+		}
+		b.WriteString("\n")
+	}
+	return b.String(), nil
+}
+
+func splitList(s string) []string {
+	var c csvFlag
+	_ = c.Set(s)
+	return c
+}
+
+func writeEvalRows(w io.Writer, rows []result.EvalRow) error {
+	b, err := eval.MarshalRows(rows)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
 }

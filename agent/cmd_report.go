@@ -2,11 +2,185 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/inferbench/inferbench/internal/report"
 )
 
-// cmdReport is a placeholder until its issue lands.
+// cmdReport writes the self-contained HTML report of a sweep directory.
 func cmdReport(ctx context.Context, e env, args []string) int {
-	fmt.Fprintln(e.stderr, "agent report: not implemented yet")
-	return exitInternal
+	fs := newFlagSet(e, "report", "DIR [-o report.html]", "Write one self-contained HTML file with charts and tables for the results under DIR.")
+	out := fs.String("o", "report.html", "output `file`")
+	title := fs.String("title", "", "report title (default: \"Inference benchmark report\")")
+	var f filterFlags
+	f.register(fs)
+	dir, code := parseDirArgs(e, fs, args, 1)
+	if code >= 0 {
+		return code
+	}
+	sweep, code := scanSweep(e, dir[0])
+	if code >= 0 {
+		return code
+	}
+	flt := f.filter()
+	recs := flt.Apply(sweep.Records)
+	in := report.HTMLInput{
+		Title: *title, Generated: time.Now().UTC().Format("2006-01-02 15:04 UTC"),
+		Records: recs, Statuses: flt.Statuses(sweep.Statuses), Problems: sweep.Problems,
+		Summary: fmt.Sprintf("%d results from %s (%s)", len(recs), dir[0], sweep.SummaryLine()),
+	}
+	if err := writeFileAtomic(*out, func(w io.Writer) error { return report.WriteHTML(w, in) }); err != nil {
+		fmt.Fprintf(e.stderr, "agent report: %v\n", err)
+		return exitInternal
+	}
+	abs, _ := filepath.Abs(*out)
+	fmt.Fprintf(e.stdout, "report: %s (%d results)\n", abs, len(recs))
+	return problemsExit(e, "report", sweep)
+}
+
+// ---- shared by collect, compare and report ------------------------------------------
+
+func newFlagSet(e env, name, argsUsage, what string) *flag.FlagSet {
+	fs := flag.NewFlagSet("agent "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "usage: agent %s [flags] %s\n\n%s\n\nflags:\n", name, argsUsage, what)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseDirArgs parses flags (which may also follow the positional arguments) and returns
+// exactly n positional arguments, or an exit code >= 0.
+func parseDirArgs(e env, fs *flag.FlagSet, args []string, n int) ([]string, int) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, exitOK
+			}
+			return nil, exitUsage
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(pos) != n {
+		fmt.Fprintf(e.stderr, "%s: want %d directory argument(s), got %d\n", fs.Name(), n, len(pos))
+		fs.Usage()
+		return nil, exitUsage
+	}
+	return pos, -1
+}
+
+// csvFlag collects comma-separated values, repeatable: --hw b200,h200 --hw mi355x.
+type csvFlag []string
+
+func (c *csvFlag) String() string { return strings.Join(*c, ",") }
+
+func (c *csvFlag) Set(s string) error {
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			*c = append(*c, v)
+		}
+	}
+	return nil
+}
+
+// filterFlags are the selections users used to write as jq filters.
+type filterFlags struct {
+	hw, fw, prec, prefix csvFlag
+	isl, osl             int
+	best                 bool
+}
+
+func (f *filterFlags) register(fs *flag.FlagSet) {
+	fs.Var(&f.hw, "hw", "keep only these runner types or GPU SKUs (comma-separated; b200 also matches b200-trt)")
+	fs.Var(&f.fw, "framework", "keep only these frameworks (comma-separated)")
+	fs.Var(&f.prec, "precision", "keep only these precisions (comma-separated)")
+	fs.Var(&f.prefix, "model-prefix", "keep only these model prefixes, e.g. dsr1,gptoss")
+	fs.IntVar(&f.isl, "isl", 0, "keep only this input sequence length")
+	fs.IntVar(&f.osl, "osl", 0, "keep only this output sequence length")
+	fs.BoolVar(&f.best, "best", false, "keep only the best configuration (highest throughput per GPU) per model, hardware, framework, precision, seq-len and concurrency")
+}
+
+func (f *filterFlags) filter() report.Filter {
+	return report.Filter{HW: f.hw, Framework: f.fw, Precision: f.prec, ModelPrefix: f.prefix,
+		ISL: f.isl, OSL: f.osl, Best: f.best}
+}
+
+// scanSweep reads a sweep directory and prints its problems; an exit code >= 0 means stop.
+func scanSweep(e env, dir string) (*report.Sweep, int) {
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() {
+		fmt.Fprintf(e.stderr, "agent: %s is not a readable directory: point it at the downloaded artifacts of a sweep\n", dir)
+		return nil, exitUsage
+	}
+	sweep, err := report.Scan(os.DirFS(dir), ".")
+	if err != nil {
+		fmt.Fprintf(e.stderr, "agent: read %s: %v\n", dir, err)
+		return nil, exitInternal
+	}
+	for _, p := range sweep.Problems {
+		fmt.Fprintf(e.stderr, "warning: %s: %s\n", filepath.Join(dir, p.Path), p.Msg)
+	}
+	return sweep, -1
+}
+
+// problemsExit turns unreadable files into a failing exit status (after all outputs are
+// written), so a workflow notices a sweep that lost results.
+func problemsExit(e env, cmd string, s *report.Sweep) int {
+	if len(s.Problems) == 0 {
+		return exitOK
+	}
+	fmt.Fprintf(e.stderr, "agent %s: %d file(s) could not be read (listed above); the outputs leave them out\n", cmd, len(s.Problems))
+	return exitBenchFail
+}
+
+// writeFileAtomic writes through a temporary file in the same directory, so a reader never
+// sees half a report.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// appendStepSummary adds markdown to the job's step summary when $GITHUB_STEP_SUMMARY is
+// set, and does nothing otherwise.
+func appendStepSummary(e env, md string) error {
+	path := e.getenv("GITHUB_STEP_SUMMARY")
+	if path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("open step summary: %w", err)
+	}
+	if _, err := io.WriteString(f, md); err != nil {
+		f.Close()
+		return fmt.Errorf("write step summary: %w", err)
+	}
+	return f.Close()
 }

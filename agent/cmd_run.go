@@ -2,11 +2,165 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"time"
+
+	"github.com/inferbench/inferbench/internal/inventory"
+	"github.com/inferbench/inferbench/internal/recipe"
+	"github.com/inferbench/inferbench/internal/runner"
 )
 
-// cmdRun is a placeholder until its issue lands.
+// cmdRun runs one matrix row: launch the engine, benchmark every concurrency point, clean up.
 func cmdRun(ctx context.Context, e env, args []string) int {
-	fmt.Fprintln(e.stderr, "agent run: not implemented yet")
+	fs := flag.NewFlagSet("agent run", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, `usage: agent run [--entry JSON | --entry-file FILE] [flags]
+
+Runs one matrix row on this runner: starts the engine the recipe describes with the backend
+the runner inventory names (docker, slurm, local), waits until it serves, benchmarks every
+concurrency of the row (one server for consecutive points whose launch is identical), and
+writes per point <stem>.json, agg_<stem>.json, manifest_<stem>.json and server.log.
+Whatever it started is removed on exit, on failure and on SIGINT/SIGTERM.
+
+Without --entry/--entry-file the row comes from the reference's environment (EXP_NAME, MODEL,
+MODEL_PREFIX, IMAGE, FRAMEWORK, PRECISION, TP, EP_SIZE, DP_ATTENTION, CONC (one value or a
+list), ISL, OSL, MAX_MODEL_LEN, SPEC_DECODING, DISAGG, RUN_EVAL, RUNNER_TYPE).
+
+Exit status: 0 success, 1 benchmark failure, 2 usage error, 3 engine failure, 4 other
+(including cancellation).
+
+flags:`)
+		fs.PrintDefaults()
+	}
+	entry := fs.String("entry", "", "the matrix row as JSON (conc may be a list)")
+	entryFile := fs.String("entry-file", "", "file holding the matrix row as JSON")
+	runnerName := fs.String("runner-name", e.getenv("RUNNER_NAME"), "runner node; picks the inventory entry (default $RUNNER_NAME)")
+	runnerType := fs.String("runner-type", e.getenv("RUNNER_TYPE"), "runner label written as hw (default $RUNNER_TYPE, else the row's runner)")
+	resultFilename := fs.String("result-filename", e.getenv("RESULT_FILENAME"), "result file stem (default $RESULT_FILENAME, else built from the row)")
+	out := fs.String("out", ".", "directory for the outputs")
+	recipes := fs.String("recipes", "configs/recipes.yaml", "engine recipes file, or a directory of *.yaml")
+	inv := fs.String("inventory", "configs/inventory.yaml", "runner inventory file")
+	timeout := fs.Duration("timeout", 180*time.Minute, "bound on the whole run (the reference's job timeout)")
+	numPrompts := fs.Int("num-prompts", 0, "requests per point (default 10 x conc)")
+	numWarmups := fs.Int("num-warmups", -1, "warm-up requests per point (default 2 x conc)")
+	runID := fs.String("run-id", "", "identity put on everything this run creates (default random)")
+	readyInterval := fs.Duration("ready-interval", time.Second, "readiness probe interval")
+	stopGrace := fs.Duration("stop-grace", 30*time.Second, "time the engine gets between SIGTERM and SIGKILL")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "agent run: unexpected arguments %q\n", fs.Args())
+		return exitUsage
+	}
+	row, err := loadRow(*entry, *entryFile, e.getenv)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "agent run: %v\n", err)
+		return exitUsage
+	}
+	set, err := loadRecipes(*recipes)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "agent run: recipes:\n%v\n", err)
+		return exitUsage
+	}
+	inventoryData, err := inventory.LoadFile(*inv)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "agent run: inventory:\n%v\n", err)
+		return exitUsage
+	}
+	self, _ := os.Executable()
+	rep, err := runner.Run(ctx, runner.Options{
+		Row: row, RunnerName: *runnerName, RunnerType: *runnerType, ResultFilename: *resultFilename,
+		OutDir: *out, Recipes: set, Inventory: inventoryData, Environ: os.Environ(), AgentPath: self,
+		AgentVersion: agentVersion(), RunID: *runID, Timeout: *timeout, RangeRatio: rangeRatio(e.getenv),
+		NumPrompts: *numPrompts, NumWarmups: *numWarmups, Log: e.stderr, ReadyInterval: *readyInterval,
+		StopGrace: *stopGrace,
+	})
+	if rep != nil {
+		for _, m := range rep.Points {
+			fmt.Fprintf(e.stdout, "%s\t%s\n", m.Status, m.ResultFilename)
+		}
+	}
+	kind := runner.KindOf(err)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "agent run: %s: %v\n", kind, err)
+	}
+	switch kind {
+	case runner.KindNone:
+		return exitOK
+	case runner.KindBench:
+		return exitBenchFail
+	case runner.KindUsage:
+		return exitUsage
+	case runner.KindEngine:
+		return exitEngine
+	}
 	return exitInternal
+}
+
+func loadRow(entry, entryFile string, getenv func(string) string) (runner.Row, error) {
+	switch {
+	case entry != "" && entryFile != "":
+		return runner.Row{}, errors.New("give --entry or --entry-file, not both")
+	case entry != "":
+		return runner.ParseRow([]byte(entry))
+	case entryFile != "":
+		b, err := os.ReadFile(entryFile)
+		if err != nil {
+			return runner.Row{}, err
+		}
+		return runner.ParseRow(b)
+	}
+	if getenv("MODEL") == "" && getenv("CONC") == "" {
+		return runner.Row{}, errors.New("no row: pass --entry or --entry-file, or set the workflow environment (MODEL, CONC, ...)")
+	}
+	return runner.RowFromEnv(getenv)
+}
+
+func loadRecipes(path string) (*recipe.Set, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return recipe.LoadFile(path)
+	}
+	files, _ := filepath.Glob(filepath.Join(path, "*.yaml"))
+	if len(files) == 0 {
+		return nil, fmt.Errorf("%s: no *.yaml recipe files", path)
+	}
+	return recipe.LoadFiles(files...)
+}
+
+// rangeRatio reads RANDOM_RANGE_RATIO (the reference sets 0.8); 0 lets the runner default.
+func rangeRatio(getenv func(string) string) float64 {
+	var r float64
+	if v := getenv("RANDOM_RANGE_RATIO"); v != "" {
+		_, _ = fmt.Sscan(v, &r)
+	}
+	return r
+}
+
+// agentVersion is the module version or VCS revision baked in at build time.
+func agentVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += "+" + s.Value[:12]
+		}
+	}
+	return v
 }

@@ -2,11 +2,87 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/inferbench/inferbench/internal/sim"
 )
 
-// cmdServeSim is a placeholder until its issue lands.
+// cmdServeSim serves the built-in engine simulator until interrupted.
 func cmdServeSim(ctx context.Context, e env, args []string) int {
-	fmt.Fprintln(e.stderr, "agent serve-sim: not implemented yet")
-	return exitInternal
+	fs := flag.NewFlagSet("agent serve-sim", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, `usage: agent serve-sim [flags]
+
+Serves a simulated OpenAI-compatible engine (completions, chat, /health, /v1/models,
+/tokenize, /metrics, GET|DELETE /sim/truth) that models continuous batching.
+
+Reply modes: random (random words), echo (the prompt back, then stop unless ignore_eos),
+script (--script FILE: JSON [{"match":"substring","reply":"text"},...] tried in order, or
+{"substring":"reply",...} tried longest first; a rule with "match":"" is the default).
+
+flags:`)
+		fs.PrintDefaults()
+	}
+	var cfg sim.Config
+	host := fs.String("host", "127.0.0.1", "address to listen on")
+	port := fs.Int("port", 8000, "port to listen on (0 picks a free one)")
+	fs.StringVar(&cfg.Model, "model", "sim-model", "served model name")
+	fs.IntVar(&cfg.MaxModelLen, "max-model-len", 131072, "context length reported by /v1/models")
+	fs.DurationVar(&cfg.TTFT, "ttft", 50*time.Millisecond, "fixed prefill time once a request is admitted")
+	fs.DurationVar(&cfg.PrefillPerToken, "prefill-per-token", 0, "prefill time added per prompt token")
+	fs.DurationVar(&cfg.ITL, "itl", 10*time.Millisecond, "decode step time with one running sequence")
+	fs.DurationVar(&cfg.ITLPerSeq, "itl-per-seq", 0, "decode step time added per additional running sequence")
+	fs.IntVar(&cfg.MaxNumSeqs, "max-num-seqs", 256, "running sequences; more wait in a FIFO queue (0 = unlimited)")
+	fs.IntVar(&cfg.ChunkTokens, "chunk-tokens", 1, "tokens per streamed chunk after the first (stream interval)")
+	fs.Float64Var(&cfg.Jitter, "jitter", 0, "scale every delay by a uniform factor in [1-j, 1+j]")
+	fs.DurationVar(&cfg.StartupDelay, "startup-delay", 0, "time /health answers 503 before the engine is ready")
+	fs.Float64Var(&cfg.FailRate, "fail-rate", 0, "fraction of requests answered with HTTP 500")
+	fs.Float64Var(&cfg.NoUsageRate, "no-usage-rate", 0, "fraction of streams sent without usage")
+	fs.Float64Var(&cfg.ShortRate, "short-rate", 0, "fraction of ignore_eos requests stopping at half max_tokens")
+	seed := fs.Uint64("seed", 0, "random seed for jitter, failures and generated words")
+	fs.StringVar(&cfg.Mode, "mode", sim.ModeRandom, "reply mode: random, echo or script")
+	script := fs.String("script", "", "script file for --mode script")
+	fs.IntVar(&cfg.DefaultMaxTokens, "default-max-tokens", 16, "max_tokens when a request sets none")
+	fs.IntVar(&cfg.TruthLimit, "truth-limit", 100000, "requests kept for /sim/truth (negative: none)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "agent serve-sim: unexpected arguments %q\n", fs.Args())
+		return exitUsage
+	}
+	cfg.Seed = *seed
+	if *script != "" {
+		rules, err := sim.LoadScript(*script)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "agent serve-sim: %v\n", err)
+			return exitUsage
+		}
+		cfg.Script = rules
+	}
+	cfg.Logf = func(format string, a ...any) { fmt.Fprintf(e.stderr, format+"\n", a...) }
+	s, err := sim.New(cfg)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "agent serve-sim: invalid settings:\n%v\n", err)
+		return exitUsage
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(*host, strconv.Itoa(*port)))
+	if err != nil {
+		fmt.Fprintf(e.stderr, "agent serve-sim: %v (choose another --port, or 0 for a free one)\n", err)
+		return exitEngine
+	}
+	if err := s.Serve(ctx, ln); err != nil {
+		fmt.Fprintf(e.stderr, "agent serve-sim: %v\n", err)
+		return exitEngine
+	}
+	return exitOK
 }

@@ -1,12 +1,94 @@
-// Command generator turns benchmark configs into GitHub Actions matrix JSON.
+// Command generator turns benchmark configs into GitHub Actions matrix JSON. It is a
+// drop-in for the reference's generate_sweep_configs.py: same subcommands, options,
+// exit statuses and output (spec generator.md), with positioned validation errors.
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
+	"strings"
+	"syscall"
 )
 
+// env is what a subcommand may touch of the process: its streams and environment.
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+}
+
+// Exit statuses, as the reference's: 2 for usage errors found by the argument parser,
+// 1 for everything else.
+const (
+	exitOK    = 0
+	exitFail  = 1 // invalid or missing files, selection errors
+	exitUsage = 2 // bad command line
+)
+
+// command is one subcommand. run gets the words after the subcommand name.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, e env, args []string) int
+}
+
+// commands lists the subcommands in the order help shows them. Adding a subcommand
+// is one line here plus its cmd function in its own file.
+var commands = []command{
+	{"full-sweep", "expand every config that passes the filters", cmdFullSweep},
+	{"runner-model-sweep", "one representative point of each config on every node of a runner type", cmdRunnerModelSweep},
+	{"test-config", "expand the named config keys completely", cmdTestConfig},
+	{"changelog", "expand the perf-changelog entries added between two git refs", cmdChangelog},
+	{"validate", "check the master configs, runner file and perf-changelog without expanding", cmdValidate},
+}
+
 func main() {
-	fmt.Fprintln(os.Stderr, "generator: not implemented yet")
-	os.Exit(1)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := dispatch(ctx, env{os.Stdin, os.Stdout, os.Stderr, os.Getenv}, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+func dispatch(ctx context.Context, e env, args []string) int {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+		topUsage(e.stdout, true)
+		return exitOK
+	}
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		topUsage(e.stderr, false)
+		fmt.Fprintln(e.stderr, "generator: error: the following arguments are required: command")
+		return exitUsage
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(ctx, e, args[1:])
+		}
+	}
+	topUsage(e.stderr, false)
+	fmt.Fprintf(e.stderr, "generator: error: argument command: invalid choice: '%s' (choose from %s)\n", args[0], quoteJoin(commandNames()))
+	return exitUsage
+}
+
+func commandNames() []string {
+	names := make([]string, len(commands))
+	for i, c := range commands {
+		names[i] = c.name
+	}
+	return names
+}
+
+func topUsage(w io.Writer, long bool) {
+	fmt.Fprintf(w, "usage: generator [-h] {%s} ...\n", strings.Join(commandNames(), ","))
+	if !long {
+		return
+	}
+	fmt.Fprintln(w, "\nTurn benchmark configs into GitHub Actions matrix JSON.\n\ncommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-20s  %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'generator <command> -h' for the options of a command.")
 }

@@ -58,6 +58,8 @@ func (s Source) pos(n *yaml.Node) (int, int) { return s.fileLine(n.Line), n.Colu
 // comments).
 var ErrNoEntries = errors.New("no YAML entries")
 
+var requiredFields = []string{"config-keys", "description", "pr-link"}
+
 const fieldsHint = "an entry has config-keys (list), description (list), pr-link (string) and optionally evals-only (true/false)"
 
 // ParseEntries decodes a YAML list of changelog entries, checking each against the schema
@@ -118,6 +120,7 @@ func parseEntry(src Source, n *yaml.Node) (Entry, diag.List) {
 		return e, diags
 	}
 	seen := map[string]bool{}
+	var unknown []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		kl, kc := src.pos(k)
@@ -149,10 +152,24 @@ func parseEntry(src Source, n *yaml.Node) (Entry, diag.List) {
 				diags.Add(src.File, vl, vc, "write evals-only: true or evals-only: false", "'evals-only' must be true or false, found %s", kindName(v))
 			}
 		default:
-			diags.Add(src.File, kl, kc, fieldsHint, "unknown field '%s' in changelog entry", name)
+			unknown = append(unknown, k)
 		}
 	}
-	for _, f := range []string{"config-keys", "description", "pr-link"} {
+	// A misspelt field is one mistake, not two: name the field it probably meant instead
+	// of also reporting that field as missing.
+	for _, k := range unknown {
+		kl, kc := src.pos(k)
+		hint := fieldsHint
+		for _, f := range append(requiredFields, "evals-only") {
+			if !seen[f] && levenshtein(k.Value, f) <= 2 {
+				seen[f] = true
+				hint = fmt.Sprintf("did you mean '%s'?", f)
+				break
+			}
+		}
+		diags.Add(src.File, kl, kc, hint, "unknown field '%s' in changelog entry", k.Value)
+	}
+	for _, f := range requiredFields {
 		if !seen[f] {
 			diags.Add(src.File, e.Line, e.Col, fieldsHint, "changelog entry lacks the required field '%s'", f)
 		}

@@ -153,6 +153,11 @@ func (d *decoder) mapping(n *yaml.Node, path, what string, allowed []string) ([]
 	ok := true
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := resolve(n.Content[i]), n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+			d.errf(k, path, "write the fields out; YAML merge keys are not supported", "merge key '<<' is not supported")
+			ok = false
+			continue
+		}
 		if k.Kind != yaml.ScalarNode || k.ShortTag() != "!!str" {
 			d.errf(k, path, "use a plain text key", "%s key must be a string, got %s", what, describe(k))
 			ok = false
@@ -165,11 +170,6 @@ func (d *decoder) mapping(n *yaml.Node, path, what string, allowed []string) ([]
 			continue
 		}
 		seen[k.Value] = k
-		if k.Value == "<<" {
-			d.errf(k, path, "write the fields out; YAML merge keys are not supported", "merge key '<<' is not supported")
-			ok = false
-			continue
-		}
 		if allowed != nil && !contains(allowed, k.Value) {
 			d.errf(k, path, unknownHint(k.Value, allowed), "unknown field '%s' in %s", k.Value, what)
 			ok = false

@@ -109,3 +109,13 @@ func (p *osProcess) Wait() (Result, error) {
 	}
 	return res, fmt.Errorf("%s: %w", p.c.String(), err)
 }
+
+// LookPath reports where name would be found in PATH (for skipping tests and for
+// messages; Run does its own lookup).
+func LookPath(name string) (string, error) {
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", name, ErrNotFound)
+	}
+	return p, nil
+}

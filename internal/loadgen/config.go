@@ -64,6 +64,9 @@ type Config struct {
 	// vLLM/SGLang), which gives exact tokens per chunk for the per-token ITL. Servers that
 	// ignore it still work: counts are then spread evenly over the chunks (flagged).
 	ContinuousUsage bool
+	// Preconnect opens one connection per concurrency slot before the measured window, so
+	// the first wave reuses connections like every later request does.
+	Preconnect bool
 
 	Percentiles    []float64     // reported percentiles, e.g. 90, 99, 99.9
 	RequestTimeout time.Duration // per request; 0 = none
@@ -95,6 +98,7 @@ func DefaultConfig() Config {
 		Burstiness:       1,
 		IgnoreEOS:        true,
 		ContinuousUsage:  true,
+		Preconnect:       true,
 		Percentiles:      []float64{90, 99, 99.9},
 		RequestTimeout:   6 * time.Hour,
 		MaxFailureRate:   0.05,

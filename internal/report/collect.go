@@ -10,6 +10,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Problem is a file of the sweep that could not be used, and why.
@@ -30,6 +31,24 @@ type Sweep struct {
 	// Ignored counts JSON files that are knowingly not results (raw client JSON, eval
 	// files, earlier aggregate outputs), by kind, so the summary line can say so.
 	Ignored map[string]int
+
+	seenStatus map[string]bool
+}
+
+// addStatus keeps one copy of a status record that was uploaded twice (say, in two
+// artifacts of the same job), so an attempt is never counted twice; a retried point has
+// another start time and counts again.
+func (s *Sweep) addStatus(st Status) {
+	key := fmt.Sprintf("%s|%s|%d|%s|%s", st.ResultFilename, st.HW, st.Conc, st.Started.UTC().Format(time.RFC3339Nano), st.Status)
+	if s.seenStatus == nil {
+		s.seenStatus = map[string]bool{}
+	}
+	if st.ResultFilename != "" && s.seenStatus[key] {
+		s.Ignored["duplicate status records"]++
+		return
+	}
+	s.seenStatus[key] = true
+	s.Statuses = append(s.Statuses, st)
 }
 
 // outputNames are the files collect itself writes; a rerun over a directory that holds
@@ -59,7 +78,7 @@ func Scan(fsys fs.FS, root string) (*Sweep, error) {
 			return nil
 		}
 		if outputNames[d.Name()] {
-			s.Ignored["earlier collect output"]++
+			s.Ignored["earlier collect outputs"]++
 			return nil
 		}
 		data, err := fs.ReadFile(fsys, p)
@@ -92,7 +111,7 @@ func (s *Sweep) classify(rel, name string, data []byte) {
 		if looksLikeResult(name) || isStatusName(name) {
 			s.Problems = append(s.Problems, Problem{rel, describeJSONError(data, err)})
 		} else {
-			s.Ignored["other JSON"]++
+			s.Ignored["other JSON files"]++
 		}
 		return
 	}
@@ -110,15 +129,15 @@ func (s *Sweep) classify(rel, name string, data []byte) {
 			s.Problems = append(s.Problems, Problem{rel, err.Error()})
 			return
 		}
-		s.Statuses = append(s.Statuses, st)
+		s.addStatus(st)
 	case looksLikeResult(name):
 		s.Problems = append(s.Problems, Problem{rel, "named like an agg record but lacks hw and tput_per_gpu; was it written by process_result or agent run?"})
 	case obj["lm_eval_version"] != nil || name == "meta_env.json":
-		s.Ignored["eval file"]++
+		s.Ignored["eval files"]++
 	case obj["max_concurrency"] != nil && obj["model_id"] != nil:
-		s.Ignored["raw client result"]++
+		s.Ignored["raw client results"]++
 	default:
-		s.Ignored["other JSON"]++
+		s.Ignored["other JSON files"]++
 	}
 }
 
@@ -174,7 +193,7 @@ func (s *Sweep) SummaryLine() string {
 	}
 	sort.Strings(kinds)
 	for _, k := range kinds {
-		parts = append(parts, fmt.Sprintf("%d %s ignored", s.Ignored[k], k))
+		parts = append(parts, fmt.Sprintf("ignored %d %s", s.Ignored[k], k))
 	}
 	if len(s.Problems) > 0 {
 		parts = append(parts, fmt.Sprintf("%d unreadable or partial", len(s.Problems)))

@@ -106,15 +106,43 @@ func BestPerGroup(rs []Record) []Record {
 	return out
 }
 
-// SeqLen names an ISL/OSL pair the way config keys do (1024/8192 → 1k8k).
-func SeqLen(isl, osl int) string { return kName(isl) + kName(osl) }
+// SeqLen names an ISL/OSL pair the way config keys do (1024/8192 → 1k8k); lengths that
+// are not whole thousands read "<isl>_<osl>".
+func SeqLen(isl, osl int) string {
+	a, okA := kName(isl)
+	b, okB := kName(osl)
+	if okA && okB {
+		return a + b
+	}
+	return fmt.Sprintf("%d_%d", isl, osl)
+}
 
-func kName(n int) string {
-	if n >= 1024 && n%1024 == 0 {
-		return fmt.Sprintf("%dk", n/1024)
+func kName(n int) (string, bool) {
+	switch {
+	case n >= 1024 && n%1024 == 0:
+		return fmt.Sprintf("%dk", n/1024), true
+	case n >= 1000 && n%1000 == 0:
+		return fmt.Sprintf("%dk", n/1000), true
 	}
-	if n >= 1000 && n%1000 == 0 {
-		return fmt.Sprintf("%dk", n/1000)
+	return "", false
+}
+
+// MatchLabels reports whether a row with these labels passes the filter's hardware,
+// framework and precision selections (for eval rows, which carry no model prefix or
+// sequence lengths).
+func (f Filter) MatchLabels(hw, framework, precision string) bool {
+	return matchHW(f.HW, hw) && matchFold(f.Framework, framework) && matchFold(f.Precision, precision)
+}
+
+// Statuses returns the status records the filter selects (--best does not apply: every
+// attempt counts towards the success rate).
+func (f Filter) Statuses(ss []Status) []Status {
+	var out []Status
+	for _, s := range ss {
+		if f.MatchLabels(s.HW, s.Framework, s.Precision) && matchFold(f.ModelPrefix, s.ModelPrefix) &&
+			(f.ISL == 0 || f.ISL == s.ISL) && (f.OSL == 0 || f.OSL == s.OSL) {
+			out = append(out, s)
+		}
 	}
-	return fmt.Sprint(n)
+	return out
 }

@@ -187,11 +187,12 @@ func (d *decoder) metrics() map[string]float64 {
 		if !isMetricKey(k) {
 			continue
 		}
+		if string(raw) == "null" { // a statistic the run could not compute: absent, not 0
+			continue
+		}
 		var f float64
 		if err := json.Unmarshal(raw, &f); err != nil {
-			if string(raw) != "null" { // null: a statistic the run could not compute
-				d.errs = append(d.errs, fmt.Sprintf("%s: want a number, got %s", k, short(raw)))
-			}
+			d.errs = append(d.errs, fmt.Sprintf("%s: want a number, got %s", k, short(raw)))
 			continue
 		}
 		m[k] = f
@@ -263,7 +264,7 @@ func (d *decoder) num(k string) float64 {
 		return 0
 	}
 	var f float64
-	if err := json.Unmarshal(v, &f); err != nil {
+	if err := json.Unmarshal(v, &f); err != nil || string(v) == "null" {
 		d.errs = append(d.errs, fmt.Sprintf("%s: want a number, got %s", k, short(v)))
 	}
 	return f

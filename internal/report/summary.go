@@ -103,7 +103,7 @@ var metricCols = []string{"Conc", "TTFT (ms)", "TPOT (ms)", "Interactivity (tok/
 
 func singleTable(rs []Record) *table {
 	t := newTable(slices.Concat(leadingCols, []string{"TP", "EP", "DP Attention"}, metricCols)...)
-	t.alignRight(numericFrom(5, 7, 0, len(t.header))...)
+	t.alignRight(numericFrom(5, len(t.header))...)
 	for _, r := range rs {
 		t.add(slices.Concat(leadingCells(r), []string{itoa(r.TP), itoa(r.EP), r.DPAttention}, metricCells(r))...)
 	}
@@ -114,7 +114,7 @@ func multiTable(rs []Record) *table {
 	par := []string{"Prefill TP", "Prefill EP", "Prefill DP Attn", "Prefill Workers", "Prefill GPUs",
 		"Decode TP", "Decode EP", "Decode DP Attn", "Decode Workers", "Decode GPUs"}
 	t := newTable(slices.Concat(leadingCols, par, metricCols)...)
-	t.alignRight(numericFrom(5, 7, 0, len(t.header))...)
+	t.alignRight(numericFrom(5, len(t.header))...)
 	for _, r := range rs {
 		cells := []string{itoa(r.PrefillTP), itoa(r.PrefillEP), r.PrefillDPAttention, itoa(r.PrefillWorkers),
 			itoa(r.PrefillGPUs), itoa(r.DecodeTP), itoa(r.DecodeEP), r.DecodeDPAttention,
@@ -124,11 +124,11 @@ func multiTable(rs []Record) *table {
 	return t
 }
 
-// numericFrom lists the right-aligned columns: ISL and OSL, then everything from the
-// parallelism columns on except the DP-attention flags.
-func numericFrom(islCol, parCol, _ int, n int) []int {
-	cols := []int{islCol, islCol + 1}
-	for i := parCol; i < n; i++ {
+// numericFrom lists the right-aligned columns: everything from ISL on (the DP-attention
+// flags included, which keeps the code simple and reads fine).
+func numericFrom(first, n int) []int {
+	var cols []int
+	for i := first; i < n; i++ {
 		cols = append(cols, i)
 	}
 	return cols

@@ -353,7 +353,7 @@ func (c *container) Stop(ctx context.Context) error {
 	c.stopOnce.Do(func() {
 		t := strconv.Itoa(int(c.b.cfg.StopGrace.Seconds()))
 		err := c.b.api.call(ctx, "POST", "/containers/"+c.id+"/stop", url.Values{"t": {t}}, nil, nil)
-		if err != nil && !isNotFound(err) {
+		if ae, ok := err.(*apiError); err != nil && !(ok && (ae.Status == 304 || ae.Status == 404)) {
 			c.stopErr = fmt.Errorf("stop container %s: %w", c.spec.Name, err)
 		}
 		select {

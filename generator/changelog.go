@@ -1,0 +1,259 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/inferbench/inferbench/internal/changelog"
+	"github.com/inferbench/inferbench/internal/config"
+	"github.com/inferbench/inferbench/internal/diag"
+	"github.com/inferbench/inferbench/internal/execx"
+	"github.com/inferbench/inferbench/internal/ghactions"
+	"github.com/inferbench/inferbench/internal/matrix"
+)
+
+// Defaults of the changelog-related subcommands: the reference's hard-coded paths, with
+// configs/ in place of .github/configs/ (spec generator.md §6.1).
+var (
+	defaultMasterConfigs = []string{"configs/amd-master.yaml", "configs/nvidia-master.yaml"}
+	defaultChangelog     = "perf-changelog.yaml"
+)
+
+// gitRunner runs git for the changelog subcommands; tests replace it.
+var gitRunner execx.Runner = execx.OS{}
+
+func changelogParser() *argParser {
+	p := &argParser{prog: "generator changelog",
+		desc: "Expand the perf-changelog entries added between the merge base of two git refs and the head ref\n" +
+			"into single_node/multi_node buckets per sequence length (one line of JSON on stdout)."}
+	p.add(&option{name: "--base-ref", arity: oneArg, metavar: "BASE_REF", required: true, help: "base git ref (the diff starts at the merge base of it and the head ref)"})
+	p.add(&option{name: "--head-ref", arity: oneArg, metavar: "HEAD_REF", required: true, help: "head git ref"})
+	p.add(&option{name: "--changelog-file", arity: oneArg, metavar: "CHANGELOG_FILE", required: true, help: "path of perf-changelog.yaml"})
+	addConfigOptions(p)
+	p.add(&option{name: "--max-jobs", arity: oneArg, metavar: "N", isInt: true, minInt: int64p(1),
+		help: "in Actions, give the step output \"matrix\" the sharded shape with at most N rows per shard (stdout keeps the changelog shape)"})
+	return p
+}
+
+// addConfigOptions adds the options shared by changelog and validate.
+func addConfigOptions(p *argParser) {
+	p.add(&option{name: "--config-files", arity: manyArg, metavar: "CONFIG_FILES", help: "master configs, merged in this order", def: strings.Join(defaultMasterConfigs, " ")})
+	p.add(&option{name: "--runner-config", arity: oneArg, metavar: "RUNNER_CONFIG", help: "runner file", def: defaultRunnerConfig})
+}
+
+// cmdChangelog implements `generator changelog` (spec generator.md §6).
+func cmdChangelog(ctx context.Context, e env, words []string) int {
+	p := changelogParser()
+	a, code, ok := parseArgs(e, p, words)
+	if !ok {
+		return code
+	}
+	m, _, diags := loadConfigs(a)
+	reportDiags(e, diags)
+	if diags.HasErrors() {
+		return exitFail
+	}
+	req := changelog.Request{
+		Git:     changelog.Git{Runner: gitRunner},
+		BaseRef: a.str("--base-ref", ""),
+		HeadRef: a.str("--head-ref", ""),
+		File:    a.str("--changelog-file", ""),
+		Keys:    m.Keys(),
+		Expand:  expander(m),
+	}
+	out, err := changelog.Process(ctx, req)
+	if err != nil {
+		return reportError(e, err)
+	}
+	for _, name := range append(slices.Clone(out.SingleNode.Names), out.MultiNode.Names...) {
+		if !slices.Contains(changelog.StandardSeqLens, name) {
+			fmt.Fprintf(e.stderr, "generator changelog: warning: bucket %q is produced but no run-sweep job consumes it (spec Q-31)\n", name)
+		}
+	}
+	b, err := out.Encode()
+	if err != nil {
+		return fail(e, err)
+	}
+	maxJobs := 0
+	if n := a.integer("--max-jobs"); n != nil {
+		maxJobs = int(*n)
+	}
+	if err := writeChangelogOutputs(ghactions.New(e.getenv, e.stderr), out, b, maxJobs); err != nil {
+		return fail(e, err)
+	}
+	if _, err := e.stdout.Write(b); err != nil {
+		return fail(e, err)
+	}
+	return exitOK
+}
+
+const argsFromEnvFlag = "--args-from-env"
+
+// expandArgsFromEnv implements the global option `--args-from-env VAR`: leading
+// "--args-from-env VAR" (or "--args-from-env=VAR") words are replaced by the words of
+// $VAR, split by execx.SplitWords. Nothing in the value is expanded or executed, and the
+// resulting words are never examined for --args-from-env again, so text from a workflow
+// input cannot make the generator read other environment variables. This is how
+// action.yml hands workflow inputs to the generator without a shell ever seeing them:
+//
+//	generator --args-from-env INFERBENCH_GENERATOR_COMMAND --args-from-env INFERBENCH_GENERATOR_ARGS
+//
+// main's dispatch calls it before looking at the subcommand.
+func expandArgsFromEnv(words []string, getenv func(string) string) ([]string, error) {
+	var out []string
+	for len(words) > 0 {
+		name, ok := strings.CutPrefix(words[0], argsFromEnvFlag+"=")
+		switch {
+		case ok:
+			words = words[1:]
+		case words[0] == argsFromEnvFlag:
+			if len(words) < 2 {
+				return nil, usagef("argument %s: expected one argument", argsFromEnvFlag)
+			}
+			name, words = words[1], words[2:]
+		default:
+			return append(out, words...), nil
+		}
+		split, err := execx.SplitWords(getenv(name))
+		if err != nil {
+			return nil, usagef("argument %s: environment variable %s: %v", argsFromEnvFlag, name, err)
+		}
+		out = append(out, split...)
+	}
+	return out, nil
+}
+
+// loadConfigs loads the master configs and the runner file named by the options; the
+// runner file is validated even though the changelog does not use it (spec Q-15).
+func loadConfigs(a *args) (*config.Master, *config.Runners, diag.List) {
+	files := a.list("--config-files")
+	if files == nil {
+		files = defaultMasterConfigs
+	}
+	m, diags := config.LoadMaster(files...)
+	r, rd := config.LoadRunners(a.str("--runner-config", defaultRunnerConfig))
+	diags = append(diags, rd...)
+	if m != nil && r != nil {
+		diags = append(diags, config.Lint(m, r)...)
+	}
+	return m, r, diags
+}
+
+// expander runs test-config in-process for one changelog entry (spec §6.5) and hands
+// the rows over as JSON, the contract between the generator's halves.
+func expander(m *config.Master) changelog.Expander {
+	return func(keys []string, evalsOnly bool) ([]json.RawMessage, error) {
+		mode := matrix.EvalsRun
+		if evalsOnly {
+			mode = matrix.EvalsOnly
+		}
+		rows, err := matrix.TestConfig(m, matrix.TestConfigOptions{Keys: keys, Evals: mode})
+		if err != nil {
+			return nil, err
+		}
+		var raw []json.RawMessage
+		if err := json.Unmarshal(matrix.AppendJSON(nil, rows), &raw); err != nil {
+			return nil, fmt.Errorf("re-reading generated rows: %w", err)
+		}
+		return raw, nil
+	}
+}
+
+// writeChangelogOutputs sets, when $GITHUB_OUTPUT is set, the step outputs the sweep
+// workflows need:
+//
+//	search-space-config   the whole result (stdout), as the reference's workflow stored it
+//	matrix                every row, single-node buckets first: a JSON array, or with
+//	                      maxJobs > 0 {"shard_count", "shard_index", "shards"} like the
+//	                      matrix subcommands' --max-jobs
+//	changelog-metadata    the changelog_metadata object
+//	has-work, has-single-node, has-multi-node   "true" or "false"
+//	single-node-1k1k ... multi-node-8k1k        one bucket each, "[]" when empty
+func writeChangelogOutputs(gh *ghactions.Actions, out *changelog.Output, full []byte, maxJobs int) error {
+	if !gh.HasOutputFile() {
+		return nil
+	}
+	matrixJSON, err := allRows(out, maxJobs)
+	if err != nil {
+		return err
+	}
+	set := map[string]string{
+		"matrix":              matrixJSON,
+		"search-space-config": strings.TrimRight(string(full), "\n"),
+		"has-work":            fmt.Sprint(out.HasWork()),
+		"has-single-node":     fmt.Sprint(out.SingleNode.Len() > 0),
+		"has-multi-node":      fmt.Sprint(out.MultiNode.Len() > 0),
+	}
+	meta, err := json.Marshal(out.Metadata)
+	if err != nil {
+		return err
+	}
+	set["changelog-metadata"] = string(meta)
+	for _, seq := range changelog.StandardSeqLens {
+		for prefix, b := range map[string]changelog.Buckets{"single-node-": out.SingleNode, "multi-node-": out.MultiNode} {
+			rows := b.Rows[seq]
+			if rows == nil {
+				rows = []json.RawMessage{}
+			}
+			enc, err := json.Marshal(rows)
+			if err != nil {
+				return err
+			}
+			set[prefix+seq] = string(enc)
+		}
+	}
+	names := make([]string, 0, len(set))
+	for k := range set {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		if err := gh.SetOutput(k, set[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// allRows renders every row of out as one array, or as shards of at most maxJobs rows.
+func allRows(out *changelog.Output, maxJobs int) (string, error) {
+	rows := []json.RawMessage{}
+	for _, b := range []changelog.Buckets{out.SingleNode, out.MultiNode} {
+		for _, name := range b.Names {
+			rows = append(rows, b.Rows[name]...)
+		}
+	}
+	var v any = rows
+	if maxJobs > 0 {
+		shards := [][]json.RawMessage{}
+		index := []int{}
+		for len(rows) > 0 {
+			n := min(maxJobs, len(rows))
+			index = append(index, len(shards))
+			shards = append(shards, rows[:n])
+			rows = rows[n:]
+		}
+		v = struct {
+			Count  int                 `json:"shard_count"`
+			Index  []int               `json:"shard_index"`
+			Shards [][]json.RawMessage `json:"shards"`
+		}{len(shards), index, shards}
+	}
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+// reportError reports a changelog failure: its positioned diagnostics when it has them,
+// else one line. It returns exitFail.
+func reportError(e env, err error) int {
+	var f *changelog.Failure
+	if errors.As(err, &f) {
+		reportDiags(e, f.Diags)
+		return exitFail
+	}
+	return fail(e, err)
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/inferbench/inferbench/internal/execx"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+// TestConformance runs the shared generator conformance vectors (43 cases, strict
+// mode) against this generator.
+func TestConformance(t *testing.T) {
+	runner := sharedDir(t, "conformance", "run.sh")
+	if _, err := execx.LookPath("python3"); err != nil {
+		t.Skip("python3 not installed (the conformance runner compares JSON with it)")
+	}
+	res, err := execx.OS{}.Run(context.Background(), execx.Cmd{Name: "sh", Args: []string{runner, "--verbose", helperGenerator(t)}, Dir: t.TempDir()})
+	out := string(res.Stdout) + string(res.Stderr)
+	if err != nil || !strings.Contains(out, "43 passed, 0 failed") {
+		t.Fatalf("conformance: %v\n%s", err, out)
+	}
+}
+
+// TestGolden runs commands over our configs/ and compares stdout with golden files.
+func TestGolden(t *testing.T) {
+	files := "--config-files ../configs/nvidia-master.yaml ../configs/amd-master.yaml --runner-config ../configs/runners.yaml"
+	tests := []struct{ name, cmd string }{
+		{"readme", "full-sweep --single-node --model-prefix dsr1 --runner-type b200 --max-conc 16"},
+		{"multi-node", "full-sweep --multi-node --seq-lens 1k1k 8k1k"},
+		{"single-node-evals", "full-sweep --single-node --evals-only"},
+		{"node-filter", "full-sweep --single-node --runner-node-filter amds_1 --framework atom --min-conc 64"},
+		{"runner-model-sweep", "runner-model-sweep --multi-node --runner-type gb200"},
+		{"test-config", "test-config --config-keys gptoss-fp4-gb200-trt dsr1-fp8-mi355x-sglang-disagg --run-evals"},
+		{"shards", "test-config --config-keys gptoss-fp4-gb200-trt --max-jobs 4"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCmd(t, dispatch, nil, strings.Fields(tt.cmd+" "+files)...)
+			if code != exitOK || stderr != "" {
+				t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+			}
+			if strings.Count(stdout, "\n") != 1 || !strings.HasSuffix(stdout, "\n") {
+				t.Errorf("stdout is not exactly one line")
+			}
+			golden := filepath.Join("testdata", "golden", tt.name+".json")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				writeTestFile(t, golden, stdout)
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./generator -run TestGolden -update)", err)
+			}
+			if stdout != string(want) {
+				t.Errorf("output differs from %s (rerun with -update after checking the change)", golden)
+			}
+		})
+	}
+}
+
+// With --max-jobs the rows are split into shards of at most N that concatenate to the
+// unsharded output.
+func TestMaxJobsShards(t *testing.T) {
+	args := strings.Fields("full-sweep --single-node --config-files ../configs/nvidia-master.yaml ../configs/amd-master.yaml --runner-config ../configs/runners.yaml")
+	_, plain, _ := runCmd(t, dispatch, nil, args...)
+	code, sharded, stderr := runCmd(t, dispatch, nil, append(args, "--max-jobs", "256")...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rows []json.RawMessage
+	var out struct {
+		Count  int                 `json:"shard_count"`
+		Index  []int               `json:"shard_index"`
+		Shards [][]json.RawMessage `json:"shards"`
+	}
+	if err := json.Unmarshal([]byte(plain), &rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(sharded), &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) <= 256 {
+		t.Fatalf("only %d rows; the test needs more than 256", len(rows))
+	}
+	var joined []json.RawMessage
+	for i, s := range out.Shards {
+		if len(s) > 256 || len(s) == 0 || out.Index[i] != i {
+			t.Errorf("shard %d: %d rows, index %d", i, len(s), out.Index[i])
+		}
+		joined = append(joined, s...)
+	}
+	if out.Count != len(out.Shards) || out.Count != (len(rows)+255)/256 {
+		t.Errorf("shard_count %d, %d shards, %d rows", out.Count, len(out.Shards), len(rows))
+	}
+	a, _ := json.Marshal(rows)
+	b, _ := json.Marshal(joined)
+	if !bytes.Equal(a, b) {
+		t.Error("shards do not concatenate to the unsharded rows")
+	}
+}
+
+// In GitHub Actions the matrix also becomes the step output "matrix", stdout stays
+// the same, and problems become annotations.
+func TestGitHubActions(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	writeTestFile(t, "c.yaml", goodSingle)
+	writeTestFile(t, "runners.yaml", goodRunners)
+	outFile := filepath.Join(dir, "github_output")
+	vars := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": outFile}
+	args := []string{"test-config", "--config-keys", "k", "--config-files", "c.yaml", "--runner-config", "runners.yaml", "--conc", "4"}
+	_, plain, _ := runCmd(t, dispatch, nil, args...)
+	code, stdout, stderr := runCmd(t, dispatch, vars, args...)
+	if code != exitOK || stdout != plain || stderr != "" {
+		t.Fatalf("exit %d, stdout %q (want %q), stderr %q", code, stdout, plain, stderr)
+	}
+	got, err := os.ReadFile(outFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^matrix<<(\S+)\n` + regexp.QuoteMeta(strings.TrimSuffix(plain, "\n")) + `\n(\S+)\n$`).Match(got) {
+		t.Errorf("GITHUB_OUTPUT = %q", got)
+	}
+
+	writeTestFile(t, "c.yaml", edit(goodSingle, "conc-start: 4", "conc-start: 128"))
+	code, stdout, stderr = runCmd(t, dispatch, vars, args...)
+	want := "::error col=50,file=c.yaml,line=13::Master config entry 'k' failed validation: seq-len-configs[0].search-space[0]: 'conc-start' (128) must be <= 'conc-end' (64).%0Aswap the two values, or make conc-end at least conc-start\n"
+	if code != exitFail || stdout != "" || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant annotation:\n%s", code, stdout, stderr, want)
+	}
+}
+
+// The runner file defaults to configs/runners.yaml and is loaded by every subcommand,
+// even test-config, which ignores --runner-node-filter (spec Q-15).
+func TestDefaultRunnerConfig(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	writeTestFile(t, "c.yaml", goodSingle)
+	args := []string{"test-config", "--config-keys", "k", "--config-files", "c.yaml", "--conc", "4", "--runner-node-filter", "zz"}
+	code, _, stderr := runCmd(t, dispatch, nil, args...)
+	if code != exitFail || !strings.Contains(stderr, "Runner config file 'configs/runners.yaml' does not exist.") {
+		t.Errorf("without configs/: exit %d, stderr %s", code, stderr)
+	}
+	if err := os.Mkdir("configs", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeTestFile(t, "configs/runners.yaml", goodRunners)
+	code, stdout, stderr := runCmd(t, dispatch, nil, args...)
+	if code != exitOK || !strings.Contains(stdout, `"runner": "h100"`) {
+		t.Errorf("with configs/: exit %d, stdout %s, stderr %s", code, stdout, stderr)
+	}
+}

@@ -1,0 +1,209 @@
+package changelog
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+)
+
+// Output is the changelog result consumed by run-sweep (reference §6.6).
+type Output struct {
+	SingleNode Buckets  `json:"single_node"`
+	MultiNode  Buckets  `json:"multi_node"`
+	Metadata   Metadata `json:"changelog_metadata"`
+}
+
+// Metadata describes what was processed.
+type Metadata struct {
+	BaseRef string  `json:"base_ref"`
+	HeadRef string  `json:"head_ref"`
+	Entries []Entry `json:"entries"`
+}
+
+// Buckets holds rows per sequence-length name, in order of first use.
+type Buckets struct {
+	Names []string
+	Rows  map[string][]json.RawMessage
+}
+
+func (b *Buckets) add(name string, row json.RawMessage) {
+	if b.Rows == nil {
+		b.Rows = map[string][]json.RawMessage{}
+	}
+	if _, ok := b.Rows[name]; !ok {
+		b.Names = append(b.Names, name)
+	}
+	b.Rows[name] = append(b.Rows[name], row)
+}
+
+// Len is the number of rows in all buckets.
+func (b Buckets) Len() int {
+	n := 0
+	for _, rows := range b.Rows {
+		n += len(rows)
+	}
+	return n
+}
+
+// MarshalJSON writes the buckets as an object whose keys keep their order of first use.
+func (b Buckets) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	for i, name := range b.Names {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		k, _ := json.Marshal(name)
+		buf.Write(k)
+		buf.WriteString(":[")
+		for j, r := range b.Rows[name] {
+			if j > 0 {
+				buf.WriteByte(',')
+			}
+			buf.Write(r)
+		}
+		buf.WriteByte(']')
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}
+
+// HasWork reports whether any row is to run.
+func (o *Output) HasWork() bool { return o.SingleNode.Len()+o.MultiNode.Len() > 0 }
+
+// Encode renders o as one compact line of JSON followed by a newline, with non-ASCII
+// characters raw and '<', '>', '&' unescaped (reference §6.6).
+func (o *Output) Encode() ([]byte, error) { return encodeLine(o) }
+
+func encodeLine(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Single-node and multi-node rows in the changelog's canonical key order. Struct decoding
+// also coerces the generator's row into the schema's types.
+type singleRow struct {
+	Image        string `json:"image"`
+	Model        string `json:"model"`
+	ModelPrefix  string `json:"model-prefix"`
+	Precision    string `json:"precision"`
+	Framework    string `json:"framework"`
+	SpecDecoding string `json:"spec-decoding"`
+	Runner       string `json:"runner"`
+	ISL          int64  `json:"isl"`
+	OSL          int64  `json:"osl"`
+	TP           int64  `json:"tp"`
+	EP           int64  `json:"ep"`
+	DPAttn       bool   `json:"dp-attn"`
+	Conc         int64  `json:"conc"`
+	MaxModelLen  int64  `json:"max-model-len"`
+	ExpName      string `json:"exp-name"`
+	Disagg       bool   `json:"disagg"`
+	RunEval      bool   `json:"run-eval"`
+}
+
+type multiRow struct {
+	Image        string  `json:"image"`
+	Model        string  `json:"model"`
+	ModelPrefix  string  `json:"model-prefix"`
+	Precision    string  `json:"precision"`
+	Framework    string  `json:"framework"`
+	SpecDecoding string  `json:"spec-decoding"`
+	Runner       string  `json:"runner"`
+	ISL          int64   `json:"isl"`
+	OSL          int64   `json:"osl"`
+	Prefill      worker  `json:"prefill"`
+	Decode       worker  `json:"decode"`
+	Conc         []int64 `json:"conc"`
+	MaxModelLen  int64   `json:"max-model-len"`
+	ExpName      string  `json:"exp-name"`
+	Disagg       bool    `json:"disagg"`
+	RunEval      bool    `json:"run-eval"`
+}
+
+type worker struct {
+	NumWorker int64 `json:"num-worker"`
+	TP        int64 `json:"tp"`
+	EP        int64 `json:"ep"`
+	DPAttn    bool  `json:"dp-attn"`
+	// AdditionalSettings is always written: [] when the config omitted it, null when the
+	// config said null (Q-2).
+	AdditionalSettings json.RawMessage `json:"additional-settings"`
+}
+
+// canonicalRow re-emits one generator row in canonical form and names its bucket.
+func canonicalRow(raw json.RawMessage) (multi bool, bucket string, out json.RawMessage, err error) {
+	var probe struct {
+		Prefill json.RawMessage `json:"prefill"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return false, "", nil, fmt.Errorf("generator row is not a JSON object: %w", err)
+	}
+	multi = len(probe.Prefill) > 0 && string(probe.Prefill) != "null"
+	var row any
+	var isl, osl int64
+	if multi {
+		var r multiRow
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return false, "", nil, fmt.Errorf("multi-node row does not fit the schema: %w", err)
+		}
+		for _, w := range []*worker{&r.Prefill, &r.Decode} {
+			if err := w.normalize(); err != nil {
+				return false, "", nil, err
+			}
+		}
+		if r.Conc == nil {
+			r.Conc = []int64{}
+		}
+		row, isl, osl = r, r.ISL, r.OSL
+	} else {
+		var r singleRow
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return false, "", nil, fmt.Errorf("single-node row does not fit the schema: %w", err)
+		}
+		row, isl, osl = r, r.ISL, r.OSL
+	}
+	b, err := encodeLine(row)
+	if err != nil {
+		return false, "", nil, err
+	}
+	return multi, SeqLenName(isl, osl), bytes.TrimRight(b, "\n"), nil
+}
+
+func (w *worker) normalize() error {
+	switch {
+	case len(w.AdditionalSettings) == 0:
+		w.AdditionalSettings = json.RawMessage("[]")
+	case string(w.AdditionalSettings) == "null":
+	default:
+		var s []string
+		if err := json.Unmarshal(w.AdditionalSettings, &s); err != nil {
+			return fmt.Errorf("additional-settings must be a list of strings: %w", err)
+		}
+		b, _ := encodeLine(s)
+		w.AdditionalSettings = bytes.TrimRight(b, "\n")
+	}
+	return nil
+}
+
+// SeqLenName names an (isl, osl) pair as the reference does: 1k1k, 1k8k, 8k1k, or
+// "<isl>_<osl>".
+func SeqLenName(isl, osl int64) string {
+	switch {
+	case isl == 1024 && osl == 1024:
+		return "1k1k"
+	case isl == 1024 && osl == 8192:
+		return "1k8k"
+	case isl == 8192 && osl == 1024:
+		return "8k1k"
+	}
+	return fmt.Sprintf("%d_%d", isl, osl)
+}
+
+// StandardSeqLens are the bucket names run-sweep has jobs for (Q-31).
+var StandardSeqLens = []string{"1k1k", "1k8k", "8k1k"}

@@ -1,0 +1,463 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/inferbench/inferbench/internal/diag"
+)
+
+var (
+	entryFields  = []string{"image", "model", "model-prefix", "precision", "framework", "runner", "multinode", "disagg", "seq-len-configs"}
+	seqLenFields = []string{"isl", "osl", "search-space"}
+	singleFields = []string{"tp", "ep", "dp-attn", "spec-decoding", "conc-start", "conc-end", "conc-list"}
+	multiFields  = []string{"spec-decoding", "prefill", "decode", "conc-start", "conc-end", "conc-list"}
+	workerFields = []string{"num-worker", "tp", "ep", "dp-attn", "additional-settings"}
+	specValues   = []string{"mtp", "draft_model", "none"}
+	settingRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=\S*$`)
+)
+
+// keyPos is a top-level key and where it was written.
+type keyPos struct {
+	key  string
+	file string
+	pos  Pos
+}
+
+// LoadMaster reads the master configs in the given order, merges them and validates
+// every entry. It returns nil and the problems when any file is missing or invalid.
+func LoadMaster(paths ...string) (*Master, diag.List) {
+	var diags diag.List
+	var entries []*Entry
+	first := map[string]keyPos{}
+	loaded := map[string][]string{} // cleaned path -> its keys
+	for _, path := range paths {
+		if keys, twice := loaded[filepath.Clean(path)]; twice {
+			if len(keys) == 0 {
+				continue // already reported, or an empty file
+			}
+			// The reference reports every key of a file listed twice as a duplicate;
+			// say so once, pointing at the real mistake.
+			diags.Add(path, 0, 0, "list each file only once in --config-files",
+				"Duplicate configuration keys found in '%s': %s (the file is listed twice in --config-files)", path, strings.Join(sortedStrings(keys), ", "))
+			continue
+		}
+		loaded[filepath.Clean(path)] = nil
+		data, err := os.ReadFile(path)
+		if err != nil {
+			addReadError(&diags, path, "Input file", err)
+			continue
+		}
+		es, keys := parseMaster(path, data, &diags)
+		for _, k := range keys {
+			loaded[filepath.Clean(path)] = append(loaded[filepath.Clean(path)], k.key)
+		}
+		var dups []keyPos
+		for _, k := range keys {
+			if _, ok := first[k.key]; ok {
+				dups = append(dups, k)
+			}
+		}
+		for _, k := range dups {
+			prev := first[k.key]
+			diags.Add(path, k.pos.Line, k.pos.Col, "rename one of the two entries, or do not list the same file twice in --config-files",
+				"Duplicate configuration keys found in '%s': %s (already defined at %s:%d:%d)", path, k.key, prev.file, prev.pos.Line, prev.pos.Col)
+		}
+		for _, k := range keys {
+			if _, ok := first[k.key]; !ok {
+				first[k.key] = k
+			}
+		}
+		entries = append(entries, es...)
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return NewMaster(entries), diags
+}
+
+func addReadError(diags *diag.List, path, what string, err error) {
+	if errors.Is(err, fs.ErrNotExist) {
+		diags.Add(path, 0, 0, "check the path; relative paths are resolved from the working directory",
+			"%s '%s' does not exist.", what, path)
+		return
+	}
+	diags.Add(path, 0, 0, "check that the path names a readable file", "%s '%s' cannot be read: %v", what, path, err)
+}
+
+// ParseMaster decodes and validates one master config file held in memory. Problems
+// that need several files (keys defined twice across files) are not checked.
+func ParseMaster(name string, data []byte) ([]*Entry, diag.List) {
+	var diags diag.List
+	es, _ := parseMaster(name, data, &diags)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return es, diags
+}
+
+// parseMaster returns the valid entries and every top-level key with its position.
+func parseMaster(file string, data []byte, diags *diag.List) ([]*Entry, []keyPos) {
+	root, ok := parseDocument(file, data, diags)
+	if !ok {
+		return nil, nil
+	}
+	d := &decoder{file: file, diags: diags}
+	if root == nil || resolve(root).Kind != yaml.MappingNode {
+		line, col := 1, 1
+		if root != nil {
+			line, col = root.Line, root.Column
+		}
+		diags.Add(file, line, col, "write a mapping from config keys to config entries ('<model>-<precision>-<gpu>-<framework>:' lines)",
+			"Config file '%s' must contain a dictionary", file)
+		return nil, nil
+	}
+	fields, _ := d.mapping(root, "", "master config", nil)
+	var entries []*Entry
+	keys := make([]keyPos, 0, len(fields))
+	for _, f := range fields {
+		keys = append(keys, keyPos{f.key, file, posOf(f.keyNode)})
+		if strings.Contains(f.key, "*") {
+			diags.Add(file, f.keyNode.Line, f.keyNode.Column, "rename the key without '*'; '*' is reserved for perf-changelog wildcards",
+				"Wildcard '*' is not allowed in master config keys: '%s'", f.key)
+			continue
+		}
+		d.prefix = fmt.Sprintf("Master config entry '%s' failed validation: ", f.key)
+		if e := d.entry(f); e != nil {
+			entries = append(entries, e)
+		}
+	}
+	return entries, keys
+}
+
+// entry decodes one config entry; it returns nil when the entry has problems.
+func (d *decoder) entry(f field) *Entry {
+	d.bad = false
+	e := &Entry{Key: f.key, File: d.file, Pos: posOf(f.keyNode)}
+	fields, _ := d.mapping(f.val, "", "config entry", entryFields)
+	if fields == nil && resolve(f.val).Kind != yaml.MappingNode {
+		return nil
+	}
+	got := map[string]field{}
+	for _, x := range fields {
+		got[x.key] = x
+	}
+	strs := []struct {
+		name string
+		dst  *string
+	}{{"image", &e.Image}, {"model", &e.Model}, {"model-prefix", &e.ModelPrefix}, {"precision", &e.Precision}, {"framework", &e.Framework}, {"runner", &e.Runner}}
+	var missing []string
+	for _, name := range []string{"image", "model", "model-prefix", "precision", "framework", "runner", "multinode", "seq-len-configs"} {
+		if _, ok := got[name]; !ok {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		d.errf(f.keyNode, "", fmt.Sprintf("add '%s: ...' to the entry; a single-node entry needs multinode: false", strings.Join(missing, ": ...', '")),
+			"missing required field(s) '%s'", strings.Join(missing, "', '"))
+	}
+	for _, s := range strs {
+		x, ok := got[s.name]
+		if !ok {
+			continue
+		}
+		*s.dst, _ = d.text(x.val, s.name)
+		if s.name == "runner" {
+			e.RunnerPos = posOf(x.val)
+		}
+	}
+	multiKnown := false
+	if x, ok := got["multinode"]; ok {
+		e.Multinode, multiKnown = d.boolean(x.val, "multinode")
+	}
+	if x, ok := got["disagg"]; ok && !isNull(x.val) {
+		e.Disagg, _ = d.boolean(x.val, "disagg")
+	}
+	x, ok := got["seq-len-configs"]
+	if ok {
+		e.SeqLens = d.seqLens(x, e.Multinode, multiKnown)
+	}
+	if d.bad {
+		return nil
+	}
+	return e
+}
+
+func (d *decoder) seqLens(f field, multi, multiKnown bool) []SeqLen {
+	items, ok := d.list(f.val, "seq-len-configs")
+	if !ok {
+		return nil
+	}
+	if len(items) == 0 {
+		d.errf(f.val, "seq-len-configs", "add at least one item with isl, osl and search-space, or delete the entry",
+			"cannot be an empty list")
+	}
+	out := make([]SeqLen, 0, len(items))
+	for i, it := range items {
+		path := index("seq-len-configs", i)
+		fields, _ := d.mapping(it, path, "seq-len config", seqLenFields)
+		sl := SeqLen{Pos: posOf(it)}
+		got := map[string]field{}
+		for _, x := range fields {
+			got[x.key] = x
+		}
+		for _, name := range []string{"isl", "osl"} {
+			x, ok := got[name]
+			if !ok {
+				if it.Kind == yaml.MappingNode {
+					d.errf(it, path, fmt.Sprintf("add '%s: <tokens>', e.g. %s: 1024", name, name), "missing required field '%s'", name)
+				}
+				continue
+			}
+			v, _ := d.atLeast(x.val, join(path, name), 1, "sequence lengths count tokens and must be positive")
+			if name == "isl" {
+				sl.ISL = v
+			} else {
+				sl.OSL = v
+			}
+		}
+		if x, ok := got["search-space"]; ok {
+			sl.Search = d.searchSpace(x.val, join(path, "search-space"), multi, multiKnown)
+		} else if it.Kind == yaml.MappingNode {
+			d.errf(it, path, "add 'search-space:' with at least one parallelism layout", "missing required field 'search-space'")
+		}
+		out = append(out, sl)
+	}
+	return out
+}
+
+func (d *decoder) searchSpace(n *yaml.Node, path string, multi, multiKnown bool) []Search {
+	items, ok := d.list(n, path)
+	if !ok {
+		return nil
+	}
+	if len(items) == 0 {
+		d.errf(n, path, "add at least one search-space entry, or delete this seq-len config", "cannot be an empty list")
+	}
+	out := make([]Search, 0, len(items))
+	for i, it := range items {
+		p := index(path, i)
+		isMulti := multi
+		if !multiKnown && it.Kind == yaml.MappingNode {
+			isMulti = hasKey(it, "prefill") || hasKey(it, "decode")
+		}
+		out = append(out, d.search(it, p, isMulti))
+	}
+	return out
+}
+
+func hasKey(n *yaml.Node, key string) bool {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *decoder) search(n *yaml.Node, path string, multi bool) Search {
+	s := Search{Pos: posOf(n), EP: 1, Spec: "none"}
+	allowed, what := singleFields, "single-node search-space entry"
+	if multi {
+		allowed, what = multiFields, "multi-node search-space entry"
+	}
+	before := len(*d.diags)
+	fields, _ := d.mapping(n, path, what, allowed)
+	d.retargetUnknown(before, multi)
+	got := map[string]field{}
+	for _, x := range fields {
+		got[x.key] = x
+	}
+	bad := len(*d.diags) > before
+	if multi {
+		s.Prefill = d.worker(got, n, path, "prefill")
+		s.Decode = d.worker(got, n, path, "decode")
+	} else if x, ok := got["tp"]; ok {
+		s.TP, _ = d.atLeast(x.val, join(path, "tp"), 1, "tensor parallelism is a GPU count: 1 or more")
+	} else if n.Kind == yaml.MappingNode {
+		d.errf(n, path, "add 'tp: <GPUs>' to the entry", "missing required field 'tp'")
+	}
+	if x, ok := got["ep"]; ok && !isNull(x.val) {
+		s.EP, _ = d.atLeast(x.val, join(path, "ep"), 1, "expert parallelism is a GPU count: 1 or more (leave it out for 1)")
+	}
+	if x, ok := got["dp-attn"]; ok && !isNull(x.val) {
+		s.DPAttn, _ = d.boolean(x.val, join(path, "dp-attn"))
+	}
+	if x, ok := got["spec-decoding"]; ok {
+		s.Spec = d.spec(x.val, join(path, "spec-decoding"))
+	}
+	concOK := d.conc(&s, got, join(path, ""))
+	if !bad && len(*d.diags) == before && concOK {
+		d.concRule(&s, got, n, path)
+	}
+	return s
+}
+
+// retargetUnknown adds a schema hint to unknown-field messages that belong to the
+// other kind of config (tp in a multi-node entry, prefill in a single-node one).
+func (d *decoder) retargetUnknown(from int, multi bool) {
+	for i := from; i < len(*d.diags); i++ {
+		m := &(*d.diags)[i]
+		switch {
+		case multi && (strings.Contains(m.Message, "unknown field 'tp'") || strings.Contains(m.Message, "unknown field 'ep'") || strings.Contains(m.Message, "unknown field 'dp-attn'")):
+			m.Hint = "multi-node entries set tp, ep and dp-attn inside their prefill and decode blocks"
+		case !multi && (strings.Contains(m.Message, "unknown field 'prefill'") || strings.Contains(m.Message, "unknown field 'decode'")):
+			m.Hint = "prefill/decode blocks need 'multinode: true' on the config entry"
+		}
+	}
+}
+
+func (d *decoder) spec(n *yaml.Node, path string) string {
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" && contains(specValues, n.Value) {
+		return n.Value
+	}
+	d.errf(n, path, "use one of: mtp, draft_model, none (or leave the field out for none)",
+		"must be one of mtp, draft_model, none; got %s", describe(n))
+	return "none"
+}
+
+// conc decodes conc-start, conc-end and conc-list; it reports field-level problems and
+// returns whether all of them were well-typed.
+func (d *decoder) conc(s *Search, got map[string]field, path string) bool {
+	path = strings.TrimSuffix(path, ".")
+	ok := true
+	var hasStart, hasEnd bool
+	if x, present := got["conc-start"]; present && !isNull(x.val) {
+		var good bool
+		s.ConcStart, good = d.atLeast(x.val, join(path, "conc-start"), 1, "concurrency is a number of requests in flight: 1 or more")
+		hasStart, ok = good, ok && good
+	}
+	if x, present := got["conc-end"]; present && !isNull(x.val) {
+		var good bool
+		s.ConcEnd, good = d.atLeast(x.val, join(path, "conc-end"), 1, "concurrency is a number of requests in flight: 1 or more")
+		hasEnd, ok = good, ok && good
+	}
+	s.HasRange = hasStart && hasEnd
+	if x, present := got["conc-list"]; present && !isNull(x.val) {
+		items, good := d.list(x.val, join(path, "conc-list"))
+		ok = ok && good
+		for i, it := range items {
+			v, good := d.integer(it, index(join(path, "conc-list"), i))
+			if !good {
+				ok = false
+				continue
+			}
+			if v <= 0 {
+				d.errf(it, index(join(path, "conc-list"), i), fmt.Sprintf("remove %d; concurrency is a number of requests in flight", v),
+					"Input 'conc-list' entries must be greater than 0.")
+				ok = false
+			}
+			s.ConcList = append(s.ConcList, v)
+		}
+	}
+	return ok
+}
+
+// concRule applies the reference's either-a-list-or-a-range rule (spec §1.5).
+func (d *decoder) concRule(s *Search, got map[string]field, n *yaml.Node, path string) {
+	_, hasStart := got["conc-start"]
+	_, hasEnd := got["conc-end"]
+	listField, hasList := got["conc-list"]
+	switch {
+	case s.HasRange && len(s.ConcList) > 0:
+		d.errf(listField.keyNode, path, "delete either conc-list or conc-start/conc-end",
+			"Cannot specify both 'conc-list' list and 'conc-start'/'conc-end'. Use either a list or a range, not both.")
+	case s.HasRange:
+		if s.ConcStart > s.ConcEnd {
+			d.errf(got["conc-start"].val, path, "swap the two values, or make conc-end at least conc-start",
+				"'conc-start' (%d) must be <= 'conc-end' (%d).", s.ConcStart, s.ConcEnd)
+		}
+	case len(s.ConcList) > 0:
+	case hasList && !isNull(listField.val):
+		d.errf(listField.val, path, "list at least one concurrency, e.g. conc-list: [4, 8, 16]",
+			"'conc-list' cannot be an empty list when no conc-start/conc-end range is given")
+	case hasStart != hasEnd:
+		missing := "conc-end"
+		if hasEnd {
+			missing = "conc-start"
+		}
+		d.errf(n, path, fmt.Sprintf("add '%s', or use conc-list instead", missing),
+			"Must specify either 'conc-list' list or both 'conc-start' and 'conc-end'. ('%s' is missing)", missing)
+	default:
+		d.errf(n, path, "add conc-start and conc-end (a geometric range), or conc-list (explicit values)",
+			"Must specify either 'conc-list' list or both 'conc-start' and 'conc-end'.")
+	}
+}
+
+func (d *decoder) worker(got map[string]field, parent *yaml.Node, path, role string) *Worker {
+	x, ok := got[role]
+	if !ok {
+		if parent.Kind == yaml.MappingNode {
+			d.errf(parent, path, fmt.Sprintf("add a '%s:' block with num-worker, tp, ep and dp-attn", role), "missing required field '%s'", role)
+		}
+		return nil
+	}
+	p := join(path, role)
+	fields, _ := d.mapping(x.val, p, role+" block", workerFields)
+	w := &Worker{}
+	seen := map[string]bool{}
+	for _, f := range fields {
+		seen[f.key] = true
+		w.Keys = append(w.Keys, f.key)
+		fp := join(p, f.key)
+		switch f.key {
+		case "num-worker":
+			w.NumWorker, _ = d.atLeast(f.val, fp, 0, "num-worker counts workers: 0 or more")
+		case "tp":
+			w.TP, _ = d.atLeast(f.val, fp, 1, "tensor parallelism is a GPU count: 1 or more")
+		case "ep":
+			w.EP, _ = d.atLeast(f.val, fp, 1, "expert parallelism is a GPU count: 1 or more")
+		case "dp-attn":
+			w.DPAttn, _ = d.boolean(f.val, fp)
+		case "additional-settings":
+			d.settings(w, f.val, fp)
+		}
+	}
+	if resolve(x.val).Kind == yaml.MappingNode {
+		for _, name := range workerFields[:4] {
+			if !seen[name] {
+				d.errf(x.val, p, fmt.Sprintf("add '%s: <value>' to the %s block", name, role), "missing required field '%s'", name)
+			}
+		}
+	}
+	return w
+}
+
+func (d *decoder) settings(w *Worker, n *yaml.Node, path string) {
+	if isNull(n) {
+		w.SettingsMode = SettingsNull
+		return
+	}
+	items, ok := d.list(n, path)
+	if !ok {
+		return
+	}
+	w.SettingsMode = SettingsList
+	w.Settings = make([]string, 0, len(items))
+	for i, it := range items {
+		p := index(path, i)
+		if it.Kind != yaml.ScalarNode || it.ShortTag() != "!!str" {
+			d.errf(it, p, "write each setting as a \"NAME=VALUE\" string", "must be a string, got %s", describe(it))
+			continue
+		}
+		if !settingRE.MatchString(it.Value) {
+			d.errf(it, p, "write NAME=VALUE with NAME of letters, digits and '_' and no spaces in VALUE; the multi-node job exports it unquoted",
+				"'%s' is not a shell-safe NAME=VALUE setting", it.Value)
+		}
+		w.Settings = append(w.Settings, it.Value)
+	}
+}
+
+func sortedStrings(s []string) []string {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c
+}

@@ -1,0 +1,122 @@
+package config
+
+import (
+	"fmt"
+	"os"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/inferbench/inferbench/internal/diag"
+)
+
+// LoadRunners reads and validates a runners.yaml file: a mapping from runner type to a
+// non-empty list of node names.
+func LoadRunners(path string) (*Runners, diag.List) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		var diags diag.List
+		addReadError(&diags, path, "Runner config file", err)
+		return nil, diags
+	}
+	return ParseRunners(path, data)
+}
+
+// ParseRunners decodes and validates a runners.yaml held in memory.
+func ParseRunners(name string, data []byte) (*Runners, diag.List) {
+	var diags diag.List
+	root, ok := parseDocument(name, data, &diags)
+	if !ok {
+		return nil, diags
+	}
+	if root == nil || resolve(root).Kind != yaml.MappingNode {
+		line, col := 1, 1
+		if root != nil {
+			line, col = root.Line, root.Column
+		}
+		diags.Add(name, line, col, "write one 'runner-type:' key per type with a list of node names under it",
+			"Runner config file '%s' must contain a mapping", name)
+		return nil, diags
+	}
+	d := &decoder{file: name, diags: &diags}
+	fields, _ := d.mapping(root, "", "runner config", nil)
+	types := make([]RunnerType, 0, len(fields))
+	for _, f := range fields {
+		d.prefix = ""
+		if t, ok := d.runnerType(f); ok {
+			types = append(types, t)
+		}
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return NewRunners(name, types), diags
+}
+
+func (d *decoder) runnerType(f field) (RunnerType, bool) {
+	t := RunnerType{Name: f.key, Pos: posOf(f.keyNode)}
+	if f.val.Kind != yaml.SequenceNode {
+		d.errf(f.val, "", "list the node names under the type, one '- name' per line",
+			"Runner config entry '%s' must be a list, got %s", f.key, pythonType(f.val))
+		return t, false
+	}
+	ok := true
+	if len(f.val.Content) == 0 {
+		d.errf(f.val, "", "list at least one node name, or delete the runner type",
+			"Runner config entry '%s' cannot be an empty list", f.key)
+		return t, false
+	}
+	seen := map[string]int{}
+	for _, raw := range f.val.Content {
+		n := resolve(raw)
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" || n.Value == "" {
+			d.errf(n, "", "write each node name as text, e.g. - 'h100-cw_0'",
+				"Runner config entry '%s' must contain only strings (got %s)", f.key, describe(n))
+			ok = false
+			continue
+		}
+		if line, dup := seen[n.Value]; dup {
+			d.errf(n, "", "remove the repeated name; it would run every job twice on that node",
+				"Runner config entry '%s' lists node '%s' twice (first at line %d)", f.key, n.Value, line)
+			ok = false
+			continue
+		}
+		seen[n.Value] = n.Line
+		t.Nodes = append(t.Nodes, n.Value)
+	}
+	return t, ok
+}
+
+// pythonType names a node's type the way the reference's message does.
+func pythonType(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "dict"
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!null":
+			return "NoneType"
+		case "!!int":
+			return "int"
+		case "!!float":
+			return "float"
+		case "!!bool":
+			return "bool"
+		}
+		return "str"
+	}
+	return fmt.Sprint(n.ShortTag())
+}
+
+// Lint reports problems that span the master configs and the runner file. They are
+// warnings: the reference accepts them (spec Q-13), so sweeps keep working.
+func Lint(m *Master, r *Runners) diag.List {
+	var diags diag.List
+	for _, e := range m.Entries {
+		if !r.Has(e.Runner) {
+			diags.Warn(e.File, e.RunnerPos.Line, e.RunnerPos.Col,
+				fmt.Sprintf("add '%s' to %s, or --runner-type and --runner-node-filter cannot select this entry", e.Runner, r.File),
+				"config entry '%s' uses runner '%s', which is not a runner type in %s", e.Key, e.Runner, r.File)
+		}
+	}
+	return diags
+}

@@ -1,0 +1,103 @@
+package loadgen
+
+import "bytes"
+
+// chunkInfo is what the client needs from one streamed JSON object. Parsing it with
+// encoding/json would cost more CPU than everything else per chunk, so scanChunk looks for
+// the few keys by hand. Quotes inside JSON strings are always escaped, so a key pattern
+// such as `"usage":` cannot match inside generated text.
+type chunkInfo struct {
+	choices          bool // non-empty "choices" array: a content chunk
+	usage            bool // a non-null "usage" object
+	completionTokens int
+	promptTokens     int
+	errMsg           []byte // an {"error": ...} object's message (or the whole object)
+}
+
+var (
+	keyChoices    = []byte(`"choices":`)
+	keyUsage      = []byte(`"usage":`)
+	keyCompletion = []byte(`"completion_tokens":`)
+	keyPrompt     = []byte(`"prompt_tokens":`)
+	keyError      = []byte(`"error":`)
+	keyMessage    = []byte(`"message":`)
+	objectError   = []byte(`"object":"error"`)
+)
+
+func scanChunk(data []byte) chunkInfo {
+	var ci chunkInfo
+	if i := bytes.Index(data, keyChoices); i >= 0 {
+		rest := skipSpace(data[i+len(keyChoices):])
+		if len(rest) > 0 && rest[0] == '[' {
+			rest = skipSpace(rest[1:])
+			ci.choices = len(rest) > 0 && rest[0] != ']'
+		}
+	}
+	if i := bytes.Index(data, keyUsage); i >= 0 {
+		rest := skipSpace(data[i+len(keyUsage):])
+		if len(rest) > 0 && rest[0] == '{' {
+			ci.usage = true
+			ci.completionTokens, _ = intAfter(rest, keyCompletion)
+			ci.promptTokens, _ = intAfter(rest, keyPrompt)
+		}
+	}
+	if !ci.choices && !ci.usage {
+		i := bytes.Index(data, keyError)
+		if i < 0 {
+			i = bytes.Index(data, objectError)
+		}
+		if i >= 0 {
+			ci.errMsg = data
+			if m, ok := stringAfter(data[i:], keyMessage); ok {
+				ci.errMsg = m
+			}
+		}
+	}
+	return ci
+}
+
+func skipSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\n' || b[0] == '\r') {
+		b = b[1:]
+	}
+	return b
+}
+
+// intAfter parses the non-negative integer following key in b.
+func intAfter(b, key []byte) (int, bool) {
+	i := bytes.Index(b, key)
+	if i < 0 {
+		return 0, false
+	}
+	rest := skipSpace(b[i+len(key):])
+	n, digits := 0, 0
+	for _, c := range rest {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int(c-'0')
+		digits++
+	}
+	return n, digits > 0
+}
+
+// stringAfter returns the raw (still escaped) JSON string following key in b.
+func stringAfter(b, key []byte) ([]byte, bool) {
+	i := bytes.Index(b, key)
+	if i < 0 {
+		return nil, false
+	}
+	rest := skipSpace(b[i+len(key):])
+	if len(rest) == 0 || rest[0] != '"' {
+		return nil, false
+	}
+	for j := 1; j < len(rest); j++ {
+		switch rest[j] {
+		case '\\':
+			j++
+		case '"':
+			return rest[1:j], true
+		}
+	}
+	return nil, false
+}

@@ -1,0 +1,62 @@
+package loadgen_test
+
+import (
+	"context"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/inferbench/inferbench/internal/loadgen"
+	"github.com/inferbench/inferbench/internal/sim"
+)
+
+// The client's own CPU cost, with the simulator in a child process so getrusage of this
+// process counts the client alone. The reference Python client costs about 4 CPU-seconds
+// per million output tokens and 0.5 ms of CPU per request on this machine; ours must stay
+// under a tenth of that.
+//
+//	go test -run '^$' -bench ClientCPU -benchtime 3x ./internal/loadgen/
+
+func BenchmarkClientCPUPerMillionTokens(b *testing.B) {
+	url := startSimProcess(b, sim.Config{ChunkTokens: 16, TruthLimit: -1})
+	cfg := benchConfig(url, 64, 256, 1024) // 256 requests x 1024 tokens in 16-token chunks
+	cfg.InputLen = 128
+	var tokens int
+	var cpu time.Duration
+	for b.Loop() {
+		c0 := rusage()
+		out, err := loadgen.Run(context.Background(), cfg, nil)
+		cpu += rusage() - c0
+		if err != nil || out.Metrics.Failed > 0 {
+			b.Fatalf("run: %v, %d failed", err, out.Metrics.Failed)
+		}
+		tokens += out.Metrics.TotalOutput
+	}
+	b.ReportMetric(cpu.Seconds()/(float64(tokens)/1e6), "cpu-s/Mtok")
+	b.ReportMetric(0, "ns/op")
+}
+
+func BenchmarkClientCPUPerRequest(b *testing.B) {
+	url := startSimProcess(b, sim.Config{ChunkTokens: 1, TruthLimit: -1})
+	cfg := benchConfig(url, 64, 2048, 8) // 2048 requests of 8 one-token chunks
+	cfg.InputLen = 128
+	var reqs int
+	var cpu time.Duration
+	for b.Loop() {
+		c0 := rusage()
+		out, err := loadgen.Run(context.Background(), cfg, nil)
+		cpu += rusage() - c0
+		if err != nil || out.Metrics.Failed > 0 {
+			b.Fatalf("run: %v, %d failed", err, out.Metrics.Failed)
+		}
+		reqs += out.Metrics.Completed
+	}
+	b.ReportMetric(cpu.Seconds()*1e3/float64(reqs), "cpu-ms/req")
+	b.ReportMetric(0, "ns/op")
+}
+
+func rusage() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

@@ -1,0 +1,178 @@
+package loadgen
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Outcome is one benchmark point: the configuration actually used, every measured request
+// and the aggregate metrics.
+type Outcome struct {
+	Config    Config
+	Start     time.Time     // wall clock at the start of the measured window
+	End       time.Time     // wall clock at its end
+	Duration  time.Duration // measured window: first dispatch → last request finished
+	Records   []Record      // measured requests in dataset order
+	Warmups   int           // warm-up requests sent
+	WarmupErr int           // warm-up requests that failed
+	ClientCPU time.Duration // user+system CPU of this process during the measured window
+	Metrics   Metrics
+	// Canceled is set when ctx ended the run early; Records then holds the requests that
+	// finished or were cut off (with an error).
+	Canceled bool
+}
+
+// Failed reports whether the failure rate exceeds Config.MaxFailureRate (the reference's
+// >5 % rule); the caller should exit non-zero but still write the result.
+func (o *Outcome) Failed() bool {
+	n := o.Config.NumPrompts
+	return n == 0 || float64(n-o.Metrics.Completed)/float64(n) > o.Config.MaxFailureRate
+}
+
+// Run executes one benchmark point against an already running server: warm-ups (discarded),
+// then the measured requests under the concurrency cap and arrival process. progress, if
+// not nil, receives progress output. Errors are returned only for an unusable configuration;
+// request failures are recorded in the outcome.
+func Run(ctx context.Context, cfg Config, progress io.Writer) (*Outcome, error) {
+	cfg.Normalize()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	data := NewDataset(cfg)
+	cl, err := newClient(&cfg, data, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	defer cl.close()
+	out := &Outcome{Config: cfg}
+
+	if cfg.NumWarmups > 0 {
+		out.Warmups = cfg.NumWarmups
+		out.WarmupErr = warmup(ctx, cl, data, &cfg, progress)
+	}
+
+	recs := make([]Record, cfg.NumPrompts)
+	for i := range recs {
+		recs[i].ID = cfg.RequestIDPrefix + strconv.Itoa(i)
+	}
+	arr := arrivals(cfg.NumPrompts, cfg.RequestRate, cfg.Burstiness, cfg.Seed)
+	var prog progressState
+	prog.total = int64(cfg.NumPrompts)
+	stopProg := startProgress(progress, &cfg, &prog)
+
+	if cfg.Preconnect {
+		cl.dial.preconnect(ctx, workers(&cfg, cfg.NumPrompts))
+	}
+	cpu0 := cpuTime()
+	out.Start = time.Now()
+	cl.t0 = out.Start
+	dispatch(ctx, cl, data, &cfg, recs, arr, &prog)
+	end := time.Now()
+	out.ClientCPU = cpuTime() - cpu0
+	stopProg()
+
+	out.End = end
+	out.Duration = end.Sub(out.Start)
+	out.Canceled = ctx.Err() != nil
+	out.Records = recs
+	out.Metrics = Aggregate(&cfg, recs, out.Duration, out.ClientCPU)
+	return out, nil
+}
+
+// workers returns how many requests may be in flight.
+func workers(cfg *Config, n int) int {
+	if cfg.MaxConcurrency > 0 && cfg.MaxConcurrency < n {
+		return cfg.MaxConcurrency
+	}
+	return n
+}
+
+// dispatch runs the measured phase: a fixed pool of workers (closed loop) fed in dataset
+// order at the arrival times. A worker remembers when it became free so the send lag of the
+// next request counts from max(arrival, free), never from a moment the client chose.
+func dispatch(ctx context.Context, cl *client, data *Dataset, cfg *Config, recs []Record, arr []time.Duration, prog *progressState) {
+	jobs := make(chan int, len(recs))
+	var wg sync.WaitGroup
+	for range workers(cfg, len(recs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := cl.newWorker()
+			defer w.release()
+			var free time.Duration
+			for i := range jobs {
+				rec := &recs[i]
+				rec.Scheduled = arr[i]
+				rec.Eligible = max(arr[i], free)
+				if ctx.Err() != nil {
+					rec.Error = "canceled before sending: " + ctx.Err().Error()
+					continue
+				}
+				prog.inflight.Add(1)
+				w.do(ctx, &data.Prompts[i], rec)
+				prog.inflight.Add(-1)
+				prog.finish(rec)
+				free = cl.since(time.Now())
+			}
+		}()
+	}
+	feed(ctx, cl, jobs, arr)
+	close(jobs)
+	wg.Wait()
+}
+
+// feed queues every request at its arrival time.
+func feed(ctx context.Context, cl *client, jobs chan<- int, arr []time.Duration) {
+	var timer *time.Timer
+	for i, at := range arr {
+		if wait := at - cl.since(time.Now()); wait > 0 {
+			if timer == nil {
+				timer = time.NewTimer(wait)
+			} else {
+				timer.Reset(wait)
+			}
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+			}
+		}
+		jobs <- i
+	}
+}
+
+// warmup sends n copies of request 0 under the concurrency cap and returns how many failed.
+func warmup(ctx context.Context, cl *client, data *Dataset, cfg *Config, progress io.Writer) int {
+	if progress != nil {
+		fmt.Fprintf(progress, "bench: %d warm-up requests\n", cfg.NumWarmups)
+	}
+	var failed atomic.Int64
+	next := atomic.Int64{}
+	var wg sync.WaitGroup
+	for range workers(cfg, cfg.NumWarmups) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := cl.newWorker()
+			defer w.release()
+			var rec Record
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(cfg.NumWarmups) || ctx.Err() != nil {
+					return
+				}
+				rec = Record{ID: cfg.RequestIDPrefix + "w" + strconv.FormatInt(i, 10), Chunks: rec.Chunks[:0]}
+				w.do(ctx, &data.Prompts[0], &rec)
+				if !rec.OK() {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return int(failed.Load())
+}

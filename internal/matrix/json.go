@@ -1,0 +1,209 @@
+package matrix
+
+import (
+	"io"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/inferbench/inferbench/internal/config"
+)
+
+// WriteJSON writes rows as one line of JSON followed by a newline, byte-identical to
+// the reference's json.dumps: ", " and ": " separators, non-ASCII as lower-case \uXXXX
+// escapes, keys in the reference's order for each kind of row (spec §5).
+func WriteJSON(w io.Writer, rows []Row) error {
+	b := AppendJSON(make([]byte, 0, 512*len(rows)+3), rows)
+	b = append(b, '\n')
+	_, err := w.Write(b)
+	return err
+}
+
+// AppendJSON appends the JSON array of rows (without a newline) to b.
+func AppendJSON(b []byte, rows []Row) []byte {
+	b = append(b, '[')
+	for i := range rows {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = appendRow(b, &rows[i])
+	}
+	return append(b, ']')
+}
+
+// obj writes a JSON object with the reference's separators.
+type obj struct {
+	b     []byte
+	first bool
+}
+
+func (o *obj) key(k string) {
+	if o.first {
+		o.first = false
+	} else {
+		o.b = append(o.b, ", "...)
+	}
+	o.b = appendString(o.b, k)
+	o.b = append(o.b, ": "...)
+}
+
+func (o *obj) str(k, v string)       { o.key(k); o.b = appendString(o.b, v) }
+func (o *obj) int(k string, v int64) { o.key(k); o.b = strconv.AppendInt(o.b, v, 10) }
+func (o *obj) bool(k string, v bool) { o.key(k); o.b = strconv.AppendBool(o.b, v) }
+
+func appendRow(b []byte, r *Row) []byte {
+	o := obj{b: append(b, '{'), first: true}
+	o.str("image", r.Image)
+	o.str("model", r.Model)
+	o.str("model-prefix", r.ModelPrefix)
+	o.str("precision", r.Precision)
+	o.str("framework", r.Framework)
+	o.str("runner", r.Runner)
+	o.int("isl", r.ISL)
+	o.int("osl", r.OSL)
+	switch {
+	case r.Kind == MultiNode:
+		o.str("spec-decoding", r.Spec)
+		o.key("prefill")
+		o.b = appendWorker(o.b, r.Prefill, r.Order == OrderRunnerModel)
+		o.key("decode")
+		o.b = appendWorker(o.b, r.Decode, r.Order == OrderRunnerModel)
+		o.key("conc")
+		o.b = appendInts(o.b, r.ConcList)
+		o.int("max-model-len", r.MaxModelLen)
+	case r.Order == OrderRunnerModel:
+		o.int("tp", r.TP)
+		o.int("ep", r.EP)
+		o.bool("dp-attn", r.DPAttn)
+		o.str("spec-decoding", r.Spec)
+		o.int("conc", r.Conc)
+		o.int("max-model-len", r.MaxModelLen)
+	default:
+		o.int("tp", r.TP)
+		o.int("conc", r.Conc)
+		o.int("max-model-len", r.MaxModelLen)
+		o.int("ep", r.EP)
+		o.bool("dp-attn", r.DPAttn)
+		o.str("spec-decoding", r.Spec)
+	}
+	o.str("exp-name", r.ExpName)
+	o.bool("disagg", r.Disagg)
+	o.bool("run-eval", r.RunEval)
+	return append(o.b, '}')
+}
+
+// appendWorker writes a worker block verbatim (the keys as written, in YAML order) or
+// rebuilt with all five keys and additional-settings defaulting to [] (spec Q-2).
+func appendWorker(b []byte, w *config.Worker, rebuilt bool) []byte {
+	if w == nil {
+		return append(b, "null"...)
+	}
+	keys := w.Keys
+	if rebuilt {
+		keys = []string{"num-worker", "tp", "ep", "dp-attn", "additional-settings"}
+	}
+	o := obj{b: append(b, '{'), first: true}
+	for _, k := range keys {
+		switch k {
+		case "num-worker":
+			o.int(k, w.NumWorker)
+		case "tp":
+			o.int(k, w.TP)
+		case "ep":
+			o.int(k, w.EP)
+		case "dp-attn":
+			o.bool(k, w.DPAttn)
+		case "additional-settings":
+			o.key(k)
+			if w.SettingsMode == config.SettingsNull {
+				o.b = append(o.b, "null"...)
+			} else {
+				o.b = appendStrings(o.b, w.Settings)
+			}
+		}
+	}
+	return append(o.b, '}')
+}
+
+func appendInts(b []byte, vs []int64) []byte {
+	b = append(b, '[')
+	for i, v := range vs {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = strconv.AppendInt(b, v, 10)
+	}
+	return append(b, ']')
+}
+
+func appendStrings(b []byte, vs []string) []byte {
+	b = append(b, '[')
+	for i, v := range vs {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = appendString(b, v)
+	}
+	return append(b, ']')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s as a JSON string the way Python's json.dumps does with
+// ensure_ascii: short escapes for \" \\ \n \r \t \b \f, \u00XX for other control
+// characters and DEL, \uXXXX (UTF-16, lower-case hex) for every non-ASCII character.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < 0x7f && c != '"' && c != '\\' {
+			b = append(b, c)
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			default:
+				b = appendU(b, rune(c))
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		if r1, r2 := utf16.EncodeRune(r); r1 != utf8.RuneError || r2 != utf8.RuneError {
+			b = appendU(appendU(b, r1), r2)
+		} else {
+			b = appendU(b, r)
+		}
+	}
+	return append(b, '"')
+}
+
+func appendU(b []byte, r rune) []byte {
+	return append(b, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+}
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// Shard splits rows into consecutive chunks of at most n rows (n >= 1).
+func Shard(rows []Row, n int) [][]Row {
+	var shards [][]Row
+	for len(rows) > n {
+		shards = append(shards, rows[:n:n])
+		rows = rows[n:]
+	}
+	return append(shards, rows)
+}

@@ -1,0 +1,55 @@
+package matrix
+
+import "math"
+
+// Series returns the geometric concurrency series from start to end inclusive, each
+// value step times the previous, with the last value clamped to end (spec §3.1):
+// Series(4, 64, 2) = 4 8 16 32 64, Series(3, 20, 4) = 3 12 20.
+// It returns nil unless start >= 1 and step >= 2, where the reference would hang or
+// emit negative values (spec ); the multiplication cannot overflow.
+func Series(start, end, step int64) []int64 {
+	if start < 1 || step < 2 {
+		return nil
+	}
+	var out []int64
+	for c := start; c <= end; {
+		out = append(out, c)
+		if c == end {
+			break
+		}
+		if c > math.MaxInt64/step {
+			c = end
+			continue
+		}
+		c *= step
+		if c > end {
+			c = end
+		}
+	}
+	return out
+}
+
+// seqLenNames maps the named (isl, osl) pairs to their names.
+var seqLenNames = map[[2]int64]string{{1024, 1024}: "1k1k", {1024, 8192}: "1k8k", {8192, 1024}: "8k1k"}
+
+// SeqLenNames lists the names accepted by --seq-lens, in the reference's order.
+var SeqLenNames = []string{"1k1k", "1k8k", "8k1k"}
+
+// SeqLenName returns "1k1k", "1k8k" or "8k1k" for the named pairs and "<isl>_<osl>"
+// for any other pair.
+func SeqLenName(isl, osl int64) string {
+	if n, ok := seqLenNames[[2]int64{isl, osl}]; ok {
+		return n
+	}
+	return itoa(isl) + "_" + itoa(osl)
+}
+
+// SeqLenPair returns the (isl, osl) pair of a named seq-len.
+func SeqLenPair(name string) (isl, osl int64, ok bool) {
+	for pair, n := range seqLenNames {
+		if n == name {
+			return pair[0], pair[1], true
+		}
+	}
+	return 0, 0, false
+}

@@ -1,0 +1,230 @@
+package matrix
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/inferbench/inferbench/internal/config"
+)
+
+// EvalMode selects eval marking (spec §4).
+type EvalMode int
+
+const (
+	EvalsNone EvalMode = iota // no marking; every row has run-eval false
+	EvalsRun                  // --run-evals: mark eval rows, keep all rows
+	EvalsOnly                 // --evals-only: mark eval rows, keep only them
+)
+
+// SweepOptions are the full-sweep options (spec §2.3). Nil bounds are "not given".
+type SweepOptions struct {
+	Kind          Kind // SingleNode (--single-node) or MultiNode (--multi-node)
+	ModelPrefixes []string
+	Precisions    []string
+	Frameworks    []string
+	RunnerTypes   []string
+	SeqLens       []string // names from SeqLenNames
+	StepSize      int64    // 0 means 2
+	MinConc       *int64
+	MaxConc       *int64
+	MaxTP         *int64
+	MaxEP         *int64
+	NodeFilter    string // "" means not given
+	Evals         EvalMode
+}
+
+// FullSweep expands every config entry that passes the filters (spec §3.2), in merged
+// config order, then applies eval marking.
+func FullSweep(m *config.Master, r *config.Runners, o SweepOptions) ([]Row, error) {
+	if err := checkRunnerTypes(r, o.RunnerTypes); err != nil {
+		return nil, err
+	}
+	step := o.StepSize
+	if step == 0 {
+		step = 2
+	}
+	var rows []Row
+	for _, e := range m.Entries {
+		if !selected(e, o.ModelPrefixes, o.Precisions, o.Frameworks) || (o.RunnerTypes != nil && !slices.Contains(o.RunnerTypes, e.Runner)) {
+			continue
+		}
+		nodes := resolveNodes(e, r, o.NodeFilter)
+		if len(nodes) == 0 {
+			continue
+		}
+		for _, sl := range e.SeqLens {
+			if o.SeqLens != nil && !slices.Contains(o.SeqLens, SeqLenName(sl.ISL, sl.OSL)) {
+				continue
+			}
+			for i := range sl.Search {
+				s := &sl.Search[i]
+				switch {
+				case e.Multinode && o.Kind == MultiNode:
+					rows = appendMulti(rows, e, sl, s, nodes, multiConc(s, step, o.MinConc, o.MaxConc))
+				case !e.Multinode && o.Kind == SingleNode:
+					rows = appendSingleSweep(rows, e, sl, s, nodes, step, o)
+				}
+			}
+		}
+	}
+	return applyEvals(rows, o.Evals), nil
+}
+
+func checkRunnerTypes(r *config.Runners, types []string) error {
+	var bad []string
+	for _, t := range types {
+		if !r.Has(t) && !slices.Contains(bad, t) {
+			bad = append(bad, t)
+		}
+	}
+	if bad == nil {
+		return nil
+	}
+	return &InvalidRunnerTypesError{Invalid: sortedCopy(bad), Valid: sortedCopy(r.Names())}
+}
+
+// selected applies the key-prefix (spec Q-3), precision and framework filters.
+func selected(e *config.Entry, prefixes, precisions, frameworks []string) bool {
+	if prefixes != nil && !slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(e.Key, p) }) {
+		return false
+	}
+	if precisions != nil && !slices.Contains(precisions, e.Precision) {
+		return false
+	}
+	return frameworks == nil || slices.Contains(frameworks, e.Framework)
+}
+
+// resolveNodes returns the runners a config's rows go to: its runner type, or with a
+// node filter the matching nodes of that type (none when the type is unknown).
+func resolveNodes(e *config.Entry, r *config.Runners, filter string) []string {
+	if filter == "" {
+		return []string{e.Runner}
+	}
+	all, _ := r.Nodes(e.Runner)
+	var nodes []string
+	for _, n := range all {
+		if strings.Contains(n, filter) {
+			nodes = append(nodes, n)
+		}
+	}
+	return nodes
+}
+
+// appendSingleSweep applies --max-tp, --max-ep, --min-conc and --max-conc to a
+// single-node entry and appends one row per concurrency and node (spec §3.2.1).
+func appendSingleSweep(rows []Row, e *config.Entry, sl config.SeqLen, s *config.Search, nodes []string, step int64, o SweepOptions) []Row {
+	if o.MaxTP != nil && (*o.MaxTP <= 0 || s.TP > *o.MaxTP) {
+		return rows
+	}
+	ep := s.EP
+	if o.MaxEP != nil {
+		if *o.MaxEP <= 0 {
+			return rows
+		}
+		ep = min(ep, *o.MaxEP)
+	}
+	var concs []int64
+	if s.ConcList != nil {
+		// The reference crashes here (spec Q-10); expand the list like multi-node.
+		concs = listConc(s.ConcList, o.MinConc, o.MaxConc)
+	} else {
+		concs = singleRangeConc(s.ConcStart, s.ConcEnd, step, o.MinConc, o.MaxConc)
+	}
+	for _, c := range concs {
+		for _, node := range nodes {
+			row := singleRow(e, sl, s, node, c)
+			row.EP = ep
+			rows = append(rows, row)
+		}
+	}
+	return rows
+}
+
+// singleRangeConc re-bases the series at --min-conc (spec Q-4) and clamps it at
+// --max-conc, which may introduce a value absent from the config (spec Q-5).
+func singleRangeConc(start, end, step int64, minC, maxC *int64) []int64 {
+	if minC != nil {
+		if *minC <= 0 || end < *minC {
+			return nil
+		}
+		start = max(start, *minC)
+	}
+	if maxC != nil {
+		if *maxC <= 0 {
+			return nil
+		}
+		if start > *maxC {
+			start, end = *maxC, *maxC
+		} else {
+			end = min(end, *maxC)
+		}
+	}
+	return Series(start, end, step)
+}
+
+// listConc filters explicit values by the bounds, falling back to [max] when the
+// maximum removes everything (spec §3.2.2).
+func listConc(values []int64, minC, maxC *int64) []int64 {
+	out := slices.Clone(values)
+	if minC != nil {
+		if *minC <= 0 {
+			return nil
+		}
+		out = slices.DeleteFunc(out, func(c int64) bool { return c < *minC })
+		if len(out) == 0 {
+			return nil
+		}
+	}
+	if maxC != nil {
+		out = slices.DeleteFunc(out, func(c int64) bool { return c > *maxC })
+		if len(out) == 0 {
+			if *maxC <= 0 {
+				return nil
+			}
+			out = []int64{*maxC}
+		}
+	}
+	return out
+}
+
+func multiConc(s *config.Search, step int64, minC, maxC *int64) []int64 {
+	values := s.ConcList
+	if values == nil {
+		values = Series(s.ConcStart, s.ConcEnd, step)
+	}
+	return listConc(values, minC, maxC)
+}
+
+func appendMulti(rows []Row, e *config.Entry, sl config.SeqLen, s *config.Search, nodes []string, concs []int64) []Row {
+	if len(concs) == 0 {
+		return rows
+	}
+	for _, node := range nodes {
+		rows = append(rows, multiRow(e, sl, s, node, concs))
+	}
+	return rows
+}
+
+func baseRow(e *config.Entry, sl config.SeqLen, runner string) Row {
+	return Row{
+		Image: e.Image, Model: e.Model, ModelPrefix: e.ModelPrefix, Precision: e.Precision,
+		Framework: e.Framework, Runner: runner, ISL: sl.ISL, OSL: sl.OSL,
+		MaxModelLen: sl.ISL + sl.OSL + 200,
+		ExpName:     e.ModelPrefix + "_" + SeqLenName(sl.ISL, sl.OSL),
+		Disagg:      e.Disagg, Key: e.Key,
+	}
+}
+
+func singleRow(e *config.Entry, sl config.SeqLen, s *config.Search, runner string, conc int64) Row {
+	row := baseRow(e, sl, runner)
+	row.Kind = SingleNode
+	row.TP, row.EP, row.DPAttn, row.Spec, row.Conc = s.TP, s.EP, s.DPAttn, s.Spec, conc
+	return row
+}
+
+func multiRow(e *config.Entry, sl config.SeqLen, s *config.Search, runner string, concs []int64) Row {
+	row := baseRow(e, sl, runner)
+	row.Kind = MultiNode
+	row.Spec, row.Prefill, row.Decode, row.ConcList = s.Spec, s.Prefill, s.Decode, concs
+	return row
+}

@@ -1,0 +1,218 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/inferbench/inferbench/internal/execx"
+)
+
+// The browser tests open the report in headless Chromium (Debian's chromium package) and
+// read the DOM after the embedded script ran. Without Chromium they skip, unless
+// INFERBENCH_INTEGRATION=1 (CI), where a missing browser is a failure.
+
+var chartIDs = []string{"chart-pareto", "chart-tput", "chart-ttft", "chart-tpot", "chart-hw"}
+
+func findChromium(t *testing.T) string {
+	t.Helper()
+	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+			p := filepath.Join(dir, name)
+			if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+				return p
+			}
+		}
+	}
+	if os.Getenv("INFERBENCH_INTEGRATION") == "1" {
+		t.Fatal("chromium not found in PATH (install Debian's chromium package)")
+	}
+	t.Skip("chromium not found in PATH; set INFERBENCH_INTEGRATION=1 to make this a failure")
+	return ""
+}
+
+// chromium runs one headless Chromium command with the flags that keep it off the network.
+func chromium(t *testing.T, bin string, args ...string) []byte {
+	t.Helper()
+	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir=" + t.TempDir()}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	res, err := execx.OS{}.Run(ctx, execx.Cmd{Name: bin, Args: append(base, args...)})
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	return res.Stdout
+}
+
+func artifactDir(t *testing.T) string {
+	if d := os.Getenv("INFERBENCH_ARTIFACTS"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.TempDir()
+}
+
+func writeReport(t *testing.T, dir string, in HTMLInput) string {
+	t.Helper()
+	path := filepath.Join(dir, "report.html")
+	var b bytes.Buffer
+	if err := WriteHTML(&b, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// dom is the part of a dumped DOM the tests look at.
+type dom struct {
+	html       string
+	chartPts   map[string]int // data-points of each chart's svg
+	bodyPoints int            // results shown after filtering
+	renderMS   float64
+	legend     []string
+}
+
+var (
+	chartRe  = regexp.MustCompile(`<figure class="chart" id="([a-z-]+)">.*?<svg class="plot"[^>]*data-points="(\d+)"`)
+	bodyRe   = regexp.MustCompile(`<body[^>]*data-render-ms="([0-9.]+)"[^>]*data-points="(\d+)"`)
+	legendRe = regexp.MustCompile(`<span><i style="background:[^"]+"></i>([^<']+)</span>`)
+)
+
+func parseDOM(t *testing.T, html []byte) dom {
+	t.Helper()
+	d := dom{html: string(html), chartPts: map[string]int{}}
+	for _, m := range chartRe.FindAllStringSubmatch(d.html, -1) {
+		d.chartPts[m[1]], _ = strconv.Atoi(m[2])
+	}
+	m := bodyRe.FindStringSubmatch(d.html)
+	if m == nil {
+		t.Fatalf("the report's script did not finish (no data-render-ms on <body>); DOM starts:\n%s", clip(html, 2000))
+	}
+	d.renderMS, _ = strconv.ParseFloat(m[1], 64)
+	d.bodyPoints, _ = strconv.Atoi(m[2])
+	for _, l := range legendRe.FindAllStringSubmatch(d.html, -1) {
+		d.legend = append(d.legend, l[1])
+	}
+	return d
+}
+
+func loadDOM(t *testing.T, bin, url string) dom {
+	t.Helper()
+	return parseDOM(t, chromium(t, bin, "--dump-dom", url))
+}
+
+func TestBrowserReport(t *testing.T) {
+	bin := findChromium(t)
+	s := scanFixture(t, "sweep")
+	dir := t.TempDir()
+	path := writeReport(t, dir, HTMLInput{Records: s.Records, Statuses: s.Statuses, Summary: s.SummaryLine()})
+	url := "file://" + path
+
+	all := loadDOM(t, bin, url+"#model=dsr1&seq=1k1k")
+	for _, id := range chartIDs {
+		if all.chartPts[id] == 0 {
+			t.Errorf("chart %s rendered no data points", id)
+		}
+	}
+	circles := strings.Count(all.html, `<circle class="pt"`)
+	frontiers := strings.Count(all.html, `<polyline class="frontier"`)
+	bars := strings.Count(all.html, `<rect class="bar"`)
+	if circles == 0 || frontiers == 0 || bars == 0 {
+		t.Errorf("circles %d, frontier lines %d, bars %d: want all > 0", circles, frontiers, bars)
+	}
+	// The dsr1 1k1k view holds b200, b200-trt, h200 and mi355x at three concurrencies,
+	// less mi355x conc 64, which failed.
+	if all.bodyPoints != 11 {
+		t.Errorf("unfiltered view shows %d results, want 11", all.bodyPoints)
+	}
+
+	h200 := loadDOM(t, bin, url+"#model=dsr1&seq=1k1k&hw=h200")
+	if h200.bodyPoints != 3 || h200.chartPts["chart-pareto"] != 3 {
+		t.Errorf("hw=h200 shows %d results, %d pareto points; want 3 and 3", h200.bodyPoints, h200.chartPts["chart-pareto"])
+	}
+	if len(h200.legend) != 1 || !strings.HasPrefix(h200.legend[0], "h200") {
+		t.Errorf("hw=h200 legend = %q, want only h200", h200.legend)
+	}
+	// hw=b200 is the SKU: it selects b200 (sglang) and b200-trt.
+	b200 := loadDOM(t, bin, url+"#model=dsr1&seq=1k1k&hw=b200")
+	if b200.bodyPoints != 6 {
+		t.Errorf("hw=b200 shows %d results, want 6 (b200 and b200-trt)", b200.bodyPoints)
+	}
+
+	art := artifactDir(t)
+	for name, extra := range map[string][]string{
+		"report-light.png": nil,
+		"report-dark.png":  {"--force-dark-mode"}, // prefers-color-scheme: dark
+	} {
+		shot := filepath.Join(art, name)
+		args := append([]string{"--hide-scrollbars", "--window-size=1400,1900", "--screenshot=" + shot}, extra...)
+		chromium(t, bin, append(args, url+"#model=dsr1&seq=1k8k")...)
+		if st, err := os.Stat(shot); err != nil || st.Size() < 10_000 {
+			t.Errorf("screenshot %s missing or blank: %v", shot, err)
+		}
+	}
+	t.Logf("screenshots in %s", art)
+}
+
+// TestBrowserLargeReport holds the report to its budget: 5,000 results render in under
+// 2 s (measured in the page with performance.now(), from the script's start to the end of
+// the first render) and the file stays under 5 MB. Two layouts: results spread over
+// models and seq-lens (the default view shows one of them), and all 5,000 in one view.
+func TestBrowserLargeReport(t *testing.T) {
+	bin := findChromium(t)
+	for _, tt := range []struct {
+		name     string
+		spec     sweepSpec
+		wantView int // results in the default view
+	}{
+		{"spread over 4 models and 3 seq-lens", bigSpec(5000), 560},
+		{"all in one view", oneViewSpec(5000), 5000},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			recs, err := specRecords(tt.spec)
+			if err != nil || len(recs) != 5000 {
+				t.Fatalf("%d records: %v", len(recs), err)
+			}
+			dir := t.TempDir()
+			path := writeReport(t, dir, HTMLInput{Records: recs})
+			st, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const maxBytes = 5 << 20
+			if st.Size() >= maxBytes {
+				t.Errorf("report is %d bytes, budget %d", st.Size(), maxBytes)
+			}
+			start := time.Now()
+			d := loadDOM(t, bin, "file://"+path)
+			wall := time.Since(start)
+			for _, id := range chartIDs {
+				if d.chartPts[id] == 0 {
+					t.Errorf("chart %s rendered no data points", id)
+				}
+			}
+			if d.bodyPoints != tt.wantView {
+				t.Errorf("default view shows %d results, want %d", d.bodyPoints, tt.wantView)
+			}
+			t.Logf("5000 results: report %d bytes (%.2f MB); default view %d results drawn in %.1f ms (in-page); chromium start to DOM dump %v",
+				st.Size(), float64(st.Size())/(1<<20), d.bodyPoints, d.renderMS, wall.Round(time.Millisecond))
+			if d.renderMS >= 2000 {
+				t.Errorf("first render took %.0f ms, budget 2000 ms", d.renderMS)
+			}
+			shot := filepath.Join(artifactDir(t), "report-5000-"+strings.ReplaceAll(tt.name, " ", "-")+".png")
+			chromium(t, bin, "--hide-scrollbars", "--window-size=1400,1900", "--screenshot="+shot, "file://"+path)
+		})
+	}
+}

@@ -1,0 +1,188 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/inferbench/inferbench/internal/result"
+)
+
+// goodAgg is a complete single-node agg record in the reference's format.
+const goodAgg = `{"hw": "b200", "conc": 4, "image": "img", "model": "m/M", "infmax_model_prefix": "dsr1",
+ "framework": "sglang", "precision": "fp8", "spec_decoding": "none", "disagg": false, "isl": 1024,
+ "osl": 1024, "is_multinode": false, "tp": 8, "ep": 1, "dp_attention": "false", "tput_per_gpu": 100.5,
+ "output_tput_per_gpu": 50.25, "input_tput_per_gpu": 50.25, "median_ttft": 0.05, "median_tpot": 0.02,
+ "median_intvty": 50.0, "median_e2el": 20.5, "p99_ttft": 0.1}`
+
+func withKey(t *testing.T, base, key string, val any) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(base), &m); err != nil {
+		t.Fatal(err)
+	}
+	if val == nil {
+		delete(m, key)
+	} else {
+		m[key] = val
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+func TestScanClassifiesEveryFile(t *testing.T) {
+	manifest, _ := json.Marshal(result.Manifest{SchemaVersion: result.ManifestSchema, Status: result.StatusSuccess, HW: "b200-trt"})
+	tests := []struct {
+		name        string
+		file, body  string
+		records     int
+		statuses    int
+		problem     string // substring of the problem message; "" = no problem
+		ignoredKind string
+	}{
+		{"agg record", "bmk_x/agg_x.json", goodAgg, 1, 0, "", ""},
+		{"record under any name", "bmk_x/other.json", goodAgg, 1, 0, "", ""},
+		{"manifest", "bmk_x/manifest_x.json", string(manifest), 0, 1, "", ""},
+		{"truncated agg", "bmk_x/agg_x.json", goodAgg[:40], 0, 0, "JSON", ""},
+		{"empty agg", "bmk_x/agg_x.json", "", 0, 0, "empty file", ""},
+		{"partial agg", "bmk_x/agg_x.json", withKey(t, goodAgg, "median_tpot", nil), 0, 0, "missing median_tpot", ""},
+		{"wrong type", "bmk_x/agg_x.json", withKey(t, goodAgg, "tput_per_gpu", "fast"), 0, 0, "tput_per_gpu: want a number", ""},
+		{"non-integral conc", "bmk_x/agg_x.json", withKey(t, goodAgg, "conc", 4.5), 0, 0, "conc: want an integer", ""},
+		{"agg name without agg fields", "bmk_x/agg_x.json", `{"a": 1}`, 0, 0, "named like an agg record", ""},
+		{"manifest without status", "bmk_x/manifest_x.json", `{"schema_version": "inferbench.manifest/1", "hw": "b200"}`, 0, 0, "missing status", ""},
+		{"truncated manifest", "bmk_x/manifest_x.json", `{"schema_version": "inferb`, 0, 0, "JSON", ""},
+		{"raw client result", "bmk_x/x.json", `{"model_id": "m", "max_concurrency": 4}`, 0, 0, "", "raw client results"},
+		{"lm-eval results", "eval_x/results_1.json", `{"lm_eval_version": "0.4", "results": {}}`, 0, 0, "", "eval files"},
+		{"earlier output", "agg_bmk.json", `[` + goodAgg + `]`, 0, 0, "", "earlier collect outputs"},
+		{"unrelated JSON", "x/package.json", `{"name": "x"}`, 0, 0, "", "other JSON files"},
+		{"not JSON at all", "x/notes.json", `hello`, 0, 0, "", "other JSON files"},
+		{"log file", "server_logs_x/server.log", "INFO ready", 0, 0, "", ""},
+		{"multinode record", "bmk_x/agg_x.json", multinodeAgg(t), 1, 0, "", ""},
+		{"multinode record missing decode gpus", "bmk_x/agg_x.json", withKey(t, multinodeAgg(t), "num_decode_gpu", nil), 0, 0, "missing num_decode_gpu", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := fstest.MapFS{"sweep/" + tt.file: {Data: []byte(tt.body)}}
+			s, err := Scan(fsys, "sweep")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(s.Records) != tt.records || len(s.Statuses) != tt.statuses {
+				t.Errorf("records %d statuses %d, want %d %d", len(s.Records), len(s.Statuses), tt.records, tt.statuses)
+			}
+			switch {
+			case tt.problem == "" && len(s.Problems) > 0:
+				t.Errorf("unexpected problems %v", s.Problems)
+			case tt.problem != "" && (len(s.Problems) != 1 || !strings.Contains(s.Problems[0].Msg, tt.problem)):
+				t.Errorf("problems %v, want one containing %q", s.Problems, tt.problem)
+			case tt.problem != "" && s.Problems[0].Path != tt.file:
+				t.Errorf("problem path %q, want %q", s.Problems[0].Path, tt.file)
+			}
+			if tt.ignoredKind != "" && s.Ignored[tt.ignoredKind] != 1 {
+				t.Errorf("ignored %v, want one %q", s.Ignored, tt.ignoredKind)
+			}
+		})
+	}
+}
+
+func TestScanCountsADuplicatedStatusOnce(t *testing.T) {
+	m, _ := json.Marshal(result.Manifest{SchemaVersion: result.ManifestSchema, ResultFilename: "x", Status: result.StatusSuccess, HW: "b200"})
+	retry, _ := json.Marshal(result.Manifest{SchemaVersion: result.ManifestSchema, ResultFilename: "x", Status: result.StatusSuccess, HW: "b200", Started: fixtureTime})
+	fsys := fstest.MapFS{
+		"s/bmk_x/manifest_x.json":         {Data: m},
+		"s/server_logs_x/manifest_x.json": {Data: m},
+		"s/bmk_x_retry/manifest_x.json":   {Data: retry},
+	}
+	s, err := Scan(fsys, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Statuses) != 2 || s.Ignored["duplicate status records"] != 1 {
+		t.Errorf("statuses %d, ignored %v: want 2 and one duplicate", len(s.Statuses), s.Ignored)
+	}
+}
+
+func multinodeAgg(t *testing.T) string {
+	s := withKey(t, goodAgg, "is_multinode", true)
+	for k, v := range map[string]any{"tp": nil, "ep": nil, "dp_attention": nil, "prefill_tp": 4, "prefill_ep": 4,
+		"prefill_dp_attention": "true", "prefill_num_workers": 1, "decode_tp": 8, "decode_ep": 8,
+		"decode_dp_attention": true, "decode_num_workers": 2, "num_prefill_gpu": 4, "num_decode_gpu": 16} {
+		s = withKey(t, s, k, v)
+	}
+	return s
+}
+
+func TestDecodeRecordNormalisesReferenceQuirks(t *testing.T) {
+	// dp_attention is a string at the anchor and a bool in some files; ints may be strings.
+	r, err := DecodeRecord([]byte(withKey(t, withKey(t, goodAgg, "dp_attention", true), "tp", "8")), "a.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.DPAttention != "true" || r.TP != 8 || r.GPUs() != 8 {
+		t.Errorf("dp_attention %q tp %d", r.DPAttention, r.TP)
+	}
+	if v, ok := r.Metric("p99_ttft"); !ok || v != 0.1 {
+		t.Errorf("p99_ttft = %v %v", v, ok)
+	}
+	m, err := DecodeRecord([]byte(multinodeAgg(t)), "m.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.GPUs() != 20 || m.DecodeDPAttention != "true" || m.PrefillDPAttention != "true" {
+		t.Errorf("multinode: gpus %d, dpa %q/%q", m.GPUs(), m.PrefillDPAttention, m.DecodeDPAttention)
+	}
+	// A null statistic (one the run could not compute) is absent, not zero and not an error.
+	n, err := DecodeRecord([]byte(withKey(t, goodAgg, "std_intvty", json.RawMessage("null"))), "n.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := n.Metric("std_intvty"); ok {
+		t.Error("null std_intvty read as a value")
+	}
+}
+
+func TestWriteAggJSONKeepsRecordsVerbatim(t *testing.T) {
+	r1, _ := DecodeRecord([]byte(goodAgg), "a")
+	r2, _ := DecodeRecord([]byte(withKey(t, goodAgg, "extra_field", "kept")), "b")
+	var b bytes.Buffer
+	if err := WriteAggJSON(&b, []Record{r1, r2}); err != nil {
+		t.Fatal(err)
+	}
+	var back []map[string]any
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil {
+		t.Fatalf("output is not a JSON array: %v\n%s", err, b.String())
+	}
+	if len(back) != 2 || back[1]["extra_field"] != "kept" || back[0]["hw"] != "b200" {
+		t.Errorf("round trip lost data: %v", back)
+	}
+	// Field order is the file's, not alphabetical: hw comes before conc.
+	if strings.Index(b.String(), `"hw"`) > strings.Index(b.String(), `"conc"`) {
+		t.Error("field order not kept")
+	}
+	b.Reset()
+	if err := WriteAggJSON(&b, nil); err != nil || b.String() != "[]\n" {
+		t.Errorf("empty = %q, %v", b.String(), err)
+	}
+}
+
+func TestRunStatsCountsAttemptsPerSKU(t *testing.T) {
+	st := func(hw string, s result.Status) Status {
+		return Status{Manifest: result.Manifest{HW: hw, Status: s}}
+	}
+	got := RunStats([]Status{
+		st("b200", result.StatusSuccess), st("b200-trt", result.StatusEngineFailed),
+		st("gb200", result.StatusSuccess), st("gb200", result.StatusCancelled), st("x1", result.StatusSuccess),
+	}, []string{"b200", "gb200", "h100"})
+	want := result.RunStats{"b200": {NSuccess: 1, Total: 2}, "gb200": {NSuccess: 1, Total: 2},
+		"h100": {}, "x1": {NSuccess: 1, Total: 1}}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: got %+v, want %+v", k, got[k], v)
+		}
+	}
+}

@@ -1,0 +1,341 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+)
+
+// MetricSpec is one metric compare looks at.
+type MetricSpec struct {
+	Key          string  // agg record key
+	Label        string  // column title
+	HigherBetter bool    // throughput and interactivity: up is good; latencies: down is good
+	Scale        float64 // record value × Scale = displayed value
+	Unit         string
+	// Floor is the metric's own noise floor in percent: the allowed change is never below
+	// it, whatever --threshold says. Tail latencies move more from run to run than medians.
+	Floor float64
+	// MinAbs is a change (in displayed units) too small to matter whatever its percentage,
+	// so a 1 ms TTFT going to 2 ms is not a "100 % regression".
+	MinAbs float64
+}
+
+// CompareMetrics are the metrics compare reports, in column order.
+var CompareMetrics = []MetricSpec{
+	{Key: "tput_per_gpu", Label: "TPUT/GPU", HigherBetter: true, Scale: 1, Unit: "tok/s"},
+	{Key: "median_intvty", Label: "Interactivity", HigherBetter: true, Scale: 1, Unit: "tok/s/user"},
+	{Key: "median_ttft", Label: "TTFT p50", Scale: 1000, Unit: "ms", Floor: 10, MinAbs: 1},
+	{Key: "p99_ttft", Label: "TTFT p99", Scale: 1000, Unit: "ms", Floor: 20, MinAbs: 2},
+	{Key: "median_tpot", Label: "TPOT p50", Scale: 1000, Unit: "ms", MinAbs: 0.1},
+	{Key: "median_e2el", Label: "E2EL p50", Scale: 1, Unit: "s", MinAbs: 0.01},
+}
+
+// CompareOptions tunes what counts as a regression.
+type CompareOptions struct {
+	// Threshold is the smallest change in percent (in the bad direction) that is flagged.
+	Threshold float64
+}
+
+// Verdict is the outcome for one metric of one configuration.
+type Verdict int
+
+const (
+	Same        Verdict = iota // within noise
+	Regression                 // worse by more than allowed
+	Improvement                // better by more than allowed
+	Missing                    // the metric is absent on one side
+)
+
+// MetricDelta is one metric of one joined configuration.
+type MetricDelta struct {
+	Old, New float64 // displayed units, mean over repeats
+	Change   float64 // percent, (new-old)/old
+	Allowed  float64 // percent: the noise-aware threshold applied
+	Verdict  Verdict
+}
+
+// CompareRow is one configuration found in both sets.
+type CompareRow struct {
+	Key            string // human-readable configuration
+	Ref            Record // a representative record (from the new set)
+	NOld, NNew     int    // repeats on each side
+	Deltas         []MetricDelta
+	HasRegression  bool
+	HasImprovement bool
+}
+
+// Comparison is the join of two result sets.
+type Comparison struct {
+	Rows             []CompareRow
+	OnlyOld, OnlyNew []string // configurations present on one side only
+	Regressions      int      // rows with at least one regression
+	Improvements     int      // rows with at least one improvement and no regression
+	Options          CompareOptions
+}
+
+// configKey is the join key: everything that defines a configuration, concurrency included.
+func configKey(r Record) string {
+	par := fmt.Sprintf("tp%d/ep%d/dpa=%s", r.TP, r.EP, r.DPAttention)
+	if r.Multinode {
+		par = fmt.Sprintf("prefill %dx tp%d/ep%d/dpa=%s (%d gpu), decode %dx tp%d/ep%d/dpa=%s (%d gpu)",
+			r.PrefillWorkers, r.PrefillTP, r.PrefillEP, r.PrefillDPAttention, r.PrefillGPUs,
+			r.DecodeWorkers, r.DecodeTP, r.DecodeEP, r.DecodeDPAttention, r.DecodeGPUs)
+	}
+	spec := ""
+	if r.SpecDecoding != "" && r.SpecDecoding != "none" {
+		spec = " spec=" + r.SpecDecoding
+	}
+	disagg := ""
+	if r.Disagg {
+		disagg = " disagg"
+	}
+	return fmt.Sprintf("%s %s %s %s %s%s %d/%d %s%s conc=%d", r.HW, r.Framework, r.Precision,
+		r.Prefix, r.Model, spec, r.ISL, r.OSL, par, disagg, r.Conc)
+}
+
+// Compare joins two result sets on the configuration and judges each metric. Repeated
+// points (same configuration more than once in a set) are averaged, and their spread widens
+// the allowed change: allowed = max(Threshold, metric floor) + 2·(relative std of old) +
+// 2·(relative std of new), all in percent.
+func Compare(oldRs, newRs []Record, opt CompareOptions) Comparison {
+	c := Comparison{Options: opt}
+	oldG, newG := groupByConfig(oldRs), groupByConfig(newRs)
+	for _, k := range sortedKeys(oldG) {
+		if _, ok := newG[k]; !ok {
+			c.OnlyOld = append(c.OnlyOld, k)
+		}
+	}
+	for _, k := range sortedKeys(newG) {
+		o, ok := oldG[k]
+		if !ok {
+			c.OnlyNew = append(c.OnlyNew, k)
+			continue
+		}
+		row := compareRow(k, o, newG[k], opt)
+		if row.HasRegression {
+			c.Regressions++
+		} else if row.HasImprovement {
+			c.Improvements++
+		}
+		c.Rows = append(c.Rows, row)
+	}
+	slices.SortStableFunc(c.Rows, func(a, b CompareRow) int { return compareSingleOrMulti(a.Ref, b.Ref) })
+	return c
+}
+
+func compareSingleOrMulti(a, b Record) int {
+	if a.Multinode != b.Multinode {
+		if a.Multinode {
+			return 1
+		}
+		return -1
+	}
+	if a.Multinode {
+		return compareMulti(a, b)
+	}
+	return compareSingle(a, b)
+}
+
+func groupByConfig(rs []Record) map[string][]Record {
+	g := map[string][]Record{}
+	for _, r := range rs {
+		k := configKey(r)
+		g[k] = append(g[k], r)
+	}
+	return g
+}
+
+func sortedKeys(m map[string][]Record) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+func compareRow(key string, o, n []Record, opt CompareOptions) CompareRow {
+	row := CompareRow{Key: key, Ref: n[0], NOld: len(o), NNew: len(n)}
+	for _, m := range CompareMetrics {
+		d := judge(m, o, n, opt)
+		row.HasRegression = row.HasRegression || d.Verdict == Regression
+		row.HasImprovement = row.HasImprovement || d.Verdict == Improvement
+		row.Deltas = append(row.Deltas, d)
+	}
+	return row
+}
+
+func judge(m MetricSpec, o, n []Record, opt CompareOptions) MetricDelta {
+	om, osd, ok1 := meanStd(m, o)
+	nm, nsd, ok2 := meanStd(m, n)
+	if !ok1 || !ok2 {
+		return MetricDelta{Verdict: Missing}
+	}
+	d := MetricDelta{Old: om, New: nm}
+	d.Allowed = max(opt.Threshold, m.Floor) + 2*relPct(osd, om) + 2*relPct(nsd, nm)
+	if om == 0 {
+		return d
+	}
+	d.Change = 100 * (nm - om) / math.Abs(om)
+	if math.Abs(nm-om) < m.MinAbs || math.Abs(d.Change) <= d.Allowed {
+		return d
+	}
+	worse := (d.Change < 0) == m.HigherBetter
+	d.Verdict = Improvement
+	if worse {
+		d.Verdict = Regression
+	}
+	return d
+}
+
+// meanStd averages a metric over repeats (sample standard deviation; 0 for one value).
+func meanStd(m MetricSpec, rs []Record) (mean, std float64, ok bool) {
+	var vals []float64
+	for _, r := range rs {
+		if v, present := r.Metric(m.Key); present {
+			vals = append(vals, v*m.Scale)
+		}
+	}
+	if len(vals) == 0 {
+		return 0, 0, false
+	}
+	for _, v := range vals {
+		mean += v
+	}
+	mean /= float64(len(vals))
+	if len(vals) > 1 {
+		for _, v := range vals {
+			std += (v - mean) * (v - mean)
+		}
+		std = math.Sqrt(std / float64(len(vals)-1))
+	}
+	return mean, std, true
+}
+
+func relPct(sd, mean float64) float64 {
+	if mean == 0 {
+		return 0
+	}
+	return 100 * sd / math.Abs(mean)
+}
+
+// Write renders the comparison as markdown: a verdict line, the regressions and
+// improvements in detail, then every joined configuration with the change of each metric.
+func (c Comparison) Write(out io.Writer) error {
+	var b strings.Builder
+	c.write(&b)
+	_, err := io.WriteString(out, b.String())
+	return err
+}
+
+func (c Comparison) write(w *strings.Builder) {
+	fmt.Fprintf(w, "## Comparison\n\n%d configurations in both sets: %d with a regression, %d improved, %d within noise. Only in old: %d. Only in new: %d.\n\n",
+		len(c.Rows), c.Regressions, c.Improvements, len(c.Rows)-c.Regressions-c.Improvements, len(c.OnlyOld), len(c.OnlyNew))
+	fmt.Fprintf(w, "A change is flagged when it exceeds max(%.1f%%, the metric's floor) plus twice the relative spread of repeated runs on each side; floors: %s.\n\n",
+		c.Options.Threshold, floorsText())
+	c.writeFlagged(w, "### Regressions", Regression)
+	c.writeFlagged(w, "### Improvements", Improvement)
+	c.writeAll(w)
+	writeKeyList(w, "### Only in old", c.OnlyOld)
+	writeKeyList(w, "### Only in new", c.OnlyNew)
+}
+
+func floorsText() string {
+	var parts []string
+	for _, m := range CompareMetrics {
+		if m.Floor > 0 {
+			parts = append(parts, fmt.Sprintf("%s %.0f%%", m.Label, m.Floor))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// writeFlagged lists the configurations with a verdict v, one line each, naming every
+// metric that moved and by how much against what was allowed.
+func (c Comparison) writeFlagged(w *strings.Builder, heading string, v Verdict) {
+	t := newTable("Configuration", "Metrics (old → new, change, allowed)")
+	for _, r := range c.Rows {
+		var parts []string
+		for i, d := range r.Deltas {
+			if d.Verdict != v {
+				continue
+			}
+			m := CompareMetrics[i]
+			parts = append(parts, fmt.Sprintf("%s %s → %s %s (%s, ±%.1f%%)", m.Label, num(d.Old), num(d.New), m.Unit, pct(d.Change), d.Allowed))
+		}
+		if len(parts) > 0 {
+			t.add(r.Key, strings.Join(parts, "; "))
+		}
+	}
+	if len(t.rows) == 0 {
+		return
+	}
+	w.WriteString(heading + "\n\n")
+	t.write(w)
+	w.WriteString("\n")
+}
+
+func (c Comparison) writeAll(w *strings.Builder) {
+	if len(c.Rows) == 0 {
+		return
+	}
+	head := []string{"Hardware", "Framework", "Precision", "Model", "ISL/OSL", "Parallelism", "Conc"}
+	for _, m := range CompareMetrics {
+		head = append(head, m.Label)
+	}
+	t := newTable(head...).alignRight(6, 7, 8, 9, 10, 11, 12)
+	for _, r := range c.Rows {
+		x := r.Ref
+		cells := []string{strings.ToUpper(x.HW), strings.ToUpper(x.Framework), strings.ToUpper(x.Precision),
+			x.Prefix, fmt.Sprintf("%d/%d", x.ISL, x.OSL), x.Parallelism(), itoa(x.Conc)}
+		for _, d := range r.Deltas {
+			cells = append(cells, deltaCell(d))
+		}
+		t.add(cells...)
+	}
+	w.WriteString("### All configurations (change new vs old)\n\n")
+	t.write(w)
+	w.WriteString("\n")
+}
+
+func deltaCell(d MetricDelta) string {
+	switch d.Verdict {
+	case Missing:
+		return "n/a"
+	case Regression:
+		return pct(d.Change) + " ✗"
+	case Improvement:
+		return pct(d.Change) + " ✓"
+	}
+	return pct(d.Change)
+}
+
+func writeKeyList(w *strings.Builder, heading string, keys []string) {
+	if len(keys) == 0 {
+		return
+	}
+	w.WriteString(heading + "\n\n")
+	for _, k := range keys {
+		fmt.Fprintf(w, "- %s\n", k)
+	}
+	w.WriteString("\n")
+}
+
+func pct(v float64) string { return fmt.Sprintf("%+.1f%%", v) }
+
+// num prints a value with about four significant digits, which is what a reader compares.
+func num(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case a >= 1000:
+		return fmt.Sprintf("%.0f", v)
+	case a >= 100:
+		return fmt.Sprintf("%.1f", v)
+	case a >= 10:
+		return fmt.Sprintf("%.2f", v)
+	}
+	return fmt.Sprintf("%.3f", v)
+}

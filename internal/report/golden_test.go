@@ -1,0 +1,103 @@
+package report
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+// golden compares got with testdata/golden/<name>, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (run with -update after checking the diff)\n--- got ---\n%s", name, clip(got, 4000))
+	}
+}
+
+func clip(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "\n..."
+	}
+	return string(b)
+}
+
+func scanFixture(t *testing.T, dir string) *Sweep {
+	t.Helper()
+	s, err := Scan(os.DirFS("testdata"), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Problems) > 0 {
+		t.Fatalf("fixture %s has problems: %v", dir, s.Problems)
+	}
+	return s
+}
+
+func TestGoldenAggBmk(t *testing.T) {
+	s := scanFixture(t, "sweep")
+	if got, want := len(s.Records), len(fixturePoints())-1; got != want {
+		t.Fatalf("records = %d, want %d (every point but the failed one)", got, want)
+	}
+	var b bytes.Buffer
+	if err := WriteAggJSON(&b, s.Records); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "agg_bmk.json", b.Bytes())
+}
+
+func TestGoldenSummary(t *testing.T) {
+	s := scanFixture(t, "sweep")
+	var b bytes.Buffer
+	if err := WriteMarkdown(&b, s.Records); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteSuccessRate(&b, RunStats(s.Statuses, DefaultSKUs), s.Statuses); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "summary.md", b.Bytes())
+}
+
+func TestGoldenRunStats(t *testing.T) {
+	s := scanFixture(t, "sweep")
+	var b bytes.Buffer
+	if err := WriteRunStats(&b, RunStats(s.Statuses, DefaultSKUs)); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "run_stats.json", b.Bytes())
+}
+
+func TestGoldenCompare(t *testing.T) {
+	oldS, newS := scanFixture(t, "sweep"), scanFixture(t, "sweep-new")
+	c := Compare(oldS.Records, newS.Records, CompareOptions{Threshold: 5})
+	if c.Regressions == 0 {
+		t.Error("the planted h200 slowdown was not flagged")
+	}
+	for _, r := range c.Rows {
+		if r.HasRegression && r.Ref.HW != "h200" {
+			t.Errorf("false regression on %s", r.Key)
+		}
+	}
+	var b bytes.Buffer
+	if err := c.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "compare.md", b.Bytes())
+}

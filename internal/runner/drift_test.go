@@ -1,0 +1,172 @@
+package runner
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/inferbench/inferbench/internal/inventory"
+	"github.com/inferbench/inferbench/internal/recipe"
+)
+
+// masterEntry is the part of a master-config entry that decides recipe and runner.
+type masterEntry struct {
+	ModelPrefix   string `yaml:"model-prefix"`
+	Precision     string `yaml:"precision"`
+	Framework     string `yaml:"framework"`
+	Runner        string `yaml:"runner"`
+	Multinode     bool   `yaml:"multinode"`
+	SeqLenConfigs []seqLenConfig `yaml:"seq-len-configs"`
+}
+
+type seqLenConfig struct {
+	SearchSpace []searchSpace `yaml:"search-space"`
+}
+
+type searchSpace struct {
+	SpecDecoding string `yaml:"spec-decoding"`
+}
+
+// configSets are the master configs the drift check runs against: the repository's own and
+// the reference's at the anchor.
+func configSets(t *testing.T) map[string]string {
+	sets := map[string]string{}
+	for name, dir := range map[string]string{
+		"repo":   filepath.Join("..", "..", "configs"),
+		"anchor": filepath.Join("..", "..", "..", "shared", "anchor", "inferencex-2026-02-09"),
+	} {
+		if _, err := os.Stat(filepath.Join(dir, "nvidia-master.yaml")); err == nil {
+			sets[name] = dir
+		}
+	}
+	if len(sets) == 0 {
+		t.Skip("no master configs found")
+	}
+	return sets
+}
+
+// TestNoDriftBetweenConfigsRecipesAndInventory fails when a single-node master-config entry
+// has no engine recipe on some node of its runner type, or a runner node has no inventory
+// entry: the drift the reference's bash scripts accumulated (spec agent.md §10.14).
+func TestNoDriftBetweenConfigsRecipesAndInventory(t *testing.T) {
+	recipes, err := recipe.LoadFile(filepath.Join("..", "..", "configs", "recipes.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := inventory.LoadFile(filepath.Join("..", "..", "configs", "inventory.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for set, dir := range configSets(t) {
+		t.Run(set, func(t *testing.T) {
+			var runners map[string][]string
+			readYAML(t, filepath.Join(dir, "runners.yaml"), &runners)
+			var problems []string
+			for _, file := range []string{"nvidia-master.yaml", "amd-master.yaml"} {
+				var entries map[string]masterEntry
+				readYAML(t, filepath.Join(dir, file), &entries)
+				for _, key := range sortedKeys(entries) {
+					problems = append(problems, checkEntry(file, key, entries[key], runners, recipes, inv)...)
+				}
+			}
+			for _, nodes := range runners {
+				for _, n := range nodes {
+					if _, err := inv.Family(n); err != nil {
+						problems = append(problems, "runners.yaml: "+err.Error())
+					}
+				}
+			}
+			problems = dedupe(problems)
+			if len(problems) > 0 {
+				t.Errorf("%d drift problem(s):\n  %s", len(problems), strings.Join(problems, "\n  "))
+			}
+		})
+	}
+}
+
+func checkEntry(file, key string, e masterEntry, runners map[string][]string, recipes *recipe.Set, inv *inventory.Inventory) []string {
+	if e.Multinode {
+		// Multi-node rows run through their cluster's orchestrator, not through recipes.
+		return nil
+	}
+	nodes, ok := runners[e.Runner]
+	if !ok {
+		return []string{file + ": " + key + ": runner type " + e.Runner + " is not in runners.yaml"}
+	}
+	specs := map[string]bool{}
+	for _, s := range e.SeqLenConfigs {
+		for _, ss := range s.SearchSpace {
+			sd := ss.SpecDecoding
+			if sd == "" {
+				sd = "none"
+			}
+			specs[sd] = true
+		}
+	}
+	var out []string
+	for _, n := range nodes {
+		fam, err := inv.Family(n)
+		if err != nil {
+			out = append(out, file+": "+key+": "+err.Error())
+			continue
+		}
+		for sd := range specs {
+			k := recipe.Key{Framework: e.Framework, ModelPrefix: e.ModelPrefix, Precision: e.Precision, GPU: fam.GPU, SpecDecoding: sd}
+			if _, err := recipes.Lookup(k); err != nil {
+				out = append(out, file+": "+key+" on "+fam.Name+": "+err.Error())
+			}
+		}
+	}
+	return out
+}
+
+func readYAML(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+func dedupe(l []string) []string {
+	sort.Strings(l)
+	var out []string
+	for i, s := range l {
+		if i == 0 || s != l[i-1] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// TestDriftCheckCatchesAMissingRecipe makes sure the drift test can fail.
+func TestDriftCheckCatchesAMissingRecipe(t *testing.T) {
+	recipes, err := recipe.Parse("r.yaml", []byte("recipes:\n  - {name: a, match: {framework: vllm}, command: [x]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := inventory.Parse("i.yaml", []byte("families:\n  h100-cr: {gpu: h100, vendor: nvidia, backend: docker}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runners := map[string][]string{"h100": {"h100-cr_0", "h100-cw_0"}}
+	e := masterEntry{ModelPrefix: "gptoss", Precision: "fp4", Framework: "sglang", Runner: "h100"}
+	e.SeqLenConfigs = []seqLenConfig{{SearchSpace: []searchSpace{{}}}}
+	got := checkEntry("m.yaml", "k", e, runners, recipes, inv)
+	want := []string{"no engine recipe for framework=sglang", `no family "h100-cw"`}
+	if len(got) != 2 {
+		t.Fatalf("got %q", got)
+	}
+	for i, w := range want {
+		if !strings.Contains(got[i], w) {
+			t.Errorf("problem %d = %q, want it to mention %q", i, got[i], w)
+		}
+	}
+}

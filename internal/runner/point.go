@@ -1,0 +1,303 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/inferbench/inferbench/internal/loadgen"
+	"github.com/inferbench/inferbench/internal/readiness"
+	"github.com/inferbench/inferbench/internal/result"
+)
+
+// phases records the timed steps of a point.
+type phases struct{ list []result.Phase }
+
+// begin starts a phase; the returned func ends it with err's outcome.
+func (p *phases) begin(name string) func(error) {
+	start := time.Now()
+	return func(err error) {
+		end := time.Now()
+		ph := result.Phase{Name: name, Start: start.UTC(), End: end.UTC(), Seconds: end.Sub(start).Seconds(), Status: "ok"}
+		if err != nil {
+			ph.Status, ph.Message = "failed", firstLine(err.Error())
+		}
+		p.list = append(p.list, ph)
+	}
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
+
+// manifest starts the record of one point with everything known before it runs.
+func (r *run) manifest(conc int) *result.Manifest {
+	row := r.o.Row
+	return &result.Manifest{
+		SchemaVersion: result.ManifestSchema, ResultFilename: row.Stem(r.o.ResultFilename, r.o.RunnerName, conc),
+		HW: r.o.RunnerType, SKU: result.SKU(r.o.RunnerType), Runner: r.o.RunnerName,
+		Model: row.Model, ModelPrefix: row.ModelPrefix, Framework: row.Framework, Precision: row.Precision,
+		SpecDecoding: row.SpecDecoding, ISL: row.ISL, OSL: row.OSL, TP: row.TP, EP: row.EP, DPAttention: row.DPAttn,
+		Conc: conc, RunEval: row.RunEval, Backend: r.backend.Name(), Image: row.Image, GPU: r.gpu,
+		AgentVersion: r.o.AgentVersion, Started: time.Now().UTC(),
+	}
+}
+
+// point runs one concurrency and always leaves its manifest behind.
+func (r *run) point(ctx context.Context, conc int) (m *result.Manifest, err error) {
+	m = r.manifest(conc)
+	ph := &phases{}
+	defer func() {
+		m.Phases = ph.list
+		r.finish(m, err, "")
+	}()
+	if ctx.Err() != nil {
+		return m, &Error{Kind: KindCancelled, Err: context.Cause(ctx)}
+	}
+	v := r.values(conc)
+	rend, err := r.rec.Render(v, r.o.Row.Image)
+	if err != nil {
+		return m, &Error{Kind: KindUsage, Err: err}
+	}
+	m.ServerFingerprint = rend.Fingerprint()
+	m.Image = rend.Image
+	reused, err := r.ensureServer(ctx, rend, v, ph)
+	if r.srv != nil {
+		info := r.srv.Info()
+		m.ImageDigest, m.EngineVersion, m.ServerReused = info.ImageDigest, r.version, reused
+	}
+	if err != nil {
+		return m, err
+	}
+	return m, r.load(ctx, m, rend.Endpoint, rend.ClientBackend, conc, ph)
+}
+
+// load benchmarks one point while watching the server; an engine that dies or logs a fatal
+// line ends the load at once.
+func (r *run) load(ctx context.Context, m *result.Manifest, endpoint, backend string, conc int, ph *phases) error {
+	cfg := loadgen.DefaultConfig()
+	cfg.BaseURL, cfg.Endpoint, cfg.Backend, cfg.Model = r.baseURL(), endpoint, backend, r.o.Row.Model
+	cfg.APIKey = lookup(r.o.Environ, "OPENAI_API_KEY")
+	cfg.InputLen, cfg.OutputLen, cfg.RangeRatio = r.o.Row.ISL, r.o.Row.OSL, r.o.RangeRatio
+	cfg.MaxConcurrency, cfg.NumPrompts, cfg.NumWarmups = conc, r.o.NumPrompts, r.o.NumWarmups
+	cfg.RequestIDPrefix = m.ResultFilename + "-"
+	lctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	watch := readiness.Watch(lctx, serverView{r.srv}, fatal(r.srvSpec.FatalLog), r.o.WatchInterval)
+	var engineErr error
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		if err, ok := <-watch; ok && err != nil {
+			engineErr = err
+			cancel(err)
+		}
+	}()
+	end := ph.begin("load")
+	fmt.Fprintf(r.o.Log, "conc %d: benchmarking %s%s (%s)\n", conc, cfg.BaseURL, endpoint, m.ResultFilename)
+	out, err := r.o.Bench.Bench(lctx, cfg, r.o.Log)
+	cancel(nil)
+	<-watchDone
+	if err != nil {
+		end(err)
+		return errorf(KindUsage, "load generator: %v", err)
+	}
+	if engineErr != nil {
+		end(engineErr)
+		r.writeRaw(m, out)
+		return &Error{Kind: KindEngine, Err: fmt.Errorf("server %s failed during the load at conc %d: %w", r.srv.Info().Name, conc, engineErr)}
+	}
+	if out.Canceled || ctx.Err() != nil {
+		end(context.Cause(ctx))
+		r.writeRaw(m, out)
+		return &Error{Kind: KindCancelled, Err: fmt.Errorf("load at conc %d interrupted: %v", conc, context.Cause(ctx))}
+	}
+	if err := r.writeRaw(m, out); err != nil {
+		end(err)
+		return errorf(KindInternal, "write result: %v", err)
+	}
+	if err := r.writeAgg(m, out); err != nil {
+		end(err)
+		return errorf(KindInternal, "write agg record: %v", err)
+	}
+	if out.Failed() {
+		err := fmt.Errorf("conc %d: %d of %d requests failed (more than %.0f%%)", conc, out.Config.NumPrompts-out.Metrics.Completed,
+			out.Config.NumPrompts, 100*out.Config.MaxFailureRate)
+		end(err)
+		return &Error{Kind: KindBench, Err: err}
+	}
+	end(nil)
+	fmt.Fprintf(r.o.Log, "conc %d: %d/%d requests completed, %.1f output tok/s\n", conc, out.Metrics.Completed, out.Config.NumPrompts, out.Metrics.OutputThroughput)
+	return nil
+}
+
+func (r *run) writeRaw(m *result.Manifest, out *loadgen.Outcome) error {
+	if out == nil {
+		return nil
+	}
+	p, err := loadgen.WriteResults(r.o.OutDir, result.RawFile(m.ResultFilename), out)
+	if err != nil {
+		return err
+	}
+	m.Files = append(m.Files, filepath.Base(p.Raw), filepath.Base(p.Requests))
+	return nil
+}
+
+// writeAgg writes agg_<stem>.json as process_result.py did (indent 2), arithmetic fixed.
+func (r *run) writeAgg(m *result.Manifest, out *loadgen.Outcome) error {
+	row := r.o.Row
+	raw := out.Raw(nil)
+	agg, err := result.NewAgg(raw, result.Job{
+		HW: r.o.RunnerType, Runner: r.o.RunnerName, ResultFilename: m.ResultFilename, Image: row.Image,
+		Model: row.Model, ModelPrefix: row.ModelPrefix, Framework: row.Framework, Precision: row.Precision,
+		SpecDecoding: row.SpecDecoding, Disagg: row.Disagg, ISL: row.ISL, OSL: row.OSL, TP: row.TP, EP: row.EP,
+		DPAttention: row.DPAttn,
+	})
+	if err != nil {
+		return err
+	}
+	if agg.Ext != nil {
+		agg.Ext.ServerFingerprint = m.ServerFingerprint
+	}
+	b, err := json.Marshal(agg)
+	if err != nil {
+		return err
+	}
+	var ind bytes.Buffer
+	if err := json.Indent(&ind, b, "", "  "); err != nil {
+		return err
+	}
+	name := result.AggFile(m.ResultFilename)
+	if err := writeFileAtomic(filepath.Join(r.o.OutDir, name), ind.Bytes()); err != nil {
+		return err
+	}
+	m.Files = append(m.Files, name)
+	return nil
+}
+
+// finish fills in the status from err and writes manifest_<stem>.json; a non-empty reason
+// replaces the stop reason derived from err.
+func (r *run) finish(m *result.Manifest, err error, reason string) {
+	m.Finished = time.Now().UTC()
+	m.Status, m.StopReason = status(err)
+	if reason != "" {
+		m.StopReason = reason
+	}
+	if err != nil {
+		m.Message = err.Error()
+		var re *readiness.Error
+		if errors.As(err, &re) && re.LogTail != "" {
+			m.LogTail = strings.Split(re.LogTail, "\n")
+		} else if m.Status == result.StatusEngineFailed {
+			if t := tailLines(r.logPath, readiness.TailLines); len(t) > 0 {
+				m.LogTail = t
+			}
+		}
+	}
+	if _, statErr := os.Stat(r.logPath); statErr == nil {
+		m.Files = append(m.Files, result.ServerLogFile)
+	}
+	name := result.ManifestFile(m.ResultFilename)
+	m.Files = append(m.Files, name)
+	b, mErr := json.MarshalIndent(m, "", "  ")
+	if mErr == nil {
+		mErr = writeFileAtomic(filepath.Join(r.o.OutDir, name), append(b, '\n'))
+	}
+	if mErr != nil {
+		fmt.Fprintf(r.o.Log, "warning: cannot write %s: %v\n", name, mErr)
+	}
+	fmt.Fprintf(r.o.Log, "conc %d: %s", m.Conc, m.Status)
+	if m.StopReason != "" {
+		fmt.Fprintf(r.o.Log, " (%s)", m.StopReason)
+	}
+	fmt.Fprintln(r.o.Log)
+}
+
+func status(err error) (result.Status, string) {
+	switch KindOf(err) {
+	case KindNone:
+		return result.StatusSuccess, ""
+	case KindBench:
+		return result.StatusBenchFailed, "failure rate above threshold"
+	case KindEngine:
+		var re *readiness.Error
+		if errors.As(err, &re) {
+			return result.StatusEngineFailed, string(re.Cause)
+		}
+		return result.StatusEngineFailed, "engine failed to start"
+	case KindCancelled:
+		return result.StatusCancelled, "cancelled"
+	case KindUsage:
+		return result.StatusError, "usage error"
+	}
+	return result.StatusError, "internal error"
+}
+
+// skipped records a point that never ran because an earlier one failed.
+func (r *run) skipped(conc int, k Kind, cause error) *result.Manifest {
+	m := r.manifest(conc)
+	err := &Error{Kind: k, Err: fmt.Errorf("not run: an earlier point failed: %v", firstLine(cause.Error()))}
+	r.finish(m, err, "not run: an earlier point failed")
+	return m
+}
+
+// eval runs the accuracy eval against the last server when the row asks for it.
+func (r *run) eval(ctx context.Context) error {
+	if !r.o.Row.RunEval || r.o.Evaluator == nil || r.srv == nil || len(r.report.Points) == 0 {
+		if r.o.Row.RunEval && r.o.Evaluator == nil {
+			fmt.Fprintln(r.o.Log, "run-eval is set but this agent has no evaluator wired: skipping the eval")
+		}
+		return nil
+	}
+	m := r.report.Points[len(r.report.Points)-1]
+	ph := &phases{list: m.Phases}
+	end := ph.begin("eval")
+	row, err := r.o.Evaluator.Eval(ctx, EvalTarget{BaseURL: r.baseURL(), Endpoint: r.srvSpec.Endpoint, Model: r.o.Row.Model,
+		Conc: m.Conc, Row: r.o.Row, OutDir: r.o.OutDir, Stem: m.ResultFilename, HW: r.o.RunnerType})
+	end(err)
+	m.Phases, m.Eval = ph.list, row
+	m.Files = m.Files[:0]
+	if err != nil {
+		err = &Error{Kind: KindBench, Err: fmt.Errorf("eval: %w", err)}
+	}
+	r.finish(m, err, "")
+	if err != nil {
+		m.Status = result.StatusEvalFailed
+		r.rewrite(m)
+	}
+	return err
+}
+
+func (r *run) rewrite(m *result.Manifest) {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err == nil {
+		_ = writeFileAtomic(filepath.Join(r.o.OutDir, result.ManifestFile(m.ResultFilename)), append(b, '\n'))
+	}
+}
+
+func tailLines(path string, n int) []string {
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) == 0 {
+		return nil
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return lines
+}
+
+func writeFileAtomic(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

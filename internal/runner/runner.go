@@ -1,0 +1,274 @@
+// Package runner runs one matrix row on this runner: it resolves the engine recipe and the
+// runner's inventory entry, launches the server through a runtime backend, waits for it to
+// be ready, benchmarks every concurrency point (reusing the server while its rendered launch
+// stays the same), writes each point's outputs, and removes exactly what it started, on
+// success, failure, timeout and cancellation.
+//
+// It sits above the agent-side packages (recipe, inventory, runtime/*, readiness, loadgen,
+// result) and below the agent's main package.
+package runner
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/inferbench/inferbench/internal/execx"
+	"github.com/inferbench/inferbench/internal/inventory"
+	"github.com/inferbench/inferbench/internal/loadgen"
+	"github.com/inferbench/inferbench/internal/recipe"
+	"github.com/inferbench/inferbench/internal/result"
+	"github.com/inferbench/inferbench/internal/runtime"
+)
+
+// Bencher drives the load of one point; loadgen.Run in production.
+type Bencher interface {
+	Bench(ctx context.Context, cfg loadgen.Config, progress io.Writer) (*loadgen.Outcome, error)
+}
+
+// BenchFunc adapts a function to Bencher.
+type BenchFunc func(ctx context.Context, cfg loadgen.Config, progress io.Writer) (*loadgen.Outcome, error)
+
+// Bench implements Bencher.
+func (f BenchFunc) Bench(ctx context.Context, cfg loadgen.Config, progress io.Writer) (*loadgen.Outcome, error) {
+	return f(ctx, cfg, progress)
+}
+
+// Evaluator runs the accuracy eval after the throughput points of a row with run-eval.
+type Evaluator interface {
+	Eval(ctx context.Context, t EvalTarget) (*result.EvalRow, error)
+}
+
+// EvalTarget is the running server an eval talks to.
+type EvalTarget struct {
+	BaseURL  string
+	Endpoint string
+	Model    string
+	Conc     int
+	Row      Row
+	OutDir   string
+	Stem     string
+	HW       string
+}
+
+// Options configure a run. Row, RunnerName, OutDir, Recipes and Inventory are required.
+type Options struct {
+	Row Row
+	// RunnerName (RUNNER_NAME) picks the inventory family; RunnerType (RUNNER_TYPE) is the
+	// hw label of the results, default Row.Runner.
+	RunnerName, RunnerType string
+	// ResultFilename is RESULT_FILENAME when the workflow set it.
+	ResultFilename string
+	OutDir         string
+	Recipes        *recipe.Set
+	Inventory      *inventory.Inventory
+	// Backend overrides the one the inventory names (tests).
+	Backend runtime.Backend
+	// Environ is the agent's environment, inherited by local and Slurm servers.
+	Environ []string
+	// AgentPath is this binary, for recipes that run the built-in simulator locally.
+	AgentPath    string
+	AgentVersion string
+	// RunID labels everything this run creates; empty picks a random one.
+	RunID string
+	// Timeout bounds the whole run; zero means none.
+	Timeout time.Duration
+	// RangeRatio is RANDOM_RANGE_RATIO; zero means the reference's 0.8.
+	RangeRatio float64
+	// NumPrompts overrides 10×conc; NumWarmups overrides 2×conc (-1 keeps the default).
+	NumPrompts, NumWarmups int
+	Bench                  Bencher
+	Evaluator              Evaluator
+	Exec                   execx.Runner
+	Starter                execx.Starter
+	Log                    io.Writer
+	// ReadyInterval and WatchInterval are the readiness probe and watch periods.
+	ReadyInterval, WatchInterval time.Duration
+	// StopGrace is the engine's SIGTERM-to-SIGKILL time.
+	StopGrace time.Duration
+}
+
+// Report is what a run did.
+type Report struct {
+	RunID  string
+	Points []*result.Manifest
+}
+
+// Run executes the row. The returned error's Kind (KindOf) tells success, benchmark failure,
+// engine failure, usage error and cancellation apart; the report lists every point with its
+// manifest, including the ones that failed.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	r, err := newRun(o)
+	if err != nil {
+		return nil, err
+	}
+	if o.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, o.Timeout, fmt.Errorf("run timeout %s", o.Timeout))
+		defer cancel()
+	}
+	defer r.cleanup(ctx)
+	return r.report, r.points(ctx)
+}
+
+// run is the state of one row's execution.
+type run struct {
+	o       Options
+	fam     *inventory.Family
+	rec     *recipe.Recipe
+	backend runtime.Backend
+	port    int
+	logPath string
+	report  *Report
+	gpu     *result.GPUInfo
+
+	// The server currently up, if any.
+	srv      runtime.Server
+	srvFP    string
+	srvSpec  recipe.Rendered
+	launches int
+	version  string
+}
+
+func newRun(o Options) (*run, error) {
+	if o.Exec == nil {
+		o.Exec = execx.OS{}
+	}
+	if o.Starter == nil {
+		o.Starter = execx.OS{}
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.Bench == nil {
+		o.Bench = BenchFunc(loadgen.Run)
+	}
+	if o.RangeRatio == 0 {
+		o.RangeRatio = 0.8
+	}
+	if o.RunnerType == "" {
+		o.RunnerType = o.Row.Runner
+	}
+	if o.RunID == "" {
+		o.RunID = newRunID()
+	}
+	if o.RunnerName == "" {
+		return nil, errorf(KindUsage, "no runner name: set RUNNER_NAME or --runner-name (it picks the inventory entry)")
+	}
+	if err := o.Row.Validate(); err != nil {
+		return nil, &Error{Kind: KindUsage, Err: err}
+	}
+	fam, err := o.Inventory.Family(o.RunnerName)
+	if err != nil {
+		return nil, &Error{Kind: KindUsage, Err: err}
+	}
+	key := recipe.Key{Framework: o.Row.Framework, ModelPrefix: o.Row.ModelPrefix, Precision: o.Row.Precision, GPU: fam.GPU, SpecDecoding: o.Row.SpecDecoding}
+	rec, err := o.Recipes.Lookup(key)
+	if err != nil {
+		return nil, &Error{Kind: KindUsage, Err: err}
+	}
+	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
+		return nil, errorf(KindInternal, "output directory: %v", err)
+	}
+	abs, err := filepath.Abs(o.OutDir)
+	if err != nil {
+		return nil, errorf(KindInternal, "output directory: %v", err)
+	}
+	o.OutDir = abs
+	r := &run{o: o, fam: fam, rec: rec, port: fam.Port, logPath: filepath.Join(abs, result.ServerLogFile),
+		report: &Report{RunID: o.RunID}}
+	if r.port == 0 {
+		if r.port, err = freePort(); err != nil {
+			return nil, errorf(KindInternal, "pick a free port: %v", err)
+		}
+	}
+	r.backend = o.Backend
+	if r.backend == nil {
+		r.backend = newBackend(o, fam)
+	}
+	fmt.Fprintf(o.Log, "agent run %s: runner %s (family %s, %s backend, gpu %s), recipe %q (%s), port %d, %d point(s): %v\n",
+		o.RunID, o.RunnerName, fam.Name, r.backend.Name(), fam.GPU, rec.Name, rec.Pos, r.port, len(o.Row.Conc), []int(o.Row.Conc))
+	return r, nil
+}
+
+func newRunID() string {
+	b := make([]byte, 5)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// freePort asks the kernel for an unused port (the reference keyed ports on user names).
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// points runs every concurrency point in order. After an engine failure or a cancellation
+// the remaining points are recorded as not run, with the reason.
+func (r *run) points(ctx context.Context) error {
+	r.gpu = GPUInfo(ctx, r.o.Exec)
+	worst := KindNone
+	var firstErr error
+	for i, conc := range r.o.Row.Conc {
+		m, err := r.point(ctx, conc)
+		r.report.Points = append(r.report.Points, m)
+		if k := KindOf(err); k > worst {
+			worst, firstErr = k, err
+		}
+		if worst == KindEngine || worst >= KindUsage {
+			for _, c := range r.o.Row.Conc[i+1:] {
+				r.report.Points = append(r.report.Points, r.skipped(c, worst, firstErr))
+			}
+			break
+		}
+	}
+	if worst < KindEngine {
+		if err := r.eval(ctx); err != nil && KindOf(err) > worst {
+			worst, firstErr = KindOf(err), err
+		}
+	}
+	if worst == KindNone {
+		return nil
+	}
+	if len(r.o.Row.Conc) > 1 {
+		return &Error{Kind: worst, Err: fmt.Errorf("%d point(s) of %d did not succeed; first: %w", r.failed(), len(r.report.Points), firstErr)}
+	}
+	return firstErr
+}
+
+func (r *run) failed() int {
+	n := 0
+	for _, m := range r.report.Points {
+		if !m.OK() {
+			n++
+		}
+	}
+	return n
+}
+
+// cleanup stops the server and sweeps anything left carrying the run id, with a fresh
+// context so it still works after SIGTERM cancelled the run's own.
+func (r *run) cleanup(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	if r.srv != nil {
+		fmt.Fprintf(r.o.Log, "stopping server %s\n", r.srv.Info().Name)
+		if err := r.srv.Stop(cctx); err != nil {
+			fmt.Fprintf(r.o.Log, "warning: %v\n", err)
+		}
+		r.srv = nil
+	}
+	if err := r.backend.Cleanup(cctx, r.o.RunID); err != nil {
+		fmt.Fprintf(r.o.Log, "warning: cleanup of run %s: %v\n", r.o.RunID, err)
+	}
+}

@@ -1,0 +1,151 @@
+// Package local runs an engine server as a plain process on this machine: the simulator,
+// or an engine installed on the host. The process gets its own process group so stopping
+// it reaches every child it started.
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/inferbench/inferbench/internal/execx"
+	"github.com/inferbench/inferbench/internal/runtime"
+)
+
+// Config tunes the backend.
+type Config struct {
+	// Starter starts processes; nil means execx.OS{}.
+	Starter execx.Starter
+	// Environ is the environment the server inherits (the agent's own, handed down from
+	// main); Spec.Env is appended to it.
+	Environ []string
+	// StopGrace is the time between SIGTERM and SIGKILL; zero means 10s.
+	StopGrace time.Duration
+}
+
+// Backend starts local processes.
+type Backend struct {
+	cfg Config
+
+	mu    sync.Mutex
+	procs map[string][]*proc // by run id, for Cleanup
+}
+
+var _ runtime.Backend = (*Backend)(nil)
+
+// New returns a local backend.
+func New(cfg Config) *Backend {
+	if cfg.Starter == nil {
+		cfg.Starter = execx.OS{}
+	}
+	if cfg.StopGrace == 0 {
+		cfg.StopGrace = 10 * time.Second
+	}
+	return &Backend{cfg: cfg, procs: map[string][]*proc{}}
+}
+
+// Name implements runtime.Backend.
+func (b *Backend) Name() string { return "local" }
+
+// Start implements runtime.Backend.
+func (b *Backend) Start(ctx context.Context, s runtime.Spec) (runtime.Server, error) {
+	if len(s.Argv) == 0 {
+		return nil, errors.New("local backend: empty command")
+	}
+	f, err := os.OpenFile(s.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("server log: %w", err)
+	}
+	// The process outlives the request context of Start; Stop ends it.
+	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	env := append(append([]string{}, b.cfg.Environ...), s.Env...)
+	if len(b.cfg.Environ) == 0 && len(s.Env) == 0 {
+		env = nil
+	}
+	cmd := execx.Cmd{Name: s.Argv[0], Args: s.Argv[1:], Env: env, Dir: s.Workdir, Stdout: f, Stderr: f, KillGrace: b.cfg.StopGrace}
+	p, err := b.cfg.Starter.Start(pctx, cmd)
+	if err != nil {
+		cancel()
+		f.Close()
+		return nil, fmt.Errorf("start %s: %w", s.Argv[0], err)
+	}
+	pr := &proc{b: b, p: p, spec: s, cancel: cancel, log: f, done: make(chan struct{})}
+	pr.info = runtime.Info{Backend: "local", ID: fmt.Sprint(p.Pid()), Name: s.Name, Host: "127.0.0.1"}
+	go pr.wait()
+	b.mu.Lock()
+	b.procs[s.RunID] = append(b.procs[s.RunID], pr)
+	b.mu.Unlock()
+	return pr, nil
+}
+
+// Cleanup implements runtime.Backend: processes live and die with the agent, so the only
+// ones left are those this backend value started for runID.
+func (b *Backend) Cleanup(ctx context.Context, runID string) error {
+	b.mu.Lock()
+	ps := b.procs[runID]
+	delete(b.procs, runID)
+	b.mu.Unlock()
+	var errs []error
+	for _, p := range ps {
+		errs = append(errs, p.Stop(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+type proc struct {
+	b      *Backend
+	p      execx.Process
+	spec   runtime.Spec
+	info   runtime.Info
+	cancel context.CancelFunc
+	log    *os.File
+	done   chan struct{}
+	exit   runtime.Exit
+
+	stopOnce sync.Once
+}
+
+func (p *proc) Info() runtime.Info    { return p.info }
+func (p *proc) LogPath() string       { return p.spec.LogPath }
+func (p *proc) Done() <-chan struct{} { return p.done }
+func (p *proc) Exit() runtime.Exit    { return p.exit }
+
+func (p *proc) wait() {
+	defer close(p.done)
+	res, err := p.p.Wait()
+	p.exit = runtime.Exit{Code: res.ExitCode, At: time.Now()}
+	if err != nil && res.ExitCode < 0 {
+		p.exit.Reason = err.Error()
+	}
+	p.log.Close()
+}
+
+// Stop implements runtime.Server: SIGTERM to the process group, SIGKILL after the grace.
+func (p *proc) Stop(ctx context.Context) error {
+	p.stopOnce.Do(func() {
+		select {
+		case <-p.done:
+			return
+		default:
+		}
+		_ = p.p.Signal(syscall.SIGTERM)
+		t := time.NewTimer(p.b.cfg.StopGrace)
+		defer t.Stop()
+		select {
+		case <-p.done:
+		case <-t.C:
+			_ = p.p.Signal(syscall.SIGKILL)
+			p.cancel()
+		case <-ctx.Done():
+			_ = p.p.Signal(syscall.SIGKILL)
+			p.cancel()
+		}
+		<-p.done
+		p.cancel()
+	})
+	return nil
+}

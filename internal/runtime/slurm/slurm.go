@@ -1,0 +1,364 @@
+// Package slurm runs an engine server as a Slurm job step: salloc an allocation named
+// after the run, srun the server inside it (optionally in a container through pyxis, from a
+// squash file imported with enroot), scancel it when done. Every command goes through
+// execx, so the enroot/pyxis paths are tested with a fake runner.
+package slurm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/inferbench/inferbench/internal/execx"
+	"github.com/inferbench/inferbench/internal/runtime"
+)
+
+// Container holds the pyxis flags for container launches.
+type Container struct {
+	MountHome bool
+	RemapRoot bool
+	Writable  bool
+}
+
+// Config tunes the backend; most of it comes from the runner inventory.
+type Config struct {
+	Runner  execx.Runner
+	Starter execx.Starter
+	// Environ is the agent's environment, exported to the job step (--export=ALL).
+	Environ []string
+
+	Partition   string
+	Account     string
+	Exclusive   bool
+	TimeLimit   string // salloc --time, e.g. "180"
+	CPUsPerTask int
+	// Immediate bounds how long salloc waits for resources (seconds); 0 means the
+	// allocation may queue until ctx ends. An unsatisfiable request otherwise queues forever.
+	Immediate int
+	ExtraArgs []string // appended to salloc
+
+	Container Container
+	// SquashDir caches images as squash files; empty hands the image to pyxis directly.
+	SquashDir string
+	// LockWait bounds the wait for another runner's import of the same image; 0 means 30m.
+	LockWait time.Duration
+	// StaleLock is the age after which a leftover lock file is broken; 0 means 2h.
+	StaleLock time.Duration
+
+	// ServerHost overrides the address the agent uses to reach the server (default: the
+	// allocated node's name).
+	ServerHost string
+	// StopGrace bounds the wait for the job to leave the queue after scancel; 0 means 60s.
+	StopGrace time.Duration
+	// Log receives progress lines (import, lock waits); nil discards them.
+	Log io.Writer
+}
+
+// Backend starts Slurm job steps.
+type Backend struct{ cfg Config }
+
+var _ runtime.Backend = (*Backend)(nil)
+
+// New returns a Slurm backend.
+func New(cfg Config) *Backend {
+	if cfg.Runner == nil {
+		cfg.Runner = execx.OS{}
+	}
+	if cfg.Starter == nil {
+		cfg.Starter = execx.OS{}
+	}
+	if cfg.TimeLimit == "" {
+		cfg.TimeLimit = "180"
+	}
+	if cfg.LockWait == 0 {
+		cfg.LockWait = 30 * time.Minute
+	}
+	if cfg.StaleLock == 0 {
+		cfg.StaleLock = 2 * time.Hour
+	}
+	if cfg.StopGrace == 0 {
+		cfg.StopGrace = 60 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	return &Backend{cfg: cfg}
+}
+
+// Name implements runtime.Backend.
+func (b *Backend) Name() string { return "slurm" }
+
+var grantedRE = regexp.MustCompile(`Granted job allocation (\d+)`)
+
+// Start implements runtime.Backend.
+func (b *Backend) Start(ctx context.Context, s runtime.Spec) (runtime.Server, error) {
+	if len(s.Argv) == 0 {
+		return nil, errors.New("slurm backend: empty command")
+	}
+	id, err := b.allocate(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	j := &job{b: b, id: id, spec: s, done: make(chan struct{})}
+	fail := func(err error) (runtime.Server, error) {
+		_ = j.cancel(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	node, err := b.node(ctx, id)
+	if err != nil {
+		return fail(err)
+	}
+	host := b.cfg.ServerHost
+	if host == "" {
+		host = node
+	}
+	j.info = runtime.Info{Backend: "slurm", ID: id, Name: s.Name, Image: s.Image, Host: host, Node: node}
+	image := ""
+	if s.Image != "" {
+		image = s.Image
+		if b.cfg.SquashDir != "" {
+			if image, err = b.ensureSquash(ctx, id, s.Image); err != nil {
+				return fail(err)
+			}
+			j.info.ImageDigest = "squash:" + image
+		}
+	}
+	if err := j.startStep(ctx, image); err != nil {
+		return fail(err)
+	}
+	return j, nil
+}
+
+// SallocArgs is the allocation request for a launch.
+func (b *Backend) SallocArgs(s runtime.Spec) []string {
+	a := []string{"--no-shell", "--job-name=" + s.Name, "--time=" + b.cfg.TimeLimit}
+	if b.cfg.Partition != "" {
+		a = append(a, "--partition="+b.cfg.Partition)
+	}
+	if b.cfg.Account != "" {
+		a = append(a, "--account="+b.cfg.Account)
+	}
+	if s.GPUs > 0 {
+		a = append(a, "--gres=gpu:"+strconv.Itoa(s.GPUs))
+	}
+	if b.cfg.Exclusive {
+		a = append(a, "--exclusive")
+	}
+	if b.cfg.CPUsPerTask > 0 {
+		a = append(a, "--cpus-per-task="+strconv.Itoa(b.cfg.CPUsPerTask))
+	}
+	if b.cfg.Immediate > 0 {
+		a = append(a, "--immediate="+strconv.Itoa(b.cfg.Immediate))
+	}
+	return append(a, b.cfg.ExtraArgs...)
+}
+
+func (b *Backend) allocate(ctx context.Context, s runtime.Spec) (string, error) {
+	res, err := b.cfg.Runner.Run(ctx, execx.Cmd{Name: "salloc", Args: b.SallocArgs(s)})
+	out := string(res.Stderr) + string(res.Stdout)
+	if err != nil {
+		// A grant may have happened before the failure (ctx ended): Cleanup finds it by name.
+		return "", fmt.Errorf("salloc for %s: %w", s.Name, err)
+	}
+	if m := grantedRE.FindStringSubmatch(out); m != nil {
+		return m[1], nil
+	}
+	// Fall back to the exact job name, which is unique to this launch.
+	ids, err := b.jobsNamed(ctx, func(name string) bool { return name == s.Name })
+	if err != nil || len(ids) != 1 {
+		return "", fmt.Errorf("salloc for %s: cannot tell the job id from %q (squeue: %v %v)", s.Name, strings.TrimSpace(out), ids, err)
+	}
+	return ids[0], nil
+}
+
+var nodeListRE = regexp.MustCompile(`\bNodeList=(\S+)`)
+
+func (b *Backend) node(ctx context.Context, id string) (string, error) {
+	res, err := b.cfg.Runner.Run(ctx, execx.Cmd{Name: "scontrol", Args: []string{"show", "job", id}})
+	if err != nil {
+		return "", fmt.Errorf("scontrol show job %s: %w", id, err)
+	}
+	m := nodeListRE.FindStringSubmatch(string(res.Stdout))
+	if m == nil || m[1] == "(null)" {
+		return "", fmt.Errorf("job %s has no node list in scontrol output", id)
+	}
+	// Single-node jobs only: a list like vm[1-2] would mean a multi-node allocation.
+	return m[1], nil
+}
+
+// jobsNamed lists the ids of queued or running jobs whose name satisfies keep.
+func (b *Backend) jobsNamed(ctx context.Context, keep func(string) bool) ([]string, error) {
+	res, err := b.cfg.Runner.Run(ctx, execx.Cmd{Name: "squeue", Args: []string{"-h", "-o", "%A|%j"}})
+	if err != nil {
+		return nil, fmt.Errorf("squeue: %w", err)
+	}
+	var ids []string
+	for _, line := range strings.Split(string(res.Stdout), "\n") {
+		id, name, ok := strings.Cut(strings.TrimSpace(line), "|")
+		if ok && keep(name) {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+// Cleanup implements runtime.Backend: it cancels the jobs whose name marks them as this
+// run's (launch names are "<prefix>-<runID>-<n>").
+func (b *Backend) Cleanup(ctx context.Context, runID string) error {
+	if runID == "" {
+		return errors.New("slurm cleanup: empty run id")
+	}
+	ids, err := b.jobsNamed(ctx, func(name string) bool { return strings.Contains(name, runID) })
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, id := range ids {
+		if _, err := b.cfg.Runner.Run(ctx, execx.Cmd{Name: "scancel", Args: []string{id}}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// job is an allocation with the server running as its step.
+type job struct {
+	b    *Backend
+	id   string
+	spec runtime.Spec
+	info runtime.Info
+	step execx.Process
+	log  *os.File
+	done chan struct{}
+	exit runtime.Exit
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+func (j *job) Info() runtime.Info    { return j.info }
+func (j *job) LogPath() string       { return j.spec.LogPath }
+func (j *job) Done() <-chan struct{} { return j.done }
+func (j *job) Exit() runtime.Exit    { return j.exit }
+
+// SrunArgs is the job step that runs the server; image is a squash path or an image
+// reference for pyxis, empty for a non-container step.
+func (b *Backend) SrunArgs(jobID string, s runtime.Spec, image string) []string {
+	a := []string{"--jobid=" + jobID, "--ntasks=1", "--export=ALL"}
+	if image != "" {
+		a = append(a, "--container-image="+image)
+		if len(s.Mounts) > 0 {
+			var ms []string
+			for _, m := range s.Mounts {
+				x := m.Host + ":" + m.Container
+				if m.ReadOnly {
+					x += ":ro"
+				}
+				ms = append(ms, x)
+			}
+			a = append(a, "--container-mounts="+strings.Join(ms, ","))
+		}
+		if s.Workdir != "" {
+			a = append(a, "--container-workdir="+s.Workdir)
+		}
+		a = append(a, "--no-container-entrypoint")
+		if b.cfg.Container.MountHome {
+			a = append(a, "--container-mount-home")
+		} else {
+			a = append(a, "--no-container-mount-home")
+		}
+		if b.cfg.Container.RemapRoot {
+			a = append(a, "--container-remap-root")
+		}
+		if b.cfg.Container.Writable {
+			a = append(a, "--container-writable")
+		}
+	} else if s.Workdir != "" {
+		a = append(a, "--chdir="+s.Workdir)
+	}
+	return append(a, s.Argv...)
+}
+
+func (j *job) startStep(ctx context.Context, image string) error {
+	f, err := os.OpenFile(j.spec.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("server log: %w", err)
+	}
+	env := append(append([]string{}, j.b.cfg.Environ...), j.spec.Env...)
+	if len(env) == 0 {
+		env = nil
+	}
+	cmd := execx.Cmd{Name: "srun", Args: j.b.SrunArgs(j.id, j.spec, image), Env: env, Stdout: f, Stderr: f, KillGrace: 10 * time.Second}
+	// The step lives until Stop, not until Start's ctx ends.
+	p, err := j.b.cfg.Starter.Start(context.WithoutCancel(ctx), cmd)
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("srun server step: %w", err)
+	}
+	j.step, j.log = p, f
+	go j.wait()
+	return nil
+}
+
+func (j *job) wait() {
+	defer close(j.done)
+	res, err := j.step.Wait()
+	j.exit = runtime.Exit{Code: res.ExitCode, At: time.Now()}
+	if err != nil && res.ExitCode < 0 {
+		j.exit.Reason = err.Error()
+	}
+	j.log.Close()
+}
+
+func (j *job) cancel(ctx context.Context) error {
+	_, err := j.b.cfg.Runner.Run(ctx, execx.Cmd{Name: "scancel", Args: []string{j.id}})
+	if err != nil {
+		return fmt.Errorf("scancel %s: %w", j.id, err)
+	}
+	return j.b.waitGone(ctx, j.id)
+}
+
+// waitGone polls until the job left the queue, bounded by StopGrace.
+func (b *Backend) waitGone(ctx context.Context, id string) error {
+	deadline := time.Now().Add(b.cfg.StopGrace)
+	for {
+		res, err := b.cfg.Runner.Run(ctx, execx.Cmd{Name: "squeue", Args: []string{"-h", "-j", id, "-o", "%A"}})
+		// squeue fails with "Invalid job id" once the job is purged: that counts as gone.
+		if err != nil || strings.TrimSpace(string(res.Stdout)) == "" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("job %s still in the queue %s after scancel", id, b.cfg.StopGrace)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// Stop implements runtime.Server: cancel the allocation (Slurm signals the step), then
+// make sure the srun client is gone too.
+func (j *job) Stop(ctx context.Context) error {
+	j.stopOnce.Do(func() {
+		j.stopErr = j.cancel(ctx)
+		if j.step == nil {
+			return
+		}
+		select {
+		case <-j.done:
+		case <-time.After(10 * time.Second):
+			_ = j.step.Signal(os.Kill)
+			<-j.done
+		}
+	})
+	return j.stopErr
+}

@@ -1,0 +1,209 @@
+package workflowtest
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/rhysd/actionlint"
+)
+
+var (
+	// matrixRef matches matrix.config and its property path; bracket access is normalised first.
+	matrixRef  = regexp.MustCompile(`matrix\.config((?:\.[A-Za-z_][A-Za-z0-9_-]*)*)`)
+	bracketRef = regexp.MustCompile(`\[\s*'([^']+)'\s*\]`)
+	// inputsRef matches inputs.<name> but not steps.x.inputs or github.event.inputs.
+	inputsRef = regexp.MustCompile(`(?:^|[^.\w-])inputs\.([A-Za-z_][A-Za-z0-9_-]*)`)
+)
+
+// withoutComments drops whole-line YAML comments, where prose may mention fields freely.
+func withoutComments(src []byte) string {
+	var b strings.Builder
+	for _, line := range strings.Split(string(src), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "#") {
+			continue
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// matrixPaths returns the row field paths a workflow reads ("runner", "prefill.tp"), sorted,
+// with the line of their first use.
+func matrixPaths(src []byte) map[string]int {
+	out := map[string]int{}
+	for i, line := range strings.Split(withoutComments(src), "\n") {
+		line = bracketRef.ReplaceAllString(line, ".$1")
+		for _, m := range matrixRef.FindAllStringSubmatch(line, -1) {
+			p := strings.TrimPrefix(m[1], ".")
+			if _, seen := out[p]; !seen {
+				out[p] = i + 1
+			}
+		}
+	}
+	return out
+}
+
+// TestMatrixFieldsExistInRowSchema: every matrix.config.* the workflows read is a field of
+// the generator's rows (generator.md §5.1/§5.2), so a renamed or dropped field fails here
+// rather than as an empty string in a job name or a runner label.
+func TestMatrixFieldsExistInRowSchema(t *testing.T) {
+	schema := loadRowSchema(t)
+	total := 0
+	for _, w := range parseWorkflows(t) {
+		for p, line := range matrixPaths(w.src) {
+			if p == "" {
+				continue // the whole row, e.g. toJSON(matrix.config)
+			}
+			total++
+			if !schema.has(p) {
+				t.Errorf("%s:%d: matrix.config.%s is not a field of any generator row; fields: %s",
+					w.name, line, p, strings.Join(schema.all(), ", "))
+			}
+		}
+	}
+	if total == 0 {
+		t.Fatal("found no matrix.config.* reference in any workflow; the scan is broken")
+	}
+}
+
+// TestMatrixPathsScan keeps the scanner honest on the syntaxes GitHub accepts.
+func TestMatrixPathsScan(t *testing.T) {
+	src := []byte("# matrix.config.in-comment\nname: ${{ matrix.config.exp-name }} ${{ matrix.config['model-prefix'] }}\nx: ${{ toJSON(matrix.config) }} ${{ matrix.config.prefill.dp-attn }}\n")
+	got := matrixPaths(src)
+	var keys []string
+	for k := range got {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	want := []string{"", "exp-name", "model-prefix", "prefill.dp-attn"}
+	if strings.Join(keys, ",") != strings.Join(want, ",") {
+		t.Errorf("matrixPaths = %q, want %q", keys, want)
+	}
+}
+
+// TestInputsDeclared: every inputs.* a workflow reads is one of its declared inputs.
+func TestInputsDeclared(t *testing.T) {
+	for _, w := range parseWorkflows(t) {
+		declared := declaredInputs(w.wf)
+		for i, line := range strings.Split(withoutComments(w.src), "\n") {
+			for _, m := range inputsRef.FindAllStringSubmatch(line, -1) {
+				if !declared[m[1]] {
+					t.Errorf("%s:%d: inputs.%s is not a declared input of %s", w.name, i+1, m[1], w.name)
+				}
+			}
+		}
+	}
+}
+
+func declaredInputs(wf *actionlint.Workflow) map[string]bool {
+	out := map[string]bool{}
+	for _, ev := range wf.On {
+		switch e := ev.(type) {
+		case *actionlint.WorkflowCallEvent:
+			for _, in := range e.Inputs {
+				out[in.Name.Value] = true
+			}
+		case *actionlint.WorkflowDispatchEvent:
+			for name := range e.Inputs {
+				out[name] = true
+			}
+		}
+	}
+	return out
+}
+
+// TestAgentReceivesEveryRowField: the benchmark job hands the agent the whole row, so every
+// field of the schema the agent needs (agent.md §1.2, §1.3: all of them) reaches it. If the
+// workflow ever passes fields one by one instead, each schema field must be among them.
+func TestAgentReceivesEveryRowField(t *testing.T) {
+	schema := loadRowSchema(t)
+	w := workflowNamed(t, "benchmark.yml")
+	step, script := agentRunStep(t, w)
+	if step.Env == nil {
+		t.Fatalf("%s: the agent run step has no env: the row cannot reach the agent", w.name)
+	}
+	covered := map[string]bool{}
+	whole := ""
+	for _, v := range step.Env.Vars {
+		val := strings.ReplaceAll(v.Value.Value, " ", "")
+		if strings.Contains(val, "toJSON(matrix.config)}}") {
+			whole = v.Name.Value
+			continue
+		}
+		for p := range matrixPaths([]byte(v.Value.Value)) {
+			covered[p] = true
+		}
+	}
+	if whole != "" {
+		if !strings.Contains(script, `--entry "$`+whole+`"`) {
+			t.Errorf("%s: the row is in $%s but the script does not pass it as --entry \"$%s\":\n%s", w.name, whole, whole, script)
+		}
+		return
+	}
+	for _, p := range topLevel(schema.all()) {
+		if !covered[p] {
+			t.Errorf("%s: row field %q does not reach the agent run step", w.name, p)
+		}
+	}
+}
+
+// agentRunStep finds the one step of benchmark.yml that runs `agent run`.
+func agentRunStep(t *testing.T, w parsedWorkflow) (*actionlint.Step, string) {
+	t.Helper()
+	var found *actionlint.Step
+	script := ""
+	for _, job := range w.wf.Jobs {
+		for _, s := range job.Steps {
+			if r, ok := s.Exec.(*actionlint.ExecRun); ok && r.Run != nil && strings.Contains(r.Run.Value, " run --entry") {
+				if found != nil {
+					t.Fatalf("%s: more than one step runs the agent", w.name)
+				}
+				found, script = s, r.Run.Value
+			}
+		}
+	}
+	if found == nil {
+		t.Fatalf("%s: no step runs `agent run --entry`", w.name)
+	}
+	return found, script
+}
+
+func workflowNamed(t *testing.T, name string) parsedWorkflow {
+	t.Helper()
+	for _, w := range parseWorkflows(t) {
+		if w.name == name {
+			return w
+		}
+	}
+	t.Fatalf("no workflow %s", name)
+	return parsedWorkflow{}
+}
+
+// TestRowSchemaSources documents where the schema comes from and fails if the sources
+// lose a kind or a field the workflows depend on for routing and naming.
+func TestRowSchemaSources(t *testing.T) {
+	s := loadRowSchema(t)
+	for _, p := range []string{"runner", "exp-name", "precision", "framework", "conc", "spec-decoding", "disagg", "run-eval"} {
+		if !s.single[p] || !s.multi[p] {
+			t.Errorf("field %q missing from single- or multi-node rows", p)
+		}
+	}
+	for _, p := range []string{"tp", "ep", "dp-attn"} {
+		if !s.single[p] || s.multi[p] {
+			t.Errorf("field %q should be single-node only", p)
+		}
+	}
+	for _, p := range []string{"prefill.tp", "prefill.ep", "prefill.dp-attn", "prefill.num-worker", "decode.num-worker"} {
+		if !s.multi[p] {
+			t.Errorf("multi-node rows lack %q", p)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(repoRoot(t), ".github", "workflows", "benchmark.yml")); err != nil {
+		t.Fatal(err)
+	}
+}

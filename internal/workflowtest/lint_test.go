@@ -1,0 +1,102 @@
+package workflowtest
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rhysd/actionlint"
+)
+
+// shellcheckPath is where Debian's shellcheck package installs it (.ci/services.sh installs it).
+const shellcheckPath = "/usr/bin/shellcheck"
+
+// TestActionlint runs actionlint, with shellcheck on every run: script, over the repository's
+// workflows (and, through them, the local actions they use) and requires zero findings.
+func TestActionlint(t *testing.T) {
+	sc := shellcheck(t)
+	root := repoRoot(t)
+	l, err := actionlint.NewLinter(io.Discard, &actionlint.LinterOptions{Shellcheck: sc, WorkingDir: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An explicit project, not LintRepository: that one needs a .git directory, which a
+	// source tarball or a copied tree lacks. The project still reads .github/actionlint.yaml.
+	proj, err := actionlint.NewProject(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if proj.Config() == nil {
+		t.Fatal(".github/actionlint.yaml was not read")
+	}
+	errs, err := l.LintFiles(workflowFiles(t), proj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range errs {
+		t.Errorf("%s:%d:%d: %s [%s]", e.Filepath, e.Line, e.Column, e.Message, e.Kind)
+	}
+}
+
+// TestActionlintCatches keeps TestActionlint honest: the same linter setup must report a
+// shellcheck finding and an untrusted expression in a deliberately bad workflow.
+func TestActionlintCatches(t *testing.T) {
+	sc := shellcheck(t)
+	bad := []byte(`name: bad
+on: pull_request
+jobs:
+  j:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo ${{ github.event.pull_request.title }}; cd $HOME
+`)
+	l, err := actionlint.NewLinter(io.Discard, &actionlint.LinterOptions{Shellcheck: sc, WorkingDir: repoRoot(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs, err := l.Lint(".github/workflows/bad.yml", bad, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]bool{}
+	for _, e := range errs {
+		kinds[e.Kind] = true
+	}
+	for _, want := range []string{"shellcheck", "expression"} {
+		if !kinds[want] {
+			t.Errorf("actionlint reported no %q finding on a bad workflow; got %v", want, errs)
+		}
+	}
+}
+
+// shellcheck returns the shellcheck executable; a missing one skips unless
+// INFERBENCH_INTEGRATION=1, because a lint without it would silently check less.
+func shellcheck(t *testing.T) string {
+	t.Helper()
+	if _, err := os.Stat(shellcheckPath); err == nil {
+		return shellcheckPath
+	}
+	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		if p := filepath.Join(dir, "shellcheck"); isFile(p) {
+			return p
+		}
+	}
+	requireIntegration(t, "shellcheck is not installed (apt-get install shellcheck)")
+	return ""
+}
+
+// requireIntegration skips a test whose real component is missing, or fails it when CI
+// says every component must be there.
+func requireIntegration(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv("INFERBENCH_INTEGRATION") == "1" {
+		t.Fatal(why)
+	}
+	t.Skip(why)
+}
+
+func isFile(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
+}
