@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/inferbench/inferbench/internal/eval"
@@ -36,17 +35,9 @@ func cmdCollect(ctx context.Context, e env, args []string) int {
 	if code >= 0 {
 		return code
 	}
-	evals, err := eval.Collect(dir[0], nil)
-	if err != nil {
-		// One line per eval set that could not be read; the other sets still give rows.
-		for _, line := range strings.Split(err.Error(), "\n") {
-			fmt.Fprintf(e.stderr, "warning: eval: %s\n", line)
-			sweep.Problems = append(sweep.Problems, report.Problem{Path: "eval", Msg: line})
-		}
-	}
 	flt := f.filter()
 	recs := flt.Apply(sweep.Records)
-	evals = slices.DeleteFunc(evals, func(r result.EvalRow) bool { return !flt.MatchLabels(r.HW, r.Framework, r.Precision) })
+	evals := collectEvals(e, dir[0], sweep, flt)
 	sweep.Statuses = flt.Statuses(sweep.Statuses)
 	stats := report.RunStats(sweep.Statuses, splitList(*skus))
 

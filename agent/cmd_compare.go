@@ -34,7 +34,7 @@ func cmdCompare(ctx context.Context, e env, args []string) int {
 		return code
 	}
 	flt := f.filter()
-	c := report.Compare(flt.Apply(oldS.Records), flt.Apply(newS.Records), report.CompareOptions{Threshold: *threshold})
+	c := report.Compare(flt.Apply(oldS.Records), flt.Apply(newS.Records), report.CompareOptions{Threshold: *threshold, AnyLayout: f.best})
 	var md strings.Builder
 	if err := c.Write(&md); err != nil {
 		fmt.Fprintf(e.stderr, "agent compare: %v\n", err)

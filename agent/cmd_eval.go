@@ -196,6 +196,7 @@ func firstSet(vs ...string) string {
 type rowEvaluator struct {
 	phase  *eval.Phase
 	apiKey string
+	log    io.Writer // warnings (install failures, scorer disagreements)
 	// ExecPrefix and the work directories place the harness inside the engine's container
 	// when the backend can exec there; empty runs it next to the engine.
 	execPrefix []string
@@ -203,7 +204,7 @@ type rowEvaluator struct {
 
 // newRowEvaluator loads configs/eval-harness.yaml and configs/eval-thresholds.yaml.
 // mode overrides the file's mode when set ("builtin" on runners without Python).
-func newRowEvaluator(configPath, thresholdsPath, mode string, exec execx.Runner, getenv func(string) string) (*rowEvaluator, error) {
+func newRowEvaluator(configPath, thresholdsPath, mode string, exec execx.Runner, getenv func(string) string, log io.Writer) (*rowEvaluator, error) {
 	cfg, err := eval.LoadEvalConfig(configPath)
 	if err != nil {
 		return nil, err
@@ -215,7 +216,10 @@ func newRowEvaluator(configPath, thresholdsPath, mode string, exec execx.Runner,
 	if err != nil {
 		return nil, err
 	}
-	return &rowEvaluator{phase: &eval.Phase{Config: cfg, Thresholds: th, Runner: exec}, apiKey: getenv("OPENAI_API_KEY")}, nil
+	if log == nil {
+		log = io.Discard
+	}
+	return &rowEvaluator{phase: &eval.Phase{Config: cfg, Thresholds: th, Runner: exec}, apiKey: getenv("OPENAI_API_KEY"), log: log}, nil
 }
 
 var _ runner.Evaluator = (*rowEvaluator)(nil)
@@ -237,9 +241,15 @@ func (r *rowEvaluator) Eval(ctx context.Context, t runner.EvalTarget) (*result.E
 		BaseURL: t.BaseURL, Model: t.Model, APIKey: r.apiKey, Conc: t.Conc, Meta: meta,
 		ResultDir: dir, WorkDir: work, ExecPrefix: r.execPrefix,
 	})
+	if res != nil {
+		for _, w := range res.Warnings {
+			fmt.Fprintf(r.log, "eval: warning: %s\n", w)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
+	fmt.Fprintf(r.log, "eval: %s\n", res.Verdict.Message)
 	if !res.Verdict.Passed {
 		return &res.Row, errors.New(res.Verdict.Message)
 	}

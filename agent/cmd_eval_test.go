@@ -3,14 +3,22 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/inferbench/inferbench/internal/eval"
+	"github.com/inferbench/inferbench/internal/execx"
+	"github.com/inferbench/inferbench/internal/inventory"
+	"github.com/inferbench/inferbench/internal/recipe"
+	"github.com/inferbench/inferbench/internal/result"
 	"github.com/inferbench/inferbench/internal/runner"
+	"github.com/inferbench/inferbench/internal/runtime"
 	"github.com/inferbench/inferbench/internal/sim"
 )
 
@@ -161,7 +169,7 @@ func TestRowEvaluatorHook(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			base := startScriptedSim(t, tc.wrong)
-			ev, err := newRowEvaluator(harnessFile, thresholdsFile, eval.ModeBuiltin, nil, func(string) string { return "" })
+			ev, err := newRowEvaluator(harnessFile, thresholdsFile, eval.ModeBuiltin, nil, func(string) string { return "" }, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -186,6 +194,150 @@ func TestRowEvaluatorHook(t *testing.T) {
 			}
 			if leftovers, _ := filepath.Glob(filepath.Join(out, "eval_work-*")); len(leftovers) != 0 {
 				t.Errorf("work directories left behind: %v", leftovers)
+			}
+		})
+	}
+}
+
+// scriptSimBackend launches the in-process simulator, in script mode, on the port of the
+// spec: a runtime.Backend for a whole `agent run` of a row without processes or containers.
+type scriptSimBackend struct{ rules []sim.Rule }
+
+func (b *scriptSimBackend) Name() string                          { return "local" }
+func (b *scriptSimBackend) Cleanup(context.Context, string) error { return nil }
+
+func (b *scriptSimBackend) Start(_ context.Context, s runtime.Spec) (runtime.Server, error) {
+	engine, err := sim.New(sim.Config{Model: "sim-model", Mode: sim.ModeScript, Script: b.rules})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(s.Port))
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	srv := &scriptSimServer{spec: s, cancel: cancel, done: make(chan struct{})}
+	go func() { defer close(srv.done); _ = engine.Serve(ctx, ln) }()
+	return srv, nil
+}
+
+type scriptSimServer struct {
+	spec   runtime.Spec
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (s *scriptSimServer) Info() runtime.Info {
+	return runtime.Info{Backend: "local", ID: s.spec.Name, Name: s.spec.Name, Host: "127.0.0.1"}
+}
+func (s *scriptSimServer) LogPath() string       { return s.spec.LogPath }
+func (s *scriptSimServer) Done() <-chan struct{} { return s.done }
+func (s *scriptSimServer) Exit() runtime.Exit    { return runtime.Exit{Code: 0} }
+func (s *scriptSimServer) Stop(context.Context) error {
+	s.cancel()
+	<-s.done
+	return nil
+}
+
+// A whole row through runner.Run with run-eval: true: the throughput point, then the eval
+// on the same server through the hook `agent run` wires, the eval artifacts under
+// <out>/eval_<exp>_<stem>/, the manifest's eval row, a collected agg_eval_all.json row, and
+// a model answering worse than its threshold marked eval_failed.
+func TestRunRowWithEvalAgainstSimulator(t *testing.T) {
+	set, err := recipe.Parse("r.yaml", []byte(`recipes:
+  - name: sim
+    match: {framework: sim}
+    command: [engine]
+    args: ["--port={{.Port}}"]
+    gpus: "0"
+    ready-timeout: 10s
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := inventory.Parse("i.yaml", []byte("families:\n  ci-local: {gpu: cpu, vendor: none, backend: local, port: 0}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		wrong func(int) bool
+		pass  bool
+	}{
+		{"accurate", func(i int) bool { return i == 5 }, true},
+		{"degraded", func(i int) bool { return i%2 == 1 }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			script, err := eval.SimScript(tc.wrong)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rules []sim.Rule
+			if err := json.Unmarshal(script, &rules); err != nil {
+				t.Fatal(err)
+			}
+			ev, err := newRowEvaluator(harnessFile, thresholdsFile, eval.ModeBuiltin, nil, func(string) string { return "" }, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := t.TempDir()
+			var log bytes.Buffer
+			rep, err := runner.Run(context.Background(), runner.Options{
+				Row: runner.Row{Image: "img", Model: "sim-model", ModelPrefix: "sim", Precision: "fp8", Framework: "sim", Runner: "ci",
+					ISL: 32, OSL: 8, TP: 1, EP: 1, Conc: runner.Concs{4}, SpecDecoding: "none", ExpName: "sim_1k8k", RunEval: true},
+				RunnerName: "ci-local_0", RunnerType: "h100-sim", OutDir: out, Recipes: set, Inventory: inv,
+				Backend: &scriptSimBackend{rules: rules}, RunID: "e2e", NumPrompts: 8, NumWarmups: 0, Log: &log,
+				ReadyInterval: 20 * time.Millisecond, WatchInterval: 20 * time.Millisecond, Exec: &execx.Fake{}, AgentVersion: "test",
+				Evaluator: ev,
+			})
+			if tc.pass != (err == nil) {
+				t.Fatalf("run error %v\n%s", err, log.String())
+			}
+			if rep == nil || len(rep.Points) != 1 {
+				t.Fatalf("report %+v", rep)
+			}
+			m := rep.Points[0]
+			wantStatus := result.StatusSuccess
+			if !tc.pass {
+				wantStatus = result.StatusEvalFailed
+				if !strings.Contains(err.Error(), "below the minimum 0.8500") {
+					t.Errorf("run error %v", err)
+				}
+			}
+			if m.Status != wantStatus || m.Eval == nil || *m.Eval.Passed != tc.pass {
+				t.Fatalf("manifest status %s eval %+v message %q", m.Status, m.Eval, m.Message)
+			}
+			// the manifest on disk says the same
+			b, err := os.ReadFile(filepath.Join(out, result.ManifestFile(m.ResultFilename)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var onDisk result.Manifest
+			if err := json.Unmarshal(b, &onDisk); err != nil || onDisk.Status != wantStatus || onDisk.Eval == nil {
+				t.Errorf("manifest on disk: %s (%v)", b, err)
+			}
+			evalDir := filepath.Join(out, result.EvalArtifact("sim_1k8k", m.ResultFilename))
+			for _, pattern := range []string{"meta_env.json", "results_*.json", "samples_gsm8k_*.jsonl"} {
+				if got, _ := filepath.Glob(filepath.Join(evalDir, pattern)); len(got) != 1 {
+					t.Errorf("%s in %s: %v", pattern, evalDir, got)
+				}
+			}
+			th, _ := eval.LoadThresholds(thresholdsFile)
+			rows, err := eval.Collect(out, th)
+			if err != nil || len(rows) != 1 {
+				t.Fatalf("collect: %+v %v", rows, err)
+			}
+			r := rows[0]
+			wantScore := 31.0 / 32
+			if !tc.pass {
+				wantScore = 0.5
+			}
+			if r.HW != "H100-SIM" || r.Framework != "sim" || r.Conc != 4 || *r.Score != wantScore || *r.NEff != 32 || *r.Passed != tc.pass {
+				t.Errorf("collected row %+v", r)
+			}
+			agg, err := eval.MarshalRows(rows)
+			if err != nil || !strings.Contains(string(agg), `"task": "gsm8k"`) {
+				t.Errorf("agg_eval_all.json: %s %v", agg, err)
 			}
 		})
 	}

@@ -8,10 +8,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/inferbench/inferbench/internal/eval"
 	"github.com/inferbench/inferbench/internal/report"
+	"github.com/inferbench/inferbench/internal/result"
 )
 
 // cmdReport writes the self-contained HTML report of a sweep directory.
@@ -31,7 +34,9 @@ func cmdReport(ctx context.Context, e env, args []string) int {
 	}
 	flt := f.filter()
 	recs := flt.Apply(sweep.Records)
+	evals := collectEvals(e, dir[0], sweep, flt)
 	in := report.HTMLInput{
+		Evals: evals,
 		Title: *title, Generated: time.Now().UTC().Format("2006-01-02 15:04 UTC"),
 		Records: recs, Statuses: flt.Statuses(sweep.Statuses), Problems: sweep.Problems,
 		Summary: fmt.Sprintf("%d results from %s (%s)", len(recs), dir[0], sweep.SummaryLine()),
@@ -134,6 +139,21 @@ func scanSweep(e env, dir string) (*report.Sweep, int) {
 		fmt.Fprintf(e.stderr, "warning: %s: %s\n", filepath.Join(dir, p.Path), p.Msg)
 	}
 	return sweep, -1
+}
+
+// collectEvals reads the eval sets under dir (internal/eval does the reference's §5.5
+// selection) and keeps the rows the filter selects; sets that cannot be read become
+// problems of the sweep.
+func collectEvals(e env, dir string, sweep *report.Sweep, flt report.Filter) []result.EvalRow {
+	rows, err := eval.Collect(dir, nil)
+	if err != nil {
+		// One line per eval set that could not be read; the other sets still give rows.
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintf(e.stderr, "warning: eval: %s\n", line)
+			sweep.Problems = append(sweep.Problems, report.Problem{Path: "eval", Msg: line})
+		}
+	}
+	return slices.DeleteFunc(rows, func(r result.EvalRow) bool { return !flt.MatchLabels(r.HW, r.Framework, r.Precision) })
 }
 
 // problemsExit turns unreadable files into a failing exit status (after all outputs are

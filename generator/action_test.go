@@ -171,7 +171,14 @@ func runAct(t *testing.T, act, dir string, extra ...string) (execx.Result, error
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	args := append([]string{"push", "-W", ".github/workflows/action.yml", "-P", "ubuntu-latest=-self-hosted"}, extra...)
-	env := append(os.Environ(), "HTTPS_PROXY=http://127.0.0.1:9", "HTTP_PROXY=http://127.0.0.1:9", "NO_PROXY=")
+	// act keeps each run's workspace under $XDG_CACHE_HOME/act; a temporary cache home
+	// cleans it up with the test. GOCACHE stays where it was, so go build stays warm.
+	gocache, err := execx.OS{}.Run(ctx, execx.Cmd{Name: "go", Args: []string{"env", "GOCACHE"}})
+	if err != nil {
+		t.Fatalf("go env GOCACHE: %v", err)
+	}
+	env := append(os.Environ(), "HTTPS_PROXY=http://127.0.0.1:9", "HTTP_PROXY=http://127.0.0.1:9", "NO_PROXY=",
+		"XDG_CACHE_HOME="+t.TempDir(), "GOCACHE="+strings.TrimSpace(string(gocache.Stdout)))
 	return execx.OS{}.Run(ctx, execx.Cmd{Name: act, Args: args, Dir: dir, Env: env})
 }
 

@@ -277,17 +277,16 @@ func quoteJoin(vs []string) string {
 	return strings.Join(q, ", ")
 }
 
-// usageLine renders the one-line usage, argparse style.
+// usageLine renders the usage, argparse style, wrapped at 100 columns.
 func (p *argParser) usageLine() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "usage: %s [-h]", p.prog)
+	parts := []string{"[-h]"}
 	inGroup := map[string]bool{}
 	for _, g := range p.groups {
 		open, close := "[", "]"
 		if g.required {
 			open, close = "(", ")"
 		}
-		b.WriteString(" " + open + strings.Join(g.names, " | ") + close)
+		parts = append(parts, open+strings.Join(g.names, " | ")+close)
 		for _, n := range g.names {
 			inGroup[n] = true
 		}
@@ -306,7 +305,23 @@ func (p *argParser) usageLine() string {
 		if !o.required {
 			s = "[" + s + "]"
 		}
-		b.WriteString(" " + s)
+		parts = append(parts, s)
+	}
+	head := "usage: " + p.prog + " "
+	indent := strings.Repeat(" ", len(head))
+	var b strings.Builder
+	b.WriteString(head)
+	width := len(head)
+	for i, part := range parts {
+		if i > 0 && width+1+len(part) > 100 {
+			b.WriteString("\n" + indent)
+			width = len(indent)
+		} else if i > 0 {
+			b.WriteByte(' ')
+			width++
+		}
+		b.WriteString(part)
+		width += len(part)
 	}
 	return b.String()
 }

@@ -27,7 +27,9 @@ func TestArgparseSemantics(t *testing.T) {
 		wantErr string
 	}{
 		{name: "nargs + stops at the next option", words: "--config-files a b --single-node --model-prefix x y",
-			check: func(a *args) string { return want(a.list("--config-files"), "a b") + want(a.list("--model-prefix"), "x y") }},
+			check: func(a *args) string {
+				return want(a.list("--config-files"), "a b") + want(a.list("--model-prefix"), "x y")
+			}},
 		{name: "--opt=value", words: "--config-files=a --single-node --max-conc=7",
 			check: func(a *args) string { return want(a.list("--config-files"), "a") + want(a.list("--max-conc"), "7") }},
 		{name: "last occurrence wins, lists are not merged", words: "--config-files a --model-prefix x y --single-node --model-prefix z",

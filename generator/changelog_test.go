@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -129,4 +131,114 @@ func runCmd(t *testing.T, fn func(context.Context, env, []string) int, vars map[
 	e := env{strings.NewReader(""), &stdout, &stderr, func(k string) string { return vars[k] }}
 	code := fn(context.Background(), e, args)
 	return code, stdout.String(), stderr.String()
+}
+
+// TestChangelogCommand runs `generator changelog` in-process on a real repository and
+// checks stdout, exit codes and the step outputs the workflows read.
+func TestChangelogCommand(t *testing.T) {
+	configs := []string{"--config-files", "configs/amd-master.yaml", "configs/nvidia-master.yaml", "--runner-config", "configs/runners.yaml"}
+	r := newGitRepo(t)
+	r.change(map[string]func(string) string{"perf-changelog.yaml": appendText(newEntry +
+		"- config-keys: ['gptoss-*-dynamo-*', 'dsr1-fp8-mi300x-sglang']\n  description: [x]\n  pr-link: https://x\n")})
+	t.Chdir(r.dir)
+
+	t.Run("outputs", func(t *testing.T) {
+		ghOut := filepath.Join(t.TempDir(), "out")
+		code, stdout, stderr := runCmd(t, cmdChangelog, map[string]string{"GITHUB_OUTPUT": ghOut},
+			append([]string{"--base-ref", "base", "--head-ref", "HEAD", "--changelog-file", "perf-changelog.yaml"}, configs...)...)
+		if code != exitOK {
+			t.Fatalf("exit %d\n%s", code, stderr)
+		}
+		if !strings.HasPrefix(stdout, `{"single_node":{"1k8k":[{"image":"vllm/vllm-openai:v0.13.0"`) || strings.Count(stdout, "\n") != 1 {
+			t.Fatalf("stdout %s", stdout)
+		}
+		outputs := readGitHubOutput(t, ghOut)
+		want := map[string]string{
+			"search-space-config": strings.TrimSuffix(stdout, "\n"),
+			"has-work":            "true",
+			"has-single-node":     "true",
+			"has-multi-node":      "true",
+			"single-node-1k1k":    "[]",
+			"multi-node-8k1k":     "[]",
+		}
+		for k, v := range want {
+			if outputs[k] != v {
+				t.Errorf("output %s = %q, want %q", k, outputs[k], v)
+			}
+		}
+		// matrix: every row, single-node buckets first (gptoss-b200 then mi300x conc 4 and 8), then multi-node.
+		var rows []map[string]any
+		if err := json.Unmarshal([]byte(outputs["matrix"]), &rows); err != nil {
+			t.Fatalf("matrix %q: %v", outputs["matrix"], err)
+		}
+		if len(rows) != 4 || rows[0]["model-prefix"] != "gptoss" || rows[3]["prefill"] == nil {
+			t.Fatalf("matrix rows %v", rows)
+		}
+		if !strings.Contains(outputs["changelog-metadata"], `"config-keys":["gptoss-*-dynamo-*","dsr1-fp8-mi300x-sglang"]`) {
+			t.Errorf("changelog-metadata %s", outputs["changelog-metadata"])
+		}
+	})
+	t.Run("sharded matrix", func(t *testing.T) {
+		ghOut := filepath.Join(t.TempDir(), "out")
+		code, _, stderr := runCmd(t, cmdChangelog, map[string]string{"GITHUB_OUTPUT": ghOut},
+			append([]string{"--base-ref", "base", "--head-ref", "HEAD", "--changelog-file", "perf-changelog.yaml", "--max-jobs", "3"}, configs...)...)
+		if code != exitOK {
+			t.Fatalf("exit %d\n%s", code, stderr)
+		}
+		var sh struct {
+			Count  int                 `json:"shard_count"`
+			Index  []int               `json:"shard_index"`
+			Shards [][]json.RawMessage `json:"shards"`
+		}
+		m := readGitHubOutput(t, ghOut)["matrix"]
+		if err := json.Unmarshal([]byte(m), &sh); err != nil || sh.Count != 2 || len(sh.Shards[0]) != 3 || len(sh.Shards[1]) != 1 || len(sh.Index) != 2 {
+			t.Fatalf("sharded matrix %s (%v)", m, err)
+		}
+	})
+	errors := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"bad ref", []string{"--base-ref", "nope", "--head-ref", "HEAD", "--changelog-file", "perf-changelog.yaml"}, exitFail, `git ref "nope" does not name a commit`},
+		{"missing option", []string{"--base-ref", "base", "--changelog-file", "perf-changelog.yaml"}, exitUsage, "the following arguments are required: --head-ref"},
+		{"no additions", []string{"--base-ref", "HEAD", "--head-ref", "HEAD", "--changelog-file", "perf-changelog.yaml"}, exitFail, "No additions found in the changelog file"},
+		{"broken config", []string{"--base-ref", "base", "--head-ref", "HEAD", "--changelog-file", "perf-changelog.yaml", "--config-files", "perf-changelog.yaml"}, exitFail, "perf-changelog.yaml:1:1:"},
+	}
+	for _, tt := range errors {
+		t.Run(tt.name, func(t *testing.T) {
+			args := tt.args
+			if !slices.Contains(args, "--config-files") {
+				args = append(args, configs...)
+			}
+			code, stdout, stderr := runCmd(t, cmdChangelog, nil, args...)
+			if code != tt.code || stdout != "" || !strings.Contains(stderr, tt.want) {
+				t.Fatalf("exit %d, stdout %q, stderr:\n%s\nwant exit %d and %q", code, stdout, stderr, tt.code, tt.want)
+			}
+		})
+	}
+}
+
+// readGitHubOutput parses the name<<DELIM ... DELIM blocks go-githubactions writes.
+func readGitHubOutput(t *testing.T, path string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	lines := strings.Split(string(b), "\n")
+	for i := 0; i < len(lines); i++ {
+		name, delim, ok := strings.Cut(lines[i], "<<")
+		if !ok {
+			continue
+		}
+		var val []string
+		for i++; i < len(lines) && lines[i] != delim; i++ {
+			val = append(val, lines[i])
+		}
+		out[name] = strings.Join(val, "\n")
+	}
+	return out
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 
@@ -32,7 +31,7 @@ func newSweepParser(name, desc string, own func(p *argParser)) *argParser {
 	p.add(&option{name: "--runner-node-filter", arity: oneArg, metavar: "RUNNER_NODE_FILTER",
 		help: "use the nodes of the runner type whose names contain this text"})
 	p.add(&option{name: "--max-jobs", arity: oneArg, metavar: "N", isInt: true, minInt: int64p(1),
-		help: "split the output into shards of at most N rows (GitHub allows 256 jobs per matrix); see README"})
+		help: `print {"shard_count": K, "shard_index": [0, ..., K-1], "shards": [[row, ...], ...]} with at most N rows per shard instead of the plain array (GitHub allows 256 jobs per matrix)`})
 	return p
 }
 
@@ -111,27 +110,27 @@ func fail(e env, err error) int {
 // writeRows prints the matrix on one line of stdout and, in Actions, also sets the
 // step output "matrix". With --max-jobs the output is the sharded shape.
 func writeRows(e env, a *args, rows []matrix.Row) int {
-	var buf bytes.Buffer
+	var out []byte
 	if n := a.integer("--max-jobs"); n != nil {
-		writeShards(&buf, matrix.Shard(rows, int(*n)))
-	} else if err := matrix.WriteJSON(&buf, rows); err != nil {
-		return fail(e, err)
+		out = appendShards(nil, matrix.Shard(rows, int(*n)))
+	} else {
+		out = matrix.AppendJSON(make([]byte, 0, 400*len(rows)+3), rows)
 	}
 	gh := ghactions.New(e.getenv, e.stderr)
-	if err := gh.SetOutput("matrix", string(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))); err != nil {
+	if err := gh.SetOutput("matrix", string(out)); err != nil {
 		return fail(e, err)
 	}
-	if _, err := e.stdout.Write(buf.Bytes()); err != nil {
+	if _, err := e.stdout.Write(append(out, '\n')); err != nil {
 		return fail(e, err)
 	}
 	return exitOK
 }
 
-// writeShards writes {"shard_count": K, "shard_index": [0..K-1], "shards": [[rows], ...]}
-// on one line: a workflow fans out over shard_index with an outer matrix and gives each
-// shard's rows to a reusable workflow as its inner matrix.
-func writeShards(buf *bytes.Buffer, shards [][]matrix.Row) {
-	b := fmt.Appendf(nil, `{"shard_count": %d, "shard_index": [`, len(shards))
+// appendShards appends {"shard_count": K, "shard_index": [0..K-1], "shards": [[rows], ...]}:
+// a workflow fans out over shard_index with an outer matrix and hands each shard's rows
+// to a reusable workflow as its inner matrix, so no matrix exceeds N jobs.
+func appendShards(b []byte, shards [][]matrix.Row) []byte {
+	b = fmt.Appendf(b, `{"shard_count": %d, "shard_index": [`, len(shards))
 	for i := range shards {
 		if i > 0 {
 			b = append(b, ", "...)
@@ -145,6 +144,5 @@ func writeShards(buf *bytes.Buffer, shards [][]matrix.Row) {
 		}
 		b = matrix.AppendJSON(b, s)
 	}
-	b = append(b, "]}\n"...)
-	buf.Write(b)
+	return append(b, "]}"...)
 }

@@ -1,6 +1,19 @@
 // Command generator turns benchmark configs into GitHub Actions matrix JSON. It is a
 // drop-in for the reference's generate_sweep_configs.py: same subcommands, options,
 // exit statuses and output (spec generator.md), with positioned validation errors.
+//
+// Additions to the reference, none of which changes its default behaviour:
+//
+//   - every problem of every input file is reported as "file:line:col: message" with a
+//     hint, and as ::error annotations when GITHUB_ACTIONS=true;
+//   - with $GITHUB_OUTPUT set, the matrix is also written as the step output "matrix"
+//     (stdout is unchanged);
+//   - --max-jobs N prints the rows split into shards of at most N rows:
+//     {"shard_count": K, "shard_index": [0, ..., K-1], "shards": [[row, ...], ...]}.
+//     GitHub runs at most 256 jobs per matrix; a workflow fans out over shard_index
+//     with an outer matrix and hands shards[i] to a reusable workflow as its inner
+//     matrix, so a sweep of any size runs. The shape is the same for any row count
+//     (one shard when the rows fit), so workflows need no second code path.
 package main
 
 import (
@@ -9,6 +22,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 )
@@ -47,6 +61,10 @@ var commands = []command{
 }
 
 func main() {
+	// A run allocates a few MB and ends within milliseconds: collecting garbage would
+	// only cost time. The limit keeps pathological inputs bounded.
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(1 << 30)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := dispatch(ctx, env{os.Stdin, os.Stdout, os.Stderr, os.Getenv}, os.Args[1:])
 	stop()

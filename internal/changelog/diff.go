@@ -48,6 +48,9 @@ func ParseDiff(out string) (Changes, error) {
 				}
 				oldLeft, newLeft = count(m[2]), count(m[4])
 				newNum = atoi(m[3])
+				if (oldLeft > 0 && atoi(m[1]) < 1) || (newLeft > 0 && newNum < 1) {
+					return ch, fmt.Errorf("git diff output line %d: malformed hunk header %q", i+1, l)
+				}
 				if newLeft == 0 {
 					// A hunk that only deletes names the line before the gap.
 					newNum++

@@ -255,3 +255,22 @@ func TestCheckFile(t *testing.T) {
 		t.Fatalf("an empty log is a warning: %v", diags)
 	}
 }
+
+// FuzzParseDiff: any input gives changes or an error, never a panic, and every added
+// line number lies within the hunk it came from.
+func FuzzParseDiff(f *testing.F) {
+	f.Add("--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n---\n+++ added\n x\n")
+	f.Add("@@ -3,2 +2,0 @@\n-gone\n-also\n")
+	f.Add("@@ -1 +1,2 @@\n-last\n\\ No newline at end of file\n+last\n+next\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		ch, err := ParseDiff(s)
+		if err != nil {
+			return
+		}
+		for _, l := range ch.Added {
+			if l.Num < 1 {
+				t.Fatalf("added line number %d < 1 in %q", l.Num, s)
+			}
+		}
+	})
+}

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -25,6 +26,9 @@ var (
 	settingRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=\S*$`)
 )
 
+// maxSeqLen bounds isl and osl so that max-model-len (isl + osl + 200) cannot overflow.
+const maxSeqLen = 1 << 31
+
 // keyPos is a top-level key and where it was written.
 type keyPos struct {
 	key  string
@@ -34,54 +38,75 @@ type keyPos struct {
 
 // LoadMaster reads the master configs in the given order, merges them and validates
 // every entry. It returns nil and the problems when any file is missing or invalid.
+// Files are parsed concurrently; the merge and the order of everything stay the same.
 func LoadMaster(paths ...string) (*Master, diag.List) {
+	parsed := parseFiles(paths)
 	var diags diag.List
 	var entries []*Entry
 	first := map[string]keyPos{}
 	loaded := map[string][]string{} // cleaned path -> its keys
-	for _, path := range paths {
+	for i, path := range paths {
 		if keys, twice := loaded[filepath.Clean(path)]; twice {
-			if len(keys) == 0 {
-				continue // already reported, or an empty file
+			if len(keys) > 0 {
+				// The reference reports every key of a file listed twice as a duplicate;
+				// say so once, pointing at the real mistake.
+				diags.Add(path, 0, 0, "list each file only once in --config-files",
+					"Duplicate configuration keys found in '%s': %s (the file is listed twice in --config-files)", path, strings.Join(sortedStrings(keys), ", "))
 			}
-			// The reference reports every key of a file listed twice as a duplicate;
-			// say so once, pointing at the real mistake.
-			diags.Add(path, 0, 0, "list each file only once in --config-files",
-				"Duplicate configuration keys found in '%s': %s (the file is listed twice in --config-files)", path, strings.Join(sortedStrings(keys), ", "))
 			continue
 		}
+		p := parsed[i]
+		diags = append(diags, p.diags...)
 		loaded[filepath.Clean(path)] = nil
-		data, err := os.ReadFile(path)
-		if err != nil {
-			addReadError(&diags, path, "Input file", err)
-			continue
-		}
-		es, keys := parseMaster(path, data, &diags)
-		for _, k := range keys {
+		for _, k := range p.keys {
 			loaded[filepath.Clean(path)] = append(loaded[filepath.Clean(path)], k.key)
-		}
-		var dups []keyPos
-		for _, k := range keys {
-			if _, ok := first[k.key]; ok {
-				dups = append(dups, k)
+			if prev, ok := first[k.key]; ok {
+				diags.Add(path, k.pos.Line, k.pos.Col, "rename one of the two entries, or do not list the same file twice in --config-files",
+					"Duplicate configuration keys found in '%s': %s (already defined at %s:%d:%d)", path, k.key, prev.file, prev.pos.Line, prev.pos.Col)
 			}
 		}
-		for _, k := range dups {
-			prev := first[k.key]
-			diags.Add(path, k.pos.Line, k.pos.Col, "rename one of the two entries, or do not list the same file twice in --config-files",
-				"Duplicate configuration keys found in '%s': %s (already defined at %s:%d:%d)", path, k.key, prev.file, prev.pos.Line, prev.pos.Col)
-		}
-		for _, k := range keys {
+		for _, k := range p.keys {
 			if _, ok := first[k.key]; !ok {
 				first[k.key] = k
 			}
 		}
-		entries = append(entries, es...)
+		entries = append(entries, p.entries...)
 	}
 	if diags.HasErrors() {
 		return nil, diags
 	}
 	return NewMaster(entries), diags
+}
+
+// parsedFile is the result of reading and decoding one master config.
+type parsedFile struct {
+	entries []*Entry
+	keys    []keyPos
+	diags   diag.List
+}
+
+// parseFiles reads and decodes each distinct path once, concurrently.
+func parseFiles(paths []string) []parsedFile {
+	out := make([]parsedFile, len(paths))
+	seen := map[string]bool{}
+	var wg sync.WaitGroup
+	for i, path := range paths {
+		if seen[filepath.Clean(path)] {
+			continue
+		}
+		seen[filepath.Clean(path)] = true
+		wg.Go(func() {
+			p := &out[i]
+			data, err := os.ReadFile(path)
+			if err != nil {
+				addReadError(&p.diags, path, "Input file", err)
+				return
+			}
+			p.entries, p.keys = parseMaster(path, data, &p.diags)
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 func addReadError(diags *diag.List, path, what string, err error) {
@@ -217,7 +242,10 @@ func (d *decoder) seqLens(f field, multi, multiKnown bool) []SeqLen {
 				}
 				continue
 			}
-			v, _ := d.atLeast(x.val, join(path, name), 1, "sequence lengths count tokens and must be positive")
+			v, ok := d.atLeast(x.val, join(path, name), 1, "sequence lengths count tokens and must be positive")
+			if ok && v > maxSeqLen {
+				d.errf(x.val, join(path, name), "use a realistic token count", "must be at most %d, got %d", maxSeqLen, v)
+			}
 			if name == "isl" {
 				sl.ISL = v
 			} else {

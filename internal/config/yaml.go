@@ -53,6 +53,9 @@ func parseDocument(file string, data []byte, diags *diag.List) (root *yaml.Node,
 		return nil, true
 	}
 	root = doc.Content[0]
+	if !hasAlias(root) {
+		return root, true
+	}
 	if n, cyclic := expandedSize(root, map[*yaml.Node]int{}, map[*yaml.Node]bool{}); cyclic || n > maxExpandedNodes {
 		diags.Add(file, root.Line, root.Column, "write the values out instead of using YAML aliases",
 			"YAML aliases expand to a cyclic or too large document")
@@ -69,6 +72,20 @@ func addSyntaxError(file string, err error, diags *diag.List) {
 		return
 	}
 	diags.Add(file, 0, 0, "fix the YAML syntax (indentation, quotes, ':' after keys)", "YAML syntax error: %s", strings.TrimPrefix(msg, "yaml: "))
+}
+
+// hasAlias reports whether the tree holds an alias. Without aliases the tree is
+// finite and its size is the input's, so the costlier expandedSize can be skipped.
+func hasAlias(n *yaml.Node) bool {
+	if n.Kind == yaml.AliasNode {
+		return true
+	}
+	for _, c := range n.Content {
+		if hasAlias(c) {
+			return true
+		}
+	}
+	return false
 }
 
 // expandedSize returns the number of nodes reachable from n with aliases expanded,

@@ -135,7 +135,7 @@ func WriteText(w io.Writer, l List) error {
 	return err
 }
 
-// Error is a List used as a Go error, for callers that must return one.
+// ErrorList is a List used as a Go error, for callers that must return one.
 type ErrorList struct{ List List }
 
 func (e *ErrorList) Error() string {

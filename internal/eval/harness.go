@@ -297,7 +297,7 @@ func (c *EvalConfig) RunHarness(ctx context.Context, runner execx.Runner, opts H
 			return nil, fmt.Errorf("installing the eval harness: %w", ctx.Err())
 		}
 		if err != nil {
-			hr.Warnings = append(hr.Warnings, fmt.Sprintf("install step failed (continuing; the image may ship the harness): %v", err))
+			hr.Warnings = append(hr.Warnings, redact(fmt.Sprintf("install step failed (continuing; the image may ship the harness): %v", err), opts.APIKey))
 		}
 	}
 	run.Stdout, run.Stderr = &log, &log
@@ -310,7 +310,7 @@ func (c *EvalConfig) RunHarness(ctx context.Context, runner execx.Runner, opts H
 		if len(hr.Warnings) > 0 {
 			msg += "; " + strings.Join(hr.Warnings, "; ")
 		}
-		return hr, errors.New(msg)
+		return hr, errors.New(redact(msg, opts.APIKey))
 	}
 	if err := hr.read(filepath.Join(opts.WorkDir, "lm_eval_out"), opts.Task); err != nil {
 		return hr, err
@@ -405,4 +405,12 @@ func CopyHarnessArtifacts(dir string, meta result.MetaEnv, hr *HarnessRun) ([]st
 		files = append(files, dst)
 	}
 	return files, nil
+}
+
+// redact keeps the API key, which travels in the command line, out of messages.
+func redact(msg, key string) string {
+	if key == "" || key == "EMPTY" {
+		return msg
+	}
+	return strings.ReplaceAll(msg, key, "***")
 }

@@ -194,11 +194,15 @@ func TestRunHarnessFailures(t *testing.T) {
 	c := loadRepoEvalConfig(t)
 	opts := HarnessOptions{Task: "gsm8k", BaseURL: "http://127.0.0.1:8888", Model: "acme/model-x", Conc: 8}
 
-	opts.WorkDir = t.TempDir()
+	opts.WorkDir, opts.APIKey = t.TempDir(), "sk-secret"
 	_, err := c.RunHarness(context.Background(), fakeHarness(t, 1, false), opts)
 	if err == nil || !strings.Contains(err.Error(), "exit status 1") || !strings.Contains(err.Error(), "Traceback: boom") || !strings.Contains(err.Error(), "lm_eval.log") {
 		t.Errorf("non-zero exit: %v", err)
 	}
+	if strings.Contains(err.Error(), "sk-secret") || !strings.Contains(err.Error(), "api_key=***") {
+		t.Errorf("the API key is not redacted: %v", err)
+	}
+	opts.APIKey = ""
 
 	opts.WorkDir = t.TempDir()
 	_, err = c.RunHarness(context.Background(), fakeHarness(t, 0, false), opts)

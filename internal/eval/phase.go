@@ -111,6 +111,9 @@ func (p *Phase) runHarness(ctx context.Context, req PhaseRequest, out *PhaseResu
 	if p.Runner == nil {
 		return fmt.Errorf("harness mode needs a process runner")
 	}
+	if p.Config.Harness.Placement == PlacementContainer && len(req.ExecPrefix) == 0 {
+		out.Warnings = append(out.Warnings, "placement is container but the backend gave no way to run a command in the engine's container: running lm-eval next to it")
+	}
 	wd := req.WorkDir
 	if wd == "" {
 		wd = filepath.Join(req.ResultDir, "lm_eval_work")

@@ -15,45 +15,58 @@ type chunkInfo struct {
 }
 
 var (
-	keyChoices    = []byte(`"choices":`)
-	keyUsage      = []byte(`"usage":`)
-	keyCompletion = []byte(`"completion_tokens":`)
-	keyPrompt     = []byte(`"prompt_tokens":`)
-	keyError      = []byte(`"error":`)
-	keyMessage    = []byte(`"message":`)
-	objectError   = []byte(`"object":"error"`)
+	keyChoices    = []byte(`"choices"`)
+	keyUsage      = []byte(`"usage"`)
+	keyCompletion = []byte(`"completion_tokens"`)
+	keyPrompt     = []byte(`"prompt_tokens"`)
+	keyError      = []byte(`"error"`)
+	keyObject     = []byte(`"object"`)
+	keyMessage    = []byte(`"message"`)
 )
 
 func scanChunk(data []byte) chunkInfo {
 	var ci chunkInfo
-	if i := bytes.Index(data, keyChoices); i >= 0 {
-		rest := skipSpace(data[i+len(keyChoices):])
-		if len(rest) > 0 && rest[0] == '[' {
-			rest = skipSpace(rest[1:])
-			ci.choices = len(rest) > 0 && rest[0] != ']'
-		}
+	if rest := valueOf(data, keyChoices); len(rest) > 0 && rest[0] == '[' {
+		rest = skipSpace(rest[1:])
+		ci.choices = len(rest) > 0 && rest[0] != ']'
 	}
-	if i := bytes.Index(data, keyUsage); i >= 0 {
-		rest := skipSpace(data[i+len(keyUsage):])
-		if len(rest) > 0 && rest[0] == '{' {
-			ci.usage = true
-			ci.completionTokens, _ = intAfter(rest, keyCompletion)
-			ci.promptTokens, _ = intAfter(rest, keyPrompt)
-		}
+	if rest := valueOf(data, keyUsage); len(rest) > 0 && rest[0] == '{' {
+		ci.usage = true
+		ci.completionTokens, _ = intAfter(rest, keyCompletion)
+		ci.promptTokens, _ = intAfter(rest, keyPrompt)
 	}
 	if !ci.choices && !ci.usage {
-		i := bytes.Index(data, keyError)
-		if i < 0 {
-			i = bytes.Index(data, objectError)
+		v := valueOf(data, keyError)
+		if v == nil {
+			if o := valueOf(data, keyObject); bytes.HasPrefix(o, []byte(`"error"`)) {
+				v = data
+			}
 		}
-		if i >= 0 {
+		if v != nil {
 			ci.errMsg = data
-			if m, ok := stringAfter(data[i:], keyMessage); ok {
+			if m, ok := stringAfter(v, keyMessage); ok {
 				ci.errMsg = m
 			}
 		}
 	}
 	return ci
+}
+
+// valueOf returns the bytes after `key` followed by optional spaces and a colon (and the
+// spaces after it), or nil. A key-shaped string value ("text":"usage") is skipped because
+// no colon follows it.
+func valueOf(b, key []byte) []byte {
+	for {
+		i := bytes.Index(b, key)
+		if i < 0 {
+			return nil
+		}
+		rest := skipSpace(b[i+len(key):])
+		if len(rest) > 0 && rest[0] == ':' {
+			return skipSpace(rest[1:])
+		}
+		b = b[i+len(key):]
+	}
 }
 
 func skipSpace(b []byte) []byte {
@@ -63,13 +76,9 @@ func skipSpace(b []byte) []byte {
 	return b
 }
 
-// intAfter parses the non-negative integer following key in b.
+// intAfter parses the non-negative integer value of key in b.
 func intAfter(b, key []byte) (int, bool) {
-	i := bytes.Index(b, key)
-	if i < 0 {
-		return 0, false
-	}
-	rest := skipSpace(b[i+len(key):])
+	rest := valueOf(b, key)
 	n, digits := 0, 0
 	for _, c := range rest {
 		if c < '0' || c > '9' {
@@ -81,13 +90,9 @@ func intAfter(b, key []byte) (int, bool) {
 	return n, digits > 0
 }
 
-// stringAfter returns the raw (still escaped) JSON string following key in b.
+// stringAfter returns the raw (still escaped) JSON string value of key in b.
 func stringAfter(b, key []byte) ([]byte, bool) {
-	i := bytes.Index(b, key)
-	if i < 0 {
-		return nil, false
-	}
-	rest := skipSpace(b[i+len(key):])
+	rest := valueOf(b, key)
 	if len(rest) == 0 || rest[0] != '"' {
 		return nil, false
 	}

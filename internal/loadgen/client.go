@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/inferbench/inferbench/internal/sse"
@@ -173,18 +173,19 @@ func (w *worker) exchange(ctx context.Context, rec *Record) (err error) {
 	reused := h.reused
 	h.reused, h.lag, h.got = true, 0, 0
 	h.r, h.w = 0, 0 // a finished response leaves nothing worth keeping
+	// The clock starts right before the request is written (the reference's "st"), on a
+	// connection already in hand: time spent before that is the client's own queueing,
+	// reported as send lag, not latency.
+	rec.Sent = c.since(time.Now())
 	if _, err := h.nc.Write(w.req); err != nil {
 		if reused {
 			return fmt.Errorf("%w: %v", errStale, err)
 		}
 		return err
 	}
-	// The clock starts when the request has been written: time spent before that is the
-	// client's own queueing, reported as send lag, not latency.
-	rec.Sent = c.since(time.Now())
 	resp, err := h.readResponse()
 	if err != nil {
-		if reused && h.got == 0 && (errors.Is(err, io.ErrUnexpectedEOF) || isReset(err)) {
+		if reused && h.got == 0 && isReset(err) {
 			return fmt.Errorf("%w: %v", errStale, err)
 		}
 		return fmt.Errorf("reading response: %w", err)
@@ -211,9 +212,10 @@ func trimSpace(b []byte) []byte {
 	return b
 }
 
+// isReset reports a connection the server closed or reset.
 func isReset(err error) bool {
-	var se *os.SyscallError
-	return errors.As(err, &se) || errors.Is(err, io.EOF)
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // readStream consumes the event stream, timestamping content chunks with the arrival time

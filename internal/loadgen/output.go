@@ -77,6 +77,10 @@ func (o *Outcome) Raw(dateLoc *time.Location) *result.Raw {
 		{Name: result.MetricITLPerToken, Unit: "ms", Stat: stat(m.ITLPerToken)},
 		{Name: result.MetricSendLag, Unit: "ms", Stat: lag},
 		{Name: result.MetricIntvtyPerRequest, Stat: stat(m.Interactivity)},
+		{Name: "send_lag_steady", Unit: "ms", Stat: result.Stat{Mean: m.SteadySendLag.Mean, Median: m.SteadySendLag.Median, Std: m.SteadySendLag.Std,
+			Percentiles: []result.Percentile{{P: 99, Value: m.SteadySendLag.Percentiles[0]}}}},
+		{Name: "read_lag", Unit: "ms", Stat: result.Stat{Mean: m.ReadLag.Mean, Median: m.ReadLag.Median, Std: m.ReadLag.Std,
+			Percentiles: []result.Percentile{{P: 99, Value: m.ReadLag.Percentiles[0]}}}},
 	}
 	return r
 }

@@ -60,13 +60,17 @@ func truthByID(s *sim.Sim) map[string]sim.Truth {
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
 // TestAgreesWithSimulatorTruth checks that the client's TTFT, TPOT, ITL and E2EL agree with
-// what the simulator recorded, request by request, within 1 ms on average.
+// what the simulator recorded, request by request, within 1 ms on average. The simulator
+// runs in a child process so the two do not share a Go scheduler. The gap between tokens
+// (5 ms) is kept above the time this 2-core machine needs to read a whole wave of first
+// chunks: a client later than one gap reads two chunks as one (the kernel merges them),
+// which no timestamping can undo; the read lag in the records shows when that happens.
 func TestAgreesWithSimulatorTruth(t *testing.T) {
 	for _, tc := range []struct {
 		conc, prompts int
-	}{{1, 10}, {64, 128}, {256, 256}} {
+	}{{1, 30}, {64, 128}, {256, 256}} {
 		t.Run("conc"+itoa(tc.conc), func(t *testing.T) {
-			url := startSimProcess(t, sim.Config{TTFT: 20 * time.Millisecond, ITL: 2 * time.Millisecond, ChunkTokens: 1})
+			url := startSimProcess(t, sim.Config{TTFT: 10 * time.Millisecond, ITL: 5 * time.Millisecond, ChunkTokens: 1})
 			out, err := loadgen.Run(context.Background(), benchConfig(url, tc.conc, tc.prompts, 8), nil)
 			if err != nil {
 				t.Fatal(err)
@@ -103,7 +107,7 @@ func TestAgreesWithSimulatorTruth(t *testing.T) {
 					t.Errorf("%s: mean client-truth %.3f ms, want within 1 ms", m.name, mean)
 				}
 			}
-			t.Logf("ttft: max client-truth %.3f ms", maxTTFT)
+			t.Logf("ttft: max client-truth %.3f ms; send lag p99 %.3f ms", maxTTFT, out.Metrics.SendLag.Percentiles[0])
 			// The aggregated metrics are the same numbers the result file reports.
 			if got, want := out.Metrics.TTFT.Mean, meanOf(clientTTFTs(out)); math.Abs(got-want) > 1e-9 {
 				t.Errorf("mean_ttft_ms %v, want %v", got, want)

@@ -37,6 +37,10 @@ var CompareMetrics = []MetricSpec{
 type CompareOptions struct {
 	// Threshold is the smallest change in percent (in the bad direction) that is flagged.
 	Threshold float64
+	// AnyLayout joins on the workload only (hardware, framework, precision, model, seq-len,
+	// concurrency), not the parallel layout: with --best, the best configuration of each
+	// side is compared whatever layout won.
+	AnyLayout bool
 }
 
 // Verdict is the outcome for one metric of one configuration.
@@ -102,7 +106,11 @@ func configKey(r Record) string {
 // 2·(relative std of new), all in percent.
 func Compare(oldRs, newRs []Record, opt CompareOptions) Comparison {
 	c := Comparison{Options: opt}
-	oldG, newG := groupByConfig(oldRs), groupByConfig(newRs)
+	key := configKey
+	if opt.AnyLayout {
+		key = workloadKey
+	}
+	oldG, newG := groupByConfig(oldRs, key), groupByConfig(newRs, key)
 	for _, k := range sortedKeys(oldG) {
 		if _, ok := newG[k]; !ok {
 			c.OnlyOld = append(c.OnlyOld, k)
@@ -139,10 +147,20 @@ func compareSingleOrMulti(a, b Record) int {
 	return compareSingle(a, b)
 }
 
-func groupByConfig(rs []Record) map[string][]Record {
+// workloadKey is configKey without the parallel layout.
+func workloadKey(r Record) string {
+	spec := ""
+	if r.SpecDecoding != "" && r.SpecDecoding != "none" {
+		spec = " spec=" + r.SpecDecoding
+	}
+	return fmt.Sprintf("%s %s %s %s %s%s %d/%d conc=%d", r.HW, r.Framework, r.Precision,
+		r.Prefix, r.Model, spec, r.ISL, r.OSL, r.Conc)
+}
+
+func groupByConfig(rs []Record, key func(Record) string) map[string][]Record {
 	g := map[string][]Record{}
 	for _, r := range rs {
-		k := configKey(r)
+		k := key(r)
 		g[k] = append(g[k], r)
 	}
 	return g

@@ -99,3 +99,16 @@ func TestCompareMissingMetric(t *testing.T) {
 		t.Errorf("verdict %v, want Missing", got)
 	}
 }
+
+func TestCompareAnyLayoutJoinsBestConfigs(t *testing.T) {
+	o := pt("b200", 4, 100, 0.1, 0.02)
+	n := pt("b200", 4, 120, 0.1, 0.02)
+	n.TP = 4 // the new best layout differs
+	if c := Compare([]Record{o}, []Record{n}, CompareOptions{Threshold: 5}); len(c.Rows) != 0 {
+		t.Errorf("layouts joined without AnyLayout")
+	}
+	c := Compare([]Record{o}, []Record{n}, CompareOptions{Threshold: 5, AnyLayout: true})
+	if got := verdictOf(t, c, "tput_per_gpu"); got != Improvement {
+		t.Errorf("verdict %v, want Improvement", got)
+	}
+}

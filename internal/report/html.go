@@ -33,7 +33,37 @@ type HTMLInput struct {
 	Records   []Record
 	Statuses  []Status
 	Problems  []Problem
+	Evals     []result.EvalRow
 	Summary   string // one line under the title
+}
+
+type evalRow struct {
+	result.EvalRow
+	ScoreText, StrictText, FlexText, N string
+}
+
+func evalRows(rows []result.EvalRow) []evalRow {
+	out := make([]evalRow, 0, len(rows))
+	for _, r := range rows {
+		n := ""
+		if r.NEff != nil {
+			n = itoa(*r.NEff)
+		}
+		out = append(out, evalRow{r, pctSE(r.Score, r.ScoreSE), pctSE(r.EMStrict, r.EMStrictSE), pctSE(r.EMFlexible, r.EMFlexibleSE), n})
+	}
+	return out
+}
+
+// pctSE formats a fraction as "93.41% ±0.68%", or "" when absent.
+func pctSE(v, se *float64) string {
+	if v == nil {
+		return ""
+	}
+	s := fmt.Sprintf("%.2f%%", 100*(*v))
+	if se != nil {
+		s += fmt.Sprintf(" ±%.2f%%", 100*(*se))
+	}
+	return s
 }
 
 type successRow struct {
@@ -65,6 +95,7 @@ func WriteHTML(w io.Writer, in HTMLInput) error {
 		"SuccessRows": successRows(RunStats(in.Statuses, nil)),
 		"Failures":    failureLines(in.Statuses),
 		"Problems":    in.Problems,
+		"Evals":       evalRows(in.Evals),
 	})
 	if err != nil {
 		return fmt.Errorf("render report: %w", err)

@@ -79,3 +79,20 @@ func TestTableEscapesPipes(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
 }
+
+// BenchmarkWriteHTML5000 is the Go side of the 5,000-result budget (the browser side is
+// TestBrowserLargeReport): building the page, data included.
+func BenchmarkWriteHTML5000(b *testing.B) {
+	recs, err := specRecords(bigSpec(5000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var buf bytes.Buffer
+	for b.Loop() {
+		buf.Reset()
+		if err := WriteHTML(&buf, HTMLInput{Records: recs}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(buf.Len()), "bytes/report")
+}

@@ -175,6 +175,7 @@ func TestE2EDispatchUnderAct(t *testing.T) {
 func TestCommandBoxInjectionStaysLiteral(t *testing.T) {
 	e := newActEnv(t)
 	marker := filepath.Join(t.TempDir(), "pwned")
+	// Each would create a marker file if a shell ever evaluated the command box.
 	payloads := []string{
 		"$(touch " + marker + "-1)",
 		"`touch " + marker + "-2`",
@@ -182,11 +183,13 @@ func TestCommandBoxInjectionStaysLiteral(t *testing.T) {
 		"\"; touch " + marker + "-4; echo \"",
 		"' && touch " + marker + "-5 && '",
 		"\ntouch " + marker + "-6",
-		"${{ github.token }}",
+		"| touch " + marker + "-7",
 	}
+	// The filter values are harmless words to the generator; the quoted --step-size value
+	// reaches it as one word, which it rejects, quoting it: proof it arrived as text.
 	command := "full-sweep --single-node --config-files internal/workflowtest/testdata/e2e/master.yaml" +
 		" --runner-config internal/workflowtest/testdata/e2e/runners.yaml --model-prefix " + strings.Join(payloads[1:], " ") +
-		" --step-size " + payloads[0]
+		" --step-size '" + payloads[0] + "'"
 	out, err := e.run(t, 5*time.Minute, e.args(t, "e2e.yml", map[string]string{"command": command}, "-j", "setup"))
 	matches, _ := filepath.Glob(marker + "*")
 	if len(matches) > 0 {

@@ -7,11 +7,14 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/inferbench/inferbench/internal/config"
+	"github.com/inferbench/inferbench/internal/matrix"
 )
 
 // rowSchema is the set of field paths ("conc", "prefill.tp") that occur in generator rows,
-// per kind. It is read from data, not written down here, so that the contract follows the
-// generator rather than a copy of it.
+// per kind. It is read from generator output, not written down here, so that the contract
+// follows the generators rather than a copy of them.
 type rowSchema struct {
 	single, multi map[string]bool
 }
@@ -35,10 +38,67 @@ func (s rowSchema) all() []string {
 	return out
 }
 
-// schemaSources are the generator outputs the schema is read from: the reference's own
-// output in the shared conformance vectors (spec generator.md §5.1, §5.2) for all three
-// subcommands and both kinds, and the changelog buckets (§6.6).
-func schemaSources(t *testing.T) []string {
+// schemaSource is one producer of rows whose field paths the workflows must find.
+type schemaSource struct {
+	name   string
+	schema rowSchema
+}
+
+// rowSchemas reads the row schema twice: from the reference's own output in the shared
+// conformance vectors (all three subcommands, both kinds, changelog buckets; generator.md
+// §5.1, §5.2, §6.6) and from this repository's generator (internal/matrix) expanding
+// configs/*-master.yaml. A field the workflows read must be in both.
+func rowSchemas(t *testing.T) []schemaSource {
+	t.Helper()
+	ref := rowSchema{single: map[string]bool{}, multi: map[string]bool{}}
+	for _, f := range conformanceOutputs(t) {
+		ref.add(t, rowsOf(t, f))
+	}
+	ours := rowSchema{single: map[string]bool{}, multi: map[string]bool{}}
+	ours.add(t, generatedRows(t))
+	ref.complete(t, "shared/conformance")
+	ours.complete(t, "internal/matrix")
+	return []schemaSource{{"reference generator (shared/conformance)", ref}, {"internal/matrix on configs/", ours}}
+}
+
+// loadRowSchema is the schema both sources agree on.
+func loadRowSchema(t *testing.T) rowSchema {
+	t.Helper()
+	srcs := rowSchemas(t)
+	both := rowSchema{single: map[string]bool{}, multi: map[string]bool{}}
+	for p := range srcs[0].schema.single {
+		if srcs[1].schema.single[p] {
+			both.single[p] = true
+		}
+	}
+	for p := range srcs[0].schema.multi {
+		if srcs[1].schema.multi[p] {
+			both.multi[p] = true
+		}
+	}
+	return both
+}
+
+func (s rowSchema) add(t *testing.T, rows []map[string]any) {
+	t.Helper()
+	for _, row := range rows {
+		kind := s.single
+		if _, ok := row["prefill"]; ok {
+			kind = s.multi
+		}
+		addPaths(kind, "", row)
+	}
+}
+
+// complete fails unless rows of both kinds were seen.
+func (s rowSchema) complete(t *testing.T, source string) {
+	t.Helper()
+	if len(s.single) == 0 || len(s.multi) == 0 {
+		t.Fatalf("%s: found no single-node or no multi-node row", source)
+	}
+}
+
+func conformanceOutputs(t *testing.T) []string {
 	t.Helper()
 	conf := filepath.Join(repoRoot(t), "..", "shared", "conformance")
 	var files []string
@@ -50,29 +110,34 @@ func schemaSources(t *testing.T) []string {
 		files = append(files, m...)
 	}
 	if len(files) == 0 {
-		t.Skipf("no generator output to read the row schema from under %s", conf)
+		t.Skipf("no reference generator output to read the row schema from under %s", conf)
 	}
 	return files
 }
 
-func loadRowSchema(t *testing.T) rowSchema {
+// generatedRows runs this repository's generator in-process: a full sweep of both kinds
+// over configs/, serialized exactly as the generator prints it.
+func generatedRows(t *testing.T) []map[string]any {
 	t.Helper()
-	s := rowSchema{single: map[string]bool{}, multi: map[string]bool{}}
-	rows := 0
-	for _, f := range schemaSources(t) {
-		for _, row := range rowsOf(t, f) {
-			kind := s.single
-			if _, ok := row["prefill"]; ok {
-				kind = s.multi
-			}
-			addPaths(kind, "", row)
-			rows++
+	cfg := filepath.Join(repoRoot(t), "configs")
+	m, diags := config.LoadMaster(filepath.Join(cfg, "nvidia-master.yaml"), filepath.Join(cfg, "amd-master.yaml"))
+	r, rdiags := config.LoadRunners(filepath.Join(cfg, "runners.yaml"))
+	if diags.HasErrors() || rdiags.HasErrors() || m == nil || r == nil {
+		t.Fatalf("configs/ do not load: %v %v", diags, rdiags)
+	}
+	var out []map[string]any
+	for _, kind := range []matrix.Kind{matrix.SingleNode, matrix.MultiNode} {
+		rows, err := matrix.FullSweep(m, r, matrix.SweepOptions{Kind: kind, Evals: matrix.EvalsRun})
+		if err != nil {
+			t.Fatal(err)
 		}
+		var decoded []map[string]any
+		if err := json.Unmarshal(matrix.AppendJSON(nil, rows), &decoded); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, decoded...)
 	}
-	if len(s.single) == 0 || len(s.multi) == 0 {
-		t.Fatalf("read %d rows but found no single-node or no multi-node row", rows)
-	}
-	return s
+	return out
 }
 
 // rowsOf returns the rows of one generator output: a JSON array of rows, or the changelog's

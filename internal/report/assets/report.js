@@ -12,7 +12,13 @@
   var W = 560, H = 340, M = { l: 64, r: 14, t: 12, b: 44 };
 
   function dim(name, row) { return D.dims[name][row[C[name]]]; }
-  function seriesOf(r) { return dim("hw", r) + " · " + dim("fw", r); }
+  // Labels used in sorting and grouping are computed once per row, not per comparison.
+  D.rows.forEach(function (r, i) {
+    r.i = i;
+    r.series = dim("hw", r) + " · " + dim("fw", r);
+    r.sortKey = r.series + "\u0000" + dim("prec", r) + "\u0000" + dim("par", r);
+  });
+  function seriesOf(r) { return r.series; }
 
   // Colours are assigned over all series, so filtering never repaints a series.
   var allSeries = uniq(D.rows.map(seriesOf)).sort();
@@ -193,15 +199,27 @@
   }
 
   function pointTitle(r) {
-    return esc(seriesOf(r) + " " + dim("prec", r) + " " + dim("par", r) + " conc " + r[C.conc] +
-      "\nTPUT/GPU " + fmt(r[C.tput]) + " · interactivity " + fmt(r[C.intvty]) + " tok/s/user" +
-      "\nTTFT " + fmt(r[C.ttft]) + " ms · TPOT " + fmt(r[C.tpot]) + " ms");
+    return seriesOf(r) + " " + dim("prec", r) + " " + dim("par", r) + " conc " + r[C.conc] +
+      "\nTPUT/GPU " + fmt(r[C.tput]) + " tok/s · interactivity " + fmt(r[C.intvty]) + " tok/s/user" +
+      "\nTTFT " + fmt(r[C.ttft]) + " ms · TPOT " + fmt(r[C.tpot]) + " ms · E2EL " + fmt(r[C.e2el]) + " s";
   }
 
+  // Points carry their row index; one shared tooltip reads it, which keeps 20,000 points
+  // from each needing a <title> of their own.
   function dot(x, y, r, c) {
     return '<circle class="pt" cx="' + x.toFixed(1) + '" cy="' + y.toFixed(1) + '" r="3.4" fill="' + c +
-      '"><title>' + pointTitle(r) + "</title></circle>";
+      '" data-i="' + r.i + '"/>';
   }
+
+  var tip = document.createElement("div");
+  tip.className = "tip"; tip.hidden = true; document.body.appendChild(tip);
+  document.addEventListener("mouseover", function (ev) {
+    var i = ev.target.getAttribute && ev.target.getAttribute("data-i");
+    if (i === null || i === undefined) { tip.hidden = true; return; }
+    tip.textContent = pointTitle(D.rows[+i]);
+    tip.style.left = (ev.pageX + 12) + "px"; tip.style.top = (ev.pageY + 12) + "px";
+    tip.hidden = false;
+  });
 
   function groupBy(rows, key) {
     var g = {}, order = [];
@@ -240,7 +258,7 @@
   // shortPar names a layout briefly: tp8, tp8 ep8 dpa; multi-node layouts as written.
   function shortPar(r) {
     var p = dim("par", r), m = /^tp(\d+)-ep(\d+)-dpa(true|false)$/.exec(p);
-    if (!m) return p;
+    if (!m) return p.replace(/\(tp(\d+),ep\d+,dpa=\w+\)/g, "\u00d7tp$1");
     return "tp" + m[1] + (m[2] !== "1" ? " ep" + m[2] : "") + (m[3] === "true" ? " dpa" : "");
   }
 
@@ -256,6 +274,9 @@
     var s = [frame(xs, ys, "Concurrency (requests in flight)", ylabel)];
     var groups = groupBy(pts, configKey);
     var multiPrec = uniq(pts.map(function (r) { return dim("prec", r); })).length > 1, placed = [];
+    // Lines share their series' colour; label them only where a colour has several lines.
+    var linesPerSeries = {};
+    groups.forEach(function (g) { var k = seriesOf(g.rows[0]); linesPerSeries[k] = (linesPerSeries[k] || 0) + 1; });
     groups.forEach(function (g) {
       var c = color[seriesOf(g.rows[0])];
       var line = g.rows.slice().sort(function (a, b) { return a[C.conc] - b[C.conc]; });
@@ -267,7 +288,7 @@
       // With a handful of lines, name each at its end so same-coloured layouts can be told apart.
       var last = line[line.length - 1], lx = xs(last[C.conc]) - 6, ly = ys(last[col]) - 6;
       var clash = placed.some(function (p) { return Math.abs(p[0] - lx) < 60 && Math.abs(p[1] - ly) < 11; });
-      if (groups.length <= 10 && !clash) {
+      if (groups.length <= 10 && linesPerSeries[seriesOf(last)] > 1 && !clash) {
         placed.push([lx, ly]);
         s.push('<text class="line-label" x="' + lx.toFixed(1) + '" y="' + ly.toFixed(1) +
           '" text-anchor="end" style="fill:' + c + '">' + esc(shortPar(last) + (multiPrec ? " " + dim("prec", last) : "")) + "</text>");
@@ -325,7 +346,7 @@
     }).join("");
   }
 
-  var TABLE_CAP = 2000;
+  var TABLE_PAGE = 500, tableAll = false;
   var COLS = [
     ["Hardware", function (r) { return dim("hw", r).toUpperCase(); }],
     ["Framework", function (r) { return dim("fw", r).toUpperCase(); }],
@@ -348,19 +369,25 @@
     var tbl = document.getElementById("results");
     tbl.tHead.innerHTML = "<tr>" + COLS.map(function (c) { return "<th>" + esc(c[0]) + "</th>"; }).join("") + "</tr>";
     var sorted = rows.slice().sort(function (a, b) {
-      return seriesOf(a) < seriesOf(b) ? -1 : seriesOf(a) > seriesOf(b) ? 1 :
-        dim("prec", a) < dim("prec", b) ? -1 : dim("prec", a) > dim("prec", b) ? 1 :
-        dim("par", a) < dim("par", b) ? -1 : dim("par", a) > dim("par", b) ? 1 : a[C.conc] - b[C.conc];
+      return a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : a[C.conc] - b[C.conc];
     });
-    var shown = sorted.slice(0, TABLE_CAP);
+    var shown = tableAll ? sorted : sorted.slice(0, TABLE_PAGE);
     tbl.tBodies[0].innerHTML = shown.map(function (r) {
       return "<tr>" + COLS.map(function (c) { return (c[2] ? '<td class="n">' : "<td>") + esc(c[1](r)) + "</td>"; }).join("") + "</tr>";
     }).join("");
-    document.getElementById("table-note").textContent = rows.length > TABLE_CAP ?
-      "Showing the first " + TABLE_CAP + " of " + rows.length + " rows; narrow the filters to see the rest." : "";
+    var note = document.getElementById("table-note");
+    note.innerHTML = "";
+    if (shown.length < rows.length) {
+      var btn = document.createElement("button");
+      btn.type = "button"; btn.textContent = "Show all " + rows.length + " rows";
+      btn.onclick = function () { tableAll = true; table(rows); };
+      note.appendChild(document.createTextNode("Showing the first " + shown.length + " of " + rows.length + " rows. "));
+      note.appendChild(btn);
+    }
   }
 
   function render() {
+    tableAll = false;
     writeHash();
     var rows = selected();
     document.getElementById("count").textContent = rows.length + " of " + D.rows.length + " results";

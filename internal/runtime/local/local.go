@@ -60,20 +60,21 @@ func (b *Backend) Start(ctx context.Context, s runtime.Spec) (runtime.Server, er
 	if err != nil {
 		return nil, fmt.Errorf("server log: %w", err)
 	}
+	f.Close()
 	// The process outlives the request context of Start; Stop ends it.
 	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	env := append(append([]string{}, b.cfg.Environ...), s.Env...)
 	if len(b.cfg.Environ) == 0 && len(s.Env) == 0 {
 		env = nil
 	}
-	cmd := execx.Cmd{Name: s.Argv[0], Args: s.Argv[1:], Env: env, Dir: s.Workdir, Stdout: f, Stderr: f, KillGrace: b.cfg.StopGrace}
+	argv := runtime.LogRedirect(s.LogPath, s.Argv)
+	cmd := execx.Cmd{Name: argv[0], Args: argv[1:], Env: env, Dir: s.Workdir, KillGrace: b.cfg.StopGrace}
 	p, err := b.cfg.Starter.Start(pctx, cmd)
 	if err != nil {
 		cancel()
-		f.Close()
 		return nil, fmt.Errorf("start %s: %w", s.Argv[0], err)
 	}
-	pr := &proc{b: b, p: p, spec: s, cancel: cancel, log: f, done: make(chan struct{})}
+	pr := &proc{b: b, p: p, spec: s, cancel: cancel, done: make(chan struct{})}
 	pr.info = runtime.Info{Backend: "local", ID: fmt.Sprint(p.Pid()), Name: s.Name, Host: "127.0.0.1"}
 	go pr.wait()
 	b.mu.Lock()
@@ -102,7 +103,6 @@ type proc struct {
 	spec   runtime.Spec
 	info   runtime.Info
 	cancel context.CancelFunc
-	log    *os.File
 	done   chan struct{}
 	exit   runtime.Exit
 
@@ -121,12 +121,13 @@ func (p *proc) wait() {
 	if err != nil && res.ExitCode < 0 {
 		p.exit.Reason = err.Error()
 	}
-	p.log.Close()
 }
 
-// Stop implements runtime.Server: SIGTERM to the process group, SIGKILL after the grace.
+// Stop implements runtime.Server: SIGTERM to the process group, then SIGKILL to whatever is
+// left of the group once the leader exited or the grace ran out.
 func (p *proc) Stop(ctx context.Context) error {
 	p.stopOnce.Do(func() {
+		defer func() { _ = p.p.Signal(syscall.SIGKILL) }()
 		select {
 		case <-p.done:
 			return

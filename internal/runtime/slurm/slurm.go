@@ -235,7 +235,6 @@ type job struct {
 	spec runtime.Spec
 	info runtime.Info
 	step execx.Process
-	log  *os.File
 	done chan struct{}
 	exit runtime.Exit
 
@@ -291,18 +290,19 @@ func (j *job) startStep(ctx context.Context, image string) error {
 	if err != nil {
 		return fmt.Errorf("server log: %w", err)
 	}
+	f.Close()
 	env := append(append([]string{}, j.b.cfg.Environ...), j.spec.Env...)
 	if len(env) == 0 {
 		env = nil
 	}
-	cmd := execx.Cmd{Name: "srun", Args: j.b.SrunArgs(j.id, j.spec, image), Env: env, Stdout: f, Stderr: f, KillGrace: 10 * time.Second}
+	argv := runtime.LogRedirect(j.spec.LogPath, append([]string{"srun"}, j.b.SrunArgs(j.id, j.spec, image)...))
+	cmd := execx.Cmd{Name: argv[0], Args: argv[1:], Env: env, KillGrace: 10 * time.Second}
 	// The step lives until Stop, not until Start's ctx ends.
 	p, err := j.b.cfg.Starter.Start(context.WithoutCancel(ctx), cmd)
 	if err != nil {
-		f.Close()
 		return fmt.Errorf("srun server step: %w", err)
 	}
-	j.step, j.log = p, f
+	j.step = p
 	go j.wait()
 	return nil
 }
@@ -314,7 +314,6 @@ func (j *job) wait() {
 	if err != nil && res.ExitCode < 0 {
 		j.exit.Reason = err.Error()
 	}
-	j.log.Close()
 }
 
 func (j *job) cancel(ctx context.Context) error {

@@ -42,7 +42,7 @@ func newCluster(t *testing.T) *cluster {
 		}
 		return execx.Result{}, os.WriteFile(path, []byte(c.importContent), 0o644)
 	})
-	c.On([]string{"srun", "--jobid=42", "--ntasks=1", "--export=ALL"}, "", 0) // the server step
+	c.On([]string{"sh", "-c", `exec "$@" >>"$0" 2>&1`}, "", 0) // the server step, logging to a file
 	c.On([]string{"scancel", "42"}, "", 0)
 	c.On([]string{"squeue", "-h", "-j", "42"}, "", 0)
 	return c
@@ -83,7 +83,7 @@ func TestStartImportsIntoSquashCacheAndRunsPyxisStep(t *testing.T) {
 		"srun --jobid=42 --ntasks=1 --overlap unsquashfs -l " + sq,
 		"srun --jobid=42 --ntasks=1 --overlap enroot import -o " + sq + " 'docker://nvcr.io#nvidia/tensorrt-llm/release:1.2.0rc6'",
 		"srun --jobid=42 --ntasks=1 --overlap unsquashfs -l " + sq,
-		"srun --jobid=42 --ntasks=1 --export=ALL --container-image=" + sq + " --container-mounts=" + dir + ":/workspace,/raid/hf:/mnt/hf:ro --container-workdir=/workspace --no-container-entrypoint --no-container-mount-home --container-remap-root --container-writable trtllm-serve m",
+		"sh -c 'exec \"$@\" >>\"$0\" 2>&1' " + dir + "/server.log srun --jobid=42 --ntasks=1 --export=ALL --container-image=" + sq + " --container-mounts=" + dir + ":/workspace,/raid/hf:/mnt/hf:ro --container-workdir=/workspace --no-container-entrypoint --no-container-mount-home --container-remap-root --container-writable trtllm-serve m",
 	}
 	if got := c.CallLines(); !slices.Equal(got, want) {
 		t.Errorf("calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -211,7 +211,7 @@ func TestNonContainerStep(t *testing.T) {
 	if strings.Contains(calls[0], "--gres") {
 		t.Errorf("no GPUs asked, yet: %s", calls[0])
 	}
-	if last := calls[len(calls)-1]; last != "srun --jobid=42 --ntasks=1 --export=ALL --chdir="+dir+" trtllm-serve m" {
+	if last := calls[len(calls)-1]; !strings.HasSuffix(last, "server.log srun --jobid=42 --ntasks=1 --export=ALL --chdir="+dir+" trtllm-serve m") {
 		t.Errorf("step = %s", last)
 	}
 }

@@ -1,0 +1,175 @@
+package loadgen
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/inferbench/inferbench/internal/result"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// goldenOutcome is a small fixed run: two successes (one with 4-token chunks), a failure,
+// a response without usage and a short output.
+func goldenOutcome() *Outcome {
+	cfg := DefaultConfig()
+	cfg.BaseURL, cfg.Model, cfg.InputLen, cfg.OutputLen = "http://127.0.0.1:8000", "org/model", 16, 8
+	cfg.NumPrompts, cfg.MaxConcurrency, cfg.NumWarmups = 5, 2, 4
+	cfg.Normalize()
+	ms := time.Millisecond
+	ch := func(at ...time.Duration) []Chunk {
+		var out []Chunk
+		for _, a := range at {
+			out = append(out, Chunk{At: a, Tokens: 1})
+		}
+		return out
+	}
+	recs := []Record{
+		{Index: 0, ID: "bench-0", PromptLen: 16, MaxTokens: 8, Sent: 1 * ms, Headers: 2 * ms, End: 40 * ms, Status: 200,
+			Chunks: ch(11*ms, 15*ms, 19*ms, 23*ms, 27*ms, 31*ms, 35*ms, 39*ms), OutputTokens: 8, ServerPromptTokens: 16},
+		{Index: 1, ID: "bench-1", PromptLen: 14, MaxTokens: 8, Sent: 1 * ms, Headers: 2 * ms, End: 30 * ms, Status: 200,
+			Chunks: []Chunk{{12 * ms, 1}, {20 * ms, 4}, {28 * ms, 3}}, OutputTokens: 8, ServerPromptTokens: 14},
+		{Index: 2, ID: "bench-2", PromptLen: 13, MaxTokens: 7, Eligible: 40 * ms, Sent: 41 * ms, End: 42 * ms, Status: 500,
+			Error: "HTTP 500 Internal Server Error: boom"},
+		{Index: 3, ID: "bench-3", PromptLen: 15, MaxTokens: 8, Eligible: 30 * ms, Sent: 30 * ms, Headers: 31 * ms, End: 60 * ms, Status: 200,
+			Chunks: ch(40*ms, 50*ms, 60*ms), OutputTokens: 3, UsageMissing: true, TokensSpread: true, Short: true, ReadLag: 2 * ms},
+		{Index: 4, ID: "bench-4", PromptLen: 16, MaxTokens: 8, Eligible: 42 * ms, Sent: 43 * ms, End: 70 * ms, Status: 200,
+			Chunks: ch(53*ms, 69*ms), OutputTokens: 4, ServerPromptTokens: 16, Short: true},
+	}
+	start := time.Date(2026, 2, 9, 12, 0, 0, 0, time.UTC)
+	o := &Outcome{Config: cfg, Start: start, End: start.Add(100 * ms), Duration: 100 * ms, Records: recs, Warmups: 4,
+		ClientCPU: 5 * ms}
+	o.Metrics = Aggregate(&o.Config, recs, o.Duration, o.ClientCPU)
+	return o
+}
+
+func TestGoldenRawResult(t *testing.T) {
+	dir := t.TempDir()
+	o := goldenOutcome()
+	paths, err := WriteResults(dir, "bench_result", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Base(paths.Raw) != "bench_result.json" || filepath.Base(paths.Requests) != "bench_result.requests.jsonl" {
+		t.Errorf("paths %+v", paths)
+	}
+	raw, err := o.MarshalRaw(time.UTC, "bench_result.requests.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	written, _ := os.ReadFile(paths.Raw)
+	if !bytes.Equal(bytes.ReplaceAll(written, []byte(`"date": "`+o.End.Local().Format("20060102-150405")), []byte(`"date": "20260209-120000`)), raw) {
+		t.Errorf("WriteResults and MarshalRaw disagree")
+	}
+	jsonl, _ := os.ReadFile(paths.Requests)
+	golden(t, "raw.golden.json", append(indent(t, raw), '\n'))
+	golden(t, "requests.golden.jsonl", jsonl)
+
+	// The reference's keys come first, in the reference's order (spec agent.md §3.9, with
+	// the p90/p99.9 percentiles of the later default).
+	var ref []string
+	for _, k := range []string{"date", "backend", "model_id", "tokenizer_id", "best_of", "num_prompts", "request_rate",
+		"burstiness", "max_concurrency", "duration", "completed", "total_input_tokens", "total_output_tokens",
+		"request_throughput", "request_goodput:", "output_throughput", "total_token_throughput"} {
+		ref = append(ref, k)
+	}
+	for _, m := range []string{"ttft", "tpot", "itl", "e2el"} {
+		for _, s := range []string{"mean", "median", "std", "p90", "p99", "p99.9"} {
+			ref = append(ref, s+"_"+m+"_ms")
+		}
+	}
+	keys := orderedKeys(t, raw)
+	if strings.Join(keys[:len(ref)], ",") != strings.Join(ref, ",") {
+		t.Errorf("leading keys\n%v\nwant\n%v", keys[:len(ref)], ref)
+	}
+	// And the lead's reader takes the file back.
+	var back result.Raw
+	if err := json.Unmarshal(raw, &back); err != nil || back.Completed != 4 || back.Ext == nil || back.Ext.Failed != 1 {
+		t.Errorf("result.Raw round trip: %v %+v", err, back.Ext)
+	}
+}
+
+// TestGoldenMetrics pins the arithmetic behind the golden file.
+func TestGoldenMetrics(t *testing.T) {
+	m := goldenOutcome().Metrics
+	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+	checks := []struct {
+		what      string
+		got, want float64
+	}{
+		{"completed", float64(m.Completed), 4},
+		{"failed", float64(m.Failed), 1},
+		{"total input", float64(m.TotalInput), 16 + 14 + 15 + 16},
+		{"total output", float64(m.TotalOutput), 8 + 8 + 3 + 4},
+		{"mean ttft", m.TTFT.Mean, (10 + 11 + 10 + 10) / 4.0},
+		{"mean e2el", m.E2EL.Mean, (38 + 27 + 30 + 26) / 4.0},
+		// TPOT = (E2EL-TTFT)/(o-1): 28/7, 16/7, 20/2, 16/3.
+		{"mean tpot", m.TPOT.Mean, (4 + 16.0/7 + 10 + 16.0/3) / 4},
+		// Chunk gaps: 7x4, (8, 8), (10, 10), (16).
+		{"mean itl", m.ITL.Mean, (7*4 + 8 + 8 + 10 + 10 + 16) / 12.0},
+		// Per token: 7 tokens at 4 ms; 4 at 2 ms and 3 at 8/3 ms; 2 at 10 ms; 1 at 16 ms.
+		{"mean itl per token", m.ITLPerToken.Mean, (7*4 + 4*2 + 3*(8.0/3) + 2*10 + 16) / 17},
+		{"missing usage", float64(m.MissingUsage), 1},
+		{"short", float64(m.ShortOutputs), 2},
+		{"output throughput", m.OutputThroughput, 23 / 0.1},
+		{"send lag max", m.SendLagMax, 1},
+	}
+	for _, c := range checks {
+		if !near(c.got, c.want) {
+			t.Errorf("%s = %v, want %v", c.what, c.got, c.want)
+		}
+	}
+}
+
+func indent(t *testing.T, b []byte) []byte {
+	// Indent keeps key order, so the golden file stays readable and exact.
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+func orderedKeys(t *testing.T, b []byte) []string {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if _, err := dec.Token(); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (run with -update if the change is intended):\n%s", name, got)
+	}
+}

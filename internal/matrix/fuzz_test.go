@@ -1,0 +1,53 @@
+package matrix
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/inferbench/inferbench/internal/config"
+)
+
+// FuzzExpand checks that any config the loader accepts expands in every subcommand
+// without a crash and serializes to valid JSON.
+func FuzzExpand(f *testing.F) {
+	f.Add([]byte(fixtureYAML), int64(2), int64(0), int64(0))
+	f.Add([]byte(fixtureYAML), int64(3), int64(5), int64(100))
+	f.Add([]byte(fixtureYAML), int64(9), int64(-1), int64(1))
+	_, r := fixture(f)
+	f.Fuzz(func(t *testing.T, data []byte, step, minC, maxC int64) {
+		entries, diags := config.ParseMaster("f.yaml", data)
+		if diags.HasErrors() {
+			return
+		}
+		m := config.NewMaster(entries)
+		if step < 2 {
+			step = 2
+		}
+		var all []Row
+		for _, kind := range []Kind{SingleNode, MultiNode} {
+			o := SweepOptions{Kind: kind, StepSize: step, Evals: EvalsRun, NodeFilter: "_0"}
+			if minC != 0 {
+				o.MinConc = &minC
+			}
+			if maxC != 0 {
+				o.MaxConc = &maxC
+			}
+			rows, err := FullSweep(m, r, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, rows...)
+			rows, _ = RunnerModelSweep(m, r, RunnerModelOptions{RunnerType: "h100", Kind: kind})
+			all = append(all, rows...)
+		}
+		rows, err := TestConfig(m, TestConfigOptions{Keys: m.Keys(), Evals: EvalsOnly})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, rows...)
+		var back []map[string]any
+		if err := json.Unmarshal(AppendJSON(nil, all), &back); err != nil || len(back) != len(all) {
+			t.Fatalf("invalid JSON for %d rows: %v", len(all), err)
+		}
+	})
+}

@@ -1,0 +1,197 @@
+package readiness
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fakeServer is a server process as readiness sees it.
+type fakeServer struct {
+	done chan struct{}
+	log  string
+}
+
+func newFake(t *testing.T, log string) *fakeServer {
+	p := filepath.Join(t.TempDir(), "server.log")
+	if err := os.WriteFile(p, []byte(log), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return &fakeServer{done: make(chan struct{}), log: p}
+}
+
+func (f *fakeServer) Done() <-chan struct{} { return f.done }
+func (f *fakeServer) ExitString() string    { return "exit status 9" }
+func (f *fakeServer) LogPath() string       { return f.log }
+
+func (f *fakeServer) appendLog(t *testing.T, s string) {
+	fh, err := os.OpenFile(f.log, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fh.WriteString(s)
+	fh.Close()
+}
+
+// engine answers /health with 503 until healthyAfter requests, then 200; the completion
+// probe answers with probeStatus.
+func engine(t *testing.T, healthyAfter int32, probeStatus int) (*httptest.Server, *atomic.Int32) {
+	var n, probes atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/health":
+			if n.Add(1) <= healthyAfter {
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}
+		case "/v1/completions":
+			probes.Add(1)
+			w.WriteHeader(probeStatus)
+			w.Write([]byte(`{"choices":[{"text":"a"}]}`))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &probes
+}
+
+func cfg(url string) Config {
+	return Config{BaseURL: url, Health: "/health", Endpoint: "/v1/completions", Model: "m", Deadline: 500 * time.Millisecond,
+		Interval: 20 * time.Millisecond, Fatal: []*regexp.Regexp{regexp.MustCompile(`CUDA out of memory`)}}
+}
+
+func TestWait(t *testing.T) {
+	tests := []struct {
+		name         string
+		healthyAfter int32
+		probe        int
+		log          string
+		exit         bool
+		wantCause    Cause
+		wantTail     string
+	}{
+		{name: "ready after 503s", healthyAfter: 3, probe: 200},
+		{name: "probe keeps failing", probe: 500, wantCause: CauseProbe, wantTail: "warming up"},
+		{name: "health never answers", healthyAfter: 1 << 30, probe: 200, wantCause: CauseDeadline},
+		{name: "fatal log line", healthyAfter: 1 << 30, probe: 200, log: "loading\ntorch.OutOfMemoryError: CUDA out of memory\n", wantCause: CauseFatalLog, wantTail: "loading"},
+		{name: "process exited", healthyAfter: 1 << 30, probe: 200, exit: true, wantCause: CauseExited, wantTail: "warming up"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, _ := engine(t, tt.healthyAfter, tt.probe)
+			log := tt.log
+			if log == "" {
+				log = "warming up\n"
+			}
+			fs := newFake(t, log)
+			if tt.exit {
+				close(fs.done)
+			}
+			start := time.Now()
+			err := Wait(context.Background(), fs, cfg(srv.URL))
+			var re *Error
+			switch {
+			case tt.wantCause == "" && err != nil:
+				t.Fatalf("err = %v", err)
+			case tt.wantCause != "" && (!errors.As(err, &re) || re.Cause != tt.wantCause):
+				t.Fatalf("err = %v, want cause %q", err, tt.wantCause)
+			}
+			if re != nil && !strings.Contains(re.Error(), tt.wantTail) {
+				t.Errorf("error %q lacks the log tail %q", re, tt.wantTail)
+			}
+			if (tt.wantCause == CauseFatalLog || tt.wantCause == CauseExited) && time.Since(start) > 300*time.Millisecond {
+				t.Errorf("did not fail fast: %s", time.Since(start))
+			}
+		})
+	}
+}
+
+func TestWaitIgnoresEarlierLaunchesLog(t *testing.T) {
+	srv, _ := engine(t, 0, 200)
+	old := "==== launch 1\nCUDA out of memory\n"
+	fs := newFake(t, old+"==== launch 2\n")
+	c := cfg(srv.URL)
+	c.LogFrom = int64(len(old))
+	if err := Wait(context.Background(), fs, c); err != nil {
+		t.Fatalf("a fatal line of an earlier launch failed this one: %v", err)
+	}
+}
+
+func TestWaitHonoursCancel(t *testing.T) {
+	srv, _ := engine(t, 1<<30, 200)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
+	if err := Wait(ctx, newFake(t, ""), cfg(srv.URL)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+func TestProbeChat(t *testing.T) {
+	var body string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := make([]byte, 512)
+		n, _ := r.Body.Read(b)
+		body = string(b[:n])
+		w.Write([]byte(`{"choices":[{"message":{"content":"a"}}]}`))
+	}))
+	defer srv.Close()
+	c := cfg(srv.URL)
+	c.Endpoint = "/v1/chat/completions"
+	c.Client = srv.Client()
+	if err := probe(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(body, `"messages"`) || !strings.Contains(body, `"max_tokens":1`) {
+		t.Errorf("probe body = %s", body)
+	}
+}
+
+func TestWatch(t *testing.T) {
+	t.Run("exit", func(t *testing.T) {
+		fs := newFake(t, "serving\n")
+		ch := Watch(context.Background(), fs, nil, 10*time.Millisecond)
+		close(fs.done)
+		var re *Error
+		if err := <-ch; !errors.As(err, &re) || re.Cause != CauseExited || !strings.Contains(re.Detail, "during the load") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("fatal line after start", func(t *testing.T) {
+		fs := newFake(t, "old CUDA out of memory\n")
+		ch := Watch(context.Background(), fs, cfg("").Fatal, 10*time.Millisecond)
+		fs.appendLog(t, "step 10\nRuntimeError: CUDA out of memory\n")
+		var re *Error
+		if err := <-ch; !errors.As(err, &re) || re.Cause != CauseFatalLog || re.Detail != "RuntimeError: CUDA out of memory" {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("quiet until cancelled", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		ch := Watch(ctx, newFake(t, ""), nil, 10*time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
+		cancel()
+		if err, ok := <-ch; ok {
+			t.Fatalf("got %v", err)
+		}
+	})
+}
+
+func TestLogScannerPartialLines(t *testing.T) {
+	fs := newFake(t, "CUDA out of")
+	s := NewLogScanner(fs.log, cfg("").Fatal)
+	if l := s.Scan(); l != "" {
+		t.Fatalf("matched a partial line: %q", l)
+	}
+	fs.appendLog(t, " memory\n")
+	if l := s.Scan(); l != "CUDA out of memory" {
+		t.Fatalf("got %q", l)
+	}
+}

@@ -1,0 +1,284 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/inferbench/inferbench/internal/execx"
+	"github.com/inferbench/inferbench/internal/inventory"
+	"github.com/inferbench/inferbench/internal/recipe"
+	"github.com/inferbench/inferbench/internal/result"
+	"github.com/inferbench/inferbench/internal/runtime"
+	"github.com/inferbench/inferbench/internal/sim"
+)
+
+// simBackend "launches" the in-process simulator on the spec's port and records launches.
+type simBackend struct {
+	cfg      sim.Config
+	startErr error
+
+	mu       sync.Mutex
+	specs    []runtime.Spec
+	stops    int
+	cleanups []string
+}
+
+func (b *simBackend) Name() string { return "fake" }
+
+func (b *simBackend) Start(ctx context.Context, s runtime.Spec) (runtime.Server, error) {
+	b.mu.Lock()
+	b.specs = append(b.specs, s)
+	b.mu.Unlock()
+	if b.startErr != nil {
+		return nil, b.startErr
+	}
+	cfg := b.cfg
+	cfg.Model = "sim-model"
+	engine, err := sim.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(s.Port))
+	if err != nil {
+		return nil, err
+	}
+	sctx, cancel := context.WithCancel(context.Background())
+	srv := &simServer{b: b, spec: s, cancel: cancel, done: make(chan struct{})}
+	go func() { defer close(srv.done); engine.Serve(sctx, ln) }()
+	return srv, nil
+}
+
+func (b *simBackend) Cleanup(_ context.Context, runID string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.cleanups = append(b.cleanups, runID)
+	return nil
+}
+
+type simServer struct {
+	b      *simBackend
+	spec   runtime.Spec
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+}
+
+func (s *simServer) Info() runtime.Info {
+	return runtime.Info{Backend: "fake", ID: s.spec.Name, Name: s.spec.Name, Host: "127.0.0.1", ImageDigest: "sha256:feed"}
+}
+func (s *simServer) LogPath() string       { return s.spec.LogPath }
+func (s *simServer) Done() <-chan struct{} { return s.done }
+func (s *simServer) Exit() runtime.Exit    { return runtime.Exit{Code: 0} }
+func (s *simServer) Stop(context.Context) error {
+	s.once.Do(func() {
+		s.cancel()
+		<-s.done
+		s.b.mu.Lock()
+		s.b.stops++
+		s.b.mu.Unlock()
+	})
+	return nil
+}
+
+const runnerRecipes = `recipes:
+  - name: sim-conc
+    match: {framework: sim}
+    command: [engine]
+    args:
+      - --port={{.Port}}
+      # changes at 16 concurrent requests, like SGLang's scheduler-recv-interval
+      - --recv={{if ge .Conc 16}}30{{else}}10{{end}}
+    gpus: "0"
+    ready-timeout: 10s
+`
+
+const runnerInventory = `families:
+  ci-local: {gpu: cpu, vendor: none, backend: local, port: 0}
+`
+
+func options(t *testing.T, b runtime.Backend, conc ...int) (Options, *bytes.Buffer) {
+	t.Helper()
+	set, err := recipe.Parse("r.yaml", []byte(runnerRecipes))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := inventory.Parse("i.yaml", []byte(runnerInventory))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	return Options{
+		Row: Row{Image: "img", Model: "sim-model", ModelPrefix: "sim", Precision: "fp8", Framework: "sim", Runner: "ci",
+			ISL: 32, OSL: 8, TP: 1, EP: 1, Conc: conc, SpecDecoding: "none"},
+		RunnerName: "ci-local_0", OutDir: t.TempDir(), Recipes: set, Inventory: inv, Backend: b, RunID: "t1",
+		NumPrompts: 12, NumWarmups: 0, Log: &log, ReadyInterval: 20 * time.Millisecond, WatchInterval: 20 * time.Millisecond,
+		Exec: &execx.Fake{}, AgentVersion: "test",
+	}, &log
+}
+
+func readManifest(t *testing.T, dir, stem string) *result.Manifest {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, result.ManifestFile(stem)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m result.Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return &m
+}
+
+func TestServerReusedUntilTheLaunchChanges(t *testing.T) {
+	b := &simBackend{cfg: sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond}}
+	o, log := options(t, b, 4, 8, 16, 32)
+	rep, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log)
+	}
+	if len(b.specs) != 2 {
+		t.Fatalf("%d launches, want 2 (one below conc 16, one from 16)\n%s", len(b.specs), log)
+	}
+	var reused []bool
+	for _, m := range rep.Points {
+		reused = append(reused, m.ServerReused)
+		if m.Status != result.StatusSuccess || m.ImageDigest != "sha256:feed" || m.AgentVersion != "test" {
+			t.Errorf("conc %d: %+v", m.Conc, m)
+		}
+		for _, f := range []string{result.RawFile(m.ResultFilename), result.AggFile(m.ResultFilename), result.ManifestFile(m.ResultFilename)} {
+			if _, err := os.Stat(filepath.Join(o.OutDir, f)); err != nil {
+				t.Errorf("missing %s", f)
+			}
+		}
+	}
+	if fmt.Sprint(reused) != "[false true false true]" {
+		t.Errorf("reused = %v", reused)
+	}
+	for _, want := range []string{"reusing server inferbench-t1-1: rendered launch identical", "restarting server: rendered launch differs (args ---recv=10 +--recv=30)"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	if b.stops != 2 || len(b.cleanups) != 1 || b.cleanups[0] != "t1" {
+		t.Errorf("stops %d cleanups %v", b.stops, b.cleanups)
+	}
+	if s := b.specs[1]; s.Name != "inferbench-t1-2" || s.RunID != "t1" || !strings.HasSuffix(s.LogPath, "server.log") {
+		t.Errorf("second launch spec: %+v", s)
+	}
+}
+
+func TestBenchFailureKeepsGoingAndIsReported(t *testing.T) {
+	b := &simBackend{cfg: sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond, FailRate: 0.5, Seed: 1}}
+	o, log := options(t, b, 2, 4)
+	rep, err := Run(context.Background(), o)
+	if KindOf(err) != KindBench {
+		t.Fatalf("kind %v err %v\n%s", KindOf(err), err, log)
+	}
+	if len(rep.Points) != 2 {
+		t.Fatalf("%d points", len(rep.Points))
+	}
+	for _, m := range rep.Points {
+		if m.Status != result.StatusBenchFailed {
+			t.Errorf("conc %d status %s", m.Conc, m.Status)
+		}
+		if _, err := os.Stat(filepath.Join(o.OutDir, result.AggFile(m.ResultFilename))); err != nil {
+			t.Errorf("agg of a failed point missing: %v", err)
+		}
+	}
+}
+
+func TestStartFailureIsAnEngineFailureWithManifests(t *testing.T) {
+	b := &simBackend{startErr: errors.New("image pull failed: manifest unknown")}
+	o, _ := options(t, b, 2, 4)
+	rep, err := Run(context.Background(), o)
+	if KindOf(err) != KindEngine || !strings.Contains(err.Error(), "manifest unknown") {
+		t.Fatalf("kind %v err %v", KindOf(err), err)
+	}
+	if len(rep.Points) != 2 || rep.Points[1].StopReason != "not run: an earlier point failed" {
+		t.Fatalf("points %+v", rep.Points)
+	}
+	m := readManifest(t, o.OutDir, rep.Points[0].ResultFilename)
+	if m.Status != result.StatusEngineFailed || !strings.Contains(m.Message, "manifest unknown") || len(m.Phases) == 0 || m.Phases[0].Status != "failed" {
+		t.Errorf("manifest %+v", m)
+	}
+}
+
+func TestTimeoutCancelsAndCleansUp(t *testing.T) {
+	b := &simBackend{cfg: sim.Config{TTFT: 50 * time.Millisecond, ITL: 50 * time.Millisecond}}
+	o, log := options(t, b, 1)
+	o.NumPrompts, o.Timeout = 1000, 700*time.Millisecond
+	start := time.Now()
+	rep, err := Run(context.Background(), o)
+	if KindOf(err) != KindCancelled || !strings.Contains(err.Error(), "run timeout") {
+		t.Fatalf("kind %v err %v\n%s", KindOf(err), err, log)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %s", d)
+	}
+	if rep.Points[0].Status != result.StatusCancelled || b.stops != 1 || len(b.cleanups) != 1 {
+		t.Errorf("status %s stops %d cleanups %v", rep.Points[0].Status, b.stops, b.cleanups)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*Options)
+		want   string
+	}{
+		{"unknown runner", func(o *Options) { o.RunnerName = "h200-zz_0" }, `no family "h200-zz"`},
+		{"no runner", func(o *Options) { o.RunnerName = "" }, "no runner name"},
+		{"no recipe", func(o *Options) { o.Row.Framework = "trt" }, "no engine recipe for framework=trt"},
+		{"bad row", func(o *Options) { o.Row.TP = 0 }, "tp 0 must be positive"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := &simBackend{}
+			o, _ := options(t, b, 2)
+			tt.change(&o)
+			_, err := Run(context.Background(), o)
+			if KindOf(err) != KindUsage || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("kind %v err %v", KindOf(err), err)
+			}
+			if len(b.specs) != 0 {
+				t.Errorf("launched despite a usage error")
+			}
+		})
+	}
+}
+
+type fakeEval struct{ got EvalTarget }
+
+func (f *fakeEval) Eval(_ context.Context, t EvalTarget) (*result.EvalRow, error) {
+	f.got = t
+	return &result.EvalRow{Task: "gsm8k"}, nil
+}
+
+func TestEvaluatorRunsAfterThePointsWhenAsked(t *testing.T) {
+	b := &simBackend{cfg: sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond}}
+	o, log := options(t, b, 2, 4)
+	ev := &fakeEval{}
+	o.Evaluator, o.Row.RunEval = ev, true
+	rep, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log)
+	}
+	if ev.got.Conc != 4 || !strings.HasPrefix(ev.got.BaseURL, "http://127.0.0.1:") {
+		t.Errorf("eval target %+v", ev.got)
+	}
+	m := readManifest(t, o.OutDir, rep.Points[1].ResultFilename)
+	if m.Eval == nil || m.Eval.Task != "gsm8k" || m.Phases[len(m.Phases)-1].Name != "eval" {
+		t.Errorf("manifest eval %+v phases %+v", m.Eval, m.Phases)
+	}
+}

@@ -1,0 +1,90 @@
+package local
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/inferbench/inferbench/internal/runtime"
+)
+
+func TestProcessLogsAndExit(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "server.log")
+	b := New(Config{Environ: []string{"PATH=" + os.Getenv("PATH")}})
+	srv, err := b.Start(context.Background(), runtime.Spec{Name: "s", RunID: "r", Argv: []string{"sh", "-c", "echo hello $X; echo oops >&2; exit 3"},
+		Env: []string{"X=world"}, LogPath: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-srv.Done()
+	if e := srv.Exit(); e.Code != 3 {
+		t.Errorf("exit %+v", e)
+	}
+	if got := runtime.TailFile(log, 5); got != "hello world\noops" {
+		t.Errorf("log %q", got)
+	}
+}
+
+// Stop must reach the children the engine started (a launcher script, mpirun, workers).
+func TestStopKillsTheProcessGroup(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "child.pid")
+	b := New(Config{StopGrace: 500 * time.Millisecond})
+	// The child ignores SIGTERM, so only the SIGKILL after the grace ends it.
+	script := "sh -c 'trap \"\" TERM; echo $$ > " + pidFile + "; while :; do sleep 0.1; done' & wait"
+	srv, err := b.Start(context.Background(), runtime.Spec{Name: "s", RunID: "r", Argv: []string{"sh", "-c", script}, LogPath: filepath.Join(dir, "log")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	for i := 0; i < 50 && pid == 0; i++ {
+		time.Sleep(50 * time.Millisecond)
+		b, _ := os.ReadFile(pidFile)
+		pid = atoi(strings.TrimSpace(string(b)))
+	}
+	if pid == 0 {
+		t.Fatal("child never started")
+	}
+	start := time.Now()
+	if err := b.Cleanup(context.Background(), "r"); err != nil {
+		t.Fatal(err)
+	}
+	<-srv.Done()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("stop took %s", d)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if alive(pid) {
+		syscall.Kill(pid, syscall.SIGKILL)
+		t.Errorf("child %d survived Stop", pid)
+	}
+}
+
+func atoi(s string) int {
+	n := 0
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+// alive reports whether pid runs; a zombie (killed, waiting for init to reap it) does not.
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b)[strings.LastIndexByte(string(b), ')')+1:])
+	return len(f) > 0 && f[0] != "Z"
+}
