@@ -214,6 +214,8 @@ func printSummary(w io.Writer, o *loadgen.Outcome) {
 	}
 	fmt.Fprintf(w, "%s\n", center("Client"))
 	line("Send lag p99 / max (ms)", f2(m.SendLag.Percentiles[0])+" / "+f2(m.SendLagMax))
+	line("Send lag after first wave p99 (ms)", f2(m.SteadySendLag.Percentiles[0]))
+	line("Read lag p99 (ms)", f2(m.ReadLag.Percentiles[0]))
 	line("Client CPU (s)", f2(m.ClientCPUSeconds))
 	line("Client behind", m.ClientBehind)
 	fmt.Fprintln(w, strings.Repeat("=", 50))

@@ -83,7 +83,7 @@ flags:`)
 		OutDir: *out, Recipes: set, Inventory: inventoryData, Environ: os.Environ(), AgentPath: self,
 		AgentVersion: agentVersion(), RunID: *runID, Timeout: *timeout, RangeRatio: rangeRatio(e.getenv),
 		NumPrompts: *numPrompts, NumWarmups: *numWarmups, Log: e.stderr, ReadyInterval: *readyInterval,
-		StopGrace: *stopGrace,
+		StopGrace: *stopGrace, DockerConfig: dockerConfig(e.getenv),
 	})
 	if rep != nil {
 		for _, m := range rep.Points {
@@ -148,6 +148,18 @@ func rangeRatio(getenv func(string) string) float64 {
 		_, _ = fmt.Sscan(v, &r)
 	}
 	return r
+}
+
+// dockerConfig is where `docker login` keeps registry credentials.
+func dockerConfig(getenv func(string) string) string {
+	dir := getenv("DOCKER_CONFIG")
+	if dir == "" && getenv("HOME") != "" {
+		dir = filepath.Join(getenv("HOME"), ".docker")
+	}
+	if dir == "" {
+		return ""
+	}
+	return filepath.Join(dir, "config.json")
 }
 
 // agentVersion is the module version or VCS revision baked in at build time.

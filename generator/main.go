@@ -72,6 +72,11 @@ func main() {
 }
 
 func dispatch(ctx context.Context, e env, args []string) int {
+	args, err := expandArgsFromEnv(args, e.getenv)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "generator: error: %v\n", err)
+		return exitUsage
+	}
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 		topUsage(e.stdout, true)
 		return exitOK

@@ -13,8 +13,11 @@
 //
 //	es, diags := config.ParseMaster(name, data) // one file from memory, no cross-file checks
 //	r, diags := config.ParseRunners(name, data)
+//	m := config.NewMaster(es); r := config.NewRunners(file, types) // build from values (tests)
 //
 // The diag.List results are unsorted; callers sort them (List.Sort) before printing.
+// Lint's findings are warnings (severity diag.Warning): the reference accepts a config
+// whose runner is missing from runners.yaml (spec Q-13), so sweeps must keep working.
 // A nil *Master or *Runners is returned only when diags has errors; on success the
 // returned values are complete and every field holds a validated, typed value:
 //

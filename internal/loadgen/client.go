@@ -61,7 +61,7 @@ type worker struct {
 }
 
 func (c *client) newWorker() *worker {
-	return &worker{c: c, dec: sse.NewDecoder(nil, 16<<10)}
+	return &worker{c: c, dec: sse.NewDecoder(nil, 4<<10)}
 }
 
 // release hands the worker's connection back to the pool.
@@ -198,7 +198,11 @@ func (w *worker) exchange(ctx context.Context, rec *Record) (err error) {
 		n, _ := io.ReadFull(b, msg)
 		keep = resp.keepAlive && b.drain(1<<20)
 		rec.End = c.since(time.Now())
-		return fmt.Errorf("HTTP %d %s: %s", resp.status, resp.reason, truncate(trimSpace(msg[:n]), 300))
+		text := trimSpace(msg[:n])
+		if m, ok := stringAfter(text, keyMessage); ok { // OpenAI-style {"error":{"message":...}}
+			text = m
+		}
+		return fmt.Errorf("HTTP %d %s: %s", resp.status, resp.reason, truncate(text, 300))
 	}
 	w.readStream(b, rec)
 	keep = resp.keepAlive && rec.Error == "" && b.drain(1<<20)

@@ -31,7 +31,7 @@ type hconn struct {
 }
 
 func newHConn(nc net.Conn, rx *rxConn) *hconn {
-	return &hconn{nc: nc, rx: rx, buf: make([]byte, 32<<10)}
+	return &hconn{nc: nc, rx: rx, buf: make([]byte, 8<<10)} // grows for long lines
 }
 
 func (h *hconn) close() { h.nc.Close() }

@@ -66,7 +66,9 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Outcome, error) 
 	stopProg := startProgress(progress, &cfg, &prog)
 
 	if cfg.Preconnect {
-		cl.dial.preconnect(ctx, workers(&cfg, cfg.NumPrompts))
+		// Capped: an unlimited concurrency with paced arrivals rarely has every request
+		// in flight at once, and each connection costs the server a slot.
+		cl.dial.preconnect(ctx, min(workers(&cfg, cfg.NumPrompts), 4096))
 	}
 	cpu0 := cpuTime()
 	out.Start = time.Now()

@@ -273,11 +273,10 @@ func (d *decoder) num(k string) float64 {
 // optBool reads a JSON bool or the strings "true"/"false" (any case); absent is false,
 // as in process_result.py.
 func (d *decoder) optBool(k string) bool {
-	v, ok := d.obj[k]
-	if !ok {
+	if _, ok := d.obj[k]; !ok {
 		return false
 	}
-	return d.boolStr(k) == "true" && len(v) > 0
+	return d.boolStr(k) == "true"
 }
 
 // boolStr normalises the reference's string booleans ("true"/"false") and JSON bools to

@@ -15,11 +15,11 @@ import (
 
 // masterEntry is the part of a master-config entry that decides recipe and runner.
 type masterEntry struct {
-	ModelPrefix   string `yaml:"model-prefix"`
-	Precision     string `yaml:"precision"`
-	Framework     string `yaml:"framework"`
-	Runner        string `yaml:"runner"`
-	Multinode     bool   `yaml:"multinode"`
+	ModelPrefix   string         `yaml:"model-prefix"`
+	Precision     string         `yaml:"precision"`
+	Framework     string         `yaml:"framework"`
+	Runner        string         `yaml:"runner"`
+	Multinode     bool           `yaml:"multinode"`
 	SeqLenConfigs []seqLenConfig `yaml:"seq-len-configs"`
 }
 

@@ -26,7 +26,7 @@ const containerAgent = "/agent"
 func newBackend(o Options, f *inventory.Family) runtime.Backend {
 	switch f.Backend {
 	case "docker":
-		return docker.New(docker.Config{Pull: f.Docker.Pull, StopGrace: o.StopGrace})
+		return docker.New(docker.Config{Pull: f.Docker.Pull, StopGrace: o.StopGrace, AuthConfig: o.DockerConfig})
 	case "slurm":
 		return slurm.New(slurm.Config{
 			Runner: o.Exec, Starter: o.Starter, Environ: o.Environ,

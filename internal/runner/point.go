@@ -202,10 +202,10 @@ func (r *run) finish(m *result.Manifest, err error, reason string) {
 		}
 	}
 	if _, statErr := os.Stat(r.logPath); statErr == nil {
-		m.Files = append(m.Files, result.ServerLogFile)
+		addFile(m, result.ServerLogFile)
 	}
 	name := result.ManifestFile(m.ResultFilename)
-	m.Files = append(m.Files, name)
+	addFile(m, name)
 	b, mErr := json.MarshalIndent(m, "", "  ")
 	if mErr == nil {
 		mErr = writeFileAtomic(filepath.Join(r.o.OutDir, name), append(b, '\n'))
@@ -263,7 +263,6 @@ func (r *run) eval(ctx context.Context) error {
 		Conc: m.Conc, Row: r.o.Row, OutDir: r.o.OutDir, Stem: m.ResultFilename, HW: r.o.RunnerType})
 	end(err)
 	m.Phases, m.Eval = ph.list, row
-	m.Files = m.Files[:0]
 	if err != nil {
 		err = &Error{Kind: KindBench, Err: fmt.Errorf("eval: %w", err)}
 	}
@@ -300,4 +299,13 @@ func writeFileAtomic(path string, b []byte) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+func addFile(m *result.Manifest, name string) {
+	for _, f := range m.Files {
+		if f == name {
+			return
+		}
+	}
+	m.Files = append(m.Files, name)
 }

@@ -92,6 +92,8 @@ type Options struct {
 	ReadyInterval, WatchInterval time.Duration
 	// StopGrace is the engine's SIGTERM-to-SIGKILL time.
 	StopGrace time.Duration
+	// DockerConfig is the docker CLI config.json whose registry logins image pulls use.
+	DockerConfig string
 }
 
 // Report is what a run did.
@@ -157,6 +159,10 @@ func newRun(o Options) (*run, error) {
 	}
 	if o.RunID == "" {
 		o.RunID = newRunID()
+	}
+	if o.RunnerName == "" {
+		// runner-model-sweep rows carry the node name itself.
+		o.RunnerName = o.Row.Runner
 	}
 	if o.RunnerName == "" {
 		return nil, errorf(KindUsage, "no runner name: set RUNNER_NAME or --runner-name (it picks the inventory entry)")
@@ -263,10 +269,20 @@ func (r *run) cleanup(ctx context.Context) {
 	defer cancel()
 	if r.srv != nil {
 		fmt.Fprintf(r.o.Log, "stopping server %s\n", r.srv.Info().Name)
-		if err := r.srv.Stop(cctx); err != nil {
+		ph := &phases{}
+		end := ph.begin("stop")
+		err := r.srv.Stop(cctx)
+		end(err)
+		if err != nil {
 			fmt.Fprintf(r.o.Log, "warning: %v\n", err)
 		}
 		r.srv = nil
+		// The last point's manifest gets the final stop, so its timings cover the teardown.
+		if n := len(r.report.Points); n > 0 {
+			m := r.report.Points[n-1]
+			m.Phases = append(m.Phases, ph.list...)
+			r.rewrite(m)
+		}
 	}
 	if err := r.backend.Cleanup(cctx, r.o.RunID); err != nil {
 		fmt.Fprintf(r.o.Log, "warning: cleanup of run %s: %v\n", r.o.RunID, err)

@@ -238,7 +238,7 @@ func TestUsageErrors(t *testing.T) {
 		want   string
 	}{
 		{"unknown runner", func(o *Options) { o.RunnerName = "h200-zz_0" }, `no family "h200-zz"`},
-		{"no runner", func(o *Options) { o.RunnerName = "" }, "no runner name"},
+		{"no runner", func(o *Options) { o.RunnerName, o.Row.Runner = "", "" }, "no runner name"},
 		{"no recipe", func(o *Options) { o.Row.Framework = "trt" }, "no engine recipe for framework=trt"},
 		{"bad row", func(o *Options) { o.Row.TP = 0 }, "tp 0 must be positive"},
 	}
@@ -278,7 +278,11 @@ func TestEvaluatorRunsAfterThePointsWhenAsked(t *testing.T) {
 		t.Errorf("eval target %+v", ev.got)
 	}
 	m := readManifest(t, o.OutDir, rep.Points[1].ResultFilename)
-	if m.Eval == nil || m.Eval.Task != "gsm8k" || m.Phases[len(m.Phases)-1].Name != "eval" {
-		t.Errorf("manifest eval %+v phases %+v", m.Eval, m.Phases)
+	var names []string
+	for _, p := range m.Phases {
+		names = append(names, p.Name)
+	}
+	if m.Eval == nil || m.Eval.Task != "gsm8k" || strings.Join(names, ",") != "load,eval,stop" || len(m.Files) != 5 {
+		t.Errorf("manifest eval %+v phases %v files %v", m.Eval, names, m.Files)
 	}
 }

@@ -27,6 +27,9 @@ var actStandIns = map[string]string{
 	"actions/download-artifact@d3f86a106a0bac45b974a628896c90dbdf5c8093": "download-artifact",
 }
 
+// actRepo is github.repository under act.
+const actRepo = "inferbench/inferbench"
+
 // e2eNode is RUNNER_NAME of the act "machine": inventory family "local" (configs/inventory.yaml)
 // serves rows of framework "sim" with the agent's simulator; testdata/e2e/runners.yaml lists it.
 const e2eNode = "local_0"
@@ -34,8 +37,8 @@ const e2eNode = "local_0"
 // actEnv is one prepared act run: a copy of the repository as a fresh git repository, the
 // artifact stand-in and an artifact server directory.
 type actEnv struct {
-	act, ws, artifacts, stub string
-	port                     int
+	act, ws, artifacts, stub, cache string
+	port                            int
 }
 
 // actBinary finds nektos/act: $ACT, then PATH, then $HOME/go/bin (where
@@ -65,18 +68,30 @@ func newActEnv(t *testing.T) *actEnv {
 		t.Fatalf("the workflows generate their matrix through the root action.yml, which is missing: %v", err)
 	}
 	tmp := t.TempDir()
-	e.ws, e.artifacts = filepath.Join(tmp, "repo"), filepath.Join(tmp, "artifacts")
+	e.ws, e.artifacts, e.cache = filepath.Join(tmp, "repo"), filepath.Join(tmp, "artifacts"), filepath.Join(tmp, "act-cache")
 	copyTree(t, repoRoot(t), e.ws)
-	git := func(args ...string) {
-		run(t, execx.Cmd{Name: "git", Args: append([]string{"-c", "user.email=act@inferbench.test", "-c", "user.name=act"}, args...), Dir: e.ws})
-	}
-	git("init", "-q", "-b", "main")
-	git("add", "-A")
-	git("commit", "-q", "-m", "workspace for act")
+	e.git(t, "init", "-q", "-b", "main")
+	// act takes github.repository from the origin remote; the fork guard compares with it.
+	e.git(t, "remote", "add", "origin", "https://github.com/"+actRepo+".git")
+	e.git(t, "add", "-A")
+	e.git(t, "commit", "-q", "-m", "workspace for act")
 	e.stub = filepath.Join(tmp, "bin", "artifactstub")
 	run(t, execx.Cmd{Name: "go", Args: []string{"build", "-o", e.stub, "./internal/workflowtest/artifactstub"}, Dir: repoRoot(t)})
 	e.port = freePort(t)
 	return e
+}
+
+// git runs git in the workspace and returns its trimmed output.
+func (e *actEnv) git(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := execx.OS{}.Run(ctx, execx.Cmd{Name: "git", Dir: e.ws,
+		Args: append([]string{"-c", "user.email=act@inferbench.test", "-c", "user.name=act"}, args...)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(res.Stdout))
 }
 
 // args are act's arguments for one workflow_dispatch of workflow with inputs.
@@ -88,6 +103,8 @@ func (e *actEnv) args(t *testing.T, workflow string, inputs map[string]string, e
 		"--artifact-server-port", strconv.Itoa(e.port),
 		"--env", "ARTIFACTSTUB=" + e.stub, "--env", "RUNNER_NAME=" + e2eNode, "--env", "ACT_CHECKOUT_SOURCE=" + e.ws,
 		"--concurrent-jobs", "2",
+		// Job workspaces go below the test's temporary directory, not ~/.cache/act.
+		"--action-cache-path", e.cache,
 	}
 	for uses, dir := range actStandIns {
 		a = append(a, "--local-repository", uses+"="+filepath.Join(repoRoot(t), "internal", "workflowtest", "testdata", "actions", dir))

@@ -90,10 +90,10 @@ type agentRun struct {
 	framework string
 	tp        int
 	runID     string
-	out    string
-	stdout string
-	stderr *syncBuffer
-	code   int
+	out       string
+	stdout    string
+	stderr    *syncBuffer
+	code      int
 }
 
 type syncBuffer struct {

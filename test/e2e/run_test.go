@@ -159,3 +159,31 @@ func TestEngineFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestDockerEngineExitsAtStartup: a container that exits during startup is reported with its
+// exit status and its own last words, and is removed.
+func TestDockerEngineExitsAtStartup(t *testing.T) {
+	ctx := ctxT(t, 3*time.Minute)
+	need(t, "docker", dockerUp(ctx))
+	buildImage(t, ctx)
+	a := newRun(t, "bad-flag", 1)
+	a.exec(t, "testdata/crash-recipes.yaml", "ci-docker_0", a.entry(2))
+	if a.code != 3 {
+		t.Errorf("exit %d, want 3", a.code)
+	}
+	for _, w := range []string{"engine exited: exit status 2 during startup", "last lines of the server log", "-ttft duration"} {
+		if !strings.Contains(a.stderr.String(), w) {
+			t.Errorf("stderr lacks %q", w)
+		}
+	}
+	// The container's output reached the log before it was removed.
+	if log, err := os.ReadFile(filepath.Join(a.out, result.ServerLogFile)); err != nil || !strings.Contains(string(log), "flag provided but not defined: -no-such-flag") {
+		t.Errorf("server.log: %v\n%s", err, log)
+	}
+	if m := a.manifest(t, 2, "ci-docker_0"); m.Status != result.StatusEngineFailed || len(m.LogTail) == 0 {
+		t.Errorf("manifest: %s, tail %q", m.Status, m.LogTail)
+	}
+	if left := containersOf(t, ctx, a.runID); left != "" {
+		t.Errorf("containers left behind: %s", left)
+	}
+}

@@ -240,7 +240,7 @@
 
   function paretoChart(rows) {
     var id = "chart-pareto";
-    var pts = rows.filter(function (r) { return r[C.intvty] !== null; });
+    var pts = rows.filter(function (r) { return r[C.intvty] !== null && r[C.tput] !== null; });
     if (!pts.length) return emptyChart(id, "no points for this selection");
     var xe = extent(pts.map(function (r) { return r[C.intvty]; }), true);
     var ye = extent(pts.map(function (r) { return r[C.tput]; }), true);

@@ -108,7 +108,7 @@ func (a *api) call(ctx context.Context, method, path string, q url.Values, body,
 }
 
 func (a *api) do(ctx context.Context, method, path string, body, out any) error {
-	resp, err := a.send(ctx, method, path, body)
+	resp, err := a.send(ctx, method, path, body, "")
 	if err != nil {
 		return err
 	}
@@ -124,7 +124,7 @@ func (a *api) do(ctx context.Context, method, path string, body, out any) error 
 }
 
 // send returns the raw response of a successful request; the caller closes the body.
-func (a *api) send(ctx context.Context, method, path string, body any) (*http.Response, error) {
+func (a *api) send(ctx context.Context, method, path string, body any, registryAuth string) (*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -139,6 +139,9 @@ func (a *api) send(ctx context.Context, method, path string, body any) (*http.Re
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if registryAuth != "" {
+		req.Header.Set("X-Registry-Auth", registryAuth)
 	}
 	resp, err := a.http.Do(req)
 	if err != nil {
@@ -160,7 +163,7 @@ func (a *api) send(ctx context.Context, method, path string, body any) (*http.Re
 }
 
 // stream sends a versioned request and hands back the body for streaming endpoints (logs).
-func (a *api) stream(ctx context.Context, method, path string, q url.Values) (io.ReadCloser, error) {
+func (a *api) stream(ctx context.Context, method, path string, q url.Values, registryAuth string) (io.ReadCloser, error) {
 	v, err := a.negotiate(ctx)
 	if err != nil {
 		return nil, err
@@ -169,7 +172,7 @@ func (a *api) stream(ctx context.Context, method, path string, q url.Values) (io
 	if len(q) > 0 {
 		p += "?" + q.Encode()
 	}
-	resp, err := a.send(ctx, method, p, nil)
+	resp, err := a.send(ctx, method, p, nil, registryAuth)
 	if err != nil {
 		return nil, err
 	}

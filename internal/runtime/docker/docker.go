@@ -26,6 +26,8 @@ type Config struct {
 	Pull string
 	// StopGrace is how long the engine gets between SIGTERM and SIGKILL; zero means 30s.
 	StopGrace time.Duration
+	// AuthConfig is a docker CLI config.json whose "auths" are used for pulls; optional.
+	AuthConfig string
 }
 
 // Backend starts containers.
@@ -124,7 +126,7 @@ func (b *Backend) ensureImage(ctx context.Context, ref string) (imageInfo, error
 // pull streams the daemon's progress messages; an "error" message fails the pull even
 // though the HTTP status was 200.
 func (b *Backend) pull(ctx context.Context, ref string) error {
-	body, err := b.api.stream(ctx, "POST", "/images/create", url.Values{"fromImage": {ref}})
+	body, err := b.api.stream(ctx, "POST", "/images/create", url.Values{"fromImage": {ref}}, registryAuth(b.cfg.AuthConfig, ref))
 	if err != nil {
 		return fmt.Errorf("pull %s: %w", ref, err)
 	}
@@ -280,7 +282,7 @@ func (c *container) follow() error {
 		return fmt.Errorf("server log: %w", err)
 	}
 	q := url.Values{"follow": {"1"}, "stdout": {"1"}, "stderr": {"1"}}
-	body, err := c.b.api.stream(context.Background(), "GET", "/containers/"+c.id+"/logs", q)
+	body, err := c.b.api.stream(context.Background(), "GET", "/containers/"+c.id+"/logs", q, "")
 	if err != nil {
 		f.Close()
 		return fmt.Errorf("follow logs of %s: %w", c.spec.Name, err)

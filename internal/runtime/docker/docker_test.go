@@ -3,11 +3,13 @@ package docker
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -200,5 +202,28 @@ func TestVersionLess(t *testing.T) {
 		if got := versionLess(c.a, c.b); got != c.want {
 			t.Errorf("%s < %s = %v", c.a, c.b, got)
 		}
+	}
+}
+
+func TestRegistryAuth(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "config.json")
+	os.WriteFile(cfg, []byte(`{"auths": {"nvcr.io": {"auth": "JG9hdXRodG9rZW46c2VjcmV0"}, "https://index.docker.io/v1/": {"auth": "dTpw"}}}`), 0o600)
+	decode := func(s string) map[string]string {
+		b, _ := base64.URLEncoding.DecodeString(s)
+		var m map[string]string
+		json.Unmarshal(b, &m)
+		return m
+	}
+	if m := decode(registryAuth(cfg, "nvcr.io/nvidia/tensorrt-llm/release:1.2.0")); m["username"] != "$oauthtoken" || m["password"] != "secret" || m["serveraddress"] != "nvcr.io" {
+		t.Errorf("nvcr.io: %v", m)
+	}
+	if m := decode(registryAuth(cfg, "lmsysorg/sglang:v0.5.6")); m["username"] != "u" || m["serveraddress"] != "index.docker.io" {
+		t.Errorf("docker hub: %v", m)
+	}
+	if got := registryAuth(cfg, "rocm.example.com/atom:1"); got != "" {
+		t.Errorf("unknown registry got %q", got)
+	}
+	if got := registryAuth("", "nvcr.io/x"); got != "" {
+		t.Errorf("no config got %q", got)
 	}
 }
