@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/inferbench/inferbench/internal/eval"
+	"github.com/inferbench/inferbench/internal/ghactions"
 	"github.com/inferbench/inferbench/internal/report"
 	"github.com/inferbench/inferbench/internal/result"
 )
@@ -190,17 +191,5 @@ func writeFileAtomic(path string, write func(io.Writer) error) error {
 // appendStepSummary adds markdown to the job's step summary when $GITHUB_STEP_SUMMARY is
 // set, and does nothing otherwise.
 func appendStepSummary(e env, md string) error {
-	path := e.getenv("GITHUB_STEP_SUMMARY")
-	if path == "" {
-		return nil
-	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return fmt.Errorf("open step summary: %w", err)
-	}
-	if _, err := io.WriteString(f, md); err != nil {
-		f.Close()
-		return fmt.Errorf("write step summary: %w", err)
-	}
-	return f.Close()
+	return ghactions.New(e.getenv, e.stderr).AddStepSummary(md)
 }

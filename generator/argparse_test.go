@@ -83,7 +83,7 @@ func want(got []string, w string) string {
 }
 
 func TestHelpExitsZero(t *testing.T) {
-	for _, args := range [][]string{{"-h"}, {"--help"}, {"full-sweep", "-h"}, {"test-config", "--config-keys", "x", "--help"}, {"runner-model-sweep", "--hel"}} {
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"full-sweep", "-h"}, {"test-config", "--config-keys", "x", "--help"}, {"runner-model-sweep", "--hel"}, {"changelog", "-h"}, {"validate", "--help"}, {"--args-from-env", "NONE", "-h"}} {
 		code, stdout, stderr := runCmd(t, dispatch, nil, args...)
 		if code != exitOK || !strings.Contains(stdout, "usage: generator") || stderr != "" {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)

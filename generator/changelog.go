@@ -52,7 +52,7 @@ func cmdChangelog(ctx context.Context, e env, words []string) int {
 	if !ok {
 		return code
 	}
-	m, _, diags := loadConfigs(a)
+	m, _, diags := loadConfigs(a, false)
 	reportDiags(e, diags)
 	if diags.HasErrors() {
 		return exitFail
@@ -129,8 +129,10 @@ func expandArgsFromEnv(words []string, getenv func(string) string) ([]string, er
 }
 
 // loadConfigs loads the master configs and the runner file named by the options; the
-// runner file is validated even though the changelog does not use it (spec Q-15).
-func loadConfigs(a *args) (*config.Master, *config.Runners, diag.List) {
+// runner file is validated even though the changelog does not use it (spec Q-15). With
+// strict (validate, the PR gate) a runner missing from the runner file is an error;
+// otherwise it is the warning the reference's behaviour calls for (spec Q-13).
+func loadConfigs(a *args, strict bool) (*config.Master, *config.Runners, diag.List) {
 	files := a.list("--config-files")
 	if files == nil {
 		files = defaultMasterConfigs
@@ -138,7 +140,11 @@ func loadConfigs(a *args) (*config.Master, *config.Runners, diag.List) {
 	m, diags := config.LoadMaster(files...)
 	r, rd := config.LoadRunners(a.str("--runner-config", defaultRunnerConfig))
 	diags = append(diags, rd...)
-	if m != nil && r != nil {
+	switch {
+	case m == nil || r == nil:
+	case strict:
+		diags = append(diags, config.LintStrict(m, r)...)
+	default:
 		diags = append(diags, config.Lint(m, r)...)
 	}
 	return m, r, diags

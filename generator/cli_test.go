@@ -110,6 +110,22 @@ func TestMaxJobsShards(t *testing.T) {
 	}
 }
 
+// A selection with no rows gives no shards, on stdout and in the step output "matrix",
+// so a workflow fanning out over shard_index starts no job on an empty matrix.
+func TestMaxJobsNoRowsNoShards(t *testing.T) {
+	outFile := filepath.Join(t.TempDir(), "github_output")
+	vars := map[string]string{"GITHUB_OUTPUT": outFile}
+	code, stdout, stderr := runCmd(t, dispatch, vars, strings.Fields("full-sweep --single-node --model-prefix no-such-model --max-jobs 256 --config-files ../configs/nvidia-master.yaml --runner-config ../configs/runners.yaml")...)
+	const want = `{"shard_count": 0, "shard_index": [], "shards": []}`
+	if code != exitOK || stdout != want+"\n" {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want %s", code, stdout, stderr, want)
+	}
+	got, err := os.ReadFile(outFile)
+	if err != nil || !strings.Contains(string(got), "\n"+want+"\n") {
+		t.Errorf("GITHUB_OUTPUT holds %q (%v), want the matrix %s", got, err, want)
+	}
+}
+
 // In GitHub Actions the matrix also becomes the step output "matrix", stdout stays
 // the same, and problems become annotations.
 func TestGitHubActions(t *testing.T) {

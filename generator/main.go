@@ -13,7 +13,9 @@
 //     GitHub runs at most 256 jobs per matrix; a workflow fans out over shard_index
 //     with an outer matrix and hands shards[i] to a reusable workflow as its inner
 //     matrix, so a sweep of any size runs. The shape is the same for any row count
-//     (one shard when the rows fit), so workflows need no second code path.
+//     (one shard when the rows fit), so workflows need no second code path; no rows give
+//     {"shard_count": 0, "shard_index": [], "shards": []}, so a workflow guarded by
+//     shard_count > 0 (or fanning out over the empty shard_index) starts no job.
 package main
 
 import (

@@ -14,6 +14,7 @@ func validateParser() *argParser {
 	p := &argParser{prog: "generator validate",
 		desc: "PR gate: check the master configs, the runner file and perf-changelog.yaml, and with\n" +
 			"--base-ref/--head-ref that the changelog only grew and its new entries resolve.\n" +
+			"A config whose runner is not a runner type of the runner file is an error here (a warning elsewhere).\n" +
 			"Problems are printed as file:line:col lines (and annotations in GitHub Actions); exit 1 on any.\n" +
 			"In Actions it sets the step outputs has-work (true when merging would run benchmarks) and added-entries."}
 	p.add(&option{name: "--changelog-file", arity: oneArg, metavar: "CHANGELOG_FILE", help: "path of perf-changelog.yaml", def: defaultChangelog})
@@ -37,7 +38,7 @@ func cmdValidate(ctx context.Context, e env, words []string) int {
 	}
 	file := a.str("--changelog-file", defaultChangelog)
 
-	m, _, diags := loadConfigs(a)
+	m, _, diags := loadConfigs(a, true)
 	entries, fileDiags, ok := readChangelog(file)
 	diags = append(diags, fileDiags...)
 	var gate changelog.Gate

@@ -122,10 +122,12 @@ func TestValidateBroken(t *testing.T) {
 		{"pattern without match", map[string]func(string) string{cl: appendText(strings.Replace(newEntry, "gptoss-fp4-b200-vllm", "'llama70b-*'", 1))}, cl + ":7", "No config keys matched the wildcard pattern 'llama70b-*'"},
 		{"malformed pattern", map[string]func(string) string{cl: appendText(strings.Replace(newEntry, "gptoss-fp4-b200-vllm", "'gptoss-[fp4'", 1))}, cl + ":7", "is malformed"},
 		{"no trailing newline", map[string]func(string) string{cl: appendText(strings.TrimSuffix(newEntry, "\n"))}, cl + ":10", "does not end with a newline"},
-		{"YAML syntax error", map[string]func(string) string{cl: appendText("- config-keys: [gptoss-fp4-b200-vllm\n  description: [x]\n")}, cl, "invalid YAML"},
+		{"YAML syntax error", map[string]func(string) string{cl: appendText("- config-keys: [gptoss-fp4-b200-vllm\n  description: [x]\n")}, cl + ":6", "invalid YAML"},
 		{"only a comment added", map[string]func(string) string{cl: appendText("# nothing to run\n")}, cl + ":6", "No valid YAML entries found in the changelog additions"},
 		{"quoted number in a master config", map[string]func(string) string{"configs/amd-master.yaml": replace("tp: 8", `tp: "8"`)}, "configs/amd-master.yaml:13", "failed validation"},
 		{"empty runner list", map[string]func(string) string{"configs/runners.yaml": replace("b200:\n- 'b200-nv_0'", "b200: []")}, "configs/runners.yaml:5", "cannot be an empty list"},
+		// A warning for the sweeps (spec Q-13, TestUnknownRunnerIsAWarning), an error in the PR gate.
+		{"unknown runner in a master config", map[string]func(string) string{"configs/amd-master.yaml": replace("runner: mi300x", "runner: mi300x-slurm")}, "configs/amd-master.yaml:5:11", "uses runner 'mi300x-slurm', which is not a runner type in configs/runners.yaml"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -216,6 +218,22 @@ func TestValidateAnnotations(t *testing.T) {
 	t.Chdir(r.dir)
 	code, _, stderr := runCmd(t, cmdValidate, map[string]string{"GITHUB_ACTIONS": "true"},
 		"--base-ref", "base", "--head-ref", "HEAD", "--config-files", "configs/amd-master.yaml", "configs/nvidia-master.yaml")
+	annotation := regexp.MustCompile(`(?m)^::error col=7,file=perf-changelog.yaml,line=7::Config key 'gptoss-fp4-h100-vllm' not found`)
+	if code != exitFail || !annotation.MatchString(stderr) {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+}
+
+// An absolute path ($GITHUB_WORKSPACE/perf-changelog.yaml) is annotated relative to the
+// workspace, or GitHub would not attach the annotation to the file of the change.
+func TestValidateAnnotationsAbsolutePath(t *testing.T) {
+	r := newGitRepo(t)
+	r.change(map[string]func(string) string{"perf-changelog.yaml": appendText(strings.Replace(newEntry, "b200", "h100", 1))})
+	t.Chdir(r.dir)
+	vars := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": r.dir}
+	code, _, stderr := runCmd(t, cmdValidate, vars, "--base-ref", "base", "--head-ref", "HEAD",
+		"--changelog-file", filepath.Join(r.dir, "perf-changelog.yaml"),
+		"--config-files", filepath.Join(r.dir, "configs", "amd-master.yaml"), "configs/nvidia-master.yaml")
 	annotation := regexp.MustCompile(`(?m)^::error col=7,file=perf-changelog.yaml,line=7::Config key 'gptoss-fp4-h100-vllm' not found`)
 	if code != exitFail || !annotation.MatchString(stderr) {
 		t.Fatalf("exit %d\n%s", code, stderr)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 
 	"gopkg.in/yaml.v3"
@@ -73,7 +72,7 @@ func ParseEntries(src Source) ([]Entry, diag.List, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, nil, ErrNoEntries
 		}
-		line, msg := yamlErrorLine(err)
+		line, msg := diag.YAMLSyntaxLine(err)
 		diags.Add(src.File, src.fileLine(line), 0, "fix the YAML syntax", "invalid YAML: %s", msg)
 		return nil, diags, nil
 	}
@@ -237,15 +236,4 @@ func kindName(n *yaml.Node) string {
 		return fmt.Sprintf("%q (%s)", n.Value, n.Tag)
 	}
 	return "an empty value"
-}
-
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// yamlErrorLine splits yaml.v3's "yaml: line N: msg" into its parts.
-func yamlErrorLine(err error) (int, string) {
-	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		return n, m[2]
-	}
-	return 0, err.Error()
 }

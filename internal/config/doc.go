@@ -10,6 +10,7 @@
 //	m, diags := config.LoadMaster(paths...)   // read, merge in the given order, validate
 //	r, diags := config.LoadRunners(path)      // read and validate runners.yaml
 //	diags := config.Lint(m, r)                // cross-file warnings (runner not in runners.yaml)
+//	diags := config.LintStrict(m, r)          // the same as errors, for the PR gate (validate)
 //
 //	es, diags := config.ParseMaster(name, data) // one file from memory, no cross-file checks
 //	r, diags := config.ParseRunners(name, data)
@@ -18,6 +19,7 @@
 // The diag.List results are unsorted; callers sort them (List.Sort) before printing.
 // Lint's findings are warnings (severity diag.Warning): the reference accepts a config
 // whose runner is missing from runners.yaml (spec Q-13), so sweeps must keep working.
+// LintStrict's are errors: `generator validate` refuses such a config before it merges.
 // A nil *Master or *Runners is returned only when diags has errors; on success the
 // returned values are complete and every field holds a validated, typed value:
 //

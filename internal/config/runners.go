@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -109,14 +110,25 @@ func pythonType(n *yaml.Node) string {
 
 // Lint reports problems that span the master configs and the runner file. They are
 // warnings: the reference accepts them (spec Q-13), so sweeps keep working.
-func Lint(m *Master, r *Runners) diag.List {
+func Lint(m *Master, r *Runners) diag.List { return lint(m, r, diag.Warning) }
+
+// LintStrict reports what Lint does, as errors. It is for the PR gate (generator
+// validate), where a runner type missing from the runner file is a mistake to fix
+// before merging rather than a config to tolerate.
+func LintStrict(m *Master, r *Runners) diag.List { return lint(m, r, diag.Error) }
+
+func lint(m *Master, r *Runners, sev diag.Severity) diag.List {
 	var diags diag.List
 	for _, e := range m.Entries {
-		if !r.Has(e.Runner) {
-			diags.Warn(e.File, e.RunnerPos.Line, e.RunnerPos.Col,
-				fmt.Sprintf("add '%s' to %s, or --runner-type and --runner-node-filter cannot select this entry", e.Runner, r.File),
-				"config entry '%s' uses runner '%s', which is not a runner type in %s", e.Key, e.Runner, r.File)
+		if r.Has(e.Runner) {
+			continue
 		}
+		hint := fmt.Sprintf("add '%s' to %s, or --runner-type and --runner-node-filter cannot select this entry", e.Runner, r.File)
+		if sev == diag.Error {
+			hint = fmt.Sprintf("add '%s' to %s or use one of its runner types (%s)", e.Runner, r.File, strings.Join(r.Names(), ", "))
+		}
+		diags = append(diags, diag.Diagnostic{File: e.File, Line: e.RunnerPos.Line, Col: e.RunnerPos.Col, Severity: sev, Hint: hint,
+			Message: fmt.Sprintf("config entry '%s' uses runner '%s', which is not a runner type in %s", e.Key, e.Runner, r.File)})
 	}
 	return diags
 }

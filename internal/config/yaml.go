@@ -18,8 +18,6 @@ import (
 // alias bomb ("billion laughs") or an alias cycle is reported instead of walked.
 const maxExpandedNodes = 1 << 20
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
 // parseDocument parses data as exactly one YAML document and returns its root content
 // node, or nil when the document is empty. Syntax errors become diagnostics.
 func parseDocument(file string, data []byte, diags *diag.List) (root *yaml.Node, ok bool) {
@@ -65,13 +63,8 @@ func parseDocument(file string, data []byte, diags *diag.List) (root *yaml.Node,
 }
 
 func addSyntaxError(file string, err error, diags *diag.List) {
-	msg := err.Error()
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		diags.Add(file, line, 0, "fix the YAML syntax (indentation, quotes, ':' after keys)", "YAML syntax error: %s", m[2])
-		return
-	}
-	diags.Add(file, 0, 0, "fix the YAML syntax (indentation, quotes, ':' after keys)", "YAML syntax error: %s", strings.TrimPrefix(msg, "yaml: "))
+	line, msg := diag.YAMLSyntaxLine(err)
+	diags.Add(file, line, 0, "fix the YAML syntax (indentation, quotes, ':' after keys)", "YAML syntax error: %s", msg)
 }
 
 // hasAlias reports whether the tree holds an alias. Without aliases the tree is

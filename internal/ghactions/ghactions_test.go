@@ -74,3 +74,63 @@ func TestInActions(t *testing.T) {
 		t.Error("InActions does not follow GITHUB_ACTIONS")
 	}
 }
+
+// Annotation paths are made relative to GITHUB_WORKSPACE (GitHub attaches annotations
+// only to repository-relative paths); paths outside it stay as they are.
+func TestAnnotatePathRelativeToWorkspace(t *testing.T) {
+	ws := filepath.Join(string(filepath.Separator), "home", "runner", "work", "repo")
+	tests := []struct {
+		name, workspace, wd, file, want string
+	}{
+		{"absolute inside", ws, ws, filepath.Join(ws, "perf-changelog.yaml"), "perf-changelog.yaml"},
+		{"absolute nested", ws, "/", filepath.Join(ws, "configs", "runners.yaml"), "configs/runners.yaml"},
+		{"relative from a subdirectory", ws, filepath.Join(ws, "sub"), "configs/x.yaml", "sub/configs/x.yaml"},
+		{"relative from the root", ws, ws, "configs/x.yaml", "configs/x.yaml"},
+		{"unclean absolute", ws, ws, ws + "/configs/../perf-changelog.yaml", "perf-changelog.yaml"},
+		{"outside the workspace", ws, ws, "/tmp/other.yaml", "/tmp/other.yaml"},
+		{"sibling with a common prefix", ws, ws, ws + "-other/x.yaml", ws + "-other/x.yaml"},
+		{"no workspace", "", ws, filepath.Join(ws, "perf-changelog.yaml"), filepath.Join(ws, "perf-changelog.yaml")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var w bytes.Buffer
+			g := New(fakeEnv(map[string]string{"GITHUB_WORKSPACE": tt.workspace}), &w)
+			g.getwd = func() (string, error) { return tt.wd, nil }
+			g.Annotate(Error, tt.file, 2, 3, "bad")
+			want := "::error col=3,file=" + strings.ReplaceAll(tt.want, ":", "%3A") + ",line=2::bad\n"
+			if w.String() != want {
+				t.Errorf("got %q, want %q", w.String(), want)
+			}
+		})
+	}
+}
+
+func TestAddStepSummary(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "summary.md")
+	g := New(fakeEnv(map[string]string{"GITHUB_STEP_SUMMARY": file}), &bytes.Buffer{})
+	for _, md := range []string{"# Sweep\n\n| a | b |\n", "", "no newline", "\n"} {
+		if err := g.AddStepSummary(md); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ := os.ReadFile(file)
+	if want := "# Sweep\n\n| a | b |\nno newline\n"; string(got) != want {
+		t.Errorf("step summary holds %q, want %q (appended exactly as given)", got, want)
+	}
+}
+
+func TestAddStepSummaryWithoutFileDoesNothing(t *testing.T) {
+	var w bytes.Buffer
+	if err := New(fakeEnv(nil), &w).AddStepSummary("# x\n"); err != nil || w.Len() != 0 {
+		t.Errorf("err %v, wrote %q", err, w.String())
+	}
+}
+
+func TestAddStepSummaryUnwritableIsAnError(t *testing.T) {
+	for _, md := range []string{"# x\n", "# x"} {
+		g := New(fakeEnv(map[string]string{"GITHUB_STEP_SUMMARY": filepath.Join(t.TempDir(), "missing", "s.md")}), &bytes.Buffer{})
+		if err := g.AddStepSummary(md); err == nil || !strings.Contains(err.Error(), "GITHUB_STEP_SUMMARY") {
+			t.Errorf("AddStepSummary(%q) err = %v, want an error naming GITHUB_STEP_SUMMARY", md, err)
+		}
+	}
+}

@@ -198,12 +198,16 @@ func appendU(b []byte, r rune) []byte {
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
 
-// Shard splits rows into consecutive chunks of at most n rows (n >= 1).
+// Shard splits rows into consecutive chunks of at most n rows (n >= 1). No rows give
+// no shards (an empty, non-nil slice): a workflow that fans out over the shards must
+// start no job at all rather than one job on an empty matrix, which GitHub rejects.
 func Shard(rows []Row, n int) [][]Row {
-	var shards [][]Row
-	for len(rows) > n {
-		shards = append(shards, rows[:n:n])
-		rows = rows[n:]
+	n = max(n, 1) // a non-positive n would never make progress
+	shards := make([][]Row, 0, (len(rows)+n-1)/n)
+	for len(rows) > 0 {
+		k := min(n, len(rows))
+		shards = append(shards, rows[:k:k])
+		rows = rows[k:]
 	}
-	return append(shards, rows)
+	return shards
 }

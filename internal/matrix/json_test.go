@@ -3,6 +3,7 @@ package matrix
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"testing"
 )
 
@@ -66,16 +67,46 @@ func TestRowKeyOrders(t *testing.T) {
 	}
 }
 
+// Shard: consecutive chunks of at most n rows; no rows give no shards (not one empty
+// shard, which would start a job on an empty matrix).
 func TestShard(t *testing.T) {
-	rows := make([]Row, 7)
-	var sizes []int
-	for _, s := range Shard(rows, 3) {
-		sizes = append(sizes, len(s))
+	rows := func(k int) []Row {
+		r := make([]Row, k)
+		for i := range r {
+			r[i].Conc = int64(i)
+		}
+		return r
 	}
-	if len(sizes) != 3 || sizes[0] != 3 || sizes[1] != 3 || sizes[2] != 1 {
-		t.Fatalf("Shard(7 rows, 3) sizes = %v, want [3 3 1]", sizes)
+	tests := []struct {
+		rows, n int
+		want    []int // rows per shard
+	}{
+		{0, 256, []int{}},
+		{1, 256, []int{1}},
+		{256, 256, []int{256}},
+		{257, 256, []int{256, 1}},
+		{5, 2, []int{2, 2, 1}},
+		{3, 1, []int{1, 1, 1}},
+		{3, 0, []int{1, 1, 1}},
 	}
-	if got := Shard(nil, 3); len(got) != 1 || len(got[0]) != 0 {
-		t.Fatalf("Shard(nil, 3) = %v, want one empty shard", got)
+	for _, tt := range tests {
+		got := Shard(rows(tt.rows), tt.n)
+		if got == nil {
+			t.Errorf("Shard(%d rows, %d) = nil, want an empty slice", tt.rows, tt.n)
+		}
+		sizes := []int{}
+		next := int64(0)
+		for _, s := range got {
+			sizes = append(sizes, len(s))
+			for _, r := range s {
+				if r.Conc != next {
+					t.Errorf("Shard(%d rows, %d): row %d out of order", tt.rows, tt.n, next)
+				}
+				next++
+			}
+		}
+		if fmt.Sprint(sizes) != fmt.Sprint(tt.want) {
+			t.Errorf("Shard(%d rows, %d) sizes %v, want %v", tt.rows, tt.n, sizes, tt.want)
+		}
 	}
 }

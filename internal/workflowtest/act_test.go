@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/inferbench/inferbench/internal/execx"
+	"github.com/inferbench/inferbench/internal/result"
 )
 
 // Pinned actions the workflows use, mapped to the stand-ins in testdata/actions under act.
@@ -141,9 +142,12 @@ func TestE2EDispatchUnderAct(t *testing.T) {
 	if err != nil {
 		t.Fatalf("act failed: %v\n%s", err, tail(out, 120))
 	}
-	wantStems := []string{
-		"simtiny_128_16_fp8_sim_tp1-ep1-dpafalse_disagg-false_spec-none_conc1_" + e2eNode,
-		"simtiny_128_16_fp8_sim_tp1-ep1-dpafalse_disagg-false_spec-none_conc2_" + e2eNode,
+	t.Log(logLine(out, "collect: "))
+	// The names benchmark.yml builds in expressions must be the agent's own (internal/result),
+	// e.g. simtiny_128_16_fp8_sim_tp1-ep1-dpafalse_disagg-false_spec-none_conc1_local_0.
+	var wantStems []string
+	for _, conc := range []int{1, 2} {
+		wantStems = append(wantStems, result.SingleNodeStem("simtiny_128_16", "fp8", "sim", 1, 1, false, false, "none", conc, e2eNode))
 	}
 	arts := artifactsByName(t, e.artifacts)
 	for _, stem := range wantStems {
@@ -218,6 +222,7 @@ func TestCommandBoxInjectionStaysLiteral(t *testing.T) {
 	if want := "invalid int value: '" + payloads[0] + "'"; !strings.Contains(out, want) {
 		t.Errorf("generator output does not quote the payload literally (%q):\n%s", want, tail(out, 60))
 	}
+	t.Log(logLine(out, "invalid int value"))
 }
 
 // artifactsByName reads act's artifact store (<dir>/<run>/<name>/<name>.zip) into
@@ -304,6 +309,16 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// logLine is the first line of log containing s, for the test's own log.
+func logLine(log, s string) string {
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, s) {
+			return strings.TrimSpace(l)
+		}
+	}
+	return ""
 }
 
 func tail(s string, n int) string {

@@ -1,12 +1,16 @@
 package workflowtest
 
 import (
+	"context"
 	"io"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/inferbench/inferbench/internal/execx"
 	"github.com/rhysd/actionlint"
+	"gopkg.in/yaml.v3"
 )
 
 // shellcheckPath is where Debian's shellcheck package installs it (.ci/services.sh installs it).
@@ -99,4 +103,45 @@ func requireIntegration(t *testing.T, why string) {
 func isFile(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.Mode().IsRegular()
+}
+
+// TestShellcheckActionScripts runs shellcheck on the run: scripts of composite actions,
+// which actionlint does not check: the root action.yml and the act stand-ins.
+func TestShellcheckActionScripts(t *testing.T) {
+	sc := shellcheck(t)
+	files, _ := filepath.Glob(filepath.Join("testdata", "actions", "*", "action.yml"))
+	if isFile(filepath.Join(repoRoot(t), "action.yml")) {
+		files = append(files, filepath.Join(repoRoot(t), "action.yml"))
+	}
+	n := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a compositeAction
+		if err := yaml.Unmarshal(data, &a); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for i, s := range a.Runs.Steps {
+			if s.Run == "" {
+				continue
+			}
+			n++
+			// GitHub runs `shell: bash` as bash --noprofile --norc -eo pipefail {0}.
+			script := filepath.Join(t.TempDir(), "step.sh")
+			if err := os.WriteFile(script, []byte("#!/bin/bash\nset -eo pipefail\n"+s.Run), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			res, err := execx.OS{}.Run(ctx, execx.Cmd{Name: sc, Args: []string{"--norc", "-s", "bash", "-f", "gcc", script}})
+			cancel()
+			if err != nil {
+				t.Errorf("%s step %d: shellcheck: %v\n%s", f, i+1, err, res.Stdout)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no composite action scripts found; the scan is broken")
+	}
 }

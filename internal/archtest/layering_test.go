@@ -1,0 +1,151 @@
+// Package archtest enforces the import layering of spec/architecture.md: imports point
+// down only, the generator never reaches agent-side packages and the agent never reaches
+// generator-side ones.
+package archtest
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/inferbench/inferbench/"
+
+// side separates the two halves of tier 2; packages of different sides never import each other.
+type layer struct {
+	tier int
+	side string // "", "gen" or "agent"
+}
+
+var layers = map[string]layer{
+	"internal/diag": {0, ""}, "internal/execx": {0, ""}, "internal/sse": {0, ""},
+	"internal/stats": {0, ""}, "internal/ghactions": {0, ""},
+	"internal/config": {1, ""}, "internal/result": {1, ""},
+	"internal/matrix": {2, "gen"}, "internal/changelog": {2, "gen"},
+	"internal/recipe": {2, "agent"}, "internal/inventory": {2, "agent"},
+	"internal/runtime": {2, "agent"}, "internal/readiness": {2, "agent"},
+	"internal/loadgen": {2, "agent"}, "internal/sim": {2, "agent"},
+	"internal/report": {2, "agent"}, "internal/eval": {2, "agent"},
+	// runtime backends implement the runtime interface: one step above it.
+	"internal/runtime/docker": {3, "agent"}, "internal/runtime/local": {3, "agent"},
+	"internal/runtime/slurm": {3, "agent"},
+	// runner orchestrates one matrix row from the agent-side packages.
+	"internal/runner": {4, "agent"},
+	"generator": {9, "gen"}, "agent": {9, "agent"},
+}
+
+// testOnly packages exist for tests; they may import anything but nothing may import them.
+var testOnly = []string{"internal/archtest", "internal/workflowtest", "test/"}
+
+func isTestOnly(p string) bool {
+	for _, t := range testOnly {
+		if p == strings.TrimSuffix(t, "/") || strings.HasPrefix(p, t) {
+			return true
+		}
+	}
+	return false
+}
+
+type pkg struct {
+	ImportPath string
+	Imports    []string
+}
+
+func listPackages(t *testing.T) []pkg {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-json", module+"...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	var pkgs []pkg
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		p.ImportPath = strings.TrimPrefix(p.ImportPath, module)
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+func TestLayering(t *testing.T) {
+	pkgs := listPackages(t)
+	if len(pkgs) < 10 {
+		t.Fatalf("go list found only %d packages", len(pkgs))
+	}
+	for _, p := range pkgs {
+		if isTestOnly(p.ImportPath) || strings.HasPrefix(p.ImportPath, "internal/deps") {
+			continue
+		}
+		from, ok := layers[p.ImportPath]
+		if !ok {
+			t.Errorf("package %s has no layer: add it to the table here and in spec/architecture.md's spirit", p.ImportPath)
+			continue
+		}
+		for _, imp := range p.Imports {
+			if !strings.HasPrefix(imp, module) {
+				continue
+			}
+			imp = strings.TrimPrefix(imp, module)
+			if problem := check(from, imp); problem != "" {
+				t.Errorf("%s imports %s: %s", p.ImportPath, imp, problem)
+			}
+		}
+	}
+}
+
+func check(from layer, imp string) string {
+	if isTestOnly(imp) {
+		return "test-only package imported by product code"
+	}
+	to, ok := layers[imp]
+	if !ok {
+		return "imported package has no layer"
+	}
+	if to.tier >= from.tier {
+		return "imports must point down a tier"
+	}
+	if from.side != "" && to.side != "" && from.side != to.side {
+		return "generator-side and agent-side packages must not import each other"
+	}
+	return ""
+}
+
+// TestCheckCanFail guards the checker itself.
+func TestCheckCanFail(t *testing.T) {
+	for _, tc := range []struct {
+		from layer
+		imp  string
+		bad  bool
+	}{
+		{layers["agent"], "internal/matrix", true},
+		{layers["generator"], "internal/loadgen", true},
+		{layers["internal/result"], "internal/config", true},
+		{layers["internal/diag"], "internal/result", true},
+		{layers["internal/runner"], "internal/loadgen", false},
+		{layers["internal/config"], "internal/diag", false},
+		{layers["agent"], "internal/workflowtest", true},
+	} {
+		if got := check(tc.from, tc.imp) != ""; got != tc.bad {
+			t.Errorf("check(%v, %s) flagged=%v, want %v", tc.from, tc.imp, got, tc.bad)
+		}
+	}
+}
+
+// TestOnlyExecxRunsProcesses keeps process execution behind internal/execx, so every
+// other package can be tested with its fake.
+func TestOnlyExecxRunsProcesses(t *testing.T) {
+	for _, p := range listPackages(t) {
+		if p.ImportPath == "internal/execx" || isTestOnly(p.ImportPath) {
+			continue
+		}
+		for _, imp := range p.Imports {
+			if imp == "os/exec" {
+				t.Errorf("%s imports os/exec: go through internal/execx", p.ImportPath)
+			}
+		}
+	}
+}

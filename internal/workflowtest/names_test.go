@@ -1,0 +1,83 @@
+package workflowtest
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/inferbench/inferbench/internal/result"
+)
+
+// TestNamesMatchTheAgent evaluates benchmark.yml's RESULT_STEM and job-name expressions on
+// every row the generator makes from configs/, both kinds, and compares them with the
+// agent's naming (internal/result) and the reference's job names (generator.md §7.3). The
+// artifact names, the result files and the success rate's SKU lookup all hang on these.
+func TestNamesMatchTheAgent(t *testing.T) {
+	job := workflowNamed(t, "benchmark.yml").wf.Jobs["bench"]
+	if job == nil || job.Env == nil || job.Env.Vars["result_stem"] == nil || job.Name == nil {
+		t.Fatal("benchmark.yml: job bench with env RESULT_STEM and a name expected")
+	}
+	stemExpr, nameExpr := job.Env.Vars["result_stem"].Value.Value, job.Name.Value
+	const node = "b200-nv_0"
+	kinds := map[bool]int{}
+	for _, row := range generatedRows(t) {
+		if t.Failed() {
+			t.Fatal("stopping at the first row that differs")
+		}
+		ctx := map[string]any{"matrix": map[string]any{"config": row}}
+		stem := toString(evalExpr(t, stemExpr, ctx)) + "_" + node
+		name := toString(evalExpr(t, nameExpr, ctx))
+		wantStem, wantName := expectedNames(row, node)
+		if stem != wantStem {
+			t.Errorf("RESULT_FILENAME = %s\n                 want %s", stem, wantStem)
+		}
+		if name != wantName {
+			t.Errorf("job name = %q\n     want %q", name, wantName)
+		}
+		if !strings.Contains(name, " "+str(row["runner"])+" ") {
+			t.Errorf("job name %q lacks the runner %q that the success rate looks for", name, row["runner"])
+		}
+		_, multi := row["prefill"]
+		kinds[multi]++
+	}
+	if kinds[false] == 0 || kinds[true] == 0 {
+		t.Fatalf("rows per kind (multi-node?): %v; want both", kinds)
+	}
+}
+
+// expectedNames is RESULT_FILENAME (by internal/result) and the job name (by the reference's
+// format) of a row run on node.
+func expectedNames(row map[string]any, node string) (stem, name string) {
+	exp, prec, fw, runner := str(row["exp-name"]), str(row["precision"]), str(row["framework"]), str(row["runner"])
+	disagg, spec := row["disagg"] == true, str(row["spec-decoding"])
+	if p, ok := row["prefill"].(map[string]any); ok {
+		d := row["decode"].(map[string]any)
+		var concs []int
+		var cs []string
+		for _, c := range row["conc"].([]any) {
+			concs = append(concs, num(c))
+			cs = append(cs, fmt.Sprint(num(c)))
+		}
+		stem = result.MultiNodeStem(exp, prec, fw, workers(p), workers(d), disagg, spec, concs, node)
+		name = fmt.Sprintf("%s %s %s %s | P(tp%d/ep%d/dp%t/nw%d) D(tp%d/ep%d/dp%t/nw%d) | disagg-%t spec-%s conc-%s",
+			exp, prec, runner, fw, num(p["tp"]), num(p["ep"]), p["dp-attn"] == true, num(p["num-worker"]),
+			num(d["tp"]), num(d["ep"]), d["dp-attn"] == true, num(d["num-worker"]), disagg, spec, strings.Join(cs, "x"))
+		return stem, name
+	}
+	dpa := row["dp-attn"] == true
+	stem = result.SingleNodeStem(exp, prec, fw, num(row["tp"]), num(row["ep"]), dpa, disagg, spec, num(row["conc"]), node)
+	name = fmt.Sprintf("%s %s %s %s | tp=%d ep=%d dpa=%t | disagg-%t spec-%s conc-%d",
+		exp, prec, runner, fw, num(row["tp"]), num(row["ep"]), dpa, disagg, spec, num(row["conc"]))
+	if row["run-eval"] == true {
+		name += " | eval"
+	}
+	return stem, name
+}
+
+func workers(b map[string]any) result.Workers {
+	return result.Workers{TP: num(b["tp"]), EP: num(b["ep"]), NumWorkers: num(b["num-worker"]), DPAttention: b["dp-attn"] == true}
+}
+
+func num(v any) int { f, _ := v.(float64); return int(f) }
+
+func str(v any) string { s, _ := v.(string); return s }
