@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/inferbench/inferbench/internal/execx"
 	"github.com/inferbench/inferbench/internal/inventory"
 	"github.com/inferbench/inferbench/internal/recipe"
 	"github.com/inferbench/inferbench/internal/runner"
@@ -52,6 +53,10 @@ flags:`)
 	runID := fs.String("run-id", "", "identity put on everything this run creates (default random)")
 	readyInterval := fs.Duration("ready-interval", time.Second, "readiness probe interval")
 	stopGrace := fs.Duration("stop-grace", 30*time.Second, "time the engine gets between SIGTERM and SIGKILL")
+	engine := fs.String("engine", "", "serve the row with the recipe of this name instead of the one its configuration selects (e.g. sim)")
+	evalConfig := fs.String("eval-config", "configs/eval-harness.yaml", "accuracy eval harness settings, used when the row has run-eval")
+	evalThresholds := fs.String("eval-thresholds", "configs/eval-thresholds.yaml", "minimum eval scores per task and model")
+	evalMode := fs.String("eval-mode", "", "override the eval mode of --eval-config: harness (lm-eval) or builtin (no Python needed)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -77,13 +82,23 @@ flags:`)
 		fmt.Fprintf(e.stderr, "agent run: inventory:\n%v\n", err)
 		return exitUsage
 	}
+	var evaluator runner.Evaluator
+	if row.RunEval {
+		ev, err := newRowEvaluator(*evalConfig, *evalThresholds, *evalMode, execx.OS{}, e.getenv, e.stderr)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "agent run: eval settings:\n%v\n", err)
+			return exitUsage
+		}
+		evaluator = ev
+	}
 	self, _ := os.Executable()
 	rep, err := runner.Run(ctx, runner.Options{
 		Row: row, RunnerName: *runnerName, RunnerType: *runnerType, ResultFilename: *resultFilename,
 		OutDir: *out, Recipes: set, Inventory: inventoryData, Environ: os.Environ(), AgentPath: self,
 		AgentVersion: agentVersion(), RunID: *runID, Timeout: *timeout, RangeRatio: rangeRatio(e.getenv),
 		NumPrompts: *numPrompts, NumWarmups: *numWarmups, Log: e.stderr, ReadyInterval: *readyInterval,
-		StopGrace: *stopGrace, DockerConfig: dockerConfig(e.getenv),
+		StopGrace: *stopGrace, DockerConfig: dockerConfig(e.getenv), Evaluator: evaluator,
+		Engine: *engine,
 	})
 	if rep != nil {
 		for _, m := range rep.Points {

@@ -181,3 +181,14 @@ func TestParseErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestByName(t *testing.T) {
+	s := repoRecipes(t)
+	r, err := s.ByName("sim")
+	if err != nil || r.Name != "sim" {
+		t.Fatalf("ByName(sim) = %v, %v", r, err)
+	}
+	if _, err := s.ByName("no-such-engine"); err == nil || !strings.Contains(err.Error(), "sim") {
+		t.Fatalf("ByName of a missing recipe should fail and list the names, got %v", err)
+	}
+}

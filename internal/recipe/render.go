@@ -259,3 +259,16 @@ func (s *Set) Lookup(k Key) (*Recipe, error) {
 	}
 	return &s.Recipes[best], nil
 }
+
+// ByName returns the recipe called name, for runs that pick an engine explicitly (a row
+// replayed on the simulator) instead of by its configuration.
+func (s *Set) ByName(name string) (*Recipe, error) {
+	names := make([]string, 0, len(s.Recipes))
+	for i := range s.Recipes {
+		if s.Recipes[i].Name == name {
+			return &s.Recipes[i], nil
+		}
+		names = append(names, s.Recipes[i].Name)
+	}
+	return nil, fmt.Errorf("no engine recipe named %q (have: %s)", name, strings.Join(names, ", "))
+}

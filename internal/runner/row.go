@@ -135,7 +135,8 @@ func RowFromEnv(getenv func(string) string) (Row, error) {
 	return r, r.Validate()
 }
 
-// Validate reports every problem of the row at once.
+// Validate reports every problem of the row at once and fills the derived defaults the
+// generator would have set (max-model-len = isl+osl+200, exp-name = <prefix>_<seqlen>).
 func (r *Row) Validate() error {
 	var errs []error
 	bad := func(f string, a ...any) { errs = append(errs, fmt.Errorf(f, a...)) }

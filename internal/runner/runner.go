@@ -94,6 +94,9 @@ type Options struct {
 	StopGrace time.Duration
 	// DockerConfig is the docker CLI config.json whose registry logins image pulls use.
 	DockerConfig string
+	// Engine names the recipe to serve the row with instead of looking one up by its
+	// configuration (e.g. "sim" to replay a GPU row on the simulator).
+	Engine string
 }
 
 // Report is what a run did.
@@ -174,8 +177,7 @@ func newRun(o Options) (*run, error) {
 	if err != nil {
 		return nil, &Error{Kind: KindUsage, Err: err}
 	}
-	key := recipe.Key{Framework: o.Row.Framework, ModelPrefix: o.Row.ModelPrefix, Precision: o.Row.Precision, GPU: fam.GPU, SpecDecoding: o.Row.SpecDecoding}
-	rec, err := o.Recipes.Lookup(key)
+	rec, err := pickRecipe(o, fam.GPU)
 	if err != nil {
 		return nil, &Error{Kind: KindUsage, Err: err}
 	}
@@ -287,4 +289,12 @@ func (r *run) cleanup(ctx context.Context) {
 	if err := r.backend.Cleanup(cctx, r.o.RunID); err != nil {
 		fmt.Fprintf(r.o.Log, "warning: cleanup of run %s: %v\n", r.o.RunID, err)
 	}
+}
+
+func pickRecipe(o Options, gpu string) (*recipe.Recipe, error) {
+	if o.Engine != "" {
+		return o.Recipes.ByName(o.Engine)
+	}
+	return o.Recipes.Lookup(recipe.Key{Framework: o.Row.Framework, ModelPrefix: o.Row.ModelPrefix,
+		Precision: o.Row.Precision, GPU: gpu, SpecDecoding: o.Row.SpecDecoding})
 }

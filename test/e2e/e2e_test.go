@@ -124,7 +124,7 @@ func (a *agentRun) cmd(t *testing.T, recipes, runner, entry string, extra ...str
 	t.Helper()
 	args := []string{"run", "--entry", entry, "--runner-name", runner, "--out", a.out, "--run-id", a.runID,
 		"--recipes", recipes, "--inventory", "testdata/inventory.yaml", "--ready-interval", "100ms", "--stop-grace", "5s",
-		"--timeout", "3m"}
+		"--timeout", "150s"}
 	return execx.Cmd{Name: agent(t), Args: append(args, extra...), Stderr: a.stderr}
 }
 
