@@ -113,6 +113,9 @@ func cmdBench(ctx context.Context, e env, args []string) int {
 		return exitInternal
 	}
 	fmt.Fprintf(e.stderr, "agent bench: wrote %s and %s\n", paths.Raw, paths.Requests)
+	if out.WarmupErr > 0 {
+		fmt.Fprintf(e.stderr, "agent bench: warning: %d of %d warm-up requests failed\n", out.WarmupErr, out.Warmups)
+	}
 	for _, w := range out.Metrics.Warnings() {
 		fmt.Fprintf(e.stderr, "agent bench: warning: %s\n", w)
 	}

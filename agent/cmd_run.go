@@ -29,9 +29,18 @@ concurrency of the row (one server for consecutive points whose launch is identi
 writes per point <stem>.json, agg_<stem>.json, manifest_<stem>.json and server.log.
 Whatever it started is removed on exit, on failure and on SIGINT/SIGTERM.
 
+A multi-node row (prefill and decode worker blocks instead of tp/ep/dp-attn) brings up one
+disaggregated deployment with its multinode recipe (frontend, prefill and decode workers,
+over the nodes of one Slurm allocation) and benchmarks every conc of its list against the
+frontend; per point it writes <RESULT_FILENAME>_conc<C>_gpus_<G>_ctx_<P>_gen_<D> files.
+
 Without --entry/--entry-file the row comes from the reference's environment (EXP_NAME, MODEL,
 MODEL_PREFIX, IMAGE, FRAMEWORK, PRECISION, TP, EP_SIZE, DP_ATTENTION, CONC (one value or a
-list), ISL, OSL, MAX_MODEL_LEN, SPEC_DECODING, DISAGG, RUN_EVAL, RUNNER_TYPE).
+list), ISL, OSL, MAX_MODEL_LEN, SPEC_DECODING, DISAGG, RUN_EVAL, RUNNER_TYPE), or for a
+multi-node row its contract: CONC_LIST, PREFILL_NUM_WORKERS, PREFILL_TP, PREFILL_EP,
+PREFILL_DP_ATTN, DECODE_* likewise, and the additional settings either as
+PREFILL_ADDITIONAL_SETTINGS/DECODE_ADDITIONAL_SETTINGS (JSON arrays of "K=V") or as the
+exported variables themselves (CONFIG_FILE, PREFILL_NODES, DECODE_NODES, DECODE_MTP_SIZE, ...).
 
 Exit status: 0 success, 1 benchmark failure, 2 usage error, 3 engine failure, 4 other
 (including cancellation).
@@ -47,7 +56,7 @@ flags:`)
 	out := fs.String("out", ".", "directory for the outputs")
 	recipes := fs.String("recipes", "configs/recipes.yaml", "engine recipes file, or a directory of *.yaml")
 	inv := fs.String("inventory", "configs/inventory.yaml", "runner inventory file")
-	timeout := fs.Duration("timeout", 180*time.Minute, "bound on the whole run (the reference's job timeout)")
+	timeout := fs.Duration("timeout", 180*time.Minute, "bound on the whole run (the reference's job timeout; 480m for multi-node rows unless set)")
 	numPrompts := fs.Int("num-prompts", 0, "requests per point (default 10 x conc)")
 	numWarmups := fs.Int("num-warmups", -1, "warm-up requests per point (default 2 x conc)")
 	runID := fs.String("run-id", "", "identity put on everything this run creates (default random)")
@@ -71,6 +80,10 @@ flags:`)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "agent run: %v\n", err)
 		return exitUsage
+	}
+	if row.Multinode() && !flagSet(fs, "timeout") {
+		// The reference's multi-node template allows 480 minutes (spec §1.3).
+		*timeout = 480 * time.Minute
 	}
 	set, err := loadRecipes(*recipes)
 	if err != nil {
@@ -122,6 +135,12 @@ flags:`)
 	return exitInternal
 }
 
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
 func loadRow(entry, entryFile string, getenv func(string) string) (runner.Row, error) {
 	switch {
 	case entry != "" && entryFile != "":
@@ -135,8 +154,8 @@ func loadRow(entry, entryFile string, getenv func(string) string) (runner.Row, e
 		}
 		return runner.ParseRow(b)
 	}
-	if getenv("MODEL") == "" && getenv("CONC") == "" {
-		return runner.Row{}, errors.New("no row: pass --entry or --entry-file, or set the workflow environment (MODEL, CONC, ...)")
+	if getenv("MODEL") == "" && getenv("CONC") == "" && getenv("CONC_LIST") == "" {
+		return runner.Row{}, errors.New("no row: pass --entry or --entry-file, or set the workflow environment (MODEL, CONC or CONC_LIST, ...)")
 	}
 	return runner.RowFromEnv(getenv)
 }

@@ -49,7 +49,7 @@ flags:`)
 	fs.StringVar(&cfg.Mode, "mode", sim.ModeRandom, "reply mode: random, echo or script")
 	script := fs.String("script", "", "script file for --mode script")
 	fs.IntVar(&cfg.DefaultMaxTokens, "default-max-tokens", 16, "max_tokens when a request sets none")
-	fs.IntVar(&cfg.TruthLimit, "truth-limit", 100000, "requests kept for /sim/truth (negative: none)")
+	fs.IntVar(&cfg.TruthLimit, "truth-limit", 10000, "first requests whose timings are kept for /sim/truth (negative: none)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK

@@ -34,6 +34,9 @@ type Family struct {
 	Backend string `yaml:"backend"`
 	// Port the server listens on; 0 picks a free port on the agent's machine.
 	Port int `yaml:"port"`
+	// GPUsPerNode is how many GPUs one node has (node counts of multi-node deployments);
+	// default 8.
+	GPUsPerNode int `yaml:"gpus-per-node"`
 	// HFCache is the Hugging Face cache: host directory and where the server sees it.
 	HFCache *Mount `yaml:"hf-cache"`
 	// Workspace is where the run's output directory appears inside containers.
@@ -56,6 +59,14 @@ type Family struct {
 	Name string `yaml:"-"`
 	Line int    `yaml:"-"`
 	Col  int    `yaml:"-"`
+}
+
+// NodeGPUs is GPUsPerNode with its default.
+func (f *Family) NodeGPUs() int {
+	if f.GPUsPerNode > 0 {
+		return f.GPUsPerNode
+	}
+	return 8
 }
 
 // Mount is a bind mount.
@@ -194,6 +205,9 @@ func (f *Family) validate() []string {
 	}
 	if f.GPU == "" {
 		p = append(p, "gpu (the SKU recipes match on) is required")
+	}
+	if f.GPUsPerNode < 0 {
+		p = append(p, fmt.Sprintf("gpus-per-node %d must not be negative", f.GPUsPerNode))
 	}
 	if f.Port < 0 || f.Port > 65535 {
 		p = append(p, fmt.Sprintf("port %d out of range", f.Port))

@@ -4,6 +4,21 @@
 // concurrency); it holds no global state, so callers may run many points in a row against
 // one server. Aggregation into the reference's metrics lives in metrics.go; file output in
 // output.go.
+//
+// How the numbers stay honest at any concurrency:
+//
+//   - Each concurrency slot is a worker goroutine that owns one keep-alive HTTP/1.1
+//     connection (opened before the measured window) and speaks the protocol itself
+//     (httpconn.go), so nothing queues between the worker and the socket.
+//   - A request's clock starts right before its bytes are written. Time the client spent
+//     getting there (a burst of a thousand first requests, a late timer) is the send lag:
+//     recorded per request, summarised in the result, never part of a latency.
+//   - On Linux a chunk's time is the kernel's receive timestamp of its bytes
+//     (SO_TIMESTAMPNS), not the moment a busy client read them. The difference is the read
+//     lag, also reported. When the client is later than one chunk gap the kernel merges the
+//     waiting chunks and they share the later stamp; a large read lag flags that.
+//   - Token counts come from the server's usage (per chunk when the server supports
+//     continuous_usage_stats); missing usage and short outputs are flagged, never zero.
 package loadgen
 
 import (

@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -58,6 +57,14 @@ func (o *Outcome) Raw(dateLoc *time.Location) *result.Raw {
 			ClientBehind:     m.ClientBehind,
 			ClientWarnings:   m.Warnings(),
 			ClientCPUSeconds: m.ClientCPUSeconds,
+			StartUnix:        float64(o.Start.UnixNano()) / 1e9,
+			EndUnix:          float64(o.End.UnixNano()) / 1e9,
+			WarmupFailed:     o.WarmupErr,
+			TokensSpread:     m.TokensSpread,
+			ClientCPUUtil:    m.ClientCPUUtil,
+			Canceled:         o.Canceled,
+			InputLens:        m.InputLens,
+			OutputLens:       m.OutputLens,
 		},
 	}
 	stat := func(s stats.Summary) result.Stat {
@@ -85,46 +92,11 @@ func (o *Outcome) Raw(dateLoc *time.Location) *result.Raw {
 	return r
 }
 
-// extraFields are our additions that result.RawExt does not carry (yet); they are appended
-// after the record's own keys so readers of RawExt simply ignore them.
-func (o *Outcome) extraFields() []kv {
-	m := &o.Metrics
-	return []kv{
-		{"benchmark_start_time_unix", float64(o.Start.UnixNano()) / 1e9},
-		{"benchmark_end_time_unix", float64(o.End.UnixNano()) / 1e9},
-		{"warmup_failed", o.WarmupErr},
-		{"tokens_spread", m.TokensSpread},
-		{"client_cpu_util", m.ClientCPUUtil},
-		{"canceled", o.Canceled},
-		{"input_lens", m.InputLens},
-		{"output_lens", m.OutputLens},
-	}
-}
-
-type kv struct {
-	k string
-	v any
-}
-
 // MarshalRaw renders the raw result JSON (one line, like the reference's json.dump).
 func (o *Outcome) MarshalRaw(dateLoc *time.Location, requestsFile string) ([]byte, error) {
 	r := o.Raw(dateLoc)
 	r.Ext.RequestsFile = requestsFile
-	b, err := json.Marshal(r)
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	buf.Write(b[:len(b)-1]) // drop the closing brace
-	for _, f := range o.extraFields() {
-		v, err := json.Marshal(f.v)
-		if err != nil {
-			return nil, fmt.Errorf("encoding %s: %w", f.k, err)
-		}
-		fmt.Fprintf(&buf, ", %q: %s", f.k, v)
-	}
-	buf.WriteByte('}')
-	return buf.Bytes(), nil
+	return json.Marshal(r)
 }
 
 // Paths are the files WriteResults wrote.

@@ -21,9 +21,9 @@ type Record struct {
 
 	Scheduled  time.Duration // intended arrival (0 for all requests at an infinite rate)
 	Eligible   time.Duration // when it could have been sent: max(arrival, a free concurrency slot)
-	Dispatched time.Duration // handed to the HTTP transport (the reference's "st")
-	Sent       time.Duration // request written to the connection: latencies count from here
-	Headers    time.Duration // response headers received (first byte of the response)
+	Dispatched time.Duration // request built, about to take its connection
+	Sent       time.Duration // right before the write (the reference's "st"): latencies count from here
+	Headers    time.Duration // response headers arrived
 	End        time.Duration // stream finished or failed
 
 	// ReadLag is the longest delay between a chunk reaching this host and the client
@@ -47,11 +47,11 @@ type Record struct {
 func (r *Record) OK() bool { return r.Status == 200 && len(r.Chunks) > 0 && r.Error == "" }
 
 // SendLag is the client's own delay between when the request could go and when it was
-// written to the connection.
+// written.
 func (r *Record) SendLag() time.Duration { return r.Sent - r.Eligible }
 
-// TTFT is the first content chunk's arrival minus the send time. The send time is when
-// the request was written, so the client's own queueing is excluded (see SendLag).
+// TTFT is the first content chunk's arrival minus the send time. The send time is taken
+// at the write, so the client's own queueing is excluded (see SendLag).
 func (r *Record) TTFT() time.Duration { return r.Chunks[0].At - r.Sent }
 
 // E2EL is the last content chunk's arrival minus the send time (usage and [DONE] excluded).

@@ -109,6 +109,8 @@ func dispatch(ctx context.Context, cl *client, data *Dataset, cfg *Config, recs 
 			var free time.Duration
 			for i := range jobs {
 				rec := &recs[i]
+				p := &data.Prompts[i]
+				rec.Index, rec.PromptLen, rec.MaxTokens = p.Index, p.PromptLen, p.OutputLen
 				rec.Scheduled = arr[i]
 				rec.Eligible = max(arr[i], free)
 				if ctx.Err() != nil {
@@ -116,7 +118,7 @@ func dispatch(ctx context.Context, cl *client, data *Dataset, cfg *Config, recs 
 					continue
 				}
 				prog.inflight.Add(1)
-				w.do(ctx, &data.Prompts[i], rec)
+				w.do(ctx, p, rec)
 				prog.inflight.Add(-1)
 				prog.finish(rec)
 				free = cl.since(time.Now())

@@ -19,12 +19,6 @@ import (
 type rxConn struct {
 	raw syscall.RawConn
 	oob [64]byte
-	// drained is set when the last read emptied the socket. The next read then waits for
-	// readiness before its first recvmsg instead of trying one that would almost always
-	// fail with EAGAIN: half the syscalls of a streamed chunk. It is safe with the runtime's
-	// edge-triggered poller because any data arriving after the socket was emptied raises
-	// a new readiness event; a stale one only costs the usual EAGAIN.
-	drained bool
 }
 
 func newRxConn(c net.Conn) *rxConn {
@@ -50,16 +44,12 @@ func newRxConn(c net.Conn) *rxConn {
 func (r *rxConn) read(p []byte) (n int, wall int64, err error) {
 	var oobn int
 	var rerr error
-	wait := r.drained
+	// No "wait for readiness first" shortcut: RawConn.Read clears the poller's ready flag
+	// before calling us, so skipping the first recvmsg could miss data that is already in.
 	err = r.raw.Read(func(fd uintptr) bool {
-		if wait {
-			wait = false
-			return false
-		}
 		n, oobn, _, _, rerr = syscall.Recvmsg(int(fd), p, r.oob[:], syscall.MSG_DONTWAIT)
 		return rerr != syscall.EAGAIN && rerr != syscall.EWOULDBLOCK
 	})
-	r.drained = err == nil && rerr == nil && n > 0 && n < len(p)
 	if err == nil {
 		err = rerr
 	}

@@ -186,13 +186,19 @@ func (r *Recipe) validate() []error {
 			bad("%v", err)
 		}
 	}
+	if len(errs) == 0 {
+		// A whole trial render also checks what the templates must produce (counts).
+		if _, err := r.Render(SampleValues(), "image"); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errs
 }
 
 // templates lists every templated string of the recipe.
 func (r *Recipe) templates() []string {
 	ts := append(append([]string{}, r.Command...), r.Args...)
-	ts = append(ts, r.GPUs, r.Image)
+	ts = append(ts, r.GPUs, r.Nodes, r.Image)
 	for _, k := range sortedKeys(r.Env) {
 		ts = append(ts, r.Env[k])
 	}

@@ -28,8 +28,16 @@ type Recipe struct {
 	Env map[string]string `yaml:"env"`
 	// Files are written into the work directory before launch (engine config YAML).
 	Files []File `yaml:"files"`
-	// GPUs is how many GPUs the server needs (template); default "{{.TP}}".
+	// GPUs is how many GPUs the server needs (template), per node when Nodes > 1; default
+	// "{{.TP}}", or "{{min .TotalGPUs .GPUsPerNode}}" for a multi-node recipe.
 	GPUs string `yaml:"gpus"`
+	// Multinode marks a recipe that brings up a whole disaggregated deployment (prefill
+	// workers, decode workers and one frontend) in one launch; only multi-node rows use it,
+	// and they use nothing else.
+	Multinode bool `yaml:"multinode"`
+	// Nodes is how many nodes the launch spans (template); default 1, or "{{.Nodes}}" (the
+	// runner's computed node count) for a multi-node recipe.
+	Nodes string `yaml:"nodes"`
 	// Health is the readiness path; default /health.
 	Health string `yaml:"health"`
 	// Endpoint is the completions path the load generator and the probe use.
@@ -200,11 +208,17 @@ func (m Match) matches(k Key) (bool, int) {
 // Key is what a recipe is looked up by.
 type Key struct {
 	Framework, ModelPrefix, Precision, GPU, SpecDecoding string
+	// Multinode selects the recipes that launch a whole disaggregated deployment.
+	Multinode bool
 }
 
 func (k Key) String() string {
-	return fmt.Sprintf("framework=%s model-prefix=%s precision=%s gpu=%s spec-decoding=%s",
+	s := fmt.Sprintf("framework=%s model-prefix=%s precision=%s gpu=%s spec-decoding=%s",
 		k.Framework, k.ModelPrefix, k.Precision, k.GPU, k.SpecDecoding)
+	if k.Multinode {
+		s += " multinode"
+	}
+	return s
 }
 
 func splitFlag(a string) (string, bool) {

@@ -58,6 +58,11 @@ recipes:
   - name: tie-b
     match: {framework: sglang, precision: fp8}
     command: [b]
+  - name: disagg
+    match: {framework: vllm, model-prefix: gptoss}
+    multinode: true
+    command: [launch.sh]
+    args: ["--config={{.Setting \"CONFIG_FILE\"}}", "--prefill={{.Prefill.NumWorkers}}x{{.Prefill.TP}}", "--decode={{.Decode.NumWorkers}}x{{.Decode.TP}}", "--conc={{.ConcList}}"]
 `
 
 func testSet(t *testing.T) *Set {
@@ -76,12 +81,15 @@ func TestLookup(t *testing.T) {
 		want    string
 		wantErr string
 	}{
-		{Key{"vllm", "gptoss", "fp4", "h100", "none"}, "gptoss-h100", ""},
-		{Key{"vllm", "gptoss", "fp4", "b200", "none"}, "generic", ""},
-		{Key{"vllm", "dsr1", "fp8", "h100", "none"}, "generic", ""},
-		{Key{"vllm", "gptoss", "fp4", "h100", "mtp"}, "", "no engine recipe for framework=vllm model-prefix=gptoss precision=fp4 gpu=h100 spec-decoding=mtp"},
-		{Key{"trt", "dsr1", "fp8", "b200", "none"}, "", "no engine recipe"},
-		{Key{"sglang", "dsr1", "fp8", "b200", "none"}, "", "several recipes match"},
+		{Key{"vllm", "gptoss", "fp4", "h100", "none", false}, "gptoss-h100", ""},
+		{Key{"vllm", "gptoss", "fp4", "b200", "none", false}, "generic", ""},
+		{Key{"vllm", "dsr1", "fp8", "h100", "none", false}, "generic", ""},
+		{Key{"vllm", "gptoss", "fp4", "h100", "mtp", false}, "", "no engine recipe for framework=vllm model-prefix=gptoss precision=fp4 gpu=h100 spec-decoding=mtp"},
+		{Key{"trt", "dsr1", "fp8", "b200", "none", false}, "", "no engine recipe"},
+		{Key{"sglang", "dsr1", "fp8", "b200", "none", false}, "", "several recipes match"},
+		// Multi-node rows see only multinode recipes, and single-node rows never do.
+		{Key{"vllm", "gptoss", "fp4", "h100", "none", true}, "disagg", ""},
+		{Key{"vllm", "dsr1", "fp4", "h100", "none", true}, "", "no engine multi-node recipe (multinode: true) for framework=vllm model-prefix=dsr1"},
 	}
 	for _, tt := range tests {
 		r, err := s.Lookup(tt.key)
@@ -99,7 +107,7 @@ func TestLookup(t *testing.T) {
 
 func TestRender(t *testing.T) {
 	s := testSet(t)
-	r, _ := s.Lookup(Key{"vllm", "gptoss", "fp4", "h100", "none"})
+	r, _ := s.Lookup(Key{"vllm", "gptoss", "fp4", "h100", "none", false})
 	v := SampleValues()
 	v.Model, v.Port, v.TP, v.EP, v.Conc, v.ISL, v.OSL = "openai/gpt-oss-120b", 9000, 4, 1, 8, 8192, 1024
 	out, err := r.Render(v, "img:1")
@@ -124,9 +132,42 @@ func TestRender(t *testing.T) {
 	}
 }
 
+func TestRenderMultinode(t *testing.T) {
+	s := testSet(t)
+	r, err := s.Lookup(Key{"vllm", "gptoss", "fp4", "h100", "none", true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := SampleValues()
+	v.Settings = map[string]string{"CONFIG_FILE": "recipes/a.yaml"}
+	v.Prefill.NumWorkers, v.Prefill.TP, v.Decode.TP, v.ConcList = 3, 2, 16, "2x4"
+	v.TotalGPUs, v.GPUsPerNode, v.Nodes = 22, 4, 6
+	out, err := r.Render(v, "img")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(out.Argv, " "); got != "launch.sh --config=recipes/a.yaml --prefill=3x2 --decode=1x16 --conc=2x4" {
+		t.Errorf("argv = %s", got)
+	}
+	// Defaults for a multi-node recipe: one node's GPUs per node, the runner's node count.
+	if out.GPUs != 4 || out.Nodes != 6 {
+		t.Errorf("gpus %d nodes %d, want 4 and 6", out.GPUs, out.Nodes)
+	}
+	v.Settings = nil
+	out, _ = r.Render(v, "img")
+	if out.Argv[1] != "--config=" {
+		t.Errorf("a missing setting renders empty, got %q", out.Argv[1])
+	}
+	// Single-node recipes occupy one node.
+	g, _ := s.Lookup(Key{"vllm", "dsr1", "fp8", "h100", "none", false})
+	if out, _ := g.Render(SampleValues(), "img"); out.Nodes != 1 {
+		t.Errorf("single-node recipe nodes = %d", out.Nodes)
+	}
+}
+
 func TestFingerprintFollowsConcDependence(t *testing.T) {
 	s := testSet(t)
-	r, _ := s.Lookup(Key{"vllm", "gptoss", "fp4", "h100", "none"})
+	r, _ := s.Lookup(Key{"vllm", "gptoss", "fp4", "h100", "none", false})
 	v := SampleValues()
 	at := func(conc int) Rendered {
 		v.Conc = conc
@@ -144,7 +185,7 @@ func TestFingerprintFollowsConcDependence(t *testing.T) {
 		t.Errorf("diff = %s", d)
 	}
 	// ...while the generic recipe differs only through --max-num-seqs.
-	g, _ := s.Lookup(Key{"vllm", "dsr1", "fp8", "h100", "none"})
+	g, _ := s.Lookup(Key{"vllm", "dsr1", "fp8", "h100", "none", false})
 	v.Conc = 4
 	a, _ := g.Render(v, "img")
 	b, _ := g.Render(v, "img")
@@ -165,6 +206,7 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate names", "recipes:\n  - {name: a, match: {framework: x}, command: [a]}\n  - {name: a, match: {framework: y}, command: [a]}\n", []string{"r.yaml:3:5: recipe name \"a\" already used at r.yaml:2:5"}},
 		{"bad duration", "recipes:\n  - {name: a, match: {framework: x}, command: [a], ready-timeout: soon}\n", []string{"not a duration"}},
 		{"stray key", "recepies: []\n", []string{"r.yaml:1:1: unknown top-level key \"recepies\""}},
+		{"zero nodes", "recipes:\n  - {name: a, match: {framework: x}, command: [a], nodes: '0'}\n", []string{"nodes renders to \"0\", want a count of at least 1"}},
 		{"file path escapes", "recipes:\n  - {name: a, match: {framework: x}, command: [a], files: [{path: ../x, content: y}]}\n", []string{"must be relative"}},
 	}
 	for _, tt := range tests {

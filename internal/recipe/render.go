@@ -32,13 +32,39 @@ type Values struct {
 	HFCache string
 	// Workdir is the server's working directory (where Files are written).
 	Workdir string
+
+	// Multi-node rows only (Multinode true): the worker layout of each side, the whole
+	// concurrency list ("2x4", the reference's CONC_LIST joined by x), the additional
+	// settings (read with .Setting "CONFIG_FILE"), the node count the runner computed and
+	// the GPUs per node of the runner family.
+	Multinode       bool
+	Prefill, Decode Side
+	ConcList        string
+	Settings        map[string]string
+	Nodes           int
+	GPUsPerNode     int
+	TotalGPUs       int
 }
+
+// Side is one side of a disaggregated deployment as templates see it.
+type Side struct {
+	NumWorkers, TP, EP int
+	DPAttn             bool
+	// GPUs is the side's GPU count; Nodes how many nodes it occupies.
+	GPUs, Nodes int
+}
+
+// Setting returns an additional setting of the row, or "" when it is not set.
+func (v Values) Setting(key string) string { return v.Settings[key] }
 
 // SampleValues are plausible values for trial renders during validation.
 func SampleValues() Values {
 	return Values{Model: "org/model", ModelPrefix: "dsr1", Precision: "fp8", Framework: "sglang", GPU: "b200",
 		SpecDecoding: "none", TP: 8, EP: 1, MaxModelLen: 2248, ISL: 1024, OSL: 1024, Conc: 64, Port: 8888,
-		Agent: "/agent", HFCache: "/mnt/hf_hub_cache/", Workdir: "/workspace"}
+		Agent: "/agent", HFCache: "/mnt/hf_hub_cache/", Workdir: "/workspace",
+		Multinode: true, Prefill: Side{NumWorkers: 2, TP: 4, EP: 4, DPAttn: true, GPUs: 8, Nodes: 2},
+		Decode: Side{NumWorkers: 1, TP: 8, EP: 8, GPUs: 8, Nodes: 2}, ConcList: "64x128",
+		Settings: map[string]string{"CONFIG_FILE": "recipes/x.yaml"}, Nodes: 4, GPUsPerNode: 4, TotalGPUs: 16}
 }
 
 var funcs = template.FuncMap{
@@ -71,6 +97,7 @@ type Rendered struct {
 	Env           []string          `json:"env,omitempty"`
 	Files         map[string]string `json:"files,omitempty"`
 	GPUs          int               `json:"gpus"`
+	Nodes         int               `json:"nodes"`
 	Port          int               `json:"port"`
 	Health        string            `json:"health"`
 	Endpoint      string            `json:"endpoint"`
@@ -89,8 +116,9 @@ func (r Rendered) Fingerprint() string {
 		Env   []string
 		Files map[string]string
 		GPUs  int
+		Nodes int
 		Port  int
-	}{r.Image, r.Argv, r.Env, r.Files, r.GPUs, r.Port})
+	}{r.Image, r.Argv, r.Env, r.Files, r.GPUs, r.Nodes, r.Port})
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:8])
 }
@@ -200,15 +228,30 @@ func (r *Recipe) Render(v Values, rowImage string) (Rendered, error) {
 			}
 		}
 	}
-	gpus := or(r.GPUs, "{{.TP}}")
-	s, err := render(gpus, v)
-	if err != nil {
+	gpus, nodes := or(r.GPUs, "{{.TP}}"), or(r.Nodes, "1")
+	if r.Multinode {
+		gpus, nodes = or(r.GPUs, "{{min .TotalGPUs .GPUsPerNode}}"), or(r.Nodes, "{{.Nodes}}")
+	}
+	if out.GPUs, err = renderCount("gpus", gpus, v, 0); err != nil {
 		return fail(err)
 	}
-	if out.GPUs, err = strconv.Atoi(strings.TrimSpace(s)); err != nil || out.GPUs < 0 {
-		return fail(fmt.Errorf("gpus renders to %q, want a count", s))
+	if out.Nodes, err = renderCount("nodes", nodes, v, 1); err != nil {
+		return fail(err)
 	}
 	return out, nil
+}
+
+// renderCount renders a template that must give an integer of at least lo.
+func renderCount(field, text string, v Values, lo int) (int, error) {
+	s, err := render(text, v)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < lo {
+		return 0, fmt.Errorf("%s renders to %q, want a count of at least %d", field, s, lo)
+	}
+	return n, nil
 }
 
 // applyArgs lets an override replace a --flag=value already present, or append.
@@ -244,6 +287,7 @@ func (s *Set) Lookup(k Key) (*Recipe, error) {
 	for i := range s.Recipes {
 		ok, score := s.Recipes[i].Match.matches(k)
 		switch {
+		case s.Recipes[i].Multinode != k.Multinode:
 		case !ok:
 		case score > bestScore:
 			best, bestScore, tie = i, score, []string{s.Recipes[i].Name}
@@ -252,7 +296,11 @@ func (s *Set) Lookup(k Key) (*Recipe, error) {
 		}
 	}
 	if best < 0 {
-		return nil, fmt.Errorf("no engine recipe for %s: add one to configs/recipes.yaml", k)
+		what := "recipe"
+		if k.Multinode {
+			what = "multi-node recipe (multinode: true)"
+		}
+		return nil, fmt.Errorf("no engine %s for %s: add one to configs/recipes.yaml", what, k)
 	}
 	if len(tie) > 1 {
 		return nil, fmt.Errorf("several recipes match %s equally well (%s): make their match blocks more specific", k, strings.Join(tie, ", "))

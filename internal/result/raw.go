@@ -88,6 +88,19 @@ type RawExt struct {
 	ClientCPUSeconds  float64        `json:"client_cpu_seconds,omitempty"`
 	RequestsFile      string         `json:"requests_file,omitempty"`
 	ServerFingerprint string         `json:"server_fingerprint,omitempty"`
+	// The measured window in Unix seconds, so points can be lined up with server metrics.
+	StartUnix float64 `json:"benchmark_start_time_unix,omitempty"`
+	EndUnix   float64 `json:"benchmark_end_time_unix,omitempty"`
+	// WarmupFailed counts warm-up requests that failed (they are not in Failed).
+	WarmupFailed int `json:"warmup_failed"`
+	// TokensSpread counts requests whose per-chunk token counts were estimated (no
+	// per-chunk usage from the server), so their per-token ITL is an even spread.
+	TokensSpread  int     `json:"tokens_spread"`
+	ClientCPUUtil float64 `json:"client_cpu_util,omitempty"` // CPU seconds per wall second
+	Canceled      bool    `json:"canceled"`
+	// Per-request lengths in dataset order (the reference's --save-detailed keys).
+	InputLens  []int `json:"input_lens,omitempty"`
+	OutputLens []int `json:"output_lens,omitempty"`
 }
 
 // Metric returns the named metric.
@@ -275,7 +288,8 @@ var extScalarKeys = func() map[string]bool {
 		m[f.Key] = true
 	}
 	for _, k := range []string{"agent_version", "endpoint", "dataset_mode", "input_len", "output_len",
-		"random_range_ratio", "errors", "client_warnings", "client_cpu_seconds", "requests_file", "server_fingerprint"} {
+		"random_range_ratio", "errors", "client_warnings", "client_cpu_seconds", "requests_file", "server_fingerprint",
+		"benchmark_start_time_unix", "benchmark_end_time_unix", "client_cpu_util", "input_lens", "output_lens"} {
 		m[k] = true
 	}
 	return m

@@ -49,9 +49,10 @@ func configSets(t *testing.T) map[string]string {
 	return sets
 }
 
-// TestNoDriftBetweenConfigsRecipesAndInventory fails when a single-node master-config entry
-// has no engine recipe on some node of its runner type, or a runner node has no inventory
-// entry: the drift the reference's bash scripts accumulated (spec agent.md §10.14).
+// TestNoDriftBetweenConfigsRecipesAndInventory fails when a master-config entry, single-node
+// or multi-node, has no engine recipe of its kind on some node of its runner type, or a
+// runner node has no inventory entry: the drift the reference's bash scripts accumulated
+// (spec agent.md §10.14).
 func TestNoDriftBetweenConfigsRecipesAndInventory(t *testing.T) {
 	recipes, err := recipe.LoadFile(filepath.Join("..", "..", "configs", "recipes.yaml"))
 	if err != nil {
@@ -81,6 +82,9 @@ func TestNoDriftBetweenConfigsRecipesAndInventory(t *testing.T) {
 				}
 			}
 			problems = dedupe(problems)
+			if set == "anchor" {
+				problems = withoutKnownAnchorDrift(t, problems)
+			}
 			if len(problems) > 0 {
 				t.Errorf("%d drift problem(s):\n  %s", len(problems), strings.Join(problems, "\n  "))
 			}
@@ -88,11 +92,34 @@ func TestNoDriftBetweenConfigsRecipesAndInventory(t *testing.T) {
 	}
 }
 
-func checkEntry(file, key string, e masterEntry, runners map[string][]string, recipes *recipe.Set, inv *inventory.Inventory) []string {
-	if e.Multinode {
-		// Multi-node rows run through their cluster's orchestrator, not through recipes.
-		return nil
+// knownAnchorDrift is drift in the reference itself that no recipe or inventory entry can
+// fix: two master-config entries name a runner type runners.yaml lacks (generator.md §2,
+// vector case28), so their rows are never scheduled there.
+var knownAnchorDrift = []string{"runner type h200-multinode-slurm is not in runners.yaml"}
+
+func withoutKnownAnchorDrift(t *testing.T, problems []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, p := range problems {
+		known := false
+		for _, k := range knownAnchorDrift {
+			if strings.Contains(p, k) {
+				known, seen[k] = true, true
+			}
+		}
+		if !known {
+			out = append(out, p)
+		}
 	}
+	for _, k := range knownAnchorDrift {
+		if !seen[k] {
+			t.Errorf("known anchor drift %q no longer occurs: remove it from knownAnchorDrift", k)
+		}
+	}
+	return out
+}
+
+func checkEntry(file, key string, e masterEntry, runners map[string][]string, recipes *recipe.Set, inv *inventory.Inventory) []string {
 	nodes, ok := runners[e.Runner]
 	if !ok {
 		return []string{file + ": " + key + ": runner type " + e.Runner + " is not in runners.yaml"}
@@ -115,7 +142,7 @@ func checkEntry(file, key string, e masterEntry, runners map[string][]string, re
 			continue
 		}
 		for sd := range specs {
-			k := recipe.Key{Framework: e.Framework, ModelPrefix: e.ModelPrefix, Precision: e.Precision, GPU: fam.GPU, SpecDecoding: sd}
+			k := recipe.Key{Framework: e.Framework, ModelPrefix: e.ModelPrefix, Precision: e.Precision, GPU: fam.GPU, SpecDecoding: sd, Multinode: e.Multinode}
 			if _, err := recipes.Lookup(k); err != nil {
 				out = append(out, file+": "+key+" on "+fam.Name+": "+err.Error())
 			}
@@ -168,5 +195,13 @@ func TestDriftCheckCatchesAMissingRecipe(t *testing.T) {
 		if !strings.Contains(got[i], w) {
 			t.Errorf("problem %d = %q, want it to mention %q", i, got[i], w)
 		}
+	}
+	// A multi-node entry needs a multinode recipe; a single-node one of the same framework
+	// does not count.
+	e = masterEntry{ModelPrefix: "gptoss", Precision: "fp4", Framework: "vllm", Runner: "h100", Multinode: true}
+	e.SeqLenConfigs = []seqLenConfig{{SearchSpace: []searchSpace{{}}}}
+	runners = map[string][]string{"h100": {"h100-cr_0"}}
+	if got := checkEntry("m.yaml", "mn", e, runners, recipes, inv); len(got) != 1 || !strings.Contains(got[0], "no engine multi-node recipe") {
+		t.Errorf("multi-node entry: got %q", got)
 	}
 }

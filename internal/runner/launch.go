@@ -69,7 +69,44 @@ func (r *run) values(conc int) recipe.Values {
 			v.HFCache = r.fam.HFCache.Container
 		}
 	}
+	if row.Multinode() {
+		r.multinodeValues(&v)
+	}
 	return v
+}
+
+// multinodeValues fills the deployment layout of a multi-node row: each side's GPUs
+// (num-worker × tp unless the row says otherwise) and nodes (PREFILL_NODES/DECODE_NODES when
+// the row gives them, else the side's GPUs over the family's GPUs per node, rounded up).
+func (r *run) multinodeValues(v *recipe.Values) {
+	row := r.o.Row
+	gpn := r.fam.NodeGPUs()
+	side := func(w *Workers, gpus int, nodesKey string) recipe.Side {
+		nodes := (gpus + gpn - 1) / gpn
+		if n, err := strconv.Atoi(row.setting(nodesKey)); err == nil && n > 0 {
+			nodes = n
+		}
+		return recipe.Side{NumWorkers: w.NumWorkers, TP: w.TP, EP: w.EP, DPAttn: w.DPAttn, GPUs: gpus, Nodes: nodes}
+	}
+	v.Multinode = true
+	v.Prefill = side(row.Prefill, row.PrefillGPUs(), "PREFILL_NODES")
+	v.Decode = side(row.Decode, row.DecodeGPUs(), "DECODE_NODES")
+	v.TotalGPUs, v.GPUsPerNode, v.Nodes = v.Prefill.GPUs+v.Decode.GPUs, gpn, v.Prefill.Nodes+v.Decode.Nodes
+	v.ConcList = joinConcs(row.Conc, "x")
+	v.Settings = map[string]string{}
+	for _, st := range row.Settings() {
+		v.Settings[st.Key] = st.Value
+	}
+	// Per-side templates read .TP/.EP/.DPAttn as the decode side's (the one serving tokens).
+	v.TP, v.EP, v.DPAttn = row.Decode.TP, row.Decode.EP, row.Decode.DPAttn
+}
+
+func joinConcs(c Concs, sep string) string {
+	s := make([]string, len(c))
+	for i, n := range c {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, sep)
 }
 
 // spec turns a rendered recipe into a backend launch.
@@ -77,7 +114,7 @@ func (r *run) spec(rend recipe.Rendered, v recipe.Values) (runtime.Spec, error) 
 	r.launches++
 	s := runtime.Spec{
 		Name:  fmt.Sprintf("inferbench-%s-%d", r.o.RunID, r.launches),
-		RunID: r.o.RunID, Argv: rend.Argv, Port: rend.Port, GPUs: rend.GPUs, GPUVendor: r.fam.Vendor,
+		RunID: r.o.RunID, Argv: rend.Argv, Port: rend.Port, GPUs: rend.GPUs, Nodes: rend.Nodes, GPUVendor: r.fam.Vendor,
 		LogPath: r.logPath, Workdir: v.Workdir,
 		Labels: map[string]string{"io.inferbench.recipe": rend.Recipe, "io.inferbench.runner": r.o.RunnerName},
 	}
@@ -91,6 +128,9 @@ func (r *run) spec(rend recipe.Rendered, v recipe.Values) (runtime.Spec, error) 
 		"MODEL": row.Model, "TP": strconv.Itoa(row.TP), "EP_SIZE": strconv.Itoa(row.EP),
 		"DP_ATTENTION": strconv.FormatBool(row.DPAttn), "ISL": strconv.Itoa(row.ISL), "OSL": strconv.Itoa(row.OSL),
 		"MAX_MODEL_LEN": strconv.Itoa(row.MaxModelLen), "PORT": strconv.Itoa(rend.Port),
+	}
+	if row.Multinode() {
+		multinodeEnv(env, row, v)
 	}
 	if v.HFCache != "" {
 		env["HF_HUB_CACHE"] = v.HFCache
@@ -136,6 +176,34 @@ func (r *run) spec(rend recipe.Rendered, v recipe.Values) (runtime.Spec, error) 
 		s.Ulimits = append(s.Ulimits, runtime.Ulimit{Name: name, Soft: d.Ulimits[name], Hard: d.Ulimits[name]})
 	}
 	return s, nil
+}
+
+// multinodeEnv is the reference's multi-node contract (spec §1.3) as the deployment sees
+// it: the worker layout, the whole CONC_LIST (space-joined), IS_MULTINODE, and every
+// additional setting exported verbatim. There is no single TP/EP/DP_ATTENTION.
+func multinodeEnv(env map[string]string, row Row, v recipe.Values) {
+	delete(env, "TP")
+	delete(env, "EP_SIZE")
+	delete(env, "DP_ATTENTION")
+	for _, s := range []struct {
+		name string
+		w    *Workers
+		val  recipe.Side
+	}{{"PREFILL", row.Prefill, v.Prefill}, {"DECODE", row.Decode, v.Decode}} {
+		env[s.name+"_NUM_WORKERS"] = strconv.Itoa(s.w.NumWorkers)
+		env[s.name+"_TP"] = strconv.Itoa(s.w.TP)
+		env[s.name+"_EP"] = strconv.Itoa(s.w.EP)
+		env[s.name+"_DP_ATTN"] = strconv.FormatBool(s.w.DPAttn)
+		env[s.name+"_GPUS"] = strconv.Itoa(s.val.GPUs)
+		env[s.name+"_NODES"] = strconv.Itoa(s.val.Nodes)
+	}
+	env["CONC_LIST"] = joinConcs(row.Conc, " ")
+	env["IS_MULTINODE"] = "true"
+	env["DISAGG"] = strconv.FormatBool(row.Disagg)
+	env["GPUS_PER_NODE"] = strconv.Itoa(v.GPUsPerNode)
+	for _, st := range row.Settings() {
+		env[st.Key] = st.Value
+	}
 }
 
 func sortedKeys[V any](m map[string]V) []string {

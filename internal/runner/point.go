@@ -41,7 +41,7 @@ func firstLine(s string) string {
 func (r *run) manifest(conc int) *result.Manifest {
 	row := r.o.Row
 	return &result.Manifest{
-		SchemaVersion: result.ManifestSchema, ResultFilename: row.Stem(r.o.ResultFilename, r.o.RunnerName, conc),
+		SchemaVersion: result.ManifestSchema, ResultFilename: row.PointStem(r.o.ResultFilename, r.o.RunnerName, conc),
 		HW: r.o.RunnerType, SKU: result.SKU(r.o.RunnerType), Runner: r.o.RunnerName,
 		Model: row.Model, ModelPrefix: row.ModelPrefix, Framework: row.Framework, Precision: row.Precision,
 		SpecDecoding: row.SpecDecoding, ISL: row.ISL, OSL: row.OSL, TP: row.TP, EP: row.EP, DPAttention: row.DPAttn,
@@ -154,12 +154,17 @@ func (r *run) writeRaw(m *result.Manifest, out *loadgen.Outcome) error {
 func (r *run) writeAgg(m *result.Manifest, out *loadgen.Outcome) error {
 	row := r.o.Row
 	raw := out.Raw(nil)
-	agg, err := result.NewAgg(raw, result.Job{
+	job := result.Job{
 		HW: r.o.RunnerType, Runner: r.o.RunnerName, ResultFilename: m.ResultFilename, Image: row.Image,
 		Model: row.Model, ModelPrefix: row.ModelPrefix, Framework: row.Framework, Precision: row.Precision,
 		SpecDecoding: row.SpecDecoding, Disagg: row.Disagg, ISL: row.ISL, OSL: row.OSL, TP: row.TP, EP: row.EP,
 		DPAttention: row.DPAttn,
-	})
+	}
+	if row.Multinode() {
+		job.Multinode = &result.Multinode{Prefill: row.Prefill.result(), Decode: row.Decode.result(),
+			PrefillGPUs: row.PrefillGPUs(), DecodeGPUs: row.DecodeGPUs()}
+	}
+	agg, err := result.NewAgg(raw, job)
 	if err != nil {
 		return err
 	}

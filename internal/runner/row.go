@@ -5,15 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/inferbench/inferbench/internal/result"
 )
 
-// Row is one single-node matrix row (generator.md §5.1), the only contract between the
-// generator and the agent. Conc may be one value or a list: consecutive points run against
-// one server when its rendered launch is the same.
+// Row is one matrix row, the only contract between the generator and the agent: a
+// single-node row (generator.md §5.1, top-level tp/ep/dp-attn) or a multi-node
+// disaggregated row (§5.2, prefill and decode worker blocks instead). Conc may be one value
+// or a list: consecutive points run against one server (one deployment for a multi-node row)
+// when its rendered launch is the same.
 type Row struct {
 	Image        string `json:"image"`
 	Model        string `json:"model"`
@@ -32,6 +35,83 @@ type Row struct {
 	ExpName      string `json:"exp-name"`
 	Disagg       bool   `json:"disagg"`
 	RunEval      bool   `json:"run-eval"`
+	// Prefill and Decode are the worker layout of a multi-node row; nil for single-node.
+	Prefill *Workers `json:"prefill,omitempty"`
+	Decode  *Workers `json:"decode,omitempty"`
+}
+
+// Workers is one side of a disaggregated deployment (a §5.2 worker block).
+type Workers struct {
+	NumWorkers int  `json:"num-worker"`
+	TP         int  `json:"tp"`
+	EP         int  `json:"ep"`
+	DPAttn     bool `json:"dp-attn"`
+	// AdditionalSettings are K=V strings the reference exported verbatim to the launcher
+	// (CONFIG_FILE, PREFILL_NODES, DECODE_MTP_SIZE, ...).
+	AdditionalSettings []string `json:"additional-settings"`
+}
+
+// Multinode reports whether the row describes a multi-node disaggregated deployment.
+func (r *Row) Multinode() bool { return r.Prefill != nil || r.Decode != nil }
+
+// Settings merges both sides' additional settings (decode wins on a repeated key) in order
+// of first appearance.
+func (r *Row) Settings() []Setting {
+	var out []Setting
+	idx := map[string]int{}
+	for _, w := range []*Workers{r.Prefill, r.Decode} {
+		if w == nil {
+			continue
+		}
+		for _, kv := range w.AdditionalSettings {
+			k, v, _ := strings.Cut(kv, "=")
+			if i, ok := idx[k]; ok {
+				out[i].Value = v
+				continue
+			}
+			idx[k] = len(out)
+			out = append(out, Setting{Key: k, Value: v})
+		}
+	}
+	return out
+}
+
+// Setting is one additional setting.
+type Setting struct{ Key, Value string }
+
+// setting returns an additional setting's value, or "".
+func (r *Row) setting(key string) string {
+	for _, s := range r.Settings() {
+		if s.Key == key {
+			return s.Value
+		}
+	}
+	return ""
+}
+
+// PrefillGPUs is the prefill side's GPU count: num-worker × tp, unless the row's
+// additional settings say otherwise (PREFILL_GPUS).
+func (r *Row) PrefillGPUs() int { return r.sideGPUs(r.Prefill, "PREFILL_GPUS") }
+
+// DecodeGPUs is the decode side's GPU count: num-worker × tp, or DECODE_GPUS.
+func (r *Row) DecodeGPUs() int { return r.sideGPUs(r.Decode, "DECODE_GPUS") }
+
+func (r *Row) sideGPUs(w *Workers, key string) int {
+	if n, err := strconv.Atoi(r.setting(key)); err == nil && n > 0 {
+		return n
+	}
+	if w == nil {
+		return 0
+	}
+	return w.NumWorkers * w.TP
+}
+
+// resultWorkers converts a side for the result naming and agg record.
+func (w *Workers) result() result.Workers {
+	if w == nil {
+		return result.Workers{}
+	}
+	return result.Workers{TP: w.TP, EP: w.EP, NumWorkers: w.NumWorkers, DPAttention: w.DPAttn}
 }
 
 // Concs is a concurrency or a list of them.
@@ -75,21 +155,24 @@ func ParseConcs(s string) (Concs, error) {
 	return out, nil
 }
 
-// ParseRow decodes a row; unknown keys are rejected (a multi-node row, with prefill and
-// decode blocks, is not something `agent run` can serve yet).
+// ParseRow decodes a single-node or multi-node row; unknown keys are rejected, so no field
+// of the generator's schema is silently dropped.
 func ParseRow(b []byte) (Row, error) {
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(b, &probe); err != nil {
 		return Row{}, fmt.Errorf("matrix row is not a JSON object: %v", err)
-	}
-	if _, ok := probe["prefill"]; ok {
-		return Row{}, errors.New("multi-node rows (prefill/decode) are not supported by `agent run`; they run through their cluster's orchestrator")
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	r := Row{EP: 1, SpecDecoding: "none"}
 	if err := dec.Decode(&r); err != nil {
 		return Row{}, fmt.Errorf("matrix row: %v", err)
+	}
+	if r.Multinode() {
+		// A multi-node row has no top-level tp/ep; the single-node default must not leak.
+		if _, ok := probe["ep"]; !ok {
+			r.EP = 0
+		}
 	}
 	return r, r.Validate()
 }
@@ -117,8 +200,16 @@ func RowFromEnv(getenv func(string) string) (Row, error) {
 		SpecDecoding: getenv("SPEC_DECODING"), ExpName: getenv("EXP_NAME"),
 		Disagg: flag("DISAGG"), RunEval: flag("RUN_EVAL"),
 	}
-	if c, err := ParseConcs(getenv("CONC")); err != nil {
-		errs = append(errs, err)
+	concVar := "CONC"
+	if isMultinodeEnv(getenv) {
+		r.TP, r.EP, r.DPAttn = 0, 0, false
+		r.Prefill, r.Decode = workersFromEnv(getenv, "PREFILL", num, flag, &errs), workersFromEnv(getenv, "DECODE", num, flag, &errs)
+		if strings.TrimSpace(getenv("CONC_LIST")) != "" {
+			concVar = "CONC_LIST"
+		}
+	}
+	if c, err := ParseConcs(getenv(concVar)); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", concVar, err))
 	} else {
 		r.Conc = c
 	}
@@ -135,6 +226,39 @@ func RowFromEnv(getenv func(string) string) (Row, error) {
 	return r, r.Validate()
 }
 
+// isMultinodeEnv tells the multi-node contract (spec §1.3) from the single-node one.
+func isMultinodeEnv(getenv func(string) string) bool {
+	return strings.EqualFold(getenv("IS_MULTINODE"), "true") || getenv("PREFILL_TP") != "" || getenv("CONC_LIST") != ""
+}
+
+// knownSettings are the additional-settings keys the master configs use (spec §1.3); the
+// workflow exports them as plain variables, so without the JSON arrays they are read back
+// from the environment by name.
+var knownSettings = []string{"CONFIG_FILE", "PREFILL_NODES", "DECODE_NODES", "DECODE_MTP_SIZE",
+	"PREFILL_MAX_NUM_TOKENS", "PREFILL_MAX_BATCH_SIZE", "DECODE_MAX_NUM_TOKENS", "DECODE_MAX_BATCH_SIZE",
+	"DECODE_GPU_MEM_FRACTION", "PREFILL_GPUS", "DECODE_GPUS"}
+
+// workersFromEnv reads <SIDE>_NUM_WORKERS, _TP, _EP, _DP_ATTN and the side's additional
+// settings: <SIDE>_ADDITIONAL_SETTINGS as a JSON array of "K=V" when the workflow passes
+// it, else the known keys found in the environment (attached to the prefill side).
+func workersFromEnv(getenv func(string) string, side string, num func(string, int) int, flag func(string) bool, errs *[]error) *Workers {
+	w := &Workers{NumWorkers: num(side+"_NUM_WORKERS", 0), TP: num(side+"_TP", 0), EP: num(side+"_EP", 1), DPAttn: flag(side + "_DP_ATTN")}
+	if js := strings.TrimSpace(getenv(side + "_ADDITIONAL_SETTINGS")); js != "" {
+		if err := json.Unmarshal([]byte(js), &w.AdditionalSettings); err != nil {
+			*errs = append(*errs, fmt.Errorf("%s_ADDITIONAL_SETTINGS: want a JSON array of \"K=V\" strings: %v", side, err))
+		}
+		return w
+	}
+	if side == "PREFILL" && getenv("DECODE_ADDITIONAL_SETTINGS") == "" {
+		for _, k := range knownSettings {
+			if v := getenv(k); v != "" {
+				w.AdditionalSettings = append(w.AdditionalSettings, k+"="+v)
+			}
+		}
+	}
+	return w
+}
+
 // Validate reports every problem of the row at once and fills the derived defaults the
 // generator would have set (max-model-len = isl+osl+200, exp-name = <prefix>_<seqlen>).
 func (r *Row) Validate() error {
@@ -148,11 +272,15 @@ func (r *Row) Validate() error {
 	if r.ISL < 1 || r.OSL < 1 {
 		bad("isl %d and osl %d must be positive", r.ISL, r.OSL)
 	}
-	if r.TP < 1 {
-		bad("tp %d must be positive", r.TP)
-	}
-	if r.EP < 1 {
-		bad("ep %d must be positive", r.EP)
+	if r.Multinode() {
+		errs = append(errs, r.validateWorkers()...)
+	} else {
+		if r.TP < 1 {
+			bad("tp %d must be positive", r.TP)
+		}
+		if r.EP < 1 {
+			bad("ep %d must be positive", r.EP)
+		}
 	}
 	if len(r.Conc) == 0 {
 		bad("conc is missing")
@@ -162,8 +290,8 @@ func (r *Row) Validate() error {
 			bad("conc %d must be positive", c)
 		}
 	}
-	if r.Disagg {
-		bad("disagg rows need a multi-node setup; `agent run` serves single-node rows")
+	if r.Disagg && !r.Multinode() {
+		bad("disagg is true but the row has no prefill/decode worker blocks: disaggregated serving needs a multi-node row")
 	}
 	switch r.SpecDecoding {
 	case "none", "mtp", "draft_model":
@@ -177,6 +305,51 @@ func (r *Row) Validate() error {
 		r.ExpName = r.ModelPrefix + "_" + result.SeqLenName(r.ISL, r.OSL)
 	}
 	return errors.Join(errs...)
+}
+
+var settingKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// validateWorkers checks a multi-node row's worker blocks.
+func (r *Row) validateWorkers() []error {
+	var errs []error
+	if r.TP != 0 {
+		errs = append(errs, fmt.Errorf("tp %d: a multi-node row has no top-level tp (it is per side, in prefill and decode)", r.TP))
+	}
+	for _, s := range []struct {
+		name string
+		w    *Workers
+	}{{"prefill", r.Prefill}, {"decode", r.Decode}} {
+		if s.w == nil {
+			errs = append(errs, fmt.Errorf("%s block is missing: a multi-node row needs both prefill and decode", s.name))
+			continue
+		}
+		if s.w.NumWorkers < 1 || s.w.TP < 1 || s.w.EP < 1 {
+			errs = append(errs, fmt.Errorf("%s: num-worker %d, tp %d and ep %d must be positive", s.name, s.w.NumWorkers, s.w.TP, s.w.EP))
+		}
+		for _, kv := range s.w.AdditionalSettings {
+			if k, _, ok := strings.Cut(kv, "="); !ok || !settingKeyRE.MatchString(k) {
+				errs = append(errs, fmt.Errorf("%s: additional setting %q: want KEY=value", s.name, kv))
+			}
+		}
+	}
+	return errs
+}
+
+// PointStem is the file stem of one point. Single-node: Stem. Multi-node: the job's
+// RESULT_FILENAME (given, or built with result.MultiNodeStem over the whole conc list)
+// followed by the per-point suffix the reference's multi-node template parses
+// (_conc<C>_gpus_<G>_ctx_<P>_gen_<D>, spec §6.1), so each concurrency has its own files.
+func (r *Row) PointStem(given, runnerName string, conc int) string {
+	if !r.Multinode() {
+		return r.Stem(given, runnerName, conc)
+	}
+	base := given
+	if base == "" {
+		base = result.MultiNodeStem(r.ExpName, r.Precision, r.Framework, r.Prefill.result(), r.Decode.result(),
+			r.Disagg, r.SpecDecoding, r.Conc, runnerName)
+	}
+	p, d := r.PrefillGPUs(), r.DecodeGPUs()
+	return fmt.Sprintf("%s_conc%d_gpus_%d_ctx_%d_gen_%d", base, conc, p+d, p, d)
 }
 
 // Stem is the RESULT_FILENAME of one point. When the workflow handed one in, a single-point

@@ -39,10 +39,14 @@ func TestParseRow(t *testing.T) {
 
 func TestParseRowRejects(t *testing.T) {
 	for name, tt := range map[string]struct{ json, want string }{
-		"multi-node":  {`{"prefill": {}, "decode": {}, "conc": [1]}`, "multi-node rows"},
-		"unknown key": {strings.Replace(fmt.Sprintf(rowJSON, "1"), `"tp"`, `"tpp"`, 1), `unknown field "tpp"`},
-		"not json":    {`[1,2]`, "not a JSON object"},
-		"collects":    {`{"conc": 1, "isl": 0, "osl": 1, "tp": 1}`, "model is empty"},
+		"multi-node without layout": {`{"prefill": {}, "conc": [1]}`, "decode block is missing"},
+		"multi-node bad worker":     {strings.Replace(multinodeJSON, `"num-worker": 2`, `"num-worker": 0`, 1), "decode: num-worker 0, tp 8 and ep 8 must be positive"},
+		"multi-node bad setting":    {strings.Replace(multinodeJSON, `"CONFIG_FILE=`, `"CONFIG FILE=`, 1), `additional setting "CONFIG FILE=`},
+		"multi-node with tp":        {strings.Replace(multinodeJSON, `"isl"`, `"tp": 8, "isl"`, 1), "no top-level tp"},
+		"disagg single-node":        {strings.Replace(fmt.Sprintf(rowJSON, "1"), `"disagg": false`, `"disagg": true`, 1), "no prefill/decode worker blocks"},
+		"unknown key":               {strings.Replace(fmt.Sprintf(rowJSON, "1"), `"tp"`, `"tpp"`, 1), `unknown field "tpp"`},
+		"not json":                  {`[1,2]`, "not a JSON object"},
+		"collects":                  {`{"conc": 1, "isl": 0, "osl": 1, "tp": 1}`, "model is empty"},
 	} {
 		if _, err := ParseRow([]byte(tt.json)); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: err = %v, want %q", name, err, tt.want)
@@ -99,5 +103,66 @@ func TestStem(t *testing.T) {
 	r.Conc = Concs{64}
 	if got := r.Stem("custom-name", "x", 64); got != "custom-name" {
 		t.Errorf("a single point keeps RESULT_FILENAME: %s", got)
+	}
+}
+
+// multinodeJSON is a row of the reference's master config (conformance case02), indented as
+// toJSON(matrix.config) passes it.
+const multinodeJSON = `{
+  "image": "nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime:0.8.1.post1", "model": "deepseek-r1-fp4", "model-prefix": "dsr1",
+  "precision": "fp4", "framework": "dynamo-trt", "runner": "b200-multinode-slurm", "isl": 1024, "osl": 1024,
+  "spec-decoding": "mtp",
+  "prefill": {"num-worker": 1, "tp": 4, "ep": 4, "dp-attn": true,
+    "additional-settings": ["CONFIG_FILE=recipes/trtllm/b200-fp4/1k1k/mtp/ctx1_gen2_dep8_batch64_eplb0_mtp2.yaml"]},
+  "decode": {"num-worker": 2, "tp": 8, "ep": 8, "dp-attn": true, "additional-settings": null},
+  "conc": [1214, 2048], "max-model-len": 2248, "exp-name": "dsr1_1k1k", "disagg": true, "run-eval": false
+}`
+
+func TestParseMultinodeRow(t *testing.T) {
+	r, err := ParseRow([]byte(multinodeJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Multinode() || r.PrefillGPUs() != 4 || r.DecodeGPUs() != 16 || r.EP != 0 || r.TP != 0 || fmt.Sprint([]int(r.Conc)) != "[1214 2048]" {
+		t.Errorf("row = %+v", r)
+	}
+	if s := r.Settings(); len(s) != 1 || s[0].Key != "CONFIG_FILE" || !strings.HasSuffix(s[0].Value, "mtp2.yaml") {
+		t.Errorf("settings = %v", s)
+	}
+	want := "dsr1_1k1k_fp4_dynamo-trt_prefill-tp4-ep4-dptrue-nw1_decode-tp8-ep8-dptrue-nw2_disagg-true_spec-mtp_conc1214x2048_b200-dgxc-slurm_0"
+	if got := r.PointStem("", "b200-dgxc-slurm_0", 2048); got != want+"_conc2048_gpus_20_ctx_4_gen_16" {
+		t.Errorf("point stem = %s", got)
+	}
+	if got := r.PointStem("given", "x", 1214); got != "given_conc1214_gpus_20_ctx_4_gen_16" {
+		t.Errorf("point stem with RESULT_FILENAME = %s", got)
+	}
+	// The row may say how many GPUs a side has.
+	r.Decode.AdditionalSettings = []string{"DECODE_GPUS=12"}
+	if r.DecodeGPUs() != 12 {
+		t.Errorf("DECODE_GPUS not honoured: %d", r.DecodeGPUs())
+	}
+}
+
+func TestRowFromMultinodeEnv(t *testing.T) {
+	env := map[string]string{
+		"EXP_NAME": "dsr1_8k1k", "MODEL": "deepseek-ai/DeepSeek-R1-0528", "IMAGE": "lmsysorg/sglang:v0.5.8-rocm700-mi35x",
+		"MODEL_PREFIX": "dsr1", "FRAMEWORK": "sglang-disagg", "PRECISION": "fp8", "ISL": "8192", "OSL": "1024",
+		"MAX_MODEL_LEN": "9416", "CONC_LIST": "512 1024", "SPEC_DECODING": "none", "DISAGG": "true",
+		"PREFILL_NUM_WORKERS": "1", "PREFILL_TP": "8", "PREFILL_EP": "1", "PREFILL_DP_ATTN": "false",
+		"DECODE_NUM_WORKERS": "2", "DECODE_TP": "8", "DECODE_EP": "8", "DECODE_DP_ATTN": "true",
+		"PREFILL_NODES": "1", "DECODE_NODES": "2", "RUNNER_TYPE": "mi355x-disagg",
+	}
+	r, err := RowFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Multinode() || fmt.Sprint([]int(r.Conc)) != "[512 1024]" || r.Decode.NumWorkers != 2 || !r.Decode.DPAttn ||
+		r.DecodeGPUs() != 16 || r.setting("DECODE_NODES") != "2" || !r.Disagg {
+		t.Errorf("row = %+v settings %v", r, r.Settings())
+	}
+	env["PREFILL_ADDITIONAL_SETTINGS"] = `["CONFIG_FILE=a.yaml"]`
+	env["DECODE_ADDITIONAL_SETTINGS"] = `not json`
+	if _, err := RowFromEnv(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "DECODE_ADDITIONAL_SETTINGS") {
+		t.Errorf("err = %v", err)
 	}
 }

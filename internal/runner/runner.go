@@ -202,6 +202,10 @@ func newRun(o Options) (*run, error) {
 	}
 	fmt.Fprintf(o.Log, "agent run %s: runner %s (family %s, %s backend, gpu %s), recipe %q (%s), port %d, %d point(s): %v\n",
 		o.RunID, o.RunnerName, fam.Name, r.backend.Name(), fam.GPU, rec.Name, rec.Pos, r.port, len(o.Row.Conc), []int(o.Row.Conc))
+	if row := o.Row; row.Multinode() {
+		fmt.Fprintf(o.Log, "multi-node deployment: prefill %d worker(s) x tp%d (%d GPUs), decode %d worker(s) x tp%d (%d GPUs), one frontend for all points\n",
+			row.Prefill.NumWorkers, row.Prefill.TP, row.PrefillGPUs(), row.Decode.NumWorkers, row.Decode.TP, row.DecodeGPUs())
+	}
 	return r, nil
 }
 
@@ -292,9 +296,21 @@ func (r *run) cleanup(ctx context.Context) {
 }
 
 func pickRecipe(o Options, gpu string) (*recipe.Recipe, error) {
+	mn := o.Row.Multinode()
 	if o.Engine != "" {
-		return o.Recipes.ByName(o.Engine)
+		rec, err := o.Recipes.ByName(o.Engine)
+		if err == nil && rec.Multinode != mn {
+			return nil, fmt.Errorf("recipe %q (%s) is %s, the row is %s: pick a recipe of the row's kind", rec.Name, rec.Pos, kindName(rec.Multinode), kindName(mn))
+		}
+		return rec, err
 	}
 	return o.Recipes.Lookup(recipe.Key{Framework: o.Row.Framework, ModelPrefix: o.Row.ModelPrefix,
-		Precision: o.Row.Precision, GPU: gpu, SpecDecoding: o.Row.SpecDecoding})
+		Precision: o.Row.Precision, GPU: gpu, SpecDecoding: o.Row.SpecDecoding, Multinode: mn})
+}
+
+func kindName(multinode bool) string {
+	if multinode {
+		return "multi-node (disaggregated)"
+	}
+	return "single-node"
 }

@@ -286,3 +286,88 @@ func TestEvaluatorRunsAfterThePointsWhenAsked(t *testing.T) {
 		t.Errorf("manifest eval %+v phases %v files %v", m.Eval, names, m.Files)
 	}
 }
+
+const multinodeRecipes = `recipes:
+  - name: disagg
+    match: {framework: dynamo-trt, spec-decoding: [none, mtp]}
+    multinode: true
+    command: [launch, "--config={{.Setting \"CONFIG_FILE\"}}", "--prefill={{.Prefill.NumWorkers}}x{{.Prefill.TP}}@{{.Prefill.Nodes}}", "--decode={{.Decode.NumWorkers}}x{{.Decode.TP}}@{{.Decode.Nodes}}"]
+    ready-timeout: 10s
+  - name: single
+    match: {framework: sim}
+    command: [engine]
+`
+
+// A multi-node row: one deployment for the whole conc list, the reference's multi-node
+// environment, nodes and GPUs per node from the layout, per-point files under the
+// multi-node names, and agg records with the prefill/decode GPU split.
+func TestMultinodeRow(t *testing.T) {
+	b := &simBackend{cfg: sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond}}
+	o, log := options(t, b, 2, 4)
+	set, err := recipe.Parse("r.yaml", []byte(multinodeRecipes))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := inventory.Parse("i.yaml", []byte("families:\n  gb200-nv: {gpu: gb200, gpus-per-node: 4, vendor: nvidia, backend: slurm, port: 0}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	row, err := ParseRow([]byte(multinodeJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	row.Model, row.Conc = "sim-model", Concs{2, 4}
+	o.Row, o.Recipes, o.Inventory, o.RunnerName, o.RunnerType = row, set, inv, "gb200-nv_0", "gb200"
+	rep, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log)
+	}
+	if len(b.specs) != 1 {
+		t.Fatalf("%d launches, want one deployment for both points", len(b.specs))
+	}
+	s := b.specs[0]
+	if got := strings.Join(s.Argv, " "); got != "launch --config=recipes/trtllm/b200-fp4/1k1k/mtp/ctx1_gen2_dep8_batch64_eplb0_mtp2.yaml --prefill=1x4@1 --decode=2x8@4" {
+		t.Errorf("argv = %s", got)
+	}
+	if s.Nodes != 5 || s.GPUs != 4 {
+		t.Errorf("nodes %d gpus/node %d, want 5 and 4", s.Nodes, s.GPUs)
+	}
+	env := strings.Join(s.Env, " ")
+	for _, w := range []string{"CONC_LIST=2 4", "IS_MULTINODE=true", "PREFILL_NUM_WORKERS=1", "PREFILL_TP=4", "PREFILL_EP=4", "PREFILL_DP_ATTN=true",
+		"DECODE_NUM_WORKERS=2", "DECODE_TP=8", "DECODE_GPUS=16", "DECODE_NODES=4", "CONFIG_FILE=recipes/trtllm/", "DISAGG=true", "GPUS_PER_NODE=4"} {
+		if !strings.Contains(env, w) {
+			t.Errorf("env lacks %s: %s", w, env)
+		}
+	}
+	for _, kv := range s.Env {
+		if strings.HasPrefix(kv, "TP=") || strings.HasPrefix(kv, "EP_SIZE=") {
+			t.Errorf("a multi-node launch has no single %s", kv)
+		}
+	}
+	for i, m := range rep.Points {
+		stem := fmt.Sprintf("dsr1_1k1k_fp4_dynamo-trt_prefill-tp4-ep4-dptrue-nw1_decode-tp8-ep8-dptrue-nw2_disagg-true_spec-mtp_conc2x4_gb200-nv_0_conc%d_gpus_20_ctx_4_gen_16", m.Conc)
+		if m.ResultFilename != stem || m.Status != result.StatusSuccess || m.ServerReused != (i > 0) {
+			t.Errorf("point %d: %s %s reused %v", i, m.ResultFilename, m.Status, m.ServerReused)
+		}
+		b, err := os.ReadFile(filepath.Join(o.OutDir, result.AggFile(stem)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var agg result.Agg
+		if err := json.Unmarshal(b, &agg); err != nil {
+			t.Fatal(err)
+		}
+		if !agg.IsMultinode || agg.NumPrefillGPU != 4 || agg.NumDecodeGPU != 16 || agg.Prefill.DPAttention != "true" || agg.Decode.NumWorkers != 2 ||
+			agg.TputPerGPU <= 0 || agg.HW != "gb200" {
+			t.Errorf("agg: %s", b)
+		}
+	}
+	if b.stops != 1 {
+		t.Errorf("stops = %d", b.stops)
+	}
+	// A recipe picked by name must be of the row's kind.
+	o.Engine = "single"
+	if _, err := Run(context.Background(), o); KindOf(err) != KindUsage || !strings.Contains(err.Error(), "is single-node, the row is multi-node") {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -27,8 +27,13 @@ type Spec struct {
 	Workdir string
 	// Port the engine listens on.
 	Port int
-	// GPUs is how many accelerators to hand the server; 0 means none.
+	// GPUs is how many accelerators to hand the server (on each node when Nodes > 1);
+	// 0 means none.
 	GPUs int
+	// Nodes is how many nodes the launch spans; 0 and 1 mean one. Only the Slurm backend
+	// spans nodes: it runs Argv once per node (one task per node, SLURM_NODEID tells each
+	// its role), and the server is reached on the first node.
+	Nodes int
 	// GPUVendor is "nvidia", "amd" or "" (no devices).
 	GPUVendor string
 	// Mounts are bind mounts host:container.

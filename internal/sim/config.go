@@ -47,7 +47,7 @@ type Config struct {
 	Script []Rule // rules for ModeScript, tried in order
 
 	DefaultMaxTokens int // when a request sets no max_tokens
-	TruthLimit       int // requests whose timings are kept for /sim/truth; 0 = 100000, <0 = none
+	TruthLimit       int // requests whose timings are kept for /sim/truth (the first ones); 0 = 10000, <0 = none
 
 	// Logf receives the readiness line and other notes; nil discards them.
 	Logf func(format string, args ...any) `json:"-"`

@@ -50,7 +50,7 @@ func New(cfg Config) (*Sim, error) {
 		cfg.MaxModelLen = 131072
 	}
 	if cfg.TruthLimit == 0 {
-		cfg.TruthLimit = 100000
+		cfg.TruthLimit = 10000
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}

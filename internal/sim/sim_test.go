@@ -331,3 +331,22 @@ func TestSplitTokens(t *testing.T) {
 		}
 	}
 }
+
+func TestJitter(t *testing.T) {
+	s, url, _ := serve(t, Config{ITL: 4 * time.Millisecond, Jitter: 0.5, Seed: 1})
+	post(t, url+"/v1/completions", `{"model":"m","prompt":"a","max_tokens":30,"stream":true}`)
+	gaps := s.Truth()[0].ITLs()
+	lo, hi := gaps[0], gaps[0]
+	var sum time.Duration
+	for _, g := range gaps {
+		lo, hi = min(lo, g), max(hi, g)
+		sum += g
+	}
+	// Steps are scheduled on absolute times, so their mean stays the configured step.
+	if mean := sum / time.Duration(len(gaps)); mean < 3*time.Millisecond || mean > 6*time.Millisecond {
+		t.Errorf("mean gap %v, want about 4 ms", mean)
+	}
+	if hi-lo < time.Millisecond {
+		t.Errorf("gaps within [%v, %v]: jitter had no effect", lo, hi)
+	}
+}

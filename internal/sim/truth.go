@@ -6,10 +6,10 @@ import (
 	"time"
 )
 
-// Truth is what the simulator itself observed of one request. Offsets are from Arrival
-// (the moment the handler started). Chunk times are taken right after the chunk was flushed
-// to the connection, so a client's measurement can only be later, never earlier, by more
-// than the kernel's hand-over.
+// Truth is what the simulator itself observed of one request. Offsets are from Arrival:
+// the kernel's receive time of the request's first bytes on Linux (see conn.go), else the
+// moment they were read. Chunk times are taken right after the chunk was written to the
+// connection.
 type Truth struct {
 	ID               string        `json:"id"`
 	Arrival          time.Time     `json:"arrival"`

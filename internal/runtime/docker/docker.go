@@ -63,6 +63,9 @@ func (b *Backend) Start(ctx context.Context, s runtime.Spec) (runtime.Server, er
 	if s.Image == "" {
 		return nil, errors.New("docker backend: the recipe/row gives no image")
 	}
+	if s.Nodes > 1 {
+		return nil, fmt.Errorf("docker backend runs on one node, the launch needs %d: use a slurm runner family for multi-node deployments", s.Nodes)
+	}
 	ref := ImageRef(s.Image)
 	img, err := b.ensureImage(ctx, ref)
 	if err != nil {

@@ -56,6 +56,9 @@ func (b *Backend) Start(ctx context.Context, s runtime.Spec) (runtime.Server, er
 	if len(s.Argv) == 0 {
 		return nil, errors.New("local backend: empty command")
 	}
+	if s.Nodes > 1 {
+		return nil, fmt.Errorf("local backend runs on this machine only, the launch needs %d nodes: use a slurm runner family for multi-node deployments", s.Nodes)
+	}
 	f, err := os.OpenFile(s.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("server log: %w", err)

@@ -145,6 +145,9 @@ func (b *Backend) SallocArgs(s runtime.Spec) []string {
 	if b.cfg.Account != "" {
 		a = append(a, "--account="+b.cfg.Account)
 	}
+	if s.Nodes > 1 {
+		a = append(a, "--nodes="+strconv.Itoa(s.Nodes))
+	}
 	if s.GPUs > 0 {
 		a = append(a, "--gres=gpu:"+strconv.Itoa(s.GPUs))
 	}
@@ -189,8 +192,25 @@ func (b *Backend) node(ctx context.Context, id string) (string, error) {
 	if m == nil || m[1] == "(null)" {
 		return "", fmt.Errorf("job %s has no node list in scontrol output", id)
 	}
-	// Single-node jobs only: a list like vm[1-2] would mean a multi-node allocation.
-	return m[1], nil
+	// A multi-node allocation (gb200-[01-04,07]) is reached on its first node, where the
+	// deployment's frontend runs.
+	return FirstNode(m[1]), nil
+}
+
+// FirstNode is the first host of a Slurm node list: "a[01-04,07],b" gives "a01".
+func FirstNode(list string) string {
+	first := list
+	if i := strings.IndexByte(list, '['); i >= 0 && (strings.IndexByte(list, ',') < 0 || i < strings.IndexByte(list, ',')) {
+		rng := list[i+1:]
+		if j := strings.IndexAny(rng, ",-]"); j >= 0 {
+			rng = rng[:j]
+		}
+		return list[:i] + rng
+	}
+	if i := strings.IndexByte(first, ','); i >= 0 {
+		first = first[:i]
+	}
+	return first
 }
 
 // jobsNamed lists the ids of queued or running jobs whose name satisfies keep.
@@ -251,6 +271,10 @@ func (j *job) Exit() runtime.Exit    { return j.exit }
 // reference for pyxis, empty for a non-container step.
 func (b *Backend) SrunArgs(jobID string, s runtime.Spec, image string) []string {
 	a := []string{"--jobid=" + jobID, "--ntasks=1", "--export=ALL"}
+	if s.Nodes > 1 {
+		// One task per node; the launch script picks its role from SLURM_NODEID.
+		a = []string{"--jobid=" + jobID, "--nodes=" + strconv.Itoa(s.Nodes), "--ntasks-per-node=1", "--export=ALL"}
+	}
 	if image != "" {
 		a = append(a, "--container-image="+image)
 		if len(s.Mounts) > 0 {

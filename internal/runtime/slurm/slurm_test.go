@@ -239,3 +239,44 @@ func TestCleanupCancelsOnlyThisRunsJobs(t *testing.T) {
 		t.Errorf("calls = %q, want %q", got, want)
 	}
 }
+
+// A multi-node launch asks for its nodes with GPUs per node, runs one task per node, and is
+// reached on the first node of the allocation.
+func TestMultiNodeStep(t *testing.T) {
+	dir := t.TempDir()
+	c := &cluster{Fake: &execx.Fake{}}
+	c.OnFunc([]string{"salloc"}, func(context.Context, execx.Cmd) (execx.Result, error) {
+		return execx.Result{Stderr: []byte("salloc: Granted job allocation 42\n")}, nil
+	})
+	c.On([]string{"scontrol", "show", "job", "42"}, "JobId=42 JobName=x\n   NodeList=gb200-[03-06] BatchHost=gb200-03\n", 0)
+	c.On([]string{"sh", "-c", `exec "$@" >>"$0" 2>&1`}, "", 0)
+	c.On([]string{"scancel", "42"}, "", 0)
+	c.On([]string{"squeue", "-h", "-j", "42"}, "", 0)
+	s := spec(dir)
+	s.Nodes, s.GPUs, s.Image = 4, 4, ""
+	srv, err := c.backend("").Start(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-srv.Done()
+	calls := c.CallLines()
+	if !strings.Contains(calls[0], "--nodes=4 --gres=gpu:4") {
+		t.Errorf("salloc = %s", calls[0])
+	}
+	if last := calls[len(calls)-1]; !strings.Contains(last, "srun --jobid=42 --nodes=4 --ntasks-per-node=1 --export=ALL --chdir=/workspace trtllm-serve m") {
+		t.Errorf("step = %s", last)
+	}
+	if h := srv.Info().Host; h != "gb200-03" {
+		t.Errorf("host = %q, want the first node", h)
+	}
+}
+
+func TestFirstNode(t *testing.T) {
+	for in, want := range map[string]string{
+		"gpu-7": "gpu-7", "a[01-04,07]": "a01", "a[7]": "a7", "x,y": "x", "n1,a[2-3]": "n1", "a[5,9],b": "a5",
+	} {
+		if got := FirstNode(in); got != want {
+			t.Errorf("FirstNode(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
