@@ -32,7 +32,7 @@ var layers = map[string]layer{
 	"internal/runtime/slurm": {3, "agent"},
 	// runner orchestrates one matrix row from the agent-side packages.
 	"internal/runner": {4, "agent"},
-	"generator": {9, "gen"}, "agent": {9, "agent"},
+	"generator":       {9, "gen"}, "agent": {9, "agent"},
 }
 
 // testOnly packages exist for tests; they may import anything but nothing may import them.

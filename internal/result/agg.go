@@ -9,8 +9,10 @@ import (
 
 // Workers describes one side (prefill or decode) of a disaggregated multi-node deployment.
 type Workers struct {
-	TP, EP, NumWorkers int
-	DPAttention        bool
+	TP          int  `json:"tp"`
+	EP          int  `json:"ep"`
+	NumWorkers  int  `json:"num_workers"`
+	DPAttention bool `json:"dp_attention"`
 }
 
 // Job is the configuration of one benchmark job: what process_result.py read from the
@@ -36,8 +38,10 @@ type Job struct {
 
 // Multinode holds the worker layout of a multi-node job and the GPU count of each side.
 type Multinode struct {
-	Prefill, Decode         Workers
-	PrefillGPUs, DecodeGPUs int
+	Prefill     Workers `json:"prefill"`
+	Decode      Workers `json:"decode"`
+	PrefillGPUs int     `json:"prefill_gpus"`
+	DecodeGPUs  int     `json:"decode_gpus"`
 }
 
 // GPUs is the number of GPUs the job's throughput is divided by.

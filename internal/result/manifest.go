@@ -57,6 +57,9 @@ type Manifest struct {
 	DPAttention  bool   `json:"dp_attention"`
 	Conc         int    `json:"conc"`
 	RunEval      bool   `json:"run_eval,omitempty"`
+	Disagg       bool   `json:"disagg,omitempty"`
+	// Multinode is the worker layout of a multi-node point (TP, EP and DPAttention are then 0).
+	Multinode *Multinode `json:"multinode,omitempty"`
 
 	Backend           string    `json:"backend,omitempty"` // docker, slurm, local
 	Image             string    `json:"image,omitempty"`

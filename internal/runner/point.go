@@ -40,14 +40,19 @@ func firstLine(s string) string {
 // manifest starts the record of one point with everything known before it runs.
 func (r *run) manifest(conc int) *result.Manifest {
 	row := r.o.Row
-	return &result.Manifest{
+	m := &result.Manifest{
 		SchemaVersion: result.ManifestSchema, ResultFilename: row.PointStem(r.o.ResultFilename, r.o.RunnerName, conc),
 		HW: r.o.RunnerType, SKU: result.SKU(r.o.RunnerType), Runner: r.o.RunnerName,
 		Model: row.Model, ModelPrefix: row.ModelPrefix, Framework: row.Framework, Precision: row.Precision,
 		SpecDecoding: row.SpecDecoding, ISL: row.ISL, OSL: row.OSL, TP: row.TP, EP: row.EP, DPAttention: row.DPAttn,
 		Conc: conc, RunEval: row.RunEval, Backend: r.backend.Name(), Image: row.Image, GPU: r.gpu,
-		AgentVersion: r.o.AgentVersion, Started: time.Now().UTC(),
+		AgentVersion: r.o.AgentVersion, Started: time.Now().UTC(), Disagg: row.Disagg,
 	}
+	if row.Multinode() {
+		m.Multinode = &result.Multinode{Prefill: row.Prefill.result(), Decode: row.Decode.result(),
+			PrefillGPUs: row.PrefillGPUs(), DecodeGPUs: row.DecodeGPUs()}
+	}
+	return m
 }
 
 // point runs one concurrency and always leaves its manifest behind.
@@ -160,10 +165,7 @@ func (r *run) writeAgg(m *result.Manifest, out *loadgen.Outcome) error {
 		SpecDecoding: row.SpecDecoding, Disagg: row.Disagg, ISL: row.ISL, OSL: row.OSL, TP: row.TP, EP: row.EP,
 		DPAttention: row.DPAttn,
 	}
-	if row.Multinode() {
-		job.Multinode = &result.Multinode{Prefill: row.Prefill.result(), Decode: row.Decode.result(),
-			PrefillGPUs: row.PrefillGPUs(), DecodeGPUs: row.DecodeGPUs()}
-	}
+	job.Multinode = m.Multinode
 	agg, err := result.NewAgg(raw, job)
 	if err != nil {
 		return err

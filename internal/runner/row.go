@@ -312,8 +312,8 @@ var settingKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // validateWorkers checks a multi-node row's worker blocks.
 func (r *Row) validateWorkers() []error {
 	var errs []error
-	if r.TP != 0 {
-		errs = append(errs, fmt.Errorf("tp %d: a multi-node row has no top-level tp (it is per side, in prefill and decode)", r.TP))
+	if r.TP != 0 || r.EP != 0 || r.DPAttn {
+		errs = append(errs, fmt.Errorf("tp %d, ep %d, dp-attn %t: a multi-node row has no top-level tp, ep or dp-attn (they are per side, in prefill and decode)", r.TP, r.EP, r.DPAttn))
 	}
 	for _, s := range []struct {
 		name string

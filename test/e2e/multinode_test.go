@@ -70,6 +70,9 @@ func TestMultiNodeDisaggregated(t *testing.T) {
 				if m.Status != result.StatusSuccess || m.Backend != tt.backend || m.Conc != c || m.ResultFilename != stem {
 					t.Errorf("conc %d manifest: status %s backend %s conc %d stem %s", c, m.Status, m.Backend, m.Conc, m.ResultFilename)
 				}
+				if m.Multinode == nil || m.Multinode.DecodeGPUs != 2 || m.Multinode.Decode.NumWorkers != 2 {
+					t.Errorf("conc %d manifest does not record the worker layout: %+v", c, m.Multinode)
+				}
 				if c == 4 && !m.ServerReused {
 					t.Errorf("conc 4 did not reuse the deployment")
 				}
