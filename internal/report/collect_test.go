@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/inferbench/inferbench/internal/result"
 )
@@ -186,3 +187,6 @@ func TestRunStatsCountsAttemptsPerSKU(t *testing.T) {
 		}
 	}
 }
+
+// fixtureTime is a fixed start time for hand-made status records.
+var fixtureTime = time.Date(2026, 2, 9, 12, 0, 0, 0, time.UTC)

@@ -2,23 +2,17 @@ package report
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
-	"testing"
-	"time"
 
 	"github.com/inferbench/inferbench/internal/result"
 )
 
-// The fixture sweeps stand in for the artifacts of a real sweep until `agent run` against
-// the simulator can produce them; they follow the same file names (bmk_<stem>/agg_<stem>.json,
-// manifest_<stem>.json, eval_<exp>_<stem>/...). Regenerate with -regen.
-var regen = flag.Bool("regen", false, "rewrite testdata/sweep and testdata/sweep-new from the synthetic model")
+// A closed-form serving model for sweeps too large to run: the report's 5,000-result size
+// and render budget. The golden fixtures (testdata/sweep, sweep-new) are real runs of the
+// agent against the simulator instead; see fixture_regen_test.go.
 
 // point is one benchmark configuration of a synthetic sweep.
 type point struct {
@@ -33,15 +27,6 @@ type point struct {
 type sweepSpec struct {
 	seed   uint64
 	points []point
-	// slow multiplies the latency of every point of a runner type (1.2 = 20 % slower), to
-	// plant regressions for compare.
-	slow map[string]float64
-	// fail marks points (by stem) whose job failed: they get a manifest but no agg record.
-	fail map[string]result.Status
-	// evals lists stems that also ran the gsm8k eval.
-	evals map[string]bool
-	// noManifests leaves the status records out (the large render-budget sweep).
-	noManifests bool
 }
 
 func (p point) stem() string {
@@ -133,152 +118,6 @@ func (p point) agg(rng *rand.Rand, slow float64) result.Agg {
 	return a
 }
 
-// fixtureTime is the fixed clock of the fixtures, so regenerating gives identical files.
-var fixtureTime = time.Date(2026, 2, 9, 12, 0, 0, 0, time.UTC)
-
-func (p point) manifest(status result.Status, msg string) result.Manifest {
-	return result.Manifest{
-		SchemaVersion: result.ManifestSchema, ResultFilename: p.stem(), Status: status, Message: msg,
-		HW: p.hw, SKU: result.SKU(p.hw), Runner: strings.SplitN(p.hw, "-", 2)[0] + "-nv_0",
-		Model: p.model, ModelPrefix: p.prefix, Framework: p.fw, Precision: p.prec, SpecDecoding: "none",
-		ISL: p.isl, OSL: p.osl, TP: p.tp, EP: p.ep, DPAttention: p.dpa, Conc: p.conc,
-		Backend: "local", Started: fixtureTime, Finished: fixtureTime.Add(3 * time.Minute),
-	}
-}
-
-func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
-}
-
-// writeSweep lays the sweep out as actions/download-artifact leaves it: one directory per
-// artifact.
-func writeSweep(dir string, s sweepSpec) error {
-	rng := rand.New(rand.NewPCG(s.seed, 7))
-	for _, p := range s.points {
-		stem := p.stem()
-		slow := s.slow[p.hw]
-		if slow == 0 {
-			slow = 1
-		}
-		a := p.agg(rng, slow) // drawn for every point so failures don't shift the others' noise
-		if st, failed := s.fail[stem]; failed {
-			m := p.manifest(st, "engine did not become ready within 1800s: CUDA out of memory")
-			if err := writeJSON(filepath.Join(dir, result.BenchArtifact(stem), result.ManifestFile(stem)), m); err != nil {
-				return err
-			}
-			continue
-		}
-		bmk := filepath.Join(dir, result.BenchArtifact(stem))
-		if err := writeJSON(filepath.Join(bmk, result.AggFile(stem)), a); err != nil {
-			return err
-		}
-		if s.noManifests {
-			continue
-		}
-		if err := writeJSON(filepath.Join(bmk, result.ManifestFile(stem)), p.manifest(result.StatusSuccess, "")); err != nil {
-			return err
-		}
-		if s.evals[stem] {
-			if err := writeEval(filepath.Join(dir, result.EvalArtifact(p.prefix+"_"+SeqLen(p.isl, p.osl), stem)), p, rng); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// writeEval writes meta_env.json and an lm-eval results file as the reference's eval
-// artifact holds them (spec §5.4).
-func writeEval(dir string, p point, rng *rand.Rand) error {
-	meta := result.MetaEnv{Framework: p.fw, Precision: p.prec, SpecDecoding: "none", TP: p.tp, Conc: p.conc,
-		EP: p.ep, DPAttention: p.dpa, Model: p.model, HW: p.hw, ISL: fmt.Sprint(p.isl), OSL: fmt.Sprint(p.osl)}
-	if err := writeJSON(filepath.Join(dir, "meta_env.json"), meta); err != nil {
-		return err
-	}
-	strict := 0.93 + 0.02*rng.Float64()
-	res := map[string]any{
-		"results": map[string]any{"gsm8k": map[string]any{
-			"alias": "gsm8k", "exact_match,strict-match": strict, "exact_match_stderr,strict-match": 0.007,
-			"exact_match,flexible-extract": strict + 0.004, "exact_match_stderr,flexible-extract": 0.0068,
-		}},
-		"configs": map[string]any{"gsm8k": map[string]any{
-			"metric_list": []any{map[string]any{"metric": "exact_match"}},
-			"filter_list": []any{map[string]any{"name": "strict-match"}, map[string]any{"name": "flexible-extract"}},
-			"metadata":    map[string]any{"model": p.model},
-		}},
-		"n-samples":       map[string]any{"gsm8k": map[string]any{"original": 1319, "effective": 1319}},
-		"model_name":      p.model,
-		"lm_eval_version": "0.4.9.1",
-	}
-	return writeJSON(filepath.Join(dir, "results_2026-02-09T12-00-00.000000.json"), res)
-}
-
-// fixturePoints is the small sweep the golden tests read: two models, two sequence
-// lengths, four runner types, a multi-node point, three concurrencies.
-func fixturePoints() []point {
-	var ps []point
-	hws := []struct{ hw, fw string }{{"b200", "sglang"}, {"b200-trt", "trt"}, {"h200", "sglang"}, {"mi355x", "sglang"}}
-	for _, sl := range [][2]int{{1024, 1024}, {1024, 8192}} {
-		for _, h := range hws {
-			for _, c := range []int{4, 16, 64} {
-				ps = append(ps, point{prefix: "dsr1", model: "deepseek-ai/DeepSeek-R1-0528", hw: h.hw, fw: h.fw,
-					prec: "fp8", isl: sl[0], osl: sl[1], tp: 8, ep: 1, conc: c})
-			}
-		}
-	}
-	for _, tp := range []int{1, 4} {
-		for _, c := range []int{4, 16, 64} {
-			ps = append(ps, point{prefix: "gptoss", model: "openai/gpt-oss-120b", hw: "b200", fw: "vllm",
-				prec: "fp4", isl: 1024, osl: 1024, tp: tp, ep: 1, conc: c})
-		}
-	}
-	ps = append(ps, point{prefix: "dsr1", model: "deepseek-ai/DeepSeek-R1-0528", hw: "gb200", fw: "dynamo-sglang",
-		prec: "fp4", isl: 1024, osl: 8192, tp: 4, ep: 4, dpa: true, conc: 256, multinode: true})
-	return ps
-}
-
-func fixtureSpec(seed uint64) sweepSpec {
-	ps := fixturePoints()
-	return sweepSpec{
-		seed:   seed,
-		points: ps,
-		fail: map[string]result.Status{
-			ps[11].stem(): result.StatusEngineFailed, // mi355x 1k1k conc 64
-		},
-		evals: map[string]bool{ps[2].stem(): true, ps[5].stem(): true},
-	}
-}
-
-// newFixtureSpec is the "after" sweep for compare: other noise, h200 20 % slower, one
-// point only in the old set.
-func newFixtureSpec() sweepSpec {
-	s := fixtureSpec(2)
-	s.slow = map[string]float64{"h200": 1.2}
-	s.points = s.points[1:]
-	return s
-}
-
-func TestFixtureSweep(t *testing.T) {
-	if !*regen {
-		t.Skip("run with -regen to rewrite the fixture sweeps")
-	}
-	for dir, spec := range map[string]sweepSpec{"testdata/sweep": fixtureSpec(1), "testdata/sweep-new": newFixtureSpec()} {
-		if err := os.RemoveAll(dir); err != nil {
-			t.Fatal(err)
-		}
-		if err := writeSweep(dir, spec); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // bigSpec is a sweep of n results over many models, runner types and layouts, for the
 // report's size and render-time budget.
 func bigSpec(n int) sweepSpec {
@@ -309,7 +148,7 @@ func bigSpec(n int) sweepSpec {
 			}
 		}
 	}
-	return sweepSpec{seed: 3, points: ps[:n], noManifests: true}
+	return sweepSpec{seed: 3, points: ps[:n]}
 }
 
 // oneViewSpec puts n results into a single model and seq-len, so the report's default
@@ -328,7 +167,7 @@ func oneViewSpec(n int) sweepSpec {
 			}
 		}
 	}
-	return sweepSpec{seed: 4, points: ps[:n], noManifests: true}
+	return sweepSpec{seed: 4, points: ps[:n]}
 }
 
 // specRecords builds a sweep's records in memory, through the same JSON and decoder as a
