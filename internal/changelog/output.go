@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+
+	"github.com/inferbench/inferbench/internal/result"
 )
 
 // Output is the changelog result consumed by run-sweep (reference §6.6).
@@ -193,17 +195,7 @@ func (w *worker) normalize() error {
 
 // SeqLenName names an (isl, osl) pair as the reference does: 1k1k, 1k8k, 8k1k, or
 // "<isl>_<osl>".
-func SeqLenName(isl, osl int64) string {
-	switch {
-	case isl == 1024 && osl == 1024:
-		return "1k1k"
-	case isl == 1024 && osl == 8192:
-		return "1k8k"
-	case isl == 8192 && osl == 1024:
-		return "8k1k"
-	}
-	return fmt.Sprintf("%d_%d", isl, osl)
-}
+func SeqLenName(isl, osl int64) string { return result.SeqLenName(int(isl), int(osl)) }
 
 // StandardSeqLens are the bucket names run-sweep has jobs for.
 var StandardSeqLens = []string{"1k1k", "1k8k", "8k1k"}

@@ -1,6 +1,10 @@
 package matrix
 
-import "math"
+import (
+	"math"
+
+	"github.com/inferbench/inferbench/internal/result"
+)
 
 // Series returns the geometric concurrency series from start to end inclusive, each
 // value step times the previous, with the last value clamped to end (spec §3.1):
@@ -29,26 +33,29 @@ func Series(start, end, step int64) []int64 {
 	return out
 }
 
-// seqLenNames maps the named (isl, osl) pairs to their names.
-var seqLenNames = map[[2]int64]string{{1024, 1024}: "1k1k", {1024, 8192}: "1k8k", {8192, 1024}: "8k1k"}
-
 // SeqLenNames lists the names accepted by --seq-lens, in the reference's order.
-var SeqLenNames = []string{"1k1k", "1k8k", "8k1k"}
+var SeqLenNames = func() []string {
+	names := make([]string, len(result.StandardSeqLens))
+	for i, s := range result.StandardSeqLens {
+		names[i] = s.Name
+	}
+	return names
+}()
 
 // SeqLenName returns "1k1k", "1k8k" or "8k1k" for the named pairs and "<isl>_<osl>"
 // for any other pair.
 func SeqLenName(isl, osl int64) string {
-	if n, ok := seqLenNames[[2]int64{isl, osl}]; ok {
-		return n
+	if isl != int64(int(isl)) || osl != int64(int(osl)) {
+		return itoa(isl) + "_" + itoa(osl)
 	}
-	return itoa(isl) + "_" + itoa(osl)
+	return result.SeqLenName(int(isl), int(osl))
 }
 
 // SeqLenPair returns the (isl, osl) pair of a named seq-len.
 func SeqLenPair(name string) (isl, osl int64, ok bool) {
-	for pair, n := range seqLenNames {
-		if n == name {
-			return pair[0], pair[1], true
+	for _, s := range result.StandardSeqLens {
+		if s.Name == name {
+			return int64(s.ISL), int64(s.OSL), true
 		}
 	}
 	return 0, 0, false

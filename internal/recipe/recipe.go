@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/inferbench/inferbench/internal/result"
 )
 
 // Recipe is one entry of configs/recipes.yaml.
@@ -142,21 +144,8 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// SeqLen names an (isl, osl) pair the way exp-name does.
-func SeqLen(isl, osl int) string {
-	switch {
-	case isl == 1024 && osl == 1024:
-		return "1k1k"
-	case isl == 1024 && osl == 8192:
-		return "1k8k"
-	case isl == 8192 && osl == 1024:
-		return "8k1k"
-	}
-	return fmt.Sprintf("%d_%d", isl, osl)
-}
-
 func (w When) holds(v Values) bool {
-	if len(w.SeqLen) > 0 && !w.SeqLen.has(SeqLen(v.ISL, v.OSL)) {
+	if len(w.SeqLen) > 0 && !w.SeqLen.has(result.SeqLenName(v.ISL, v.OSL)) {
 		return false
 	}
 	if len(w.TP) > 0 && !containsInt(w.TP, v.TP) {

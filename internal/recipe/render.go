@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/inferbench/inferbench/internal/result"
 )
 
 // Values are what templates see.
@@ -86,7 +88,7 @@ var funcs = template.FuncMap{
 		}
 		return (a + m - 1) / m * m, nil
 	},
-	"seqLen": SeqLen,
+	"seqLen": result.SeqLenName,
 }
 
 // Rendered is a recipe with every template filled in: what the backend launches.

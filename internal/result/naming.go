@@ -50,15 +50,22 @@ func SKU(runnerType string) string {
 	return runnerType
 }
 
-// SeqLenName is 1k1k, 1k8k, 8k1k for the standard pairs, else "<isl>_<osl>".
+// SeqLen is a named (isl, osl) pair.
+type SeqLen struct {
+	Name     string
+	ISL, OSL int
+}
+
+// StandardSeqLens are the named pairs, in the reference's order (the choices of --seq-lens).
+var StandardSeqLens = []SeqLen{{"1k1k", 1024, 1024}, {"1k8k", 1024, 8192}, {"8k1k", 8192, 1024}}
+
+// SeqLenName is 1k1k, 1k8k, 8k1k for the standard pairs, else "<isl>_<osl>". It names
+// exp-name, changelog buckets and report groups alike.
 func SeqLenName(isl, osl int) string {
-	switch {
-	case isl == 1024 && osl == 1024:
-		return "1k1k"
-	case isl == 1024 && osl == 8192:
-		return "1k8k"
-	case isl == 8192 && osl == 1024:
-		return "8k1k"
+	for _, s := range StandardSeqLens {
+		if s.ISL == isl && s.OSL == osl {
+			return s.Name
+		}
 	}
 	return fmt.Sprintf("%d_%d", isl, osl)
 }
