@@ -55,7 +55,8 @@ func cmdBench(ctx context.Context, e env, args []string) int {
 	// Accepted for drop-in compatibility with the reference's command line.
 	datasetName := fs.String("dataset-name", "random", "only random is supported")
 	fs.Bool("save-result", true, "accepted for compatibility; results are always saved")
-	fs.String("percentile-metrics", "ttft,tpot,itl,e2el", "accepted for compatibility; all metrics are reported")
+	pctMetrics := fs.String("percentile-metrics", "ttft,tpot,itl,e2el", "accepted for compatibility (names are checked); percentiles of every metric are reported")
+	fs.BoolVar(&cfg.SaveDetailed, "save-detailed", false, "add per-request ttfts, itls and request_errors to the result (the per-request JSONL has everything)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -80,6 +81,10 @@ func cmdBench(ctx context.Context, e env, args []string) int {
 	if cfg.Percentiles, err = parsePercentiles(*pcts); err != nil {
 		problems = append(problems, err.Error())
 	}
+	if err := checkPercentileMetrics(*pctMetrics); err != nil {
+		problems = append(problems, err.Error())
+	}
+	cfg.AgentVersion = agentVersion()
 	cfg.APIKey = e.getenv("OPENAI_API_KEY")
 	var progressW io.Writer = e.stderr
 	switch *progress {
@@ -160,11 +165,26 @@ func parsePercentiles(s string) ([]float64, error) {
 	return out, nil
 }
 
+// checkPercentileMetrics accepts the reference's --percentile-metrics names.
+func checkPercentileMetrics(s string) error {
+	for _, m := range strings.Split(s, ",") {
+		switch strings.TrimSpace(m) {
+		case "ttft", "tpot", "itl", "e2el":
+		default:
+			return fmt.Errorf("--percentile-metrics: %q is not one of ttft, tpot, itl, e2el", m)
+		}
+	}
+	return nil
+}
+
 // defaultResultName mirrors the reference's file name.
 func defaultResultName(c *loadgen.Config, end time.Time) string {
 	rate := "inf"
 	if !math.IsInf(c.RequestRate, 1) {
 		rate = strconv.FormatFloat(c.RequestRate, 'f', -1, 64)
+		if !strings.Contains(rate, ".") {
+			rate += ".0" // Python's str(float): 10.0, not 10
+		}
 	}
 	model := c.Model[strings.LastIndex(c.Model, "/")+1:]
 	conc := ""

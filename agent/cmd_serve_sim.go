@@ -19,7 +19,7 @@ func cmdServeSim(ctx context.Context, e env, args []string) int {
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, `usage: agent serve-sim [flags]
 
-Serves a simulated OpenAI-compatible engine (completions, chat, /health, /v1/models,
+Serves a simulated OpenAI-compatible engine (completions, chat, /health, /v1/models, /version,
 /tokenize, /metrics, GET|DELETE /sim/truth) that models continuous batching.
 
 Reply modes: random (random words), echo (the prompt back, then stop unless ignore_eos),
@@ -61,6 +61,7 @@ flags:`)
 		return exitUsage
 	}
 	cfg.Seed = *seed
+	cfg.Version = agentVersion() + "-sim"
 	if *script != "" {
 		rules, err := sim.LoadScript(*script)
 		if err != nil {

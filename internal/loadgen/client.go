@@ -299,7 +299,9 @@ func (c *client) settleTokens(rec *Record, sawUsage, perChunk bool, cum int) {
 			}
 		}
 	}
-	if c.cfg.IgnoreEOS && rec.OK() && rec.OutputTokens < rec.MaxTokens {
+	// Short is judged on the server's count only: an estimate says nothing of it (and the
+	// request is flagged for the missing usage already).
+	if c.cfg.IgnoreEOS && rec.OK() && sawUsage && rec.OutputTokens < rec.MaxTokens {
 		rec.Short = true
 	}
 }

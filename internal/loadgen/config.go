@@ -95,6 +95,11 @@ type Config struct {
 	ProgressInterval time.Duration
 	// ProgressTTY draws a single redrawn bar instead of lines.
 	ProgressTTY bool
+	// SaveDetailed adds the reference's --save-detailed per-request keys (ttfts, itls,
+	// errors; input_lens and output_lens are always written) to the raw result.
+	SaveDetailed bool
+	// AgentVersion is recorded in the raw result.
+	AgentVersion string
 	// RequestIDPrefix is prepended to the X-Request-Id header of each request ("<prefix><index>",
 	// warm-ups "<prefix>w<index>"); servers that log it let records be matched to server logs.
 	RequestIDPrefix string
@@ -138,6 +143,14 @@ func (c *Config) Validate() error {
 	if c.Model == "" {
 		bad("model is empty; pass the served model name")
 	}
+	switch c.Backend {
+	case "openai-chat":
+		if !c.chat() {
+			bad("backend openai-chat needs the chat endpoint, not %q", c.Endpoint)
+		}
+	case "tgi", "tensorrt-llm", "deepspeed-mii":
+		bad("backend %q speaks its own generate API, which is not supported; point the client at the server's OpenAI-compatible frontend with backend openai", c.Backend)
+	}
 	if c.InputLen < 1 || c.OutputLen < 1 {
 		bad("input length %d and output length %d must both be at least 1", c.InputLen, c.OutputLen)
 	}
@@ -160,7 +173,7 @@ func (c *Config) Validate() error {
 		bad("vocab size %d must be above 1000", c.VocabSize)
 	}
 	if c.NumPrompts < 1 {
-		bad("number of prompts %d must be at least 1", c.NumPrompts)
+		bad("number of prompts %d must be at least 1 (give the number of prompts, or a max concurrency to send 10 per slot)", c.NumPrompts)
 	}
 	if c.MaxConcurrency < 0 || c.NumWarmups < 0 {
 		bad("max concurrency %d and warm-ups %d must not be negative", c.MaxConcurrency, c.NumWarmups)

@@ -39,7 +39,7 @@ func goldenOutcome() *Outcome {
 		{Index: 2, ID: "bench-2", PromptLen: 13, MaxTokens: 7, Eligible: 40 * ms, Sent: 41 * ms, End: 42 * ms, Status: 500,
 			Error: "HTTP 500 Internal Server Error: boom"},
 		{Index: 3, ID: "bench-3", PromptLen: 15, MaxTokens: 8, Eligible: 30 * ms, Sent: 30 * ms, Headers: 31 * ms, End: 60 * ms, Status: 200,
-			Chunks: ch(40*ms, 50*ms, 60*ms), OutputTokens: 3, UsageMissing: true, TokensSpread: true, Short: true, ReadLag: 2 * ms},
+			Chunks: ch(40*ms, 50*ms, 60*ms), OutputTokens: 3, UsageMissing: true, TokensSpread: true, ReadLag: 2 * ms},
 		{Index: 4, ID: "bench-4", PromptLen: 16, MaxTokens: 8, Eligible: 42 * ms, Sent: 43 * ms, End: 70 * ms, Status: 200,
 			Chunks: ch(53*ms, 69*ms), OutputTokens: 4, ServerPromptTokens: 16, Short: true},
 	}
@@ -96,6 +96,73 @@ func TestGoldenRawResult(t *testing.T) {
 	}
 }
 
+// TestGoldenDetailed: --save-detailed appends the reference's per-request keys after
+// everything else, and the file still reads back.
+func TestGoldenDetailed(t *testing.T) {
+	o := goldenOutcome()
+	o.Config.SaveDetailed = true
+	raw, err := o.MarshalRaw(time.UTC, "bench_result.requests.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "raw_detailed.golden.json", append(indent(t, raw), '\n'))
+	var d struct {
+		TTFTs  []float64   `json:"ttfts"`
+		ITLs   [][]float64 `json:"itls"`
+		Errors []string    `json:"request_errors"`
+	}
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.TTFTs) != 5 || d.TTFTs[0] != 0.01 || d.TTFTs[2] != 0 || len(d.ITLs[0]) != 7 || d.ITLs[0][0] != 0.004 ||
+		len(d.ITLs[2]) != 0 || d.Errors[0] != "" || !strings.Contains(d.Errors[2], "HTTP 500") {
+		t.Errorf("detailed keys %+v", d)
+	}
+	var back result.Raw
+	if err := json.Unmarshal(raw, &back); err != nil || back.Completed != 4 {
+		t.Errorf("result.Raw round trip: %v", err)
+	}
+	keys := orderedKeys(t, raw)
+	if got := strings.Join(keys[len(keys)-3:], ","); got != "ttfts,itls,request_errors" {
+		t.Errorf("last keys %s, want ttfts,itls,request_errors", got)
+	}
+	seen := map[string]bool{}
+	for _, k := range keys {
+		if seen[k] {
+			t.Errorf("key %q appears twice", k)
+		}
+		seen[k] = true
+	}
+}
+
+// TestGoldenAgg: our raw result, read back as a file would be, converts to the agg record
+// the dashboard reads (spec agent.md §4.2), including the per-request interactivity.
+func TestGoldenAgg(t *testing.T) {
+	raw, err := goldenOutcome().MarshalRaw(time.UTC, "bench_result.requests.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back result.Raw
+	if err := json.Unmarshal(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	job := result.Job{HW: "h100", Runner: "h100_0", ResultFilename: "bench_result", Image: "vllm/vllm-openai:v0.11.0",
+		Model: "org/model", ModelPrefix: "model", Framework: "vllm", Precision: "fp8", SpecDecoding: "none",
+		ISL: 16, OSL: 8, TP: 2, EP: 1}
+	a, err := result.NewAgg(&back, job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.MarshalIndent(a, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "agg.golden.json", append(b, '\n'))
+	if v, ok := a.Get("mean_ttft"); !ok || math.Abs(v-0.01025) > 1e-12 {
+		t.Errorf("mean_ttft = %v (%v), want the raw mean 10.25 ms in seconds", v, ok)
+	}
+}
+
 // TestGoldenMetrics pins the arithmetic behind the golden file.
 func TestGoldenMetrics(t *testing.T) {
 	m := goldenOutcome().Metrics
@@ -117,7 +184,7 @@ func TestGoldenMetrics(t *testing.T) {
 		// Per token: 7 tokens at 4 ms; 4 at 2 ms and 3 at 8/3 ms; 2 at 10 ms; 1 at 16 ms.
 		{"mean itl per token", m.ITLPerToken.Mean, (7*4 + 4*2 + 3*(8.0/3) + 2*10 + 16) / 17},
 		{"missing usage", float64(m.MissingUsage), 1},
-		{"short", float64(m.ShortOutputs), 2},
+		{"short", float64(m.ShortOutputs), 1},
 		{"output throughput", m.OutputThroughput, 23 / 0.1},
 		{"send lag max", m.SendLagMax, 1},
 	}

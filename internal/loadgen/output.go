@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,6 +42,7 @@ func (o *Outcome) Raw(dateLoc *time.Location) *result.Raw {
 		TotalTokenThroughput: m.TotalTokenThroughput,
 		Ext: &result.RawExt{
 			SchemaVersion:    result.RawSchema,
+			AgentVersion:     c.AgentVersion,
 			Endpoint:         c.Endpoint,
 			DatasetMode:      c.DatasetMode,
 			InputLen:         c.InputLen,
@@ -96,7 +98,59 @@ func (o *Outcome) Raw(dateLoc *time.Location) *result.Raw {
 func (o *Outcome) MarshalRaw(dateLoc *time.Location, requestsFile string) ([]byte, error) {
 	r := o.Raw(dateLoc)
 	r.Ext.RequestsFile = requestsFile
-	return json.Marshal(r)
+	b, err := json.Marshal(r)
+	if err != nil || !o.Config.SaveDetailed || len(b) < 2 || b[len(b)-1] != '}' {
+		return b, err
+	}
+	return o.appendDetailed(b[:len(b)-1]), nil
+}
+
+// appendDetailed appends the reference's --save-detailed keys to an open JSON object and
+// closes it: per request in dataset order, "ttfts" (s, 0 for a failure), "itls" (the
+// chunk gaps in s) and "request_errors" ("" for a success; the reference calls it
+// "errors", which here is already the error histogram). Generated texts are not kept.
+func (o *Outcome) appendDetailed(b []byte) []byte {
+	secs := func(b []byte, d time.Duration) []byte { return strconv.AppendFloat(b, d.Seconds(), 'g', -1, 64) }
+	b = append(b, `,"ttfts":[`...)
+	for i := range o.Records {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		r := &o.Records[i]
+		if r.OK() {
+			b = secs(b, r.TTFT())
+		} else {
+			b = append(b, '0')
+		}
+	}
+	b = append(b, `],"itls":[`...)
+	for i := range o.Records {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		r := &o.Records[i]
+		b = append(b, '[')
+		for j := 1; r.OK() && j < len(r.Chunks); j++ {
+			if j > 1 {
+				b = append(b, ',')
+			}
+			b = secs(b, r.Chunks[j].At-r.Chunks[j-1].At)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `],"request_errors":[`...)
+	for i := range o.Records {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		r := &o.Records[i]
+		msg := r.Error
+		if msg == "" && !r.OK() {
+			msg = "no content chunk received"
+		}
+		b = appendJSONString(b, msg)
+	}
+	return append(b, "]}"...)
 }
 
 // Paths are the files WriteResults wrote.

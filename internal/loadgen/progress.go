@@ -27,9 +27,27 @@ func (p *progressState) finish(r *Record) {
 	p.tokens.Add(int64(r.OutputTokens))
 }
 
+// clock is what the progress reporter reads time from; tests substitute a fake.
+type clock struct {
+	now    func() time.Time
+	ticker func(every time.Duration) (ticks <-chan time.Time, stop func())
+}
+
+var realClock = clock{
+	now: time.Now,
+	ticker: func(every time.Duration) (<-chan time.Time, func()) {
+		t := time.NewTicker(every)
+		return t.C, t.Stop
+	},
+}
+
 // startProgress reports until the returned stop function is called: a redrawn bar on a TTY,
 // a plain line every interval otherwise (CI logs). stop prints a final line.
 func startProgress(w io.Writer, cfg *Config, p *progressState) (stop func()) {
+	return startProgressClock(w, cfg, p, realClock)
+}
+
+func startProgressClock(w io.Writer, cfg *Config, p *progressState, clk clock) (stop func()) {
 	if w == nil {
 		return func() {}
 	}
@@ -40,24 +58,24 @@ func startProgress(w io.Writer, cfg *Config, p *progressState) (stop func()) {
 	if every <= 0 {
 		every = 5 * time.Second
 	}
-	start := time.Now()
+	start := clk.now()
+	ticks, stopTicks := clk.ticker(every)
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		t := time.NewTicker(every)
-		defer t.Stop()
+		defer stopTicks()
 		for {
 			select {
 			case <-done:
-				line(w, cfg.ProgressTTY, p, time.Since(start))
+				line(w, cfg.ProgressTTY, p, clk.now().Sub(start))
 				if cfg.ProgressTTY {
 					fmt.Fprintln(w)
 				}
 				return
-			case <-t.C:
-				line(w, cfg.ProgressTTY, p, time.Since(start))
+			case <-ticks:
+				line(w, cfg.ProgressTTY, p, clk.now().Sub(start))
 			}
 		}
 	}()

@@ -4,10 +4,14 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"maps"
 	"math"
 	"net"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDataset(t *testing.T) {
@@ -51,17 +55,86 @@ func TestDataset(t *testing.T) {
 			t.Fatalf("ratio 1 gave %+v", p)
 		}
 	}
+	// Every prompt starts with the same shared prefix.
+	var first, other []int
+	json.Unmarshal(d.appendIDs(nil, &d.Prompts[0]), &first)
+	json.Unmarshal(d.appendIDs(nil, &d.Prompts[1]), &other)
+	if len(d.Prefix) != 3 || !slices.Equal(first[:3], d.Prefix) || !slices.Equal(other[:3], d.Prefix) || slices.Equal(first[3:6], other[3:6]) {
+		t.Errorf("prefix %v: prompts start %v and %v, want the shared prefix then different ids", d.Prefix, first[:6], other[:6])
+	}
 }
 
+// TestDatasetBounds: lengths are uniform over [floor(L*r), L], both ends included (the
+// reference's np.random.randint(lo, hi+1)), for a non-integer L*r too.
+func TestDatasetBounds(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.InputLen, cfg.OutputLen, cfg.RangeRatio, cfg.NumPrompts = 1024, 10, 0.8, 20000 // floor(819.2) = 819, floor(8) = 8
+	d := NewDataset(cfg)
+	inSeen, outSeen := map[int]int{}, map[int]int{}
+	for _, p := range d.Prompts {
+		inSeen[p.InputLen]++
+		outSeen[p.OutputLen]++
+	}
+	if lo, hi := slices.Min(slices.Collect(maps.Keys(inSeen))), slices.Max(slices.Collect(maps.Keys(inSeen))); lo != 819 || hi != 1024 {
+		t.Errorf("input lengths span [%d, %d], want [819, 1024]", lo, hi)
+	}
+	if len(outSeen) != 3 { // 8, 9, 10, about a third each
+		t.Fatalf("output lengths %v, want 8, 9 and 10", outSeen)
+	}
+	for l, n := range outSeen {
+		if l < 8 || l > 10 || math.Abs(float64(n)/20000-1.0/3) > 0.02 {
+			t.Errorf("output length %d drawn %d times of 20000, want about a third", l, n)
+		}
+	}
+}
+
+// TestArrivals checks the reference's arrival process: gaps are Gamma(shape=b,
+// scale=1/(rate*b)), so their mean is 1/rate and their variance 1/(rate^2*b) (b=1:
+// exponential, Poisson arrivals; b<1 burstier, b>1 more regular), and a seed gives the
+// same times every run.
 func TestArrivals(t *testing.T) {
 	if a := arrivals(5, math.Inf(1), 1, 0); a[4] != 0 {
 		t.Errorf("infinite rate should send at once: %v", a)
 	}
-	for _, b := range []float64{0.5, 1, 4} {
-		a := arrivals(4001, 100, b, 1)
-		mean := a[4000].Seconds() / 4000
-		if math.Abs(mean-0.01) > 0.001 {
-			t.Errorf("burstiness %v: mean gap %.4f s, want 0.01", b, mean)
+	const n, rate = 40000, 100.0
+	for _, b := range []float64{0.25, 0.5, 1, 4} {
+		a := arrivals(n+1, rate, b, 1)
+		if a[0] != 0 {
+			t.Errorf("burstiness %v: first arrival at %v, want 0", b, a[0])
+		}
+		gaps := make([]float64, n)
+		var sum float64
+		for i := range gaps {
+			gaps[i] = (a[i+1] - a[i]).Seconds()
+			sum += gaps[i]
+		}
+		mean := sum / n
+		var ss float64
+		below := 0
+		for _, g := range gaps {
+			ss += (g - mean) * (g - mean)
+			if g < 1/rate {
+				below++
+			}
+		}
+		variance := ss / n
+		wantVar := 1 / (rate * rate * b)
+		if math.Abs(mean-1/rate)/(1/rate) > 0.03 {
+			t.Errorf("burstiness %v: mean gap %.5f s, want %.5f", b, mean, 1/rate)
+		}
+		if math.Abs(variance-wantVar)/wantVar > 0.1 {
+			t.Errorf("burstiness %v: gap variance %.3g s², want %.3g (1/(rate²·b))", b, variance, wantVar)
+		}
+		if b == 1 { // exponential: P(gap < mean) = 1 - 1/e
+			if f := float64(below) / n; math.Abs(f-(1-1/math.E)) > 0.01 {
+				t.Errorf("Poisson arrivals: %.3f of gaps below the mean, want %.3f", f, 1-1/math.E)
+			}
+		}
+		if again := arrivals(n+1, rate, b, 1); again[n] != a[n] {
+			t.Errorf("burstiness %v: the same seed gave another schedule", b)
+		}
+		if other := arrivals(n+1, rate, b, 2); other[n] == a[n] {
+			t.Errorf("burstiness %v: another seed gave the same schedule", b)
 		}
 	}
 }
@@ -245,5 +318,86 @@ func TestStaleKeepAliveIsRetried(t *testing.T) {
 	}
 	if out.Metrics.Failed != 0 {
 		t.Fatalf("failed %d: %v", out.Metrics.Failed, out.Metrics.Errors)
+	}
+}
+
+// TestFailureRule: the run fails above 5 % failed requests (the reference's later rule),
+// not at exactly 5 %, and when nothing completed.
+func TestFailureRule(t *testing.T) {
+	for _, tc := range []struct {
+		prompts, completed int
+		want               bool
+	}{{20, 20, false}, {20, 19, false}, {20, 18, true}, {1000, 949, true}, {1000, 950, false}, {0, 0, true}} {
+		o := Outcome{Config: Config{NumPrompts: tc.prompts, MaxFailureRate: 0.05}, Metrics: Metrics{Completed: tc.completed}}
+		if got := o.Failed(); got != tc.want {
+			t.Errorf("%d of %d completed: Failed() = %v, want %v", tc.completed, tc.prompts, got, tc.want)
+		}
+	}
+}
+
+// TestClientBehind: the result says when the client itself limited the run: late sends
+// after the first wave, late reads, or a saturated CPU. The first wave's burst is not held
+// against it.
+func TestClientBehind(t *testing.T) {
+	const ms = time.Millisecond
+	rec := func(eligible, sent, readLag time.Duration) Record {
+		return Record{Status: 200, Eligible: eligible, Sent: sent, ReadLag: readLag, MaxTokens: 2, OutputTokens: 2,
+			Chunks: []Chunk{{At: sent + 10*ms, Tokens: 1}, {At: sent + 20*ms, Tokens: 1}}}
+	}
+	tests := []struct {
+		name    string
+		recs    func() []Record
+		cpu     time.Duration
+		want    bool
+		because string
+	}{
+		{"in time", func() []Record {
+			var r []Record
+			for i := range 8 {
+				r = append(r, rec(time.Duration(i)*ms, time.Duration(i)*ms+ms/10, ms))
+			}
+			return r
+		}, 0, false, ""},
+		{"first wave burst only", func() []Record {
+			var r []Record
+			for i := range 8 {
+				lag := ms / 10
+				if i < 4 { // concurrency 4: the first wave
+					lag = time.Duration(i) * 20 * ms
+				}
+				r = append(r, rec(ms, ms+lag, ms))
+			}
+			return r
+		}, 0, false, ""},
+		{"late sends after the first wave", func() []Record {
+			var r []Record
+			for range 8 {
+				r = append(r, rec(ms, 30*ms, ms))
+			}
+			return r
+		}, 0, true, "send lag"},
+		{"late reads", func() []Record {
+			var r []Record
+			for range 8 {
+				r = append(r, rec(ms, ms, 50*ms))
+			}
+			return r
+		}, 0, true, "read lag"},
+		{"saturated CPU", func() []Record {
+			return []Record{rec(ms, ms, ms)}
+		}, time.Duration(runtime.GOMAXPROCS(0)) * time.Second, true, "cores"}, // every core busy for the whole run
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.MaxConcurrency = 4
+			m := Aggregate(&cfg, tc.recs(), time.Second, tc.cpu)
+			if m.ClientBehind != tc.want || !strings.Contains(strings.Join(m.BehindReasons, "\n"), tc.because) {
+				t.Errorf("behind %v %q, want %v because of %q", m.ClientBehind, m.BehindReasons, tc.want, tc.because)
+			}
+			if tc.want && !slices.Contains(m.Warnings(), m.BehindReasons[0]) {
+				t.Errorf("warnings %q lack the reason", m.Warnings())
+			}
+		})
 	}
 }

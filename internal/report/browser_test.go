@@ -120,7 +120,7 @@ func TestBrowserReport(t *testing.T) {
 	path := writeReport(t, dir, HTMLInput{Records: s.Records, Statuses: s.Statuses, Summary: s.SummaryLine()})
 	url := "file://" + path
 
-	all := loadDOM(t, bin, url+"#model=dsr1&seq=1k1k")
+	all := loadDOM(t, bin, url+"#model=gptoss&seq=1k1k")
 	for _, id := range chartIDs {
 		if all.chartPts[id] == 0 {
 			t.Errorf("chart %s rendered no data points", id)
@@ -132,23 +132,36 @@ func TestBrowserReport(t *testing.T) {
 	if circles == 0 || frontiers == 0 || bars == 0 {
 		t.Errorf("circles %d, frontier lines %d, bars %d: want all > 0", circles, frontiers, bars)
 	}
-	// The dsr1 1k1k view holds b200, b200-trt, h200 and mi355x at three concurrencies,
-	// less mi355x conc 64, which failed.
-	if all.bodyPoints != 11 {
-		t.Errorf("unfiltered view shows %d results, want 11", all.bodyPoints)
+	// The gptoss 1k1k view holds h100 and h200, trt and vllm, at three concurrencies; the
+	// h200 trt tp4 point whose load failed is not a result.
+	if all.bodyPoints != 12 || all.chartPts["chart-pareto"] != 12 || len(all.legend) != 4 {
+		t.Errorf("unfiltered view shows %d results, %d pareto points, legend %q; want 12, 12 and 4 entries",
+			all.bodyPoints, all.chartPts["chart-pareto"], all.legend)
 	}
 
-	h200 := loadDOM(t, bin, url+"#model=dsr1&seq=1k1k&hw=h200")
-	if h200.bodyPoints != 3 || h200.chartPts["chart-pareto"] != 3 {
-		t.Errorf("hw=h200 shows %d results, %d pareto points; want 3 and 3", h200.bodyPoints, h200.chartPts["chart-pareto"])
+	// Each filter changes what every chart shows, not only the count.
+	for _, tt := range []struct {
+		hash   string
+		points int
+		legend []string
+	}{
+		{"&hw=h200", 6, []string{"h200-sim · trt", "h200-sim · vllm"}},
+		{"&fw=vllm", 6, []string{"h100-sim · vllm", "h200-sim · vllm"}},
+		{"&hw=h100&fw=trt", 3, []string{"h100-sim · trt"}},
+	} {
+		d := loadDOM(t, bin, url+"#model=gptoss&seq=1k1k"+tt.hash)
+		if d.bodyPoints != tt.points || d.chartPts["chart-pareto"] != tt.points || d.chartPts["chart-tput"] != tt.points {
+			t.Errorf("%s shows %d results, %d pareto and %d throughput points; want %d", tt.hash, d.bodyPoints,
+				d.chartPts["chart-pareto"], d.chartPts["chart-tput"], tt.points)
+		}
+		if strings.Join(d.legend, "|") != strings.Join(tt.legend, "|") {
+			t.Errorf("%s legend = %q, want %q", tt.hash, d.legend, tt.legend)
+		}
 	}
-	if len(h200.legend) != 1 || !strings.HasPrefix(h200.legend[0], "h200") {
-		t.Errorf("hw=h200 legend = %q, want only h200", h200.legend)
-	}
-	// hw=b200 is the SKU: it selects b200 (sglang) and b200-trt.
-	b200 := loadDOM(t, bin, url+"#model=dsr1&seq=1k1k&hw=b200")
-	if b200.bodyPoints != 6 {
-		t.Errorf("hw=b200 shows %d results, want 6 (b200 and b200-trt)", b200.bodyPoints)
+	// The seq-len filter switches to the other workload: the two 1k8k eval rows.
+	long := loadDOM(t, bin, url+"#model=gptoss&seq=1k8k")
+	if long.bodyPoints != 2 || strings.Contains(long.html, ">1024 / 1024<") {
+		t.Errorf("seq=1k8k shows %d results, want 2", long.bodyPoints)
 	}
 
 	art := artifactDir(t)
@@ -158,7 +171,7 @@ func TestBrowserReport(t *testing.T) {
 	} {
 		shot := filepath.Join(art, name)
 		args := append([]string{"--hide-scrollbars", "--window-size=1400,1900", "--screenshot=" + shot}, extra...)
-		chromium(t, bin, append(args, url+"#model=dsr1&seq=1k8k")...)
+		chromium(t, bin, append(args, url+"#model=gptoss&seq=1k1k")...)
 		if st, err := os.Stat(shot); err != nil || st.Size() < 10_000 {
 			t.Errorf("screenshot %s missing or blank: %v", shot, err)
 		}

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/inferbench/inferbench/internal/result"
 )
 
 // Problem is a file of the sweep that could not be used, and why.
@@ -31,6 +33,10 @@ type Sweep struct {
 	// Ignored counts JSON files that are knowingly not results (raw client JSON, eval
 	// files, earlier aggregate outputs), by kind, so the summary line can say so.
 	Ignored map[string]int
+	// FailedPoints are agg records whose own status record says the point failed (the load
+	// missed its bar, the engine died, the run was cancelled): `agent run` still writes
+	// their numbers for diagnosis, but they are not results and stay out of Records.
+	FailedPoints []Record
 
 	seenStatus map[string]bool
 }
@@ -89,7 +95,32 @@ func Scan(fsys fs.FS, root string) (*Sweep, error) {
 		s.classify(rel, d.Name(), data)
 		return nil
 	})
+	s.dropFailedPoints()
 	return s, err
+}
+
+// dropFailedPoints moves the agg records of failed points out of Records. A point is
+// failed when its latest status record (matched on the stem: agg_<stem>.json and
+// manifest_<stem>.json) is neither a success nor eval_failed: an eval below its threshold
+// says nothing against the throughput numbers.
+func (s *Sweep) dropFailedPoints() {
+	latest := map[string]Status{}
+	for _, st := range s.Statuses {
+		if prev, ok := latest[st.ResultFilename]; !ok || st.Started.After(prev.Started) {
+			latest[st.ResultFilename] = st
+		}
+	}
+	kept := s.Records[:0]
+	for _, r := range s.Records {
+		stem := strings.TrimSuffix(strings.TrimPrefix(path.Base(r.Source), "agg_"), ".json")
+		st, ok := latest[stem]
+		if ok && !st.OK() && st.Status != result.StatusEvalFailed {
+			s.FailedPoints = append(s.FailedPoints, r)
+			continue
+		}
+		kept = append(kept, r)
+	}
+	s.Records = kept
 }
 
 func relPath(root, p string) string {
@@ -194,6 +225,9 @@ func (s *Sweep) SummaryLine() string {
 	sort.Strings(kinds)
 	for _, k := range kinds {
 		parts = append(parts, fmt.Sprintf("ignored %d %s", s.Ignored[k], k))
+	}
+	if len(s.FailedPoints) > 0 {
+		parts = append(parts, fmt.Sprintf("left out %d results of failed points", len(s.FailedPoints)))
 	}
 	if len(s.Problems) > 0 {
 		parts = append(parts, fmt.Sprintf("%d unreadable or partial", len(s.Problems)))

@@ -86,14 +86,24 @@ const fixtureRecipes = `recipes:
 var fixtureSweepCmd = []string{"full-sweep", "--single-node", "--model-prefix", "gptoss", "--precision", "fp4",
 	"--runner-type", "h100", "h200", "--seq-lens", "1k1k", "1k8k", "--min-conc", "4", "--max-conc", "16", "--run-evals"}
 
+// fixtureMultiNodeCmd adds the disaggregated gb200 rows.
+var fixtureMultiNodeCmd = []string{"full-sweep", "--multi-node", "--runner-type", "gb200", "--seq-lens", "1k1k", "--max-conc", "64"}
+
 // fixtureJob is one `agent run` of the fixture: the matrix rows of one configuration
-// (runner, framework, exp-name, tp, ep) with the listed concurrencies, served by engine.
+// (runner, framework, exp-name, tp, ep; a multi-node row has tp 0 and is picked by its
+// precision) with the listed concurrencies, served by engine.
 type fixtureJob struct {
 	runner, framework, exp string
 	tp, ep                 int
 	concs                  []int
 	engine                 string
+	prec                   string // multi-node rows only
 }
+
+// multiNodeJob is the disaggregated gb200 row of the fixture, served by the recipes'
+// sim-disagg launcher on one node.
+var multiNodeJob = fixtureJob{runner: "gb200", framework: "dynamo-sglang", exp: "dsr1_1k1k", concs: []int{64},
+	engine: "sim-disagg", prec: "fp4"}
 
 func (j fixtureJob) String() string {
 	return fmt.Sprintf("%s %s %s tp%d ep%d conc %v (%s)", j.runner, j.framework, j.exp, j.tp, j.ep, j.concs, j.engine)
@@ -102,30 +112,32 @@ func (j fixtureJob) String() string {
 // oldJobs is testdata/sweep: two GPUs, two frameworks, three concurrencies, a point whose
 // load fails, and two eval rows (one accurate, one below its threshold).
 var oldJobs = []fixtureJob{
-	{"h100", "trt", "gptoss_1k1k", 2, 1, []int{4, 8, 16}, "sim-fixture"},
-	{"h100", "vllm", "gptoss_1k1k", 2, 1, []int{4, 8, 16}, "sim-fixture"},
-	{"h200", "vllm", "gptoss_1k1k", 1, 1, []int{4, 8, 16}, "sim-fixture"},
-	{"h200", "trt", "gptoss_1k1k", 1, 1, []int{4, 8, 16}, "sim-fixture"},
-	{"h200", "trt", "gptoss_1k1k", 4, 4, []int{8}, "sim-fixture-flaky"},
-	{"h200", "vllm", "gptoss_1k8k", 8, 1, []int{16}, "sim-fixture-eval"},
-	{"h100", "vllm", "gptoss_1k8k", 8, 1, []int{16}, "sim-fixture-eval-bad"},
+	{"h100", "trt", "gptoss_1k1k", 2, 1, []int{4, 8, 16}, "sim-fixture", ""},
+	{"h100", "vllm", "gptoss_1k1k", 2, 1, []int{4, 8, 16}, "sim-fixture", ""},
+	{"h200", "vllm", "gptoss_1k1k", 1, 1, []int{4, 8, 16}, "sim-fixture", ""},
+	{"h200", "trt", "gptoss_1k1k", 1, 1, []int{4, 8, 16}, "sim-fixture", ""},
+	{"h200", "trt", "gptoss_1k1k", 4, 4, []int{8}, "sim-fixture-flaky", ""},
+	{"h200", "vllm", "gptoss_1k8k", 8, 1, []int{16}, "sim-fixture-eval", ""},
+	{"h100", "vllm", "gptoss_1k8k", 8, 1, []int{16}, "sim-fixture-eval-bad", ""},
+	multiNodeJob,
 }
 
 // newJobs is testdata/sweep-new: the same 1k1k configurations, h200 on the slower engine
 // (a regression compare must flag), h100 trt without conc 4 (a point only in the old set).
 var newJobs = []fixtureJob{
-	{"h100", "trt", "gptoss_1k1k", 2, 1, []int{8, 16}, "sim-fixture"},
-	{"h100", "vllm", "gptoss_1k1k", 2, 1, []int{4, 8, 16}, "sim-fixture"},
-	{"h200", "vllm", "gptoss_1k1k", 1, 1, []int{4, 8, 16}, "sim-fixture-slow"},
-	{"h200", "trt", "gptoss_1k1k", 1, 1, []int{4, 8, 16}, "sim-fixture-slow"},
+	{"h100", "trt", "gptoss_1k1k", 2, 1, []int{8, 16}, "sim-fixture", ""},
+	{"h100", "vllm", "gptoss_1k1k", 2, 1, []int{4, 8, 16}, "sim-fixture", ""},
+	{"h200", "vllm", "gptoss_1k1k", 1, 1, []int{4, 8, 16}, "sim-fixture-slow", ""},
+	{"h200", "trt", "gptoss_1k1k", 1, 1, []int{4, 8, 16}, "sim-fixture-slow", ""},
+	multiNodeJob,
 }
 
-// keepFile says which files of a run go into the fixture: the agg records, status records
-// and raw client results of the bmk artifact, and the eval artifact's files. The
-// per-request logs (*.requests.jsonl) and server.log are left out to keep the fixture small;
-// collect never reads them.
+// keepFile says which files of an eval artifact go into the fixture: meta_env.json and the
+// results file. The samples (about 100 KB each) and, in the bmk artifacts, the per-request
+// logs (*.requests.jsonl) and server.log are left out to keep the fixture small; collect
+// never reads them. The raw client results (<stem>.json) stay, to show they are ignored.
 func keepFile(name string) bool {
-	return strings.HasSuffix(name, ".json") || strings.HasPrefix(name, "samples_") && strings.HasSuffix(name, ".jsonl")
+	return strings.HasSuffix(name, ".json")
 }
 
 func TestRegenFixtureSweeps(t *testing.T) {
@@ -167,15 +179,19 @@ func buildAndExpand(ctx context.Context, t *testing.T, scratch string) (string, 
 		}
 	}
 	cfg := filepath.Join(repoRoot, "configs")
-	args := append(append([]string{}, fixtureSweepCmd...), "--config-files", filepath.Join(cfg, "nvidia-master.yaml"),
-		filepath.Join(cfg, "amd-master.yaml"), "--runner-config", filepath.Join(cfg, "runners.yaml"))
-	res, err := execx.OS{}.Run(ctx, execx.Cmd{Name: gen, Args: args})
-	if err != nil || res.ExitCode != 0 {
-		t.Fatalf("generator: %v\n%s", err, res.Stderr)
-	}
 	var rows []map[string]json.RawMessage
-	if err := json.Unmarshal(res.Stdout, &rows); err != nil {
-		t.Fatalf("generator output: %v", err)
+	for _, sweep := range [][]string{fixtureSweepCmd, fixtureMultiNodeCmd} {
+		args := append(append([]string{}, sweep...), "--config-files", filepath.Join(cfg, "nvidia-master.yaml"),
+			filepath.Join(cfg, "amd-master.yaml"), "--runner-config", filepath.Join(cfg, "runners.yaml"))
+		res, err := execx.OS{}.Run(ctx, execx.Cmd{Name: gen, Args: args})
+		if err != nil || res.ExitCode != 0 {
+			t.Fatalf("generator: %v\n%s", err, res.Stderr)
+		}
+		var part []map[string]json.RawMessage
+		if err := json.Unmarshal(res.Stdout, &part); err != nil {
+			t.Fatalf("generator output: %v", err)
+		}
+		rows = append(rows, part...)
 	}
 	return agent, rows
 }
@@ -208,19 +224,32 @@ func (j fixtureJob) row(rows []map[string]json.RawMessage) ([]byte, error) {
 	found := map[int]bool{}
 	for _, r := range rows {
 		var g struct {
-			Runner    string `json:"runner"`
-			Framework string `json:"framework"`
-			Exp       string `json:"exp-name"`
-			TP        int    `json:"tp"`
-			EP        int    `json:"ep"`
-			Conc      int    `json:"conc"`
-			RunEval   bool   `json:"run-eval"`
+			Runner    string          `json:"runner"`
+			Framework string          `json:"framework"`
+			Exp       string          `json:"exp-name"`
+			Precision string          `json:"precision"`
+			TP        int             `json:"tp"`
+			EP        int             `json:"ep"`
+			Conc      json.RawMessage `json:"conc"`
+			RunEval   bool            `json:"run-eval"`
 		}
 		b, _ := json.Marshal(r)
-		if json.Unmarshal(b, &g) != nil || g.Runner != j.runner || g.Framework != j.framework || g.Exp != j.exp || g.TP != j.tp || g.EP != j.ep {
+		if json.Unmarshal(b, &g) != nil || g.Runner != j.runner || g.Framework != j.framework || g.Exp != j.exp || g.TP != j.tp || g.EP != j.ep ||
+			j.prec != "" && g.Precision != j.prec {
 			continue
 		}
-		found[g.Conc] = true
+		// single-node rows carry one conc, multi-node rows their list
+		var concs []int
+		if err := json.Unmarshal(g.Conc, &concs); err != nil {
+			var c int
+			if json.Unmarshal(g.Conc, &c) != nil {
+				continue
+			}
+			concs = []int{c}
+		}
+		for _, c := range concs {
+			found[c] = true
+		}
 		// the eval mark sits on one concurrency of a configuration: keep the row that has it
 		if base == nil || g.RunEval {
 			base = r
@@ -242,6 +271,9 @@ func (j fixtureJob) row(rows []map[string]json.RawMessage) ([]byte, error) {
 func runFixtureJob(ctx context.Context, t *testing.T, agent, recipes string, j fixtureJob, row []byte, out string) {
 	t.Helper()
 	cfg := filepath.Join(repoRoot, "configs")
+	if j.engine == "sim-disagg" {
+		recipes = filepath.Join(cfg, "recipes.yaml") // the product's disaggregated launcher
+	}
 	args := []string{"run", "--entry", string(row), "--engine", j.engine, "--recipes", recipes,
 		"--inventory", filepath.Join(cfg, "inventory.yaml"),
 		// one node name per GPU so the stems of the two GPUs differ, as on real runners;
@@ -252,12 +284,9 @@ func runFixtureJob(ctx context.Context, t *testing.T, agent, recipes string, j f
 		"--eval-thresholds", filepath.Join(cfg, "eval-thresholds.yaml"), "--out", out}
 	start := time.Now()
 	res, err := execx.OS{}.Run(ctx, execx.Cmd{Name: agent, Args: args})
-	if err != nil {
-		t.Fatalf("%s: %v", j, err)
-	}
-	// exit 1 (a failed point) is part of the fixture; anything else is not
+	// exit 1 (a failed point or eval) is part of the fixture; anything else is not
 	if res.ExitCode != 0 && res.ExitCode != 1 {
-		t.Fatalf("%s: agent run exit %d\n%s", j, res.ExitCode, res.Stderr)
+		t.Fatalf("%s: agent run exit %d: %v\n%s", j, res.ExitCode, err, res.Stderr)
 	}
 	t.Logf("%s: exit %d in %v\n%s", j, res.ExitCode, time.Since(start).Round(time.Second), bytes.TrimSpace(res.Stdout))
 }

@@ -1,7 +1,7 @@
 // Package sim is a simulated OpenAI-compatible inference engine: the built-in engine of the
 // no-GPU demo and the peer of the load generator's tests. It serves /v1/completions and
 // /v1/chat/completions (streaming with usage, ignore_eos, token-id prompts), /health,
-// /v1/models, /tokenize and /metrics, and models continuous batching: a prefill time per
+// /v1/models, /version, /tokenize and /metrics, and models continuous batching: a prefill time per
 // input token, a decode step that grows with the running batch, at most MaxNumSeqs running
 // sequences with a FIFO waiting queue, ChunkTokens tokens per streamed chunk, jitter, a
 // startup delay and injected failures. With fixed delays its recorded timings (GET
@@ -28,6 +28,9 @@ const (
 type Config struct {
 	Model       string
 	MaxModelLen int // reported by /v1/models and /tokenize; requests are not truncated
+	// Version is what GET /version reports as the engine version (vLLM's endpoint, which
+	// the runner records in the manifest); "" reports "sim".
+	Version string
 
 	TTFT            time.Duration // fixed part of prefill (time to first token once admitted)
 	PrefillPerToken time.Duration // added per prompt token

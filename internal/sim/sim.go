@@ -46,6 +46,9 @@ func New(cfg Config) (*Sim, error) {
 	if cfg.DefaultMaxTokens == 0 {
 		cfg.DefaultMaxTokens = 16
 	}
+	if cfg.Version == "" {
+		cfg.Version = "sim"
+	}
 	if cfg.MaxModelLen == 0 {
 		cfg.MaxModelLen = 131072
 	}
@@ -63,6 +66,7 @@ func New(cfg Config) (*Sim, error) {
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /health", s.health)
 	s.mux.HandleFunc("GET /v1/models", s.models)
+	s.mux.HandleFunc("GET /version", s.version)
 	s.mux.HandleFunc("POST /v1/completions", s.gate(s.completions))
 	s.mux.HandleFunc("POST /v1/chat/completions", s.gate(s.chat))
 	s.mux.HandleFunc("POST /tokenize", s.gate(s.tokenize))
@@ -150,6 +154,12 @@ func (s *Sim) models(w http.ResponseWriter, _ *http.Request) {
 			"owned_by": "inferbench-sim", "root": s.cfg.Model, "max_model_len": s.cfg.MaxModelLen,
 		}},
 	})
+}
+
+// version answers like vLLM's GET /version. It works during the startup delay, as vLLM's
+// does once its API server is up.
+func (s *Sim) version(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"version": s.cfg.Version})
 }
 
 func (s *Sim) metrics(w http.ResponseWriter, _ *http.Request) {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -107,9 +108,60 @@ func TestEndpoints(t *testing.T) {
 	post(t, url+"/v1/completions", `{"model":"org/m","prompt":[1,2,3],"max_tokens":4}`)
 	resp, _ = http.Get(url + "/metrics")
 	m, _ := io.ReadAll(resp.Body)
-	for _, want := range []string{`vllm:num_requests_running{model_name="org/m"} 0`, `vllm:prompt_tokens_total{model_name="org/m"} 3`, `vllm:generation_tokens_total{model_name="org/m"} 4`} {
+	for _, want := range []string{`vllm:num_requests_running{model_name="org/m"} 0`, `vllm:num_requests_waiting{model_name="org/m"} 0`,
+		`vllm:prompt_tokens_total{model_name="org/m"} 3`, `vllm:generation_tokens_total{model_name="org/m"} 4`, `vllm:request_success_total{model_name="org/m"} 1`} {
 		if !strings.Contains(string(m), want) {
 			t.Errorf("metrics lack %q:\n%s", want, m)
+		}
+	}
+	checkPrometheusText(t, string(m))
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+		t.Errorf("metrics content type %q, want text/plain (Prometheus text format)", ct)
+	}
+}
+
+// checkPrometheusText checks the exposition format: every sample has a name, optional
+// labels and a number, and follows a "# TYPE" line of its metric.
+func checkPrometheusText(t *testing.T, text string) {
+	t.Helper()
+	sample := regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"]*")*\})? [-+]?[0-9.eE+-]+$`)
+	typed := map[string]bool{}
+	for _, l := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+		if f, ok := strings.CutPrefix(l, "# TYPE "); ok {
+			name, kind, _ := strings.Cut(f, " ")
+			if kind != "counter" && kind != "gauge" && kind != "histogram" {
+				t.Errorf("metric %s has type %q", name, kind)
+			}
+			typed[name] = true
+			continue
+		}
+		if strings.HasPrefix(l, "#") {
+			continue
+		}
+		m := sample.FindStringSubmatch(l)
+		if m == nil {
+			t.Errorf("not a Prometheus sample line: %q", l)
+			continue
+		}
+		if !typed[m[1]] {
+			t.Errorf("sample %s before its # TYPE line", m[1])
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	for _, tc := range []struct{ set, want string }{{"", "sim"}, {"v1.2.3-sim", "v1.2.3-sim"}} {
+		// During the startup delay too: the runner asks while the engine loads.
+		_, url, _ := serve(t, Config{Version: tc.set, StartupDelay: time.Minute})
+		resp, err := http.Get(url + "/version")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v struct{ Version string }
+		err = json.NewDecoder(resp.Body).Decode(&v)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 || v.Version != tc.want {
+			t.Errorf("GET /version = %d %+v (%v), want %q", resp.StatusCode, v, err, tc.want)
 		}
 	}
 }

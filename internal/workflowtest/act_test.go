@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	evalpkg "github.com/inferbench/inferbench/internal/eval"
 	"github.com/inferbench/inferbench/internal/execx"
 	"github.com/inferbench/inferbench/internal/result"
 )
@@ -62,7 +63,9 @@ func actBinary(t *testing.T) string {
 	return ""
 }
 
-func newActEnv(t *testing.T) *actEnv {
+// newActEnv prepares a workspace: the repository plus extra files (path relative to the
+// root -> content) that the test writes before committing it.
+func newActEnv(t *testing.T, extra map[string][]byte) *actEnv {
 	t.Helper()
 	e := &actEnv{act: actBinary(t)}
 	if _, err := os.Stat(filepath.Join(repoRoot(t), "action.yml")); err != nil {
@@ -71,6 +74,11 @@ func newActEnv(t *testing.T) *actEnv {
 	tmp := t.TempDir()
 	e.ws, e.artifacts, e.cache = filepath.Join(tmp, "repo"), filepath.Join(tmp, "artifacts"), filepath.Join(tmp, "act-cache")
 	copyTree(t, repoRoot(t), e.ws)
+	for rel, b := range extra {
+		if err := os.WriteFile(filepath.Join(e.ws, filepath.FromSlash(rel)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	e.git(t, "init", "-q", "-b", "main")
 	// act takes github.repository from the origin remote; the fork guard compares with it.
 	e.git(t, "remote", "add", "origin", "https://github.com/"+actRepo+".git")
@@ -129,16 +137,30 @@ func (e *actEnv) run(t *testing.T, timeout time.Duration, args []string) (string
 	return log.String(), err
 }
 
+// Test inputs under testdata/e2e. recipes.yaml serves framework sim with the simulator in
+// script mode, reading the gsm8k answers the test writes to scriptFile (eval.SimScript).
+const (
+	e2eDir     = "internal/workflowtest/testdata/e2e"
+	scriptFile = e2eDir + "/gsm8k-script.json"
+)
+
 // TestE2EDispatchUnderAct runs e2e.yml as a person would from the Actions tab: a command in
 // the box becomes a matrix, every row becomes a benchmark job that runs `agent run` against
 // the simulator, the jobs' artifacts reach act's artifact server, and collect.yml turns them
-// into agg_bmk.json and run_stats.json.
+// into agg_bmk.json, agg_eval_all.json and run_stats.json. The simeval row has run-eval: its
+// job runs the builtin gsm8k eval (INFERBENCH_EVAL_MODE, a runner setting) against the
+// simulator answering from a script (INFERBENCH_RECIPES), and uploads eval_<exp>_<stem>.
 func TestE2EDispatchUnderAct(t *testing.T) {
-	e := newActEnv(t)
-	command := "full-sweep --single-node" +
-		" --config-files internal/workflowtest/testdata/e2e/master.yaml" +
-		" --runner-config internal/workflowtest/testdata/e2e/runners.yaml"
-	out, err := e.run(t, 10*time.Minute, e.args(t, "e2e.yml", map[string]string{"command": command, "test-name": "act"}))
+	script, err := evalpkg.SimScript(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newActEnv(t, map[string][]byte{scriptFile: script})
+	command := "full-sweep --single-node --run-evals" +
+		" --config-files " + e2eDir + "/master.yaml" +
+		" --runner-config " + e2eDir + "/runners.yaml"
+	out, err := e.run(t, 10*time.Minute, e.args(t, "e2e.yml", map[string]string{"command": command, "test-name": "act"},
+		"--env", "INFERBENCH_RECIPES="+e2eDir+"/recipes.yaml", "--env", "INFERBENCH_EVAL_MODE=builtin"))
 	if err != nil {
 		t.Fatalf("act failed: %v\n%s", err, tail(out, 120))
 	}
@@ -149,35 +171,201 @@ func TestE2EDispatchUnderAct(t *testing.T) {
 	for _, conc := range []int{1, 2} {
 		wantStems = append(wantStems, result.SingleNodeStem("simtiny_128_16", "fp8", "sim", 1, 1, false, false, "none", conc, e2eNode))
 	}
+	evalStem := result.SingleNodeStem("simeval_1k8k", "fp8", "sim", 1, 1, false, false, "none", 1, e2eNode)
+	wantStems = append(wantStems, evalStem)
 	arts := artifactsByName(t, e.artifacts)
 	for _, stem := range wantStems {
-		files := arts["bmk_"+stem]
-		if files == nil {
-			t.Errorf("no artifact bmk_%s; artifacts: %v", stem, keys(arts))
-			continue
-		}
-		for _, f := range []string{"agg_" + stem + ".json", "manifest_" + stem + ".json"} {
-			if _, ok := files[f]; !ok {
-				t.Errorf("artifact bmk_%s lacks %s (has %v)", stem, f, keys(files))
-			}
-		}
-		if arts["server_logs_"+stem] == nil {
-			t.Errorf("no artifact server_logs_%s", stem)
+		checkArtifact(t, arts, result.BenchArtifact(stem), result.AggFile(stem), result.ManifestFile(stem))
+		checkArtifact(t, arts, result.ServerLogArtifact(stem), result.ServerLogFile)
+	}
+	records := aggRecords(t, arts)
+	if len(records) != len(wantStems) {
+		t.Errorf("agg_bmk.json has %d records, want %d", len(records), len(wantStems))
+	}
+	for _, r := range records {
+		if r["hw"] != "sim" || (r["infmax_model_prefix"] != "simtiny" && r["infmax_model_prefix"] != "simeval") {
+			t.Errorf("record hw=%v infmax_model_prefix=%v, want sim, simtiny or simeval", r["hw"], r["infmax_model_prefix"])
 		}
 	}
+	checkRunStats(t, arts, len(wantStems))
+
+	// The eval artifact holds the eval's files at its top level, as the reference's does.
+	evalArt := result.EvalArtifact("simeval_1k8k", evalStem)
+	checkArtifact(t, arts, evalArt, evalpkg.MetaEnvFile)
+	var results, samples int
+	for f := range arts[evalArt] {
+		switch {
+		case strings.HasPrefix(f, "results") && strings.HasSuffix(f, ".json") && !strings.Contains(f, "/"):
+			results++
+		case strings.HasPrefix(f, "samples") && strings.HasSuffix(f, ".jsonl") && !strings.Contains(f, "/"):
+			samples++
+		}
+	}
+	if results != 1 || samples == 0 {
+		t.Errorf("artifact %s: %d results*.json and %d samples*.jsonl at its top level, want 1 and some (has %v)",
+			evalArt, results, samples, keys(arts[evalArt]))
+	}
+	var evals []result.EvalRow
+	if err := json.Unmarshal(arts["eval_results_all"]["agg_eval_all.json"], &evals); err != nil {
+		t.Fatalf("eval_results_all/agg_eval_all.json: %v", err)
+	}
+	if len(evals) != 1 {
+		t.Fatalf("agg_eval_all.json has %d rows, want 1: %+v", len(evals), evals)
+	}
+	if r := evals[0]; r.Task != "gsm8k" || r.HW != "SIM" || r.Conc != 1 || r.Score == nil || *r.Score < 0.85 {
+		t.Errorf("agg_eval_all.json row: task %q hw %q conc %d score %v, want gsm8k SIM 1 >= 0.85", r.Task, r.HW, r.Conc, r.Score)
+	}
+}
+
+// TestE2EMultiNodeUnderAct dispatches a multi-node sweep: the disaggregated row (framework
+// sim-disagg: a frontend and one simulator per prefill and decode worker on this machine)
+// runs as one benchmark job whose RESULT_FILENAME follows the multi-node grammar, its
+// per-point files (<stem>_conc<C>_gpus_<G>_ctx_<P>_gen_<D>) reach bmk_<stem>, and their agg
+// records reach agg_bmk.json.
+func TestE2EMultiNodeUnderAct(t *testing.T) {
+	e := newActEnv(t, nil)
+	command := "full-sweep --multi-node" +
+		" --config-files " + e2eDir + "/master-multinode.yaml" +
+		" --runner-config " + e2eDir + "/runners.yaml"
+	out, err := e.run(t, 10*time.Minute, e.args(t, "e2e.yml", map[string]string{"command": command, "test-name": "act-multinode"}))
+	if err != nil {
+		t.Fatalf("act failed: %v\n%s", err, tail(out, 120))
+	}
+	t.Log(logLine(out, "collect: "))
+	stem := result.MultiNodeStem("simtiny_128_16", "fp8", "sim-disagg",
+		result.Workers{TP: 1, EP: 1, NumWorkers: 1}, result.Workers{TP: 1, EP: 1, NumWorkers: 2}, true, "none", []int{1, 2}, e2eNode)
+	var want []string
+	for _, conc := range []int{1, 2} {
+		point := fmt.Sprintf("%s_conc%d_gpus_3_ctx_1_gen_2", stem, conc)
+		want = append(want, result.AggFile(point), result.ManifestFile(point))
+	}
+	arts := artifactsByName(t, e.artifacts)
+	checkArtifact(t, arts, result.BenchArtifact(stem), want...)
+	checkArtifact(t, arts, result.ServerLogArtifact(stem), result.ServerLogFile)
+	records := aggRecords(t, arts)
+	if len(records) != 2 {
+		t.Errorf("agg_bmk.json has %d records, want 2", len(records))
+	}
+	for _, r := range records {
+		if r["hw"] != "sim" || r["is_multinode"] != true || r["num_prefill_gpu"] != 1.0 || r["num_decode_gpu"] != 2.0 {
+			t.Errorf("record hw=%v is_multinode=%v num_prefill_gpu=%v num_decode_gpu=%v, want sim, true, 1, 2",
+				r["hw"], r["is_multinode"], r["num_prefill_gpu"], r["num_decode_gpu"])
+		}
+	}
+	checkRunStats(t, arts, 2)
+}
+
+// TestE2EStatusRecordOfEarlyDeath: when the agent dies before it can write a status record
+// (here: the runner's INFERBENCH_RECIPES names no file, a usage error), benchmark.yml writes
+// manifest_<RESULT_FILENAME>.json itself and uploads it, for a single-node and a multi-node
+// row alike, so the success rate counts the job as failed instead of losing it.
+func TestE2EStatusRecordOfEarlyDeath(t *testing.T) {
+	multiStem := result.MultiNodeStem("simtiny_128_16", "fp8", "sim-disagg",
+		result.Workers{TP: 1, EP: 1, NumWorkers: 1}, result.Workers{TP: 1, EP: 1, NumWorkers: 2}, true, "none", []int{1, 2}, e2eNode)
+	for _, tc := range []struct {
+		kind, args string
+		stems      []string
+	}{
+		{"single-node", "--single-node --config-files " + e2eDir + "/master.yaml", []string{
+			result.SingleNodeStem("simtiny_128_16", "fp8", "sim", 1, 1, false, false, "none", 1, e2eNode),
+			result.SingleNodeStem("simtiny_128_16", "fp8", "sim", 1, 1, false, false, "none", 2, e2eNode),
+			result.SingleNodeStem("simeval_1k8k", "fp8", "sim", 1, 1, false, false, "none", 1, e2eNode),
+		}},
+		{"multi-node", "--multi-node --config-files " + e2eDir + "/master-multinode.yaml", []string{multiStem}},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			e := newActEnv(t, nil)
+			command := "full-sweep " + tc.args + " --runner-config " + e2eDir + "/runners.yaml"
+			out, err := e.run(t, 10*time.Minute, e.args(t, "e2e.yml", map[string]string{"command": command, "test-name": "act-" + tc.kind},
+				"--env", "INFERBENCH_RECIPES="+e2eDir+"/no-such-recipes.yaml"))
+			if err == nil {
+				t.Fatalf("act succeeded although no benchmark job could start its agent:\n%s", tail(out, 60))
+			}
+			arts := artifactsByName(t, e.artifacts)
+			for _, stem := range tc.stems {
+				name := result.ManifestFile(stem)
+				checkArtifact(t, arts, result.BenchArtifact(stem), name)
+				var m result.Manifest
+				if err := json.Unmarshal(arts[result.BenchArtifact(stem)][name], &m); err != nil {
+					t.Errorf("%s: %v", name, err)
+					continue
+				}
+				if m.Status != result.StatusError || m.ResultFilename != stem || m.HW != "sim" || m.Runner != e2eNode {
+					t.Errorf("%s: status %s result_filename %s hw %s runner %s, want error %s sim %s",
+						name, m.Status, m.ResultFilename, m.HW, m.Runner, stem, e2eNode)
+				}
+			}
+			// act ends the run at the failed benchmark job, so collect.yml's `if: always()`
+			// job does not run here; its command does, on the uploaded bmk_* artifacts.
+			checkRunStatsOf(t, map[string]map[string][]byte{"run-stats": collectLocally(t, arts)}, 0, len(tc.stems))
+		})
+	}
+}
+
+// collectLocally runs collect.yml's aggregation (`agent collect`) on the bmk_* artifacts,
+// downloaded one directory per artifact as download-artifact does, and returns its outputs.
+func collectLocally(t *testing.T, arts map[string]map[string][]byte) map[string][]byte {
+	t.Helper()
+	dir := t.TempDir()
+	results, out, agent := filepath.Join(dir, "results"), filepath.Join(dir, "out"), filepath.Join(dir, "agent")
+	for name, files := range arts {
+		if !strings.HasPrefix(name, "bmk_") {
+			continue
+		}
+		for f, b := range files {
+			p := filepath.Join(results, name, filepath.FromSlash(f))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	run(t, execx.Cmd{Name: "go", Args: []string{"build", "-o", agent, "./agent"}, Dir: repoRoot(t)})
+	run(t, execx.Cmd{Name: agent, Args: []string{"collect", "-o", out, "-name", "bmk", "-eval-name", "all", results}})
+	b, err := os.ReadFile(filepath.Join(out, "run_stats.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string][]byte{"run_stats.json": b}
+}
+
+// checkArtifact reports a missing artifact or a file it lacks.
+func checkArtifact(t *testing.T, arts map[string]map[string][]byte, name string, files ...string) {
+	t.Helper()
+	got, ok := arts[name]
+	if !ok {
+		t.Errorf("no artifact %s; artifacts: %v", name, keys(arts))
+		return
+	}
+	for _, f := range files {
+		if _, ok := got[f]; !ok {
+			t.Errorf("artifact %s lacks %s (has %v)", name, f, keys(got))
+		}
+	}
+}
+
+// aggRecords reads results_bmk/agg_bmk.json.
+func aggRecords(t *testing.T, arts map[string]map[string][]byte) []map[string]any {
+	t.Helper()
 	agg := arts["results_bmk"]["agg_bmk.json"]
 	var records []map[string]any
 	if err := json.Unmarshal(agg, &records); err != nil {
 		t.Fatalf("results_bmk/agg_bmk.json: %v\n%s", err, agg)
 	}
-	if len(records) != len(wantStems) {
-		t.Errorf("agg_bmk.json has %d records, want %d:\n%s", len(records), len(wantStems), agg)
-	}
-	for _, r := range records {
-		if r["hw"] != "sim" || r["infmax_model_prefix"] != "simtiny" {
-			t.Errorf("record hw=%v infmax_model_prefix=%v, want sim, simtiny", r["hw"], r["infmax_model_prefix"])
-		}
-	}
+	return records
+}
+
+// checkRunStats wants every one of n points of runner type sim successful in run_stats.json.
+func checkRunStats(t *testing.T, arts map[string]map[string][]byte, n int) {
+	t.Helper()
+	checkRunStatsOf(t, arts, n, n)
+}
+
+// checkRunStatsOf wants success of total jobs of runner type sim in run_stats.json.
+func checkRunStatsOf(t *testing.T, arts map[string]map[string][]byte, success, total int) {
+	t.Helper()
 	var stats map[string]struct {
 		NSuccess int `json:"n_success"`
 		Total    int `json:"total"`
@@ -185,8 +373,8 @@ func TestE2EDispatchUnderAct(t *testing.T) {
 	if err := json.Unmarshal(arts["run-stats"]["run_stats.json"], &stats); err != nil {
 		t.Fatalf("run-stats/run_stats.json: %v", err)
 	}
-	if s := stats["sim"]; s.NSuccess != 2 || s.Total != 2 {
-		t.Errorf("run_stats.json sim = %+v, want 2 of 2 successful; all: %+v", s, stats)
+	if s := stats["sim"]; s.NSuccess != success || s.Total != total {
+		t.Errorf("run_stats.json sim = %+v, want %d of %d successful; all: %+v", s, success, total, stats)
 	}
 }
 
@@ -194,7 +382,7 @@ func TestE2EDispatchUnderAct(t *testing.T) {
 // may run: it reaches the generator as words, which rejects them as a usage error quoting
 // them verbatim.
 func TestCommandBoxInjectionStaysLiteral(t *testing.T) {
-	e := newActEnv(t)
+	e := newActEnv(t, nil)
 	marker := filepath.Join(t.TempDir(), "pwned")
 	// Each would create a marker file if a shell ever evaluated the command box.
 	payloads := []string{

@@ -145,3 +145,41 @@ func TestShellcheckActionScripts(t *testing.T) {
 		t.Fatal("no composite action scripts found; the scan is broken")
 	}
 }
+
+// TestRunnerLabelsMatchRunnerTypes: actionlint's self-hosted labels are the runner types of
+// configs/runners.yaml, so a new runner type (a multi-node one included) is not reported as
+// an unknown label, and a removed one does not linger.
+func TestRunnerLabelsMatchRunnerTypes(t *testing.T) {
+	root := repoRoot(t)
+	var cfg struct {
+		SelfHostedRunner struct {
+			Labels []string `yaml:"labels"`
+		} `yaml:"self-hosted-runner"`
+	}
+	readYAML(t, filepath.Join(root, ".github", "actionlint.yaml"), &cfg)
+	var runners map[string]any
+	readYAML(t, filepath.Join(root, "configs", "runners.yaml"), &runners)
+	labels := map[string]bool{}
+	for _, l := range cfg.SelfHostedRunner.Labels {
+		labels[l] = true
+		if _, ok := runners[l]; !ok {
+			t.Errorf(".github/actionlint.yaml: label %q is not a runner type of configs/runners.yaml", l)
+		}
+	}
+	for r := range runners {
+		if !labels[r] {
+			t.Errorf(".github/actionlint.yaml: runner type %q of configs/runners.yaml is not a self-hosted label", r)
+		}
+	}
+}
+
+func readYAML(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}

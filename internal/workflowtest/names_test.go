@@ -8,16 +8,24 @@ import (
 	"github.com/inferbench/inferbench/internal/result"
 )
 
-// TestNamesMatchTheAgent evaluates benchmark.yml's RESULT_STEM and job-name expressions on
-// every row the generator makes from configs/, both kinds, and compares them with the
-// agent's naming (internal/result) and the reference's job names (generator.md §7.3). The
+// TestNamesMatchTheAgent evaluates benchmark.yml's RESULT_STEM, job-name, timeout and
+// runner-label expressions on every row the generator makes from configs/, both kinds, and
+// compares them with the agent's naming (internal/result), the reference's job names
+// (generator.md §7.3) and its templates' timeouts and labels (agent.md §1.2, §1.3). The
 // artifact names, the result files and the success rate's SKU lookup all hang on these.
 func TestNamesMatchTheAgent(t *testing.T) {
 	job := workflowNamed(t, "benchmark.yml").wf.Jobs["bench"]
 	if job == nil || job.Env == nil || job.Env.Vars["result_stem"] == nil || job.Name == nil {
 		t.Fatal("benchmark.yml: job bench with env RESULT_STEM and a name expected")
 	}
+	if job.TimeoutMinutes == nil || job.TimeoutMinutes.Expression == nil {
+		t.Fatal("benchmark.yml: job bench needs timeout-minutes by row kind (an expression)")
+	}
+	if job.RunsOn == nil || len(job.RunsOn.Labels) != 2 || job.RunsOn.Labels[0].Value != "self-hosted" {
+		t.Fatal("benchmark.yml: job bench must run on [self-hosted, <the row's runner>]")
+	}
 	stemExpr, nameExpr := job.Env.Vars["result_stem"].Value.Value, job.Name.Value
+	timeoutExpr, labelExpr := job.TimeoutMinutes.Expression.Value, job.RunsOn.Labels[1].Value
 	const node = "b200-nv_0"
 	kinds := map[bool]int{}
 	for _, row := range generatedRows(t) {
@@ -39,6 +47,13 @@ func TestNamesMatchTheAgent(t *testing.T) {
 		}
 		_, multi := row["prefill"]
 		kinds[multi]++
+		wantTimeout := map[bool]float64{false: 180, true: 480}[multi]
+		if got := evalExpr(t, timeoutExpr, ctx); got != wantTimeout {
+			t.Errorf("%s: timeout-minutes = %v, want %v", wantStem, got, wantTimeout)
+		}
+		if got := evalExpr(t, labelExpr, ctx); got != row["runner"] {
+			t.Errorf("%s: runner label = %v, want the row's runner %v", wantStem, got, row["runner"])
+		}
 	}
 	if kinds[false] == 0 || kinds[true] == 0 {
 		t.Fatalf("rows per kind (multi-node?): %v; want both", kinds)

@@ -6,8 +6,10 @@
   var t0 = performance.now();
   var D = JSON.parse(document.getElementById("report-data").textContent);
   var C = {}; D.cols.forEach(function (c, i) { C[c] = i; });
-  var PALETTE = ["#3b82f6", "#f97316", "#10b981", "#ef4444", "#a855f7", "#eab308", "#06b6d4",
-    "#ec4899", "#84cc16", "#94a3b8", "#6366f1", "#f59e0b", "#14b8a6", "#e11d48", "#8b5cf6"];
+  // Mid-tone hues: each keeps 3:1 contrast against the chart panel in light and in dark
+  // mode (WCAG 1.4.11 for graphics; contrast_test.go checks it).
+  var PALETTE = ["#3b82f6", "#ce5705", "#0c8d62", "#ef4444", "#a855f7", "#9b7605", "#04889e",
+    "#ec4899", "#59890f", "#687d9b", "#6366f1", "#ac6e07", "#0f8b7d", "#e11d48", "#8b5cf6"];
   var SVGNS = "http://www.w3.org/2000/svg";
   var W = 560, H = 340, M = { l: 64, r: 14, t: 12, b: 44 };
 
