@@ -28,20 +28,7 @@ type hconn struct {
 	lag    time.Duration // longest arrival-to-read delay since resetLag
 	reused bool          // has carried a request before
 	got    int           // bytes read since the current request was sent
-	// want caps the next read (0: no cap). The body reader sets it so that a read ends
-	// where the current HTTP chunk ends: see alignedReads.
-	want int
 }
-
-// Chunk-aligned reads. A recvmsg that takes several queued segments reports the kernel
-// stamp of the last one, so a client that fell behind by more than one chunk gap would
-// give every waiting chunk the latest chunk's arrival time. Servers write one HTTP chunk
-// per flush, which arrives as one segment; so on a chunked body the client reads a chunk
-// header with a small read (chunkHeadRead bytes: the size line and the start of the data,
-// all from the chunk's own segment) and then exactly the rest of the chunk and its CRLF.
-// A read then never takes bytes of the next segment, and every chunk keeps its own
-// arrival time however late the client reads it. It costs one more recvmsg per chunk.
-const chunkHeadRead = 16
 
 func newHConn(nc net.Conn, rx *rxConn) *hconn {
 	return &hconn{nc: nc, rx: rx, buf: make([]byte, 8<<10)} // grows for long lines
@@ -67,11 +54,7 @@ func (h *hconn) fill() error {
 	var err error
 	var wall int64
 	if h.rx != nil {
-		end := len(h.buf)
-		if h.want > 0 && h.w+h.want < end {
-			end = h.w + h.want
-		}
-		n, wall, err = h.rx.read(h.buf[h.w:end])
+		n, wall, err = h.rx.read(h.buf[h.w:])
 	} else {
 		n, err = h.nc.Read(h.buf[h.w:])
 	}
@@ -179,8 +162,6 @@ type body struct {
 	chunked bool
 	left    int64 // bytes left in the current chunk or the whole body; -1 = until EOF
 	done    bool
-	// afterData: a chunk's data was consumed, so its CRLF comes next.
-	afterData bool
 }
 
 func (h *hconn) body(resp response) *body {
@@ -199,7 +180,6 @@ func (b *body) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	h := b.h
-	h.want = 0
 	if b.chunked && b.left == 0 {
 		if err := b.nextChunk(); err != nil || b.done {
 			if err == nil {
@@ -209,9 +189,6 @@ func (b *body) Read(p []byte) (int, error) {
 		}
 	}
 	if h.r == h.w {
-		if b.chunked {
-			h.want = int(min(b.left+2, 1<<30)) // the chunk's data and its CRLF
-		}
 		if err := h.fill(); err != nil {
 			if errors.Is(err, io.EOF) && b.left < 0 && !b.chunked {
 				b.done = true
@@ -244,22 +221,15 @@ func (b *body) Read(p []byte) (int, error) {
 // body after its trailers.
 func (b *body) nextChunk() error {
 	h := b.h
-	h.want = chunkHeadRead
-	if b.afterData {
-		h.want = 2
-	}
 	l, err := h.line()
 	if err != nil {
 		return err
 	}
 	if len(l) == 0 { // the CRLF closing the previous chunk
-		h.want = chunkHeadRead
 		if l, err = h.line(); err != nil {
 			return err
 		}
 	}
-	h.want = 0
-	b.afterData = true
 	size, _, _ := bytes.Cut(l, []byte{';'})
 	n, err := strconv.ParseInt(string(bytes.TrimSpace(size)), 16, 64)
 	if err != nil || n < 0 {

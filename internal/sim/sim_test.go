@@ -402,3 +402,33 @@ func TestJitter(t *testing.T) {
 		t.Errorf("gaps within [%v, %v]: jitter had no effect", lo, hi)
 	}
 }
+
+// TestWaitingQueueInMetrics: beyond MaxNumSeqs, requests wait, and /metrics shows the
+// running and waiting counts as vLLM does.
+func TestWaitingQueueInMetrics(t *testing.T) {
+	_, url, _ := serve(t, Config{MaxNumSeqs: 1, ITL: 20 * time.Millisecond})
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			post(t, url+"/v1/completions", `{"model":"m","prompt":"a","max_tokens":10,"stream":true}`)
+		}()
+	}
+	defer wg.Wait()
+	want := []string{`vllm:num_requests_running{model_name="m"} 1`, `vllm:num_requests_waiting{model_name="m"} 2`}
+	var last string
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		resp, err := http.Get(url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		last = string(b)
+		if strings.Contains(last, want[0]) && strings.Contains(last, want[1]) {
+			return
+		}
+	}
+	t.Errorf("metrics never showed 1 running and 2 waiting; last:\n%s", last)
+}
