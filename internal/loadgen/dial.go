@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/inferbench/inferbench/internal/rxstamp"
 )
 
 // dialer opens and pools the client's connections. It can pre-open them before the
@@ -50,7 +52,7 @@ func (d *dialer) dial(ctx context.Context) (*hconn, error) {
 	if err != nil {
 		return nil, err
 	}
-	var rx *rxConn
+	var rx *rxstamp.Conn
 	if d.tls != nil {
 		tc := tls.Client(nc, d.tls)
 		if err := tc.HandshakeContext(ctx); err != nil {
@@ -59,7 +61,7 @@ func (d *dialer) dial(ctx context.Context) (*hconn, error) {
 		}
 		nc = tc
 	} else {
-		rx = newRxConn(nc)
+		rx = rxstamp.New(nc)
 	}
 	d.live.Add(1)
 	return newHConn(nc, rx), nil

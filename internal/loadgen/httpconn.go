@@ -8,6 +8,8 @@ import (
 	"net"
 	"strconv"
 	"time"
+
+	"github.com/inferbench/inferbench/internal/rxstamp"
 )
 
 // The client speaks HTTP/1.1 itself instead of going through net/http: each worker owns
@@ -21,7 +23,7 @@ import (
 // hconn is one connection with a read buffer that remembers when its data arrived.
 type hconn struct {
 	nc     net.Conn
-	rx     *rxConn // kernel receive timestamps; nil when unavailable (TLS, non-Linux)
+	rx     *rxstamp.Conn // kernel receive timestamps; nil when unavailable (TLS, non-Linux)
 	buf    []byte
 	r, w   int
 	at     time.Time     // arrival of the most recently read data
@@ -30,7 +32,7 @@ type hconn struct {
 	got    int           // bytes read since the current request was sent
 }
 
-func newHConn(nc net.Conn, rx *rxConn) *hconn {
+func newHConn(nc net.Conn, rx *rxstamp.Conn) *hconn {
 	return &hconn{nc: nc, rx: rx, buf: make([]byte, 8<<10)} // grows for long lines
 }
 
@@ -54,13 +56,13 @@ func (h *hconn) fill() error {
 	var err error
 	var wall int64
 	if h.rx != nil {
-		n, wall, err = h.rx.read(h.buf[h.w:])
+		n, wall, err = h.rx.Read(h.buf[h.w:])
 	} else {
 		n, err = h.nc.Read(h.buf[h.w:])
 	}
 	if n > 0 {
 		now := time.Now()
-		h.at = monoFromWall(now, wall)
+		h.at = rxstamp.MonoFromWall(now, wall)
 		h.lag = max(h.lag, now.Sub(h.at))
 		h.w += n
 		h.got += n

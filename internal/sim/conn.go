@@ -5,6 +5,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/inferbench/inferbench/internal/rxstamp"
 )
 
 // The simulator's "arrival" of a request is when its first bytes were read from the
@@ -21,7 +23,7 @@ func (l stampListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stampConn{Conn: c, armed: true, rx: newRxConn(c)}, nil
+	return &stampConn{Conn: c, armed: true, rx: rxstamp.New(c)}, nil
 }
 
 // stampConn remembers when the first read of each request returned data. It is armed
@@ -31,7 +33,7 @@ type stampConn struct {
 	mu    sync.Mutex
 	armed bool
 	first time.Time
-	rx    *rxConn
+	rx    *rxstamp.Conn
 }
 
 func (c *stampConn) Read(p []byte) (int, error) {
@@ -39,12 +41,12 @@ func (c *stampConn) Read(p []byte) (int, error) {
 	var wall int64
 	var err error
 	if c.rx != nil {
-		n, wall, err = c.rx.read(p)
+		n, wall, err = c.rx.Read(p)
 	} else {
 		n, err = c.Conn.Read(p)
 	}
 	if n > 0 {
-		now := monoFromWall(time.Now(), wall)
+		now := rxstamp.MonoFromWall(time.Now(), wall)
 		c.mu.Lock()
 		if c.armed {
 			c.first, c.armed = now, false

@@ -1,6 +1,6 @@
 //go:build linux
 
-package sim
+package rxstamp
 
 import (
 	"io"
@@ -10,18 +10,14 @@ import (
 	"unsafe"
 )
 
-// On Linux the simulator asks the kernel to timestamp received data (SO_TIMESTAMPNS) and
-// reads with recvmsg, so a request's arrival is when its bytes reached this host, not when
-// a busy HTTP layer got around to reading them. (A copy of loadgen's: the two packages sit
-// on the same tier and may not import each other.)
-
-// rxConn reads a TCP connection with kernel receive timestamps.
-type rxConn struct {
+// Conn reads a TCP connection with kernel receive timestamps.
+type Conn struct {
 	raw syscall.RawConn
 	oob [64]byte
 }
 
-func newRxConn(c net.Conn) *rxConn {
+// New enables receive timestamps on c; nil when c is not TCP or the kernel refuses.
+func New(c net.Conn) *Conn {
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
 		return nil
@@ -36,14 +32,16 @@ func newRxConn(c net.Conn) *rxConn {
 	}); err != nil || serr != nil {
 		return nil
 	}
-	return &rxConn{raw: raw}
+	return &Conn{raw: raw}
 }
 
-// read reads into p and returns the kernel's receive time of the data as a wall-clock
+// Read reads into p and returns the kernel's receive time of the data as a wall-clock
 // Unix time in nanoseconds (0 when the kernel gave none).
-func (r *rxConn) read(p []byte) (n int, wall int64, err error) {
+func (r *Conn) Read(p []byte) (n int, wall int64, err error) {
 	var oobn int
 	var rerr error
+	// No "wait for readiness first" shortcut: RawConn.Read clears the poller's ready flag
+	// before calling us, so skipping the first recvmsg could miss data that is already in.
 	err = r.raw.Read(func(fd uintptr) bool {
 		n, oobn, _, _, rerr = syscall.Recvmsg(int(fd), p, r.oob[:], syscall.MSG_DONTWAIT)
 		return rerr != syscall.EAGAIN && rerr != syscall.EWOULDBLOCK
@@ -86,10 +84,10 @@ func cmsgAlign(l int) int {
 	return (l + a - 1) &^ (a - 1)
 }
 
-// monoFromWall turns a kernel wall-clock stamp into a time with a monotonic reading, by
+// MonoFromWall turns a kernel wall-clock stamp into a time with a monotonic reading, by
 // measuring how long ago it was. A stamp in the future or over a second old (a clock step)
 // is not trusted and now is used.
-func monoFromWall(now time.Time, wall int64) time.Time {
+func MonoFromWall(now time.Time, wall int64) time.Time {
 	if wall == 0 {
 		return now
 	}
