@@ -6,6 +6,16 @@ set -euo pipefail
 
 log() { echo "[services] $*" >&2; }
 
+# remove_stale PIDFILE: a daemon killed with SIGKILL leaves its pid file behind, and some
+# (dockerd) refuse to start while it exists.
+remove_stale() {
+  local f=$1
+  if [ -f "$f" ] && ! kill -0 "$(cat "$f" 2>/dev/null)" 2>/dev/null; then
+    log "removing stale $f"
+    rm -f "$f"
+  fi
+}
+
 install_packages() {
   local want=(docker.io slurm-wlm munge shellcheck chromium git)
   local missing=()
@@ -23,6 +33,8 @@ install_packages() {
 start_docker() {
   if docker info >/dev/null 2>&1; then log "dockerd already up"; return; fi
   log "starting dockerd"
+  remove_stale /var/run/docker.pid
+  remove_stale /run/docker/containerd/containerd.pid
   # --bridge=none keeps containers off private addresses: tests use --network host on 127.0.0.1.
   nohup dockerd --bridge=none >/tmp/dockerd.log 2>&1 &
   for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && return; sleep 1; done
@@ -38,7 +50,8 @@ start_slurm() {
   mkdir -p /run/munge /var/lib/slurm/slurmctld /var/lib/slurm/slurmd /var/log/slurm /var/lib/slurm/fakegpu
   chown munge:munge /run/munge
   [ -f /etc/munge/munge.key ] || { dd if=/dev/urandom bs=1 count=1024 of=/etc/munge/munge.key 2>/dev/null; chown munge:munge /etc/munge/munge.key; chmod 400 /etc/munge/munge.key; }
-  pgrep -x munged >/dev/null || runuser -u munge -- /usr/sbin/munged
+  # --force: start even when a killed munged left its socket behind.
+  pgrep -x munged >/dev/null || runuser -u munge -- /usr/sbin/munged --force
   for i in 0 1 2 3; do [ -e /var/lib/slurm/fakegpu/gpu$i ] || mknod /var/lib/slurm/fakegpu/gpu$i c 195 $i; done
   cat >/etc/slurm/gres.conf <<CONF
 NodeName=$host Name=gpu Type=fake File=/var/lib/slurm/fakegpu/gpu[0-3]
@@ -76,6 +89,8 @@ MinJobAge=60
 NodeName=$host NodeAddr=127.0.0.1 CPUs=$(nproc) Boards=1 SocketsPerBoard=1 CoresPerSocket=$(nproc) ThreadsPerCore=1 RealMemory=8000 Gres=gpu:fake:4 State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
+  remove_stale /run/slurmctld.pid
+  remove_stale /run/slurmd.pid
   pgrep -x slurmctld >/dev/null || slurmctld
   sleep 1
   pgrep -x slurmd >/dev/null || slurmd
