@@ -27,7 +27,12 @@ func cmdCollect(ctx context.Context, e env, args []string) int {
 	quiet := fs.Bool("q", false, "do not print the summary tables to stdout")
 	var f filterFlags
 	f.register(fs)
+	thPath := evalThresholdsFlag(fs)
 	dir, code := parseDirArgs(e, fs, args, 1)
+	if code >= 0 {
+		return code
+	}
+	th, code := loadEvalThresholds(e, *thPath)
 	if code >= 0 {
 		return code
 	}
@@ -37,7 +42,7 @@ func cmdCollect(ctx context.Context, e env, args []string) int {
 	}
 	flt := f.filter()
 	recs := flt.Apply(sweep.Records)
-	evals := collectEvals(e, dir[0], sweep, flt)
+	evals := collectEvals(e, dir[0], sweep, flt, th)
 	sweep.Statuses = flt.Statuses(sweep.Statuses)
 	stats := report.RunStats(sweep.Statuses, splitList(*skus))
 

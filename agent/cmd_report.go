@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,7 +27,12 @@ func cmdReport(ctx context.Context, e env, args []string) int {
 	title := fs.String("title", "", "report title (default: \"Inference benchmark report\")")
 	var f filterFlags
 	f.register(fs)
+	thPath := evalThresholdsFlag(fs)
 	dir, code := parseDirArgs(e, fs, args, 1)
+	if code >= 0 {
+		return code
+	}
+	th, code := loadEvalThresholds(e, *thPath)
 	if code >= 0 {
 		return code
 	}
@@ -35,7 +42,7 @@ func cmdReport(ctx context.Context, e env, args []string) int {
 	}
 	flt := f.filter()
 	recs := flt.Apply(sweep.Records)
-	evals := collectEvals(e, dir[0], sweep, flt)
+	evals := collectEvals(e, dir[0], sweep, flt, th)
 	in := report.HTMLInput{
 		Evals: evals,
 		Title: *title, Generated: time.Now().UTC().Format("2006-01-02 15:04 UTC"),
@@ -142,11 +149,32 @@ func scanSweep(e env, dir string) (*report.Sweep, int) {
 	return sweep, -1
 }
 
+// evalThresholdsFlag registers --eval-thresholds on collect and report.
+func evalThresholdsFlag(fs *flag.FlagSet) *string {
+	return fs.String("eval-thresholds", "", "minimum eval scores (configs/eval-thresholds.yaml) to judge the eval rows by; "+
+		"default: the verdict `agent run` wrote in each point's status record")
+}
+
+// loadEvalThresholds reads --eval-thresholds when given; an exit code >= 0 means stop.
+func loadEvalThresholds(e env, path string) (*eval.Thresholds, int) {
+	if path == "" {
+		return nil, -1
+	}
+	th, err := eval.LoadThresholds(path)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "agent: eval thresholds:\n%v\n", err)
+		return nil, exitUsage
+	}
+	return th, -1
+}
+
 // collectEvals reads the eval sets under dir (internal/eval does the reference's §5.5
 // selection) and keeps the rows the filter selects; sets that cannot be read become
-// problems of the sweep.
-func collectEvals(e env, dir string, sweep *report.Sweep, flt report.Filter) []result.EvalRow {
-	rows, err := eval.Collect(dir, nil)
+// problems of the sweep. Rows not judged by th take the verdict (threshold, passed) the
+// run recorded in the status record of their point, so agg_eval_all.json says which evals
+// failed without the thresholds file at hand.
+func collectEvals(e env, dir string, sweep *report.Sweep, flt report.Filter, th *eval.Thresholds) []result.EvalRow {
+	rows, err := eval.Collect(dir, th)
 	if err != nil {
 		// One line per eval set that could not be read; the other sets still give rows.
 		for _, line := range strings.Split(err.Error(), "\n") {
@@ -154,7 +182,66 @@ func collectEvals(e env, dir string, sweep *report.Sweep, flt report.Filter) []r
 			sweep.Problems = append(sweep.Problems, report.Problem{Path: "eval", Msg: line})
 		}
 	}
-	return slices.DeleteFunc(rows, func(r result.EvalRow) bool { return !flt.MatchLabels(r.HW, r.Framework, r.Precision) })
+	verdicts := evalVerdicts(sweep.Statuses)
+	for i, r := range rows {
+		if r.Passed != nil {
+			continue
+		}
+		if v := verdictFor(verdicts, filepath.Base(filepath.Dir(r.Source))); v != nil {
+			rows[i].Threshold, rows[i].Passed = v.Threshold, v.Passed
+		}
+	}
+	return slices.DeleteFunc(rows, func(r result.EvalRow) bool {
+		prefix, isl, osl := evalWorkload(filepath.Dir(r.Source))
+		return !flt.MatchEval(r.HW, r.Framework, r.Precision, prefix, isl, osl)
+	})
+}
+
+// evalVerdicts maps result stems to the eval row of their latest status record.
+func evalVerdicts(statuses []report.Status) map[string]report.Status {
+	out := map[string]report.Status{}
+	for _, st := range statuses {
+		if st.Eval == nil || st.ResultFilename == "" {
+			continue
+		}
+		if prev, ok := out[st.ResultFilename]; !ok || st.Started.After(prev.Started) {
+			out[st.ResultFilename] = st
+		}
+	}
+	return out
+}
+
+// verdictFor finds the status of an eval set directory, named eval_<exp>_<stem> by the
+// reference's upload step.
+func verdictFor(verdicts map[string]report.Status, set string) *result.EvalRow {
+	if !strings.HasPrefix(set, "eval_") {
+		return nil
+	}
+	for stem, st := range verdicts {
+		if strings.HasSuffix(set, "_"+stem) {
+			return st.Eval
+		}
+	}
+	return nil
+}
+
+// evalWorkload is the model prefix (from the set's directory name, eval_<prefix>_<seq>_...)
+// and the sequence lengths (from its meta_env.json) of an eval set; zero values when unknown.
+func evalWorkload(set string) (prefix string, isl, osl int) {
+	name := strings.TrimPrefix(filepath.Base(set), "eval_")
+	if i := strings.IndexByte(name, '_'); i > 0 && name != filepath.Base(set) {
+		prefix = name[:i]
+	}
+	b, err := os.ReadFile(filepath.Join(set, eval.MetaEnvFile))
+	if err != nil {
+		return prefix, 0, 0
+	}
+	var m result.MetaEnv
+	if json.Unmarshal(b, &m) == nil {
+		isl, _ = strconv.Atoi(m.ISL)
+		osl, _ = strconv.Atoi(m.OSL)
+	}
+	return prefix, isl, osl
 }
 
 // problemsExit turns unreadable files into a failing exit status (after all outputs are

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,9 +15,31 @@ import (
 // internal/report.
 
 var (
-	sweepOld = filepath.Join("..", "internal", "report", "testdata", "sweep")
-	sweepNew = filepath.Join("..", "internal", "report", "testdata", "sweep-new")
+	sweepOld     = filepath.Join("..", "internal", "report", "testdata", "sweep")
+	sweepNew     = filepath.Join("..", "internal", "report", "testdata", "sweep-new")
+	reportGolden = filepath.Join("..", "internal", "report", "testdata", "golden")
+	update       = flag.Bool("update", false, "rewrite the collect goldens under internal/report/testdata/golden")
 )
+
+// goldenFile compares got with internal/report/testdata/golden/<name>, or rewrites it with
+// -update.
+func goldenFile(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join(reportGolden, name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (run with -update after checking the diff)\n--- got ---\n%s", name, got)
+	}
+}
 
 type run struct {
 	code           int
@@ -38,30 +61,58 @@ func TestCollectWritesReferenceFiles(t *testing.T) {
 	if r.code != exitOK {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
+	// The fixture is real runs (internal/report/testdata/README.md): 16 points, one of
+	// which failed its load; its agg file is there but is not a result.
 	var agg []map[string]any
 	readJSON(t, filepath.Join(out, "agg_bmk.json"), &agg)
-	if len(agg) != 30 {
-		t.Errorf("agg_bmk.json has %d records, want 30", len(agg))
+	if len(agg) != 15 {
+		t.Errorf("agg_bmk.json has %d records, want 15", len(agg))
 	}
+	if !strings.Contains(r.stderr, "left out 1 result of failed points") || !strings.Contains(r.stderr, "raw client results") {
+		t.Errorf("summary line does not account for the failed point and the raw results:\n%s", r.stderr)
+	}
+	// Both eval rows, the one below its threshold included and marked.
 	var evals []map[string]any
 	readJSON(t, filepath.Join(out, "agg_eval_all.json"), &evals)
-	if len(evals) != 2 {
-		t.Errorf("agg_eval_all.json has %d rows, want 2", len(evals))
+	passed := map[string]any{}
+	for _, e := range evals {
+		passed[e["hw"].(string)] = e["passed"]
 	}
+	if len(evals) != 2 || passed["H200-SIM"] != true || passed["H100-SIM"] != false {
+		t.Errorf("agg_eval_all.json = %v, want an H200-SIM row that passed and an H100-SIM row that failed", evals)
+	}
+	// The success rate counts every status record, failed ones included.
 	var stats map[string]map[string]int
 	readJSON(t, filepath.Join(out, "run_stats.json"), &stats)
-	if stats["mi355x"]["total"] != 6 || stats["mi355x"]["n_success"] != 5 || stats["h100"]["total"] != 0 {
-		t.Errorf("run_stats = %v", stats)
+	for sku, want := range map[string][2]int{"h100": {6, 7}, "h200": {7, 8}, "gb200": {1, 1}, "b200": {0, 0}} {
+		if got := stats[sku]; got["n_success"] != want[0] || got["total"] != want[1] {
+			t.Errorf("run_stats[%s] = %v, want %d of %d", sku, got, want[0], want[1])
+		}
 	}
 	md, err := os.ReadFile(summary)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"## Single-Node Results", "## Multi-Node Results", "## Eval Summary", "## Success Rate"} {
+	for _, want := range []string{"## Single-Node Results", "## Multi-Node Results", "## Eval Summary", "## Success Rate", "bench_failed", "eval_failed"} {
 		if !strings.Contains(string(md), want) || !strings.Contains(r.stdout, want) {
 			t.Errorf("step summary or stdout lacks %q", want)
 		}
 	}
+
+	// The files match the goldens: agg_bmk.json and run_stats.json byte for byte with
+	// internal/report's, agg_eval_all.json and the printed tables with their own.
+	for _, f := range []string{"agg_bmk.json", "run_stats.json"} {
+		got, _ := os.ReadFile(filepath.Join(out, f))
+		want, err := os.ReadFile(filepath.Join(reportGolden, f))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s differs from %s (%v)", f, filepath.Join(reportGolden, f), err)
+		}
+	}
+	evalJSON, _ := os.ReadFile(filepath.Join(out, "agg_eval_all.json"))
+	abs, _ := filepath.Abs(sweepOld)
+	norm := strings.NewReplacer(abs, "<sweep>", sweepOld, "<sweep>")
+	goldenFile(t, "agg_eval_all.json", []byte(norm.Replace(string(evalJSON))))
+	goldenFile(t, "collect_summary.md", []byte(norm.Replace(r.stdout)))
 }
 
 func TestCollectFiltersAndReportsBrokenFiles(t *testing.T) {
@@ -75,7 +126,7 @@ func TestCollectFiltersAndReportsBrokenFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	r := runAgent(t, nil, "collect", dir, "-o", out, "-q", "--hw", "h200", "--isl", "1024", "--osl", "1024")
+	r := runAgent(t, nil, "collect", dir, "-o", out, "-q", "--hw", "h200", "--framework", "vllm", "--isl", "1024", "--osl", "1024")
 	if r.code != exitBenchFail {
 		t.Errorf("exit %d, want %d for an unreadable file", r.code, exitBenchFail)
 	}
@@ -85,7 +136,12 @@ func TestCollectFiltersAndReportsBrokenFiles(t *testing.T) {
 	var agg []map[string]any
 	readJSON(t, filepath.Join(out, "agg_bmk.json"), &agg)
 	if len(agg) != 3 {
-		t.Errorf("filtered agg_bmk.json has %d records, want 3 (h200 1k1k)", len(agg))
+		t.Errorf("filtered agg_bmk.json has %d records, want 3 (h200 vllm 1k1k)", len(agg))
+	}
+	var evals []map[string]any
+	readJSON(t, filepath.Join(out, "agg_eval_all.json"), &evals)
+	if len(evals) != 0 {
+		t.Errorf("filtered agg_eval_all.json has %d rows, want 0 (the evals are 1k8k)", len(evals))
 	}
 	if r.stdout != "" {
 		t.Errorf("-q printed to stdout:\n%s", r.stdout)
@@ -100,8 +156,8 @@ func TestCompareExitCodes(t *testing.T) {
 	}{
 		{"regression reported, no gate", []string{"compare", sweepOld, sweepNew}, exitOK},
 		{"regression gates", []string{"compare", "--fail-on-regression", sweepOld, sweepNew}, exitBenchFail},
-		{"filtered to unchanged hardware", []string{"compare", "--fail-on-regression", "--hw", "b200", sweepOld, sweepNew}, exitOK},
-		{"huge threshold", []string{"compare", "--fail-on-regression", "--threshold", "50", sweepOld, sweepNew}, exitOK},
+		{"filtered to unchanged hardware", []string{"compare", "--fail-on-regression", "--hw", "h100", sweepOld, sweepNew}, exitOK},
+		{"huge threshold", []string{"compare", "--fail-on-regression", "--threshold", "200", sweepOld, sweepNew}, exitOK},
 		{"one directory", []string{"compare", sweepOld}, exitUsage},
 		{"missing directory", []string{"compare", sweepOld, "/nonexistent/sweep"}, exitUsage},
 		{"negative threshold", []string{"compare", "--threshold", "-1", sweepOld, sweepNew}, exitUsage},
@@ -119,7 +175,7 @@ func TestCompareExitCodes(t *testing.T) {
 
 func TestReportWritesSelfContainedHTML(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "r.html")
-	r := runAgent(t, nil, "report", sweepOld, "-o", out, "--model-prefix", "dsr1")
+	r := runAgent(t, nil, "report", sweepOld, "-o", out, "--model-prefix", "gptoss")
 	if r.code != exitOK {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
@@ -137,8 +193,8 @@ func TestReportWritesSelfContainedHTML(t *testing.T) {
 	if !strings.Contains(r.stdout, out) {
 		t.Errorf("stdout does not name the report: %q", r.stdout)
 	}
-	if strings.Contains(html, "gpt-oss") {
-		t.Error("--model-prefix dsr1 kept gptoss results")
+	if strings.Contains(html, "DeepSeek") || !strings.Contains(html, "gpt-oss") {
+		t.Error("--model-prefix gptoss kept the dsr1 results or lost the gptoss ones")
 	}
 }
 
@@ -172,5 +228,52 @@ func copyDir(t *testing.T, src, dst string) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// --eval-thresholds re-judges the eval rows against another thresholds file instead of the
+// verdicts the runs recorded.
+func TestCollectEvalThresholds(t *testing.T) {
+	strict := filepath.Join(t.TempDir(), "strict.yaml")
+	if err := os.WriteFile(strict, []byte("default: 0.99\ntasks:\n  gsm8k: 0.99\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("default: [\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		args       []string
+		code       int
+		passed     map[string]any
+		thresholds float64
+	}{
+		{"verdicts from the status records", nil, exitOK, map[string]any{"H100-SIM": false, "H200-SIM": true}, 0.85},
+		{"stricter file", []string{"--eval-thresholds", strict}, exitOK, map[string]any{"H100-SIM": false, "H200-SIM": false}, 0.99},
+		{"missing file", []string{"--eval-thresholds", "/nonexistent/t.yaml"}, exitUsage, nil, 0},
+		{"broken file", []string{"--eval-thresholds", bad}, exitUsage, nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := t.TempDir()
+			r := runAgent(t, nil, append([]string{"collect", "-q", "-o", out, sweepOld}, tt.args...)...)
+			if r.code != tt.code {
+				t.Fatalf("exit %d, want %d\n%s", r.code, tt.code, r.stderr)
+			}
+			if tt.code != exitOK {
+				return
+			}
+			var evals []map[string]any
+			readJSON(t, filepath.Join(out, "agg_eval_all.json"), &evals)
+			if len(evals) != len(tt.passed) {
+				t.Fatalf("%d eval rows, want %d", len(evals), len(tt.passed))
+			}
+			for _, e := range evals {
+				if e["passed"] != tt.passed[e["hw"].(string)] || e["threshold"] != tt.thresholds {
+					t.Errorf("%s: passed %v threshold %v, want %v %v", e["hw"], e["passed"], e["threshold"], tt.passed[e["hw"].(string)], tt.thresholds)
+				}
+			}
+		})
 	}
 }

@@ -227,7 +227,11 @@ func (s *Sweep) SummaryLine() string {
 		parts = append(parts, fmt.Sprintf("ignored %d %s", s.Ignored[k], k))
 	}
 	if len(s.FailedPoints) > 0 {
-		parts = append(parts, fmt.Sprintf("left out %d results of failed points", len(s.FailedPoints)))
+		noun := "results"
+		if len(s.FailedPoints) == 1 {
+			noun = "result"
+		}
+		parts = append(parts, fmt.Sprintf("left out %d %s of failed points", len(s.FailedPoints), noun))
 	}
 	if len(s.Problems) > 0 {
 		parts = append(parts, fmt.Sprintf("%d unreadable or partial", len(s.Problems)))

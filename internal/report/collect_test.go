@@ -190,3 +190,55 @@ func TestRunStatsCountsAttemptsPerSKU(t *testing.T) {
 
 // fixtureTime is a fixed start time for hand-made status records.
 var fixtureTime = time.Date(2026, 2, 9, 12, 0, 0, 0, time.UTC)
+
+// agent run writes the agg record of a point whose load failed (for diagnosis); Scan must
+// keep it out of the results, by the point's own status record, and say so.
+func TestScanLeavesOutFailedPoints(t *testing.T) {
+	status := func(st result.Status, started time.Time) []byte {
+		b, _ := json.Marshal(result.Manifest{SchemaVersion: result.ManifestSchema, ResultFilename: "x", Status: st, HW: "b200", Started: started})
+		return b
+	}
+	later := fixtureTime.Add(time.Hour)
+	tests := []struct {
+		name     string
+		statuses map[string][]byte // path -> manifest
+		kept     int
+	}{
+		{"no status record", nil, 1},
+		{"success", map[string][]byte{"s/bmk_x/manifest_x.json": status(result.StatusSuccess, fixtureTime)}, 1},
+		{"eval below threshold keeps its throughput", map[string][]byte{"s/bmk_x/manifest_x.json": status(result.StatusEvalFailed, fixtureTime)}, 1},
+		{"bench failed", map[string][]byte{"s/bmk_x/manifest_x.json": status(result.StatusBenchFailed, fixtureTime)}, 0},
+		{"engine failed", map[string][]byte{"s/bmk_x/manifest_x.json": status(result.StatusEngineFailed, fixtureTime)}, 0},
+		{"cancelled", map[string][]byte{"s/bmk_x/manifest_x.json": status(result.StatusCancelled, fixtureTime)}, 0},
+		{"retry succeeded", map[string][]byte{
+			"s/bmk_x/manifest_x.json":   status(result.StatusBenchFailed, fixtureTime),
+			"s/bmk_x_2/manifest_x.json": status(result.StatusSuccess, later),
+		}, 1},
+		{"retry failed", map[string][]byte{
+			"s/bmk_x/manifest_x.json":   status(result.StatusSuccess, fixtureTime),
+			"s/bmk_x_2/manifest_x.json": status(result.StatusBenchFailed, later),
+		}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := fstest.MapFS{"s/bmk_x/agg_x.json": {Data: []byte(goodAgg)}, "s/bmk_y/agg_y.json": {Data: []byte(goodAgg)}}
+			for p, b := range tt.statuses {
+				fsys[p] = &fstest.MapFile{Data: b}
+			}
+			s, err := Scan(fsys, "s")
+			if err != nil {
+				t.Fatal(err)
+			}
+			// agg_y has no status record and is always kept
+			if len(s.Records) != tt.kept+1 || len(s.FailedPoints) != 1-tt.kept {
+				t.Fatalf("records %d, failed points %d; want %d and %d", len(s.Records), len(s.FailedPoints), tt.kept+1, 1-tt.kept)
+			}
+			if tt.kept == 0 && !strings.Contains(s.SummaryLine(), "left out 1 result of failed points") {
+				t.Errorf("summary line %q does not mention the failed point", s.SummaryLine())
+			}
+			if len(s.Problems) > 0 {
+				t.Errorf("problems %v", s.Problems)
+			}
+		})
+	}
+}

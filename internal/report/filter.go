@@ -134,6 +134,13 @@ func (f Filter) MatchLabels(hw, framework, precision string) bool {
 	return matchHW(f.HW, hw) && matchFold(f.Framework, framework) && matchFold(f.Precision, precision)
 }
 
+// MatchEval says whether the filter selects an eval row: its labels, the model prefix and
+// sequence lengths of its eval set ("" and 0 when unknown, which a set filter rejects).
+func (f Filter) MatchEval(hw, framework, precision, prefix string, isl, osl int) bool {
+	return f.MatchLabels(hw, framework, precision) && matchFold(f.ModelPrefix, prefix) &&
+		(f.ISL == 0 || f.ISL == isl) && (f.OSL == 0 || f.OSL == osl)
+}
+
 // Statuses returns the status records the filter selects (--best does not apply: every
 // attempt counts towards the success rate).
 func (f Filter) Statuses(ss []Status) []Status {

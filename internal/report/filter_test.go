@@ -77,3 +77,32 @@ func TestSeqLenAndSKU(t *testing.T) {
 		t.Error("SKU")
 	}
 }
+
+func TestFilterMatchEval(t *testing.T) {
+	tests := []struct {
+		name string
+		f    Filter
+		want bool
+	}{
+		{"no filter", Filter{}, true},
+		{"hw sku", Filter{HW: []string{"h200"}}, true},
+		{"other hw", Filter{HW: []string{"h100"}}, false},
+		{"framework", Filter{Framework: []string{"VLLM"}}, true},
+		{"other precision", Filter{Precision: []string{"fp8"}}, false},
+		{"model prefix", Filter{ModelPrefix: []string{"gptoss"}}, true},
+		{"other model prefix", Filter{ModelPrefix: []string{"dsr1"}}, false},
+		{"seq-len", Filter{ISL: 1024, OSL: 8192}, true},
+		{"other seq-len", Filter{ISL: 1024, OSL: 1024}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.f.MatchEval("H200-SIM", "vllm", "fp4", "gptoss", 1024, 8192); got != tt.want {
+				t.Errorf("MatchEval = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	// an eval set whose workload is unknown is not selected by a filter that names one
+	if (Filter{ISL: 1024}).MatchEval("h200", "vllm", "fp4", "", 0, 0) {
+		t.Error("unknown isl matched --isl 1024")
+	}
+}
