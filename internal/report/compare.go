@@ -19,14 +19,22 @@ type MetricSpec struct {
 	// MinAbs is a change (in displayed units) too small to matter whatever its percentage,
 	// so a 1 ms TTFT going to 2 ms is not a "100 % regression".
 	MinAbs float64
+	// Quantile is set for tail metrics (0.99 for p99). Such a statistic is judged only when
+	// both sides had at least MinTailSamples requests beyond it; with fewer (p99 of 32
+	// requests is their maximum) it swings by tens of percent between identical runs.
+	Quantile float64
 }
+
+// MinTailSamples is how many requests must lie beyond a tail percentile for its change to
+// be judged: p99 needs 1,000 completed requests.
+const MinTailSamples = 10
 
 // CompareMetrics are the metrics compare reports, in column order.
 var CompareMetrics = []MetricSpec{
 	{Key: "tput_per_gpu", Label: "TPUT/GPU", HigherBetter: true, Scale: 1, Unit: "tok/s"},
 	{Key: "median_intvty", Label: "Interactivity", HigherBetter: true, Scale: 1, Unit: "tok/s/user"},
 	{Key: "median_ttft", Label: "TTFT p50", Scale: 1000, Unit: "ms", Floor: 10, MinAbs: 1},
-	{Key: "p99_ttft", Label: "TTFT p99", Scale: 1000, Unit: "ms", Floor: 20, MinAbs: 2},
+	{Key: "p99_ttft", Label: "TTFT p99", Scale: 1000, Unit: "ms", Floor: 20, MinAbs: 2, Quantile: 0.99},
 	{Key: "median_tpot", Label: "TPOT p50", Scale: 1000, Unit: "ms", MinAbs: 0.1},
 	{Key: "median_e2el", Label: "E2EL p50", Scale: 1, Unit: "s", MinAbs: 0.01},
 }
@@ -49,6 +57,7 @@ const (
 	Regression                 // worse by more than allowed
 	Improvement                // better by more than allowed
 	Missing                    // the metric is absent on one side
+	TooFew                     // a tail statistic over too few requests to judge
 )
 
 // MetricDelta is one metric of one joined configuration.
@@ -196,6 +205,10 @@ func judge(m MetricSpec, o, n []Record, opt CompareOptions) MetricDelta {
 		return d
 	}
 	d.Change = 100 * (nm - om) / math.Abs(om)
+	if m.Quantile > 0 && !enoughTail(m.Quantile, o, n) {
+		d.Verdict = TooFew
+		return d
+	}
 	if math.Abs(nm-om) < m.MinAbs || math.Abs(d.Change) <= d.Allowed {
 		return d
 	}
@@ -236,4 +249,19 @@ func relPct(sd, mean float64) float64 {
 		return 0
 	}
 	return 100 * sd / math.Abs(mean)
+}
+
+// enoughTail reports whether every record of both sides completed enough requests for a
+// tail statistic at quantile q to be judged. Records without a request count (written by
+// the reference) are not judged either.
+func enoughTail(q float64, sides ...[]Record) bool {
+	for _, rs := range sides {
+		for _, r := range rs {
+			n, ok := r.Metric("completed")
+			if !ok || n*(1-q) < MinTailSamples {
+				return false
+			}
+		}
+	}
+	return true
 }

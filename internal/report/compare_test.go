@@ -9,7 +9,13 @@ import (
 func pt(hw string, conc int, tput, ttftS, tpotS float64) Record {
 	r := rec(hw, "sglang", "fp8", "dsr1", 1024, 1024, 8, conc, tput)
 	r.Metrics = map[string]float64{"median_intvty": 1 / tpotS, "median_ttft": ttftS, "p99_ttft": 2 * ttftS,
-		"median_tpot": tpotS, "median_e2el": ttftS + 1024*tpotS}
+		"median_tpot": tpotS, "median_e2el": ttftS + 1024*tpotS, "completed": 5000}
+	return r
+}
+
+// fewRequests is pt measured over only 32 requests: its p99 is the maximum.
+func fewRequests(r Record) Record {
+	r.Metrics["completed"] = 32
 	return r
 }
 
@@ -44,6 +50,9 @@ func TestCompareVerdicts(t *testing.T) {
 		{"ttft up 8% is under its 10% floor", []Record{base}, []Record{pt("b200", 4, 100, 0.108, 0.02)}, "median_ttft", Same},
 		{"ttft up 15% is over its floor", []Record{base}, []Record{pt("b200", 4, 100, 0.115, 0.02)}, "median_ttft", Regression},
 		{"p99 ttft up 15% is under its 20% floor", []Record{base}, []Record{pt("b200", 4, 100, 0.115, 0.02)}, "p99_ttft", Same},
+		{"p99 ttft up 50% over 5000 requests is a regression", []Record{base}, []Record{pt("b200", 4, 100, 0.15, 0.02)}, "p99_ttft", Regression},
+		{"p99 ttft up 50% over 32 requests is too few to judge", []Record{fewRequests(pt("b200", 4, 100, 0.1, 0.02))},
+			[]Record{fewRequests(pt("b200", 4, 100, 0.15, 0.02))}, "p99_ttft", TooFew},
 		{"tiny absolute ttft change ignored", []Record{pt("b200", 4, 100, 0.001, 0.02)}, []Record{pt("b200", 4, 100, 0.0018, 0.02)}, "median_ttft", Same},
 		{
 			// Repeats that spread ±8 % widen the allowed change, so -10 % on the mean is noise.

@@ -19,8 +19,9 @@ func (c Comparison) Write(out io.Writer) error {
 func (c Comparison) write(w *strings.Builder) {
 	fmt.Fprintf(w, "## Comparison\n\n%d configurations in both sets: %d with a regression, %d improved, %d within noise. Only in old: %d. Only in new: %d.\n\n",
 		len(c.Rows), c.Regressions, c.Improvements, len(c.Rows)-c.Regressions-c.Improvements, len(c.OnlyOld), len(c.OnlyNew))
-	fmt.Fprintf(w, "A change is flagged when it exceeds max(%.1f%%, the metric's floor) plus twice the relative spread of repeated runs on each side; floors: %s.\n\n",
-		c.Options.Threshold, floorsText())
+	fmt.Fprintf(w, "A change is flagged when it exceeds max(%.1f%%, the metric's floor) plus twice the relative spread of repeated runs on each side; floors: %s. "+
+		"Tail percentiles are judged only with at least %d requests beyond them (p99: 1,000 requests); \"~\" marks a change over too few to judge.\n\n",
+		c.Options.Threshold, floorsText(), MinTailSamples)
 	c.writeFlagged(w, "### Regressions", Regression)
 	c.writeFlagged(w, "### Improvements", Improvement)
 	c.writeAll(w)
@@ -94,6 +95,8 @@ func deltaCell(d MetricDelta) string {
 		return pct(d.Change) + " ✗"
 	case Improvement:
 		return pct(d.Change) + " ✓"
+	case TooFew:
+		return pct(d.Change) + " ~"
 	}
 	return pct(d.Change)
 }
