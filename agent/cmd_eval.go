@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/inferbench/inferbench/internal/execx"
 	"github.com/inferbench/inferbench/internal/result"
 	"github.com/inferbench/inferbench/internal/runner"
+	"github.com/inferbench/inferbench/internal/runtime"
 )
 
 // cmdEval runs the built-in accuracy eval against an endpoint, or re-scores a harness's
@@ -197,9 +199,6 @@ type rowEvaluator struct {
 	phase  *eval.Phase
 	apiKey string
 	log    io.Writer // warnings (install failures, scorer disagreements)
-	// ExecPrefix and the work directories place the harness inside the engine's container
-	// when the backend can exec there; empty runs it next to the engine.
-	execPrefix []string
 }
 
 // newRowEvaluator loads configs/eval-harness.yaml and configs/eval-thresholds.yaml.
@@ -224,6 +223,20 @@ func newRowEvaluator(configPath, thresholdsPath, mode string, exec execx.Runner,
 
 var _ runner.Evaluator = (*rowEvaluator)(nil)
 
+// inContainer reports whether the recipe asks for the harness inside the engine's container.
+func (r *rowEvaluator) inContainer() bool {
+	c := r.phase.Config
+	return c != nil && c.Mode == eval.ModeHarness && c.Harness.Placement == eval.PlacementContainer
+}
+
+// execFunc adapts the runtime backend's Exec to the eval package's.
+func execFunc(ex func(context.Context, []string, []string) (runtime.ExecResult, error)) eval.ExecFunc {
+	return func(ctx context.Context, argv, env []string) ([]byte, []byte, int, error) {
+		res, err := ex(ctx, argv, env)
+		return res.Stdout, res.Stderr, res.ExitCode, err
+	}
+}
+
 // Eval implements runner.Evaluator.
 func (r *rowEvaluator) Eval(ctx context.Context, t runner.EvalTarget) (*result.EvalRow, error) {
 	meta := result.MetaEnv{
@@ -237,10 +250,27 @@ func (r *rowEvaluator) Eval(ctx context.Context, t runner.EvalTarget) (*result.E
 		return nil, err
 	}
 	defer os.RemoveAll(work)
-	res, err := r.phase.Run(ctx, eval.PhaseRequest{
+	req := eval.PhaseRequest{
 		BaseURL: t.BaseURL, Model: t.Model, APIKey: r.apiKey, Conc: t.Conc, Meta: meta,
-		ResultDir: dir, WorkDir: work, ExecPrefix: r.execPrefix,
-	})
+		ResultDir: dir, WorkDir: work,
+	}
+	if r.inContainer() && t.Exec != nil {
+		// The work directory (task file, launcher, harness output) is under OutDir, which
+		// the backend mounts where the engine runs: the harness writes there, we read here.
+		rel, err := filepath.Rel(t.OutDir, work)
+		if err != nil {
+			return nil, err
+		}
+		if t.ExecOutDir != "" {
+			req.ContainerWorkDir = path.Join(t.ExecOutDir, filepath.ToSlash(rel))
+		} else if req.ContainerWorkDir, err = filepath.Abs(work); err != nil {
+			// the command's working directory is the server's, not ours: no relative paths
+			return nil, err
+		}
+		req.Exec = execFunc(t.Exec)
+		fmt.Fprintf(r.log, "eval: running the harness inside the engine's environment (work dir %s there)\n", firstSet(req.ContainerWorkDir, work))
+	}
+	res, err := r.phase.Run(ctx, req)
 	if res != nil {
 		for _, w := range res.Warnings {
 			fmt.Fprintf(r.log, "eval: warning: %s\n", w)

@@ -217,6 +217,10 @@ type HarnessOptions struct {
 	// ExecPrefix runs a command where the placement says, e.g. [docker exec -i <container>];
 	// empty runs it here.
 	ExecPrefix []string
+	// PassEnv hands the harness's env to the runner as Cmd.Env, taken as additions to the
+	// environment where it runs (an ExecFunc into the engine's container, which may have no
+	// env(1)); otherwise env(1) carries them in the command line.
+	PassEnv bool
 }
 
 // HarnessRun is what a harness run left behind.
@@ -263,9 +267,17 @@ func (c *EvalConfig) Commands(opts HarnessOptions) (install []execx.Cmd, run exe
 	if opts.Limit > 0 {
 		argv = append(argv, expandAll(c.Harness.LimitArgs, vars)...)
 	}
+	env := expandAll(envArgs(c.Harness.Env), vars)
+	if opts.PassEnv {
+		run = wrap(argv)
+		if len(env) > 0 {
+			run.Env = env
+		}
+		return install, run, nil
+	}
 	// env(1) carries the variables through docker exec and srun alike.
-	if len(c.Harness.Env) > 0 {
-		argv = append(append([]string{"env"}, expandAll(envArgs(c.Harness.Env), vars)...), argv...)
+	if len(env) > 0 {
+		argv = append(append([]string{"env"}, env...), argv...)
 	}
 	return install, wrap(argv), nil
 }

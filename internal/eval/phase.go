@@ -41,6 +41,10 @@ type PhaseRequest struct {
 	// WorkDir, ContainerWorkDir and ExecPrefix: see HarnessOptions (harness mode only).
 	WorkDir, ContainerWorkDir string
 	ExecPrefix                []string
+	// Exec runs the harness (install steps and command) where the engine runs, for
+	// placement container; nil runs it with Phase.Runner (and ExecPrefix). WorkDir must then
+	// be visible there as ContainerWorkDir (a directory under the mounted workspace).
+	Exec execx.Runner
 }
 
 // PhaseResult is the eval's outcome.
@@ -108,20 +112,24 @@ func (p *Phase) runBuiltin(ctx context.Context, req PhaseRequest, now func() tim
 }
 
 func (p *Phase) runHarness(ctx context.Context, req PhaseRequest, out *PhaseResult) error {
-	if p.Runner == nil {
+	runner := p.Runner
+	if req.Exec != nil {
+		runner = req.Exec
+	}
+	if runner == nil {
 		return fmt.Errorf("harness mode needs a process runner")
 	}
-	if p.Config.Harness.Placement == PlacementContainer && len(req.ExecPrefix) == 0 {
+	if p.Config.Harness.Placement == PlacementContainer && req.Exec == nil && len(req.ExecPrefix) == 0 {
 		out.Warnings = append(out.Warnings, "placement is container but the backend gave no way to run a command in the engine's container: running lm-eval next to it")
 	}
 	wd := req.WorkDir
 	if wd == "" {
 		wd = filepath.Join(req.ResultDir, "lm_eval_work")
 	}
-	hr, err := p.Config.RunHarness(ctx, p.Runner, HarnessOptions{
+	hr, err := p.Config.RunHarness(ctx, runner, HarnessOptions{
 		Task: req.Task, BaseURL: firstNonEmpty(req.HarnessBaseURL, req.BaseURL), Model: req.Model, APIKey: req.APIKey,
 		Conc: req.Conc, NumFewshot: req.NumFewshot, Limit: req.Limit,
-		WorkDir: wd, ContainerWorkDir: req.ContainerWorkDir, ExecPrefix: req.ExecPrefix,
+		WorkDir: wd, ContainerWorkDir: req.ContainerWorkDir, ExecPrefix: req.ExecPrefix, PassEnv: req.Exec != nil,
 	})
 	if hr != nil {
 		out.Warnings = append(out.Warnings, hr.Warnings...)

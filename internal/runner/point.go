@@ -14,6 +14,7 @@ import (
 	"github.com/inferbench/inferbench/internal/loadgen"
 	"github.com/inferbench/inferbench/internal/readiness"
 	"github.com/inferbench/inferbench/internal/result"
+	"github.com/inferbench/inferbench/internal/runtime"
 )
 
 // phases records the timed steps of a point.
@@ -266,8 +267,15 @@ func (r *run) eval(ctx context.Context) error {
 	m := r.report.Points[len(r.report.Points)-1]
 	ph := &phases{list: m.Phases}
 	end := ph.begin("eval")
-	row, err := r.o.Evaluator.Eval(ctx, EvalTarget{BaseURL: r.baseURL(), Endpoint: r.srvSpec.Endpoint, Model: r.o.Row.Model,
-		Conc: m.Conc, Row: r.o.Row, OutDir: r.o.OutDir, Stem: m.ResultFilename, HW: r.o.RunnerType})
+	t := EvalTarget{BaseURL: r.baseURL(), Endpoint: r.srvSpec.Endpoint, Model: r.o.Row.Model,
+		Conc: m.Conc, Row: r.o.Row, OutDir: r.o.OutDir, Stem: m.ResultFilename, HW: r.o.RunnerType}
+	if ex, ok := r.srv.(runtime.Execer); ok {
+		t.Exec = ex.Exec
+		if r.inContainer() {
+			t.ExecOutDir = r.workspace() // spec mounts OutDir there
+		}
+	}
+	row, err := r.o.Evaluator.Eval(ctx, t)
 	end(err)
 	m.Phases, m.Eval = ph.list, row
 	if err != nil {

@@ -55,6 +55,12 @@ type EvalTarget struct {
 	OutDir   string
 	Stem     string
 	HW       string
+	// Exec runs a command where the server runs (inside its container, or beside it for
+	// non-container launches); nil when the backend cannot. See runtime.Execer.
+	Exec func(ctx context.Context, argv, env []string) (runtime.ExecResult, error)
+	// ExecOutDir is where OutDir appears to commands run through Exec (the container's
+	// workspace mount); empty means the same path.
+	ExecOutDir string
 }
 
 // Options configure a run. Row, RunnerName, OutDir, Recipes and Inventory are required.

@@ -371,3 +371,67 @@ func TestMultinodeRow(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// execSimServer is a simServer whose backend can run commands where it runs.
+type execSimServer struct {
+	*simServer
+	argv [][]string
+}
+
+func (s *execSimServer) Exec(_ context.Context, argv, env []string) (runtime.ExecResult, error) {
+	s.argv = append(s.argv, argv)
+	return runtime.ExecResult{Stdout: []byte("ran " + strings.Join(argv, " "))}, nil
+}
+
+type execSimBackend struct{ *simBackend }
+
+func (b execSimBackend) Start(ctx context.Context, s runtime.Spec) (runtime.Server, error) {
+	srv, err := b.simBackend.Start(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return &execSimServer{simServer: srv.(*simServer)}, nil
+}
+
+// The eval target carries the server's Exec when its backend has one, and where the run's
+// output directory appears to it: the family's workspace mount for container launches, the
+// same path otherwise.
+func TestEvalTargetCarriesTheServersExec(t *testing.T) {
+	for _, tc := range []struct {
+		name, inventory, runner string
+		exec                    bool
+		wantOutDir              string
+	}{
+		{"local process", runnerInventory, "ci-local_0", true, ""},
+		{"container with a workspace mount", "families:\n  ci-docker: {gpu: cpu, vendor: none, backend: docker, port: 0, workspace: /ws}\n", "ci-docker_0", true, "/ws"},
+		{"backend without exec", runnerInventory, "ci-local_0", false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sb := &simBackend{cfg: sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond}}
+			var b runtime.Backend = sb
+			if tc.exec {
+				b = execSimBackend{sb}
+			}
+			o, log := options(t, b, 2)
+			inv, err := inventory.Parse("i.yaml", []byte(tc.inventory))
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.Inventory, o.RunnerName = inv, tc.runner
+			ev := &fakeEval{}
+			o.Evaluator, o.Row.RunEval = ev, true
+			if _, err := Run(context.Background(), o); err != nil {
+				t.Fatalf("%v\n%s", err, log)
+			}
+			if (ev.got.Exec != nil) != tc.exec || ev.got.ExecOutDir != tc.wantOutDir {
+				t.Fatalf("exec set %v, exec out dir %q", ev.got.Exec != nil, ev.got.ExecOutDir)
+			}
+			if tc.exec {
+				res, err := ev.got.Exec(context.Background(), []string{"lm_eval", "--tasks", "gsm8k"}, nil)
+				if err != nil || string(res.Stdout) != "ran lm_eval --tasks gsm8k" {
+					t.Errorf("exec through the target: %q %v", res.Stdout, err)
+				}
+			}
+		})
+	}
+}

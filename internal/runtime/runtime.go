@@ -130,3 +130,23 @@ const (
 	LabelName  = "io.inferbench.name"  // the launch name
 	OwnerValue = "inferbench-agent"
 )
+
+// ExecResult is what a command run in a server's environment left behind.
+type ExecResult struct {
+	Stdout, Stderr []byte
+	// ExitCode is the command's exit status; -1 when it is unknown.
+	ExitCode int
+}
+
+// Execer is implemented by servers that can run a short-lived command where the server
+// runs: inside its container (docker exec; srun --overlap into the job's pyxis container)
+// or, for non-container launches, as a plain process with the server's working directory
+// and environment. The accuracy eval uses it to run the harness "inside the engine's
+// container" as the recipe asks.
+//
+// A command that ran and exited non-zero is not an error: its status is ExitCode. err is
+// for a command that could not be run or observed (daemon unreachable, program not found,
+// ctx ended). env is KEY=VALUE added to the server's environment for this command only.
+type Execer interface {
+	Exec(ctx context.Context, argv, env []string) (ExecResult, error)
+}

@@ -20,6 +20,8 @@ import (
 type Config struct {
 	// Starter starts processes; nil means execx.OS{}.
 	Starter execx.Starter
+	// Runner runs the short commands of Exec; nil means execx.OS{}.
+	Runner execx.Runner
 	// Environ is the environment the server inherits (the agent's own, handed down from
 	// main); Spec.Env is appended to it.
 	Environ []string
@@ -41,6 +43,9 @@ var _ runtime.Backend = (*Backend)(nil)
 func New(cfg Config) *Backend {
 	if cfg.Starter == nil {
 		cfg.Starter = execx.OS{}
+	}
+	if cfg.Runner == nil {
+		cfg.Runner = execx.OS{}
 	}
 	if cfg.StopGrace == 0 {
 		cfg.StopGrace = 10 * time.Second

@@ -255,8 +255,10 @@ type job struct {
 	spec runtime.Spec
 	info runtime.Info
 	step execx.Process
-	done chan struct{}
-	exit runtime.Exit
+	// image is what the server step runs in (squash path or reference); empty: no container.
+	image string
+	done  chan struct{}
+	exit  runtime.Exit
 
 	stopOnce sync.Once
 	stopErr  error
@@ -276,40 +278,48 @@ func (b *Backend) SrunArgs(jobID string, s runtime.Spec, image string) []string 
 		a = []string{"--jobid=" + jobID, "--nodes=" + strconv.Itoa(s.Nodes), "--ntasks-per-node=1", "--export=ALL"}
 	}
 	if image != "" {
-		a = append(a, "--container-image="+image)
-		if len(s.Mounts) > 0 {
-			var ms []string
-			for _, m := range s.Mounts {
-				x := m.Host + ":" + m.Container
-				if m.ReadOnly {
-					x += ":ro"
-				}
-				ms = append(ms, x)
-			}
-			a = append(a, "--container-mounts="+strings.Join(ms, ","))
-		}
-		if s.Workdir != "" {
-			a = append(a, "--container-workdir="+s.Workdir)
-		}
-		a = append(a, "--no-container-entrypoint")
-		if b.cfg.Container.MountHome {
-			a = append(a, "--container-mount-home")
-		} else {
-			a = append(a, "--no-container-mount-home")
-		}
-		if b.cfg.Container.RemapRoot {
-			a = append(a, "--container-remap-root")
-		}
-		if b.cfg.Container.Writable {
-			a = append(a, "--container-writable")
-		}
+		a = append(a, b.containerArgs(s, image)...)
 	} else if s.Workdir != "" {
 		a = append(a, "--chdir="+s.Workdir)
 	}
 	return append(a, s.Argv...)
 }
 
+// containerArgs are the pyxis flags of a step in the launch's container. The container is
+// named after the launch so that Exec's steps join the same container filesystem.
+func (b *Backend) containerArgs(s runtime.Spec, image string) []string {
+	a := []string{"--container-image=" + image, "--container-name=" + s.Name}
+	if len(s.Mounts) > 0 {
+		var ms []string
+		for _, m := range s.Mounts {
+			x := m.Host + ":" + m.Container
+			if m.ReadOnly {
+				x += ":ro"
+			}
+			ms = append(ms, x)
+		}
+		a = append(a, "--container-mounts="+strings.Join(ms, ","))
+	}
+	if s.Workdir != "" {
+		a = append(a, "--container-workdir="+s.Workdir)
+	}
+	a = append(a, "--no-container-entrypoint")
+	if b.cfg.Container.MountHome {
+		a = append(a, "--container-mount-home")
+	} else {
+		a = append(a, "--no-container-mount-home")
+	}
+	if b.cfg.Container.RemapRoot {
+		a = append(a, "--container-remap-root")
+	}
+	if b.cfg.Container.Writable {
+		a = append(a, "--container-writable")
+	}
+	return a
+}
+
 func (j *job) startStep(ctx context.Context, image string) error {
+	j.image = image
 	f, err := os.OpenFile(j.spec.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("server log: %w", err)

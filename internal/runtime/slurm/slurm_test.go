@@ -83,7 +83,7 @@ func TestStartImportsIntoSquashCacheAndRunsPyxisStep(t *testing.T) {
 		"srun --jobid=42 --ntasks=1 --overlap unsquashfs -l " + sq,
 		"srun --jobid=42 --ntasks=1 --overlap enroot import -o " + sq + " 'docker://nvcr.io#nvidia/tensorrt-llm/release:1.2.0rc6'",
 		"srun --jobid=42 --ntasks=1 --overlap unsquashfs -l " + sq,
-		"sh -c 'exec \"$@\" >>\"$0\" 2>&1' " + dir + "/server.log srun --jobid=42 --ntasks=1 --export=ALL --container-image=" + sq + " --container-mounts=" + dir + ":/workspace,/raid/hf:/mnt/hf:ro --container-workdir=/workspace --no-container-entrypoint --no-container-mount-home --container-remap-root --container-writable trtllm-serve m",
+		"sh -c 'exec \"$@\" >>\"$0\" 2>&1' " + dir + "/server.log srun --jobid=42 --ntasks=1 --export=ALL --container-image=" + sq + " --container-name=inferbench-run1-1 --container-mounts=" + dir + ":/workspace,/raid/hf:/mnt/hf:ro --container-workdir=/workspace --no-container-entrypoint --no-container-mount-home --container-remap-root --container-writable trtllm-serve m",
 	}
 	if got := c.CallLines(); !slices.Equal(got, want) {
 		t.Errorf("calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
