@@ -25,25 +25,13 @@ func cmdCollect(ctx context.Context, e env, args []string) int {
 	evalName := fs.String("eval-name", "all", "agg_eval_<name>.json is the eval aggregate")
 	skus := fs.String("skus", strings.Join(report.DefaultSKUs, ","), "GPU SKUs listed in run_stats.json even without attempts")
 	quiet := fs.Bool("q", false, "do not print the summary tables to stdout")
-	var f filterFlags
-	f.register(fs)
-	thPath := evalThresholdsFlag(fs)
-	dir, code := parseDirArgs(e, fs, args, 1)
+	var in sweepInput
+	in.register(fs)
+	ls, code := in.load(e, fs, args)
 	if code >= 0 {
 		return code
 	}
-	th, code := loadEvalThresholds(e, *thPath)
-	if code >= 0 {
-		return code
-	}
-	sweep, code := scanSweep(e, dir[0])
-	if code >= 0 {
-		return code
-	}
-	flt := f.filter()
-	recs := flt.Apply(sweep.Records)
-	evals := collectEvals(e, dir[0], sweep, flt, th)
-	sweep.Statuses = flt.Statuses(sweep.Statuses)
+	sweep, recs, evals := ls.sweep, ls.records, ls.evals
 	stats := report.RunStats(sweep.Statuses, splitList(*skus))
 
 	outputs := []struct {

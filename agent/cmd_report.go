@@ -25,29 +25,18 @@ func cmdReport(ctx context.Context, e env, args []string) int {
 	fs := newFlagSet(e, "report", "DIR [-o report.html]", "Write one self-contained HTML file with charts and tables for the results under DIR.")
 	out := fs.String("o", "report.html", "output `file`")
 	title := fs.String("title", "", "report title (default: \"Inference benchmark report\")")
-	var f filterFlags
-	f.register(fs)
-	thPath := evalThresholdsFlag(fs)
-	dir, code := parseDirArgs(e, fs, args, 1)
+	var input sweepInput
+	input.register(fs)
+	ls, code := input.load(e, fs, args)
 	if code >= 0 {
 		return code
 	}
-	th, code := loadEvalThresholds(e, *thPath)
-	if code >= 0 {
-		return code
-	}
-	sweep, code := scanSweep(e, dir[0])
-	if code >= 0 {
-		return code
-	}
-	flt := f.filter()
-	recs := flt.Apply(sweep.Records)
-	evals := collectEvals(e, dir[0], sweep, flt, th)
+	sweep, recs, evals := ls.sweep, ls.records, ls.evals
 	in := report.HTMLInput{
 		Evals: evals,
 		Title: *title, Generated: time.Now().UTC().Format("2006-01-02 15:04 UTC"),
-		Records: recs, Statuses: flt.Statuses(sweep.Statuses), Problems: sweep.Problems,
-		Summary: fmt.Sprintf("%d results from %s (%s)", len(recs), dir[0], sweep.SummaryLine()),
+		Records: recs, Statuses: sweep.Statuses, Problems: sweep.Problems,
+		Summary: fmt.Sprintf("%d results from %s (%s)", len(recs), ls.dir, sweep.SummaryLine()),
 	}
 	if err := writeFileAtomic(*out, func(w io.Writer) error { return report.WriteHTML(w, in) }); err != nil {
 		fmt.Fprintf(e.stderr, "agent report: %v\n", err)
@@ -279,4 +268,45 @@ func writeFileAtomic(path string, write func(io.Writer) error) error {
 // set, and does nothing otherwise.
 func appendStepSummary(e env, md string) error {
 	return ghactions.New(e.getenv, e.stderr).AddStepSummary(md)
+}
+
+// sweepInput is what collect and report read: one sweep directory, narrowed by the filter
+// flags, with eval rows judged against the thresholds flag.
+type sweepInput struct {
+	filter     filterFlags
+	thresholds *string
+}
+
+func (s *sweepInput) register(fs *flag.FlagSet) {
+	s.filter.register(fs)
+	s.thresholds = evalThresholdsFlag(fs)
+}
+
+// loadedSweep is a filtered sweep: its records, eval rows and status records.
+type loadedSweep struct {
+	dir     string
+	sweep   *report.Sweep // Statuses already filtered
+	records []report.Record
+	evals   []result.EvalRow
+}
+
+// load parses the one DIR argument and reads it; code is an exit status, or -1 to go on.
+func (s *sweepInput) load(e env, fs *flag.FlagSet, args []string) (ls *loadedSweep, code int) {
+	dir, code := parseDirArgs(e, fs, args, 1)
+	if code >= 0 {
+		return nil, code
+	}
+	th, code := loadEvalThresholds(e, *s.thresholds)
+	if code >= 0 {
+		return nil, code
+	}
+	sweep, code := scanSweep(e, dir[0])
+	if code >= 0 {
+		return nil, code
+	}
+	flt := s.filter.filter()
+	ls = &loadedSweep{dir: dir[0], sweep: sweep, records: flt.Apply(sweep.Records)}
+	ls.evals = collectEvals(e, dir[0], sweep, flt, th)
+	sweep.Statuses = flt.Statuses(sweep.Statuses)
+	return ls, -1
 }
