@@ -88,8 +88,27 @@ func encodeLine(v any) ([]byte, error) {
 }
 
 // Single-node and multi-node rows in the changelog's canonical key order. Struct decoding
-// also coerces the generator's row into the schema's types.
+// also coerces the generator's row into the schema's types. Embedded structs encode their
+// fields in place, so the shared head and tail keep the key order.
 type singleRow struct {
+	rowHead
+	TP     int64 `json:"tp"`
+	EP     int64 `json:"ep"`
+	DPAttn bool  `json:"dp-attn"`
+	Conc   int64 `json:"conc"`
+	rowTail
+}
+
+type multiRow struct {
+	rowHead
+	Prefill worker  `json:"prefill"`
+	Decode  worker  `json:"decode"`
+	Conc    []int64 `json:"conc"`
+	rowTail
+}
+
+// rowHead are the keys both kinds of row start with.
+type rowHead struct {
 	Image        string `json:"image"`
 	Model        string `json:"model"`
 	ModelPrefix  string `json:"model-prefix"`
@@ -99,33 +118,14 @@ type singleRow struct {
 	Runner       string `json:"runner"`
 	ISL          int64  `json:"isl"`
 	OSL          int64  `json:"osl"`
-	TP           int64  `json:"tp"`
-	EP           int64  `json:"ep"`
-	DPAttn       bool   `json:"dp-attn"`
-	Conc         int64  `json:"conc"`
-	MaxModelLen  int64  `json:"max-model-len"`
-	ExpName      string `json:"exp-name"`
-	Disagg       bool   `json:"disagg"`
-	RunEval      bool   `json:"run-eval"`
 }
 
-type multiRow struct {
-	Image        string  `json:"image"`
-	Model        string  `json:"model"`
-	ModelPrefix  string  `json:"model-prefix"`
-	Precision    string  `json:"precision"`
-	Framework    string  `json:"framework"`
-	SpecDecoding string  `json:"spec-decoding"`
-	Runner       string  `json:"runner"`
-	ISL          int64   `json:"isl"`
-	OSL          int64   `json:"osl"`
-	Prefill      worker  `json:"prefill"`
-	Decode       worker  `json:"decode"`
-	Conc         []int64 `json:"conc"`
-	MaxModelLen  int64   `json:"max-model-len"`
-	ExpName      string  `json:"exp-name"`
-	Disagg       bool    `json:"disagg"`
-	RunEval      bool    `json:"run-eval"`
+// rowTail are the keys both kinds of row end with.
+type rowTail struct {
+	MaxModelLen int64  `json:"max-model-len"`
+	ExpName     string `json:"exp-name"`
+	Disagg      bool   `json:"disagg"`
+	RunEval     bool   `json:"run-eval"`
 }
 
 type worker struct {
