@@ -150,3 +150,21 @@ type ExecResult struct {
 type Execer interface {
 	Exec(ctx context.Context, argv, env []string) (ExecResult, error)
 }
+
+// Handle is the state every backend's server keeps. Embedding it provides the Info,
+// LogPath, Done and Exit methods of Server; the backend sets Desc once started and calls
+// Finish when the server has ended.
+type Handle struct {
+	Launch   Spec          // what was started
+	Desc     Info          // how it was started
+	Finished chan struct{} // closed by Finish
+	Result   Exit          // valid once Finished is closed
+}
+
+// NewHandle starts the state of a server launched from s.
+func NewHandle(s Spec) Handle { return Handle{Launch: s, Finished: make(chan struct{})} }
+
+func (h *Handle) Info() Info            { return h.Desc }
+func (h *Handle) LogPath() string       { return h.Launch.LogPath }
+func (h *Handle) Done() <-chan struct{} { return h.Finished }
+func (h *Handle) Exit() Exit            { return h.Result }

@@ -79,8 +79,8 @@ func (b *Backend) Start(ctx context.Context, s runtime.Spec) (runtime.Server, er
 	if err := b.api.call(ctx, "POST", "/containers/create", q, createBody(s, ref), &created); err != nil {
 		return nil, fmt.Errorf("create container %s: %w", s.Name, err)
 	}
-	c := &container{b: b, id: created.ID, spec: s, done: make(chan struct{}), logDone: make(chan struct{})}
-	c.info = runtime.Info{Backend: "docker", ID: created.ID, Name: s.Name, Image: ref, ImageDigest: img.digest(), Host: "127.0.0.1"}
+	c := &container{b: b, id: created.ID, Handle: runtime.NewHandle(s), logDone: make(chan struct{})}
+	c.Desc = runtime.Info{Backend: "docker", ID: created.ID, Name: s.Name, Image: ref, ImageDigest: img.digest(), Host: "127.0.0.1"}
 	if err := b.api.call(ctx, "POST", "/containers/"+created.ID+"/start", nil, nil, nil); err != nil {
 		_ = b.remove(context.WithoutCancel(ctx), created.ID)
 		return nil, fmt.Errorf("start container %s: %w", s.Name, err)
@@ -261,26 +261,18 @@ func (b *Backend) List(ctx context.Context, runID string) ([]string, error) {
 
 // container is a started container.
 type container struct {
-	b       *Backend
-	id      string
-	spec    runtime.Spec
-	info    runtime.Info
-	done    chan struct{}
+	b  *Backend
+	id string
+	runtime.Handle
 	logDone chan struct{}
-	exit    runtime.Exit
 
 	stopOnce sync.Once
 	stopErr  error
 }
 
-func (c *container) Info() runtime.Info    { return c.info }
-func (c *container) LogPath() string       { return c.spec.LogPath }
-func (c *container) Done() <-chan struct{} { return c.done }
-func (c *container) Exit() runtime.Exit    { return c.exit }
-
 // follow copies the container's output into the log file until the container ends.
 func (c *container) follow() error {
-	f, err := os.OpenFile(c.spec.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(c.Launch.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("server log: %w", err)
 	}
@@ -288,7 +280,7 @@ func (c *container) follow() error {
 	body, err := c.b.api.stream(context.Background(), "GET", "/containers/"+c.id+"/logs", q, "")
 	if err != nil {
 		f.Close()
-		return fmt.Errorf("follow logs of %s: %w", c.spec.Name, err)
+		return fmt.Errorf("follow logs of %s: %w", c.Launch.Name, err)
 	}
 	go func() {
 		defer close(c.logDone)
@@ -319,7 +311,7 @@ func demux(w io.Writer, r io.Reader) error {
 }
 
 func (c *container) wait() {
-	defer close(c.done)
+	defer close(c.Finished)
 	var w struct {
 		StatusCode int `json:"StatusCode"`
 		Error      *struct {
@@ -327,9 +319,9 @@ func (c *container) wait() {
 		} `json:"Error"`
 	}
 	err := c.b.api.call(context.Background(), "POST", "/containers/"+c.id+"/wait", url.Values{"condition": {"not-running"}}, nil, &w)
-	c.exit = runtime.Exit{Code: w.StatusCode, At: time.Now()}
+	c.Result = runtime.Exit{Code: w.StatusCode, At: time.Now()}
 	if err != nil {
-		c.exit = runtime.Exit{Code: -1, Reason: "container gone: " + err.Error(), At: time.Now()}
+		c.Result = runtime.Exit{Code: -1, Reason: "container gone: " + err.Error(), At: time.Now()}
 		return
 	}
 	var st struct {
@@ -341,9 +333,9 @@ func (c *container) wait() {
 	if c.b.api.call(context.Background(), "GET", "/containers/"+c.id+"/json", nil, nil, &st) == nil {
 		switch {
 		case st.State.OOMKilled:
-			c.exit.Reason = "OOM killed"
+			c.Result.Reason = "OOM killed"
 		case st.State.Error != "":
-			c.exit.Reason = st.State.Error
+			c.Result.Reason = st.State.Error
 		}
 	}
 	// Let the log follower drain so the tail shown in errors is complete.
@@ -359,10 +351,10 @@ func (c *container) Stop(ctx context.Context) error {
 		t := strconv.Itoa(int(c.b.cfg.StopGrace.Seconds()))
 		err := c.b.api.call(ctx, "POST", "/containers/"+c.id+"/stop", url.Values{"t": {t}}, nil, nil)
 		if ae, ok := err.(*apiError); err != nil && !(ok && (ae.Status == 304 || ae.Status == 404)) {
-			c.stopErr = fmt.Errorf("stop container %s: %w", c.spec.Name, err)
+			c.stopErr = fmt.Errorf("stop container %s: %w", c.Launch.Name, err)
 		}
 		select {
-		case <-c.done:
+		case <-c.Finished:
 		case <-ctx.Done():
 		}
 		c.stopErr = errors.Join(c.stopErr, c.b.remove(ctx, c.id))

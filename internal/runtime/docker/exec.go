@@ -31,32 +31,32 @@ func (c *container) Exec(ctx context.Context, argv, env []string) (runtime.ExecR
 	if len(env) > 0 {
 		body["Env"] = env
 	}
-	if c.spec.Workdir != "" {
-		body["WorkingDir"] = c.spec.Workdir
+	if c.Launch.Workdir != "" {
+		body["WorkingDir"] = c.Launch.Workdir
 	}
 	var created struct {
 		ID string `json:"Id"`
 	}
 	if err := c.b.api.call(ctx, "POST", "/containers/"+c.id+"/exec", nil, body, &created); err != nil {
-		return res, fmt.Errorf("docker exec in %s: create: %w", c.spec.Name, err)
+		return res, fmt.Errorf("docker exec in %s: create: %w", c.Launch.Name, err)
 	}
 	stream, err := c.b.api.streamBody(ctx, "POST", "/exec/"+created.ID+"/start", nil, map[string]any{"Detach": false, "Tty": false})
 	if err != nil {
-		return res, fmt.Errorf("docker exec in %s: start: %w", c.spec.Name, err)
+		return res, fmt.Errorf("docker exec in %s: start: %w", c.Launch.Name, err)
 	}
 	var stdout, stderr bytes.Buffer
 	err = demuxSplit(&stdout, &stderr, stream)
 	stream.Close()
 	res.Stdout, res.Stderr = stdout.Bytes(), stderr.Bytes()
 	if ctx.Err() != nil {
-		return res, fmt.Errorf("docker exec in %s: %w", c.spec.Name, ctx.Err())
+		return res, fmt.Errorf("docker exec in %s: %w", c.Launch.Name, ctx.Err())
 	}
 	if err != nil {
-		return res, fmt.Errorf("docker exec in %s: reading output: %w", c.spec.Name, err)
+		return res, fmt.Errorf("docker exec in %s: reading output: %w", c.Launch.Name, err)
 	}
 	code, err := c.execExitCode(ctx, created.ID)
 	if err != nil {
-		return res, fmt.Errorf("docker exec in %s: %w", c.spec.Name, err)
+		return res, fmt.Errorf("docker exec in %s: %w", c.Launch.Name, err)
 	}
 	res.ExitCode = code
 	return res, nil

@@ -87,7 +87,7 @@ func execContainer(t *testing.T, d *execDaemon) *container {
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &container{b: New(Config{Socket: sock}), id: "c1", spec: runtime.Spec{Name: "inferbench-r-1", Workdir: "/workspace"}}
+	return &container{b: New(Config{Socket: sock}), id: "c1", Handle: runtime.NewHandle(runtime.Spec{Name: "inferbench-r-1", Workdir: "/workspace"})}
 }
 
 func TestExec(t *testing.T) {

@@ -18,11 +18,11 @@ func (p *proc) Exec(ctx context.Context, argv, env []string) (runtime.ExecResult
 		return runtime.ExecResult{ExitCode: -1}, errors.New("local exec: empty command")
 	}
 	// The server's environment (Config.Environ, the agent's, then the launch's), then env.
-	full := append(append(append([]string{}, p.b.cfg.Environ...), p.spec.Env...), env...)
+	full := append(append(append([]string{}, p.b.cfg.Environ...), p.Launch.Env...), env...)
 	if len(full) == 0 {
 		full = nil // inherit, as the server did
 	}
-	res, err := p.b.cfg.Runner.Run(ctx, execx.Cmd{Name: argv[0], Args: argv[1:], Dir: p.spec.Workdir, Env: full, KillGrace: p.b.cfg.StopGrace})
+	res, err := p.b.cfg.Runner.Run(ctx, execx.Cmd{Name: argv[0], Args: argv[1:], Dir: p.Launch.Workdir, Env: full, KillGrace: p.b.cfg.StopGrace})
 	out := runtime.ExecResult{Stdout: res.Stdout, Stderr: res.Stderr, ExitCode: res.ExitCode}
 	var ee *execx.ExitError
 	if err != nil && !errors.As(err, &ee) {

@@ -82,8 +82,8 @@ func (b *Backend) Start(ctx context.Context, s runtime.Spec) (runtime.Server, er
 		cancel()
 		return nil, fmt.Errorf("start %s: %w", s.Argv[0], err)
 	}
-	pr := &proc{b: b, p: p, spec: s, cancel: cancel, done: make(chan struct{})}
-	pr.info = runtime.Info{Backend: "local", ID: fmt.Sprint(p.Pid()), Name: s.Name, Host: "127.0.0.1"}
+	pr := &proc{b: b, p: p, Handle: runtime.NewHandle(s), cancel: cancel}
+	pr.Desc = runtime.Info{Backend: "local", ID: fmt.Sprint(p.Pid()), Name: s.Name, Host: "127.0.0.1"}
 	go pr.wait()
 	b.mu.Lock()
 	b.procs[s.RunID] = append(b.procs[s.RunID], pr)
@@ -106,28 +106,20 @@ func (b *Backend) Cleanup(ctx context.Context, runID string) error {
 }
 
 type proc struct {
-	b      *Backend
-	p      execx.Process
-	spec   runtime.Spec
-	info   runtime.Info
+	b *Backend
+	p execx.Process
+	runtime.Handle
 	cancel context.CancelFunc
-	done   chan struct{}
-	exit   runtime.Exit
 
 	stopOnce sync.Once
 }
 
-func (p *proc) Info() runtime.Info    { return p.info }
-func (p *proc) LogPath() string       { return p.spec.LogPath }
-func (p *proc) Done() <-chan struct{} { return p.done }
-func (p *proc) Exit() runtime.Exit    { return p.exit }
-
 func (p *proc) wait() {
-	defer close(p.done)
+	defer close(p.Finished)
 	res, err := p.p.Wait()
-	p.exit = runtime.Exit{Code: res.ExitCode, At: time.Now()}
+	p.Result = runtime.Exit{Code: res.ExitCode, At: time.Now()}
 	if err != nil && res.ExitCode < 0 {
-		p.exit.Reason = err.Error()
+		p.Result.Reason = err.Error()
 	}
 }
 
@@ -137,7 +129,7 @@ func (p *proc) Stop(ctx context.Context) error {
 	p.stopOnce.Do(func() {
 		defer func() { _ = p.p.Signal(syscall.SIGKILL) }()
 		select {
-		case <-p.done:
+		case <-p.Finished:
 			return
 		default:
 		}
@@ -145,7 +137,7 @@ func (p *proc) Stop(ctx context.Context) error {
 		t := time.NewTimer(p.b.cfg.StopGrace)
 		defer t.Stop()
 		select {
-		case <-p.done:
+		case <-p.Finished:
 		case <-t.C:
 			_ = p.p.Signal(syscall.SIGKILL)
 			p.cancel()
@@ -153,7 +145,7 @@ func (p *proc) Stop(ctx context.Context) error {
 			_ = p.p.Signal(syscall.SIGKILL)
 			p.cancel()
 		}
-		<-p.done
+		<-p.Finished
 		p.cancel()
 	})
 	return nil

@@ -35,11 +35,11 @@ func (j *job) Exec(ctx context.Context, argv, env []string) (runtime.ExecResult,
 	if len(argv) == 0 {
 		return runtime.ExecResult{ExitCode: -1}, errors.New("slurm exec: empty command")
 	}
-	full := append(append(append([]string{}, j.b.cfg.Environ...), j.spec.Env...), env...)
+	full := append(append(append([]string{}, j.b.cfg.Environ...), j.Launch.Env...), env...)
 	if len(full) == 0 {
 		full = nil // inherit the agent's environment, as the server step does
 	}
-	cmd := execx.Cmd{Name: "srun", Args: j.b.ExecArgs(j.id, j.info.Node, j.spec, j.image, argv), Env: full, KillGrace: 10 * time.Second}
+	cmd := execx.Cmd{Name: "srun", Args: j.b.ExecArgs(j.id, j.Desc.Node, j.Launch, j.image, argv), Env: full, KillGrace: 10 * time.Second}
 	res, err := j.b.cfg.Runner.Run(ctx, cmd)
 	out := runtime.ExecResult{Stdout: res.Stdout, Stderr: res.Stderr, ExitCode: res.ExitCode}
 	var ee *execx.ExitError

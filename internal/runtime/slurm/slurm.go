@@ -106,7 +106,7 @@ func (b *Backend) Start(ctx context.Context, s runtime.Spec) (runtime.Server, er
 	if err != nil {
 		return nil, err
 	}
-	j := &job{b: b, id: id, spec: s, done: make(chan struct{})}
+	j := &job{b: b, id: id, Handle: runtime.NewHandle(s)}
 	fail := func(err error) (runtime.Server, error) {
 		_ = j.cancel(context.WithoutCancel(ctx))
 		return nil, err
@@ -119,7 +119,7 @@ func (b *Backend) Start(ctx context.Context, s runtime.Spec) (runtime.Server, er
 	if host == "" {
 		host = node
 	}
-	j.info = runtime.Info{Backend: "slurm", ID: id, Name: s.Name, Image: s.Image, Host: host, Node: node}
+	j.Desc = runtime.Info{Backend: "slurm", ID: id, Name: s.Name, Image: s.Image, Host: host, Node: node}
 	image := ""
 	if s.Image != "" {
 		image = s.Image
@@ -127,7 +127,7 @@ func (b *Backend) Start(ctx context.Context, s runtime.Spec) (runtime.Server, er
 			if image, err = b.ensureSquash(ctx, id, s.Image); err != nil {
 				return fail(err)
 			}
-			j.info.ImageDigest = "squash:" + image
+			j.Desc.ImageDigest = "squash:" + image
 		}
 	}
 	if err := j.startStep(ctx, image); err != nil {
@@ -250,24 +250,16 @@ func (b *Backend) Cleanup(ctx context.Context, runID string) error {
 
 // job is an allocation with the server running as its step.
 type job struct {
-	b    *Backend
-	id   string
-	spec runtime.Spec
-	info runtime.Info
+	b  *Backend
+	id string
+	runtime.Handle
 	step execx.Process
 	// image is what the server step runs in (squash path or reference); empty: no container.
 	image string
-	done  chan struct{}
-	exit  runtime.Exit
 
 	stopOnce sync.Once
 	stopErr  error
 }
-
-func (j *job) Info() runtime.Info    { return j.info }
-func (j *job) LogPath() string       { return j.spec.LogPath }
-func (j *job) Done() <-chan struct{} { return j.done }
-func (j *job) Exit() runtime.Exit    { return j.exit }
 
 // SrunArgs is the job step that runs the server; image is a squash path or an image
 // reference for pyxis, empty for a non-container step.
@@ -320,16 +312,16 @@ func (b *Backend) containerArgs(s runtime.Spec, image string) []string {
 
 func (j *job) startStep(ctx context.Context, image string) error {
 	j.image = image
-	f, err := os.OpenFile(j.spec.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(j.Launch.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("server log: %w", err)
 	}
 	f.Close()
-	env := append(append([]string{}, j.b.cfg.Environ...), j.spec.Env...)
+	env := append(append([]string{}, j.b.cfg.Environ...), j.Launch.Env...)
 	if len(env) == 0 {
 		env = nil
 	}
-	argv := runtime.LogRedirect(j.spec.LogPath, append([]string{"srun"}, j.b.SrunArgs(j.id, j.spec, image)...))
+	argv := runtime.LogRedirect(j.Launch.LogPath, append([]string{"srun"}, j.b.SrunArgs(j.id, j.Launch, image)...))
 	cmd := execx.Cmd{Name: argv[0], Args: argv[1:], Env: env, KillGrace: 10 * time.Second}
 	// The step lives until Stop, not until Start's ctx ends.
 	p, err := j.b.cfg.Starter.Start(context.WithoutCancel(ctx), cmd)
@@ -342,11 +334,11 @@ func (j *job) startStep(ctx context.Context, image string) error {
 }
 
 func (j *job) wait() {
-	defer close(j.done)
+	defer close(j.Finished)
 	res, err := j.step.Wait()
-	j.exit = runtime.Exit{Code: res.ExitCode, At: time.Now()}
+	j.Result = runtime.Exit{Code: res.ExitCode, At: time.Now()}
 	if err != nil && res.ExitCode < 0 {
-		j.exit.Reason = err.Error()
+		j.Result.Reason = err.Error()
 	}
 }
 
@@ -387,10 +379,10 @@ func (j *job) Stop(ctx context.Context) error {
 			return
 		}
 		select {
-		case <-j.done:
+		case <-j.Finished:
 		case <-time.After(10 * time.Second):
 			_ = j.step.Signal(os.Kill)
-			<-j.done
+			<-j.Finished
 		}
 	})
 	return j.stopErr
