@@ -12,11 +12,11 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/inferbench/inferbench/internal/engine"
 	"github.com/inferbench/inferbench/internal/eval"
 	"github.com/inferbench/inferbench/internal/execx"
 	"github.com/inferbench/inferbench/internal/result"
 	"github.com/inferbench/inferbench/internal/runner"
-	"github.com/inferbench/inferbench/internal/runtime"
 )
 
 // cmdEval runs the built-in accuracy eval against an endpoint, or re-scores a harness's
@@ -229,8 +229,8 @@ func (r *rowEvaluator) inContainer() bool {
 	return c != nil && c.Mode == eval.ModeHarness && c.Harness.Placement == eval.PlacementContainer
 }
 
-// execFunc adapts the runtime backend's Exec to the eval package's.
-func execFunc(ex func(context.Context, []string, []string) (runtime.ExecResult, error)) eval.ExecFunc {
+// execFunc adapts the engine backend's Exec to the eval package's.
+func execFunc(ex func(context.Context, []string, []string) (engine.ExecResult, error)) eval.ExecFunc {
 	return func(ctx context.Context, argv, env []string) ([]byte, []byte, int, error) {
 		res, err := ex(ctx, argv, env)
 		return res.Stdout, res.Stderr, res.ExitCode, err

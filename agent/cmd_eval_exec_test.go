@@ -9,11 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inferbench/inferbench/internal/engine"
 	"github.com/inferbench/inferbench/internal/eval"
 	"github.com/inferbench/inferbench/internal/execx"
 	"github.com/inferbench/inferbench/internal/result"
 	"github.com/inferbench/inferbench/internal/runner"
-	"github.com/inferbench/inferbench/internal/runtime"
 )
 
 // agentHarness is an eval config whose "harness" is this agent's built-in eval, placed as
@@ -99,7 +99,7 @@ func TestRowEvaluatorRunsTheHarnessInTheContainer(t *testing.T) {
 					SpecDecoding: "none", ExpName: "sim_1k8k", RunEval: true}}
 			if tc.exec {
 				target.ExecOutDir = "/workspace"
-				target.Exec = func(_ context.Context, argv, env []string) (runtime.ExecResult, error) {
+				target.Exec = func(_ context.Context, argv, env []string) (engine.ExecResult, error) {
 					execArgv = append(execArgv, argv)
 					so, se, code, err := inProcessAgent(argv, env, func(s string) string {
 						if rest, ok := strings.CutPrefix(s, "/workspace/"); ok {
@@ -107,7 +107,7 @@ func TestRowEvaluatorRunsTheHarnessInTheContainer(t *testing.T) {
 						}
 						return s
 					})
-					return runtime.ExecResult{Stdout: so, Stderr: se, ExitCode: code}, err
+					return engine.ExecResult{Stdout: so, Stderr: se, ExitCode: code}, err
 				}
 			}
 			row, err := ev.Eval(context.Background(), target)

@@ -12,13 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inferbench/inferbench/internal/engine"
 	"github.com/inferbench/inferbench/internal/eval"
 	"github.com/inferbench/inferbench/internal/execx"
 	"github.com/inferbench/inferbench/internal/inventory"
 	"github.com/inferbench/inferbench/internal/recipe"
 	"github.com/inferbench/inferbench/internal/result"
 	"github.com/inferbench/inferbench/internal/runner"
-	"github.com/inferbench/inferbench/internal/runtime"
 	"github.com/inferbench/inferbench/internal/sim"
 )
 
@@ -200,14 +200,14 @@ func TestRowEvaluatorHook(t *testing.T) {
 }
 
 // scriptSimBackend launches the in-process simulator, in script mode, on the port of the
-// spec: a runtime.Backend for a whole `agent run` of a row without processes or containers.
+// spec: a engine.Backend for a whole `agent run` of a row without processes or containers.
 type scriptSimBackend struct{ rules []sim.Rule }
 
 func (b *scriptSimBackend) Name() string                          { return "local" }
 func (b *scriptSimBackend) Cleanup(context.Context, string) error { return nil }
 
-func (b *scriptSimBackend) Start(_ context.Context, s runtime.Spec) (runtime.Server, error) {
-	engine, err := sim.New(sim.Config{Model: "sim-model", Mode: sim.ModeScript, Script: b.rules})
+func (b *scriptSimBackend) Start(_ context.Context, s engine.Spec) (engine.Server, error) {
+	simEngine, err := sim.New(sim.Config{Model: "sim-model", Mode: sim.ModeScript, Script: b.rules})
 	if err != nil {
 		return nil, err
 	}
@@ -217,22 +217,22 @@ func (b *scriptSimBackend) Start(_ context.Context, s runtime.Spec) (runtime.Ser
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	srv := &scriptSimServer{spec: s, cancel: cancel, done: make(chan struct{})}
-	go func() { defer close(srv.done); _ = engine.Serve(ctx, ln) }()
+	go func() { defer close(srv.done); _ = simEngine.Serve(ctx, ln) }()
 	return srv, nil
 }
 
 type scriptSimServer struct {
-	spec   runtime.Spec
+	spec   engine.Spec
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-func (s *scriptSimServer) Info() runtime.Info {
-	return runtime.Info{Backend: "local", ID: s.spec.Name, Name: s.spec.Name, Host: "127.0.0.1"}
+func (s *scriptSimServer) Info() engine.Info {
+	return engine.Info{Backend: "local", ID: s.spec.Name, Name: s.spec.Name, Host: "127.0.0.1"}
 }
 func (s *scriptSimServer) LogPath() string       { return s.spec.LogPath }
 func (s *scriptSimServer) Done() <-chan struct{} { return s.done }
-func (s *scriptSimServer) Exit() runtime.Exit    { return runtime.Exit{Code: 0} }
+func (s *scriptSimServer) Exit() engine.Exit     { return engine.Exit{Code: 0} }
 func (s *scriptSimServer) Stop(context.Context) error {
 	s.cancel()
 	<-s.done

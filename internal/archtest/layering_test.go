@@ -24,19 +24,19 @@ var layers = map[string]layer{
 	"internal/config": {1, ""}, "internal/result": {1, ""},
 	"internal/matrix": {2, "gen"}, "internal/changelog": {2, "gen"},
 	"internal/recipe": {2, "agent"}, "internal/inventory": {2, "agent"},
-	"internal/runtime": {2, "agent"}, "internal/readiness": {2, "agent"},
+	"internal/engine": {2, "agent"}, "internal/readiness": {2, "agent"},
 	"internal/loadgen": {2, "agent"}, "internal/sim": {2, "agent"},
 	"internal/report": {2, "agent"}, "internal/eval": {2, "agent"},
-	// runtime backends implement the runtime interface: one step above it.
-	"internal/runtime/docker": {3, "agent"}, "internal/runtime/local": {3, "agent"},
-	"internal/runtime/slurm": {3, "agent"},
+	// engine backends implement the engine interface: one step above it.
+	"internal/engine/docker": {3, "agent"}, "internal/engine/local": {3, "agent"},
+	"internal/engine/slurm": {3, "agent"},
 	// runner orchestrates one matrix row from the agent-side packages.
 	"internal/runner": {4, "agent"},
 	"generator":       {9, "gen"}, "agent": {9, "agent"},
 }
 
 // testOnly packages exist for tests; they may import anything but nothing may import them.
-var testOnly = []string{"internal/archtest", "internal/workflowtest", "test/"}
+var testOnly = []string{"internal/archtest", "internal/workflowtest", "internal/testkit", "test/"}
 
 func isTestOnly(p string) bool {
 	for _, t := range testOnly {

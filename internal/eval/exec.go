@@ -8,7 +8,7 @@ import (
 	"github.com/inferbench/inferbench/internal/execx"
 )
 
-// ExecFunc runs argv where the engine runs (the runtime backend's Exec: docker exec, srun
+// ExecFunc runs argv where the engine runs (the engine backend's Exec: docker exec, srun
 // --overlap into the job's container, a local process), with env added to the engine's
 // environment. A command that ran reports its exit code with a nil error.
 type ExecFunc func(ctx context.Context, argv, env []string) (stdout, stderr []byte, exitCode int, err error)

@@ -151,6 +151,11 @@ func (r *Recipe) validate() []error {
 	default:
 		bad("client-backend %q: want vllm or openai", r.ClientBackend)
 	}
+	switch r.PromptForm {
+	case "", PromptTokenIDs, PromptText:
+	default:
+		bad("prompt-form %q: want %s or %s", r.PromptForm, PromptTokenIDs, PromptText)
+	}
 	for _, p := range []string{r.Health, r.Endpoint} {
 		if p != "" && !strings.HasPrefix(p, "/") {
 			bad("path %q must start with /", p)

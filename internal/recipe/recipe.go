@@ -48,6 +48,10 @@ type Recipe struct {
 	ClientBackend string `yaml:"client-backend"`
 	// ChatTemplate makes the client apply the chat template (the MTP scripts did).
 	ChatTemplate bool `yaml:"chat-template"`
+	// PromptForm is how the client sends prompts: token-ids (default: random token ids,
+	// exact input lengths) or text (for servers that accept only text; the true input length
+	// is then taken from the server's usage counts).
+	PromptForm string `yaml:"prompt-form"`
 	// ReadyTimeout bounds startup (weights load, graph capture); default 60m.
 	ReadyTimeout Duration `yaml:"ready-timeout"`
 	// FatalLog lists regular expressions; a matching server log line fails the launch at once.

@@ -13,6 +13,12 @@ import (
 	"github.com/inferbench/inferbench/internal/result"
 )
 
+// Prompt forms a recipe can ask the client for.
+const (
+	PromptTokenIDs = "token-ids"
+	PromptText     = "text"
+)
+
 // Values are what templates see.
 type Values struct {
 	Model        string
@@ -105,6 +111,7 @@ type Rendered struct {
 	Endpoint      string            `json:"endpoint"`
 	ClientBackend string            `json:"client_backend"`
 	ChatTemplate  bool              `json:"chat_template,omitempty"`
+	PromptForm    string            `json:"prompt_form"`
 	ReadyTimeout  time.Duration     `json:"ready_timeout_ns"`
 	FatalLog      []string          `json:"fatal_log,omitempty"`
 }
@@ -179,7 +186,7 @@ func wordDiff(a, b []string) string {
 // Render fills in r for v.
 func (r *Recipe) Render(v Values, rowImage string) (Rendered, error) {
 	out := Rendered{Recipe: r.Name, Port: v.Port, Health: or(r.Health, "/health"), Endpoint: or(r.Endpoint, "/v1/completions"),
-		ClientBackend: or(r.ClientBackend, "vllm"), ChatTemplate: r.ChatTemplate, FatalLog: r.FatalLog,
+		ClientBackend: or(r.ClientBackend, "vllm"), ChatTemplate: r.ChatTemplate, PromptForm: or(r.PromptForm, PromptTokenIDs), FatalLog: r.FatalLog,
 		ReadyTimeout: time.Duration(r.ReadyTimeout)}
 	if out.ReadyTimeout == 0 {
 		out.ReadyTimeout = 60 * time.Minute

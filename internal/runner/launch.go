@@ -11,19 +11,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inferbench/inferbench/internal/engine"
+	"github.com/inferbench/inferbench/internal/engine/docker"
+	"github.com/inferbench/inferbench/internal/engine/local"
+	"github.com/inferbench/inferbench/internal/engine/slurm"
 	"github.com/inferbench/inferbench/internal/inventory"
 	"github.com/inferbench/inferbench/internal/readiness"
 	"github.com/inferbench/inferbench/internal/recipe"
-	"github.com/inferbench/inferbench/internal/runtime"
-	"github.com/inferbench/inferbench/internal/runtime/docker"
-	"github.com/inferbench/inferbench/internal/runtime/local"
-	"github.com/inferbench/inferbench/internal/runtime/slurm"
 )
 
 // containerAgent is where the simulator image keeps the agent binary.
 const containerAgent = "/agent"
 
-func newBackend(o Options, f *inventory.Family) runtime.Backend {
+func newBackend(o Options, f *inventory.Family) engine.Backend {
 	switch f.Backend {
 	case "docker":
 		return docker.New(docker.Config{Pull: f.Docker.Pull, StopGrace: o.StopGrace, AuthConfig: o.DockerConfig})
@@ -110,9 +110,9 @@ func joinConcs(c Concs, sep string) string {
 }
 
 // spec turns a rendered recipe into a backend launch.
-func (r *run) spec(rend recipe.Rendered, v recipe.Values) (runtime.Spec, error) {
+func (r *run) spec(rend recipe.Rendered, v recipe.Values) (engine.Spec, error) {
 	r.launches++
-	s := runtime.Spec{
+	s := engine.Spec{
 		Name:  fmt.Sprintf("inferbench-%s-%d", r.o.RunID, r.launches),
 		RunID: r.o.RunID, Argv: rend.Argv, Port: rend.Port, GPUs: rend.GPUs, Nodes: rend.Nodes, GPUVendor: r.fam.Vendor,
 		LogPath: r.logPath, Workdir: v.Workdir,
@@ -150,12 +150,12 @@ func (r *run) spec(rend recipe.Rendered, v recipe.Values) (runtime.Spec, error) 
 			}
 		}
 		s.Image = rend.Image
-		s.Mounts = append(s.Mounts, runtime.Mount{Host: r.o.OutDir, Container: r.workspace()})
+		s.Mounts = append(s.Mounts, engine.Mount{Host: r.o.OutDir, Container: r.workspace()})
 		if m := r.fam.HFCache; m != nil {
-			s.Mounts = append(s.Mounts, runtime.Mount{Host: m.Host, Container: m.Container, ReadOnly: m.ReadOnly})
+			s.Mounts = append(s.Mounts, engine.Mount{Host: m.Host, Container: m.Container, ReadOnly: m.ReadOnly})
 		}
 		for _, m := range r.fam.Mounts {
-			s.Mounts = append(s.Mounts, runtime.Mount{Host: m.Host, Container: m.Container, ReadOnly: m.ReadOnly})
+			s.Mounts = append(s.Mounts, engine.Mount{Host: m.Host, Container: m.Container, ReadOnly: m.ReadOnly})
 		}
 	}
 	keys := make([]string, 0, len(env))
@@ -173,7 +173,7 @@ func (r *run) spec(rend recipe.Rendered, v recipe.Values) (runtime.Spec, error) 
 	}
 	s.ShmSize, s.IPCHost, s.Privileged, s.CapAdd, s.SecurityOpt = shm, d.IPCHost, d.Privileged, d.CapAdd, d.SecurityOpt
 	for _, name := range sortedKeys(d.Ulimits) {
-		s.Ulimits = append(s.Ulimits, runtime.Ulimit{Name: name, Soft: d.Ulimits[name], Hard: d.Ulimits[name]})
+		s.Ulimits = append(s.Ulimits, engine.Ulimit{Name: name, Soft: d.Ulimits[name], Hard: d.Ulimits[name]})
 	}
 	return s, nil
 }
@@ -301,7 +301,7 @@ func (r *run) startServer(ctx context.Context, rend recipe.Rendered, v recipe.Va
 
 // markLog writes a header into the shared server log so each launch's output is findable,
 // and returns where this launch's output starts.
-func (r *run) markLog(s runtime.Spec, rend recipe.Rendered) int64 {
+func (r *run) markLog(s engine.Spec, rend recipe.Rendered) int64 {
 	f, err := os.OpenFile(r.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return 0
@@ -336,7 +336,7 @@ func fatal(pats []string) []*regexp.Regexp {
 	return out
 }
 
-// serverView adapts a runtime.Server to what readiness watches.
-type serverView struct{ runtime.Server }
+// serverView adapts a engine.Server to what readiness watches.
+type serverView struct{ engine.Server }
 
 func (s serverView) ExitString() string { return s.Exit().String() }

@@ -11,10 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inferbench/inferbench/internal/engine"
 	"github.com/inferbench/inferbench/internal/loadgen"
 	"github.com/inferbench/inferbench/internal/readiness"
 	"github.com/inferbench/inferbench/internal/result"
-	"github.com/inferbench/inferbench/internal/runtime"
 )
 
 // phases records the timed steps of a point.
@@ -269,7 +269,7 @@ func (r *run) eval(ctx context.Context) error {
 	end := ph.begin("eval")
 	t := EvalTarget{BaseURL: r.baseURL(), Endpoint: r.srvSpec.Endpoint, Model: r.o.Row.Model,
 		Conc: m.Conc, Row: r.o.Row, OutDir: r.o.OutDir, Stem: m.ResultFilename, HW: r.o.RunnerType}
-	if ex, ok := r.srv.(runtime.Execer); ok {
+	if ex, ok := r.srv.(engine.Execer); ok {
 		t.Exec = ex.Exec
 		if r.inContainer() {
 			t.ExecOutDir = r.workspace() // spec mounts OutDir there

@@ -1,10 +1,10 @@
 // Package runner runs one matrix row on this runner: it resolves the engine recipe and the
-// runner's inventory entry, launches the server through a runtime backend, waits for it to
+// runner's inventory entry, launches the server through an engine backend, waits for it to
 // be ready, benchmarks every concurrency point (reusing the server while its rendered launch
 // stays the same), writes each point's outputs, and removes exactly what it started, on
 // success, failure, timeout and cancellation.
 //
-// It sits above the agent-side packages (recipe, inventory, runtime/*, readiness, loadgen,
+// It sits above the agent-side packages (recipe, inventory, engine/*, readiness, loadgen,
 // result) and below the agent's main package.
 package runner
 
@@ -19,12 +19,12 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/inferbench/inferbench/internal/engine"
 	"github.com/inferbench/inferbench/internal/execx"
 	"github.com/inferbench/inferbench/internal/inventory"
 	"github.com/inferbench/inferbench/internal/loadgen"
 	"github.com/inferbench/inferbench/internal/recipe"
 	"github.com/inferbench/inferbench/internal/result"
-	"github.com/inferbench/inferbench/internal/runtime"
 )
 
 // Bencher drives the load of one point; loadgen.Run in production.
@@ -56,8 +56,8 @@ type EvalTarget struct {
 	Stem     string
 	HW       string
 	// Exec runs a command where the server runs (inside its container, or beside it for
-	// non-container launches); nil when the backend cannot. See runtime.Execer.
-	Exec func(ctx context.Context, argv, env []string) (runtime.ExecResult, error)
+	// non-container launches); nil when the backend cannot. See engine.Execer.
+	Exec func(ctx context.Context, argv, env []string) (engine.ExecResult, error)
 	// ExecOutDir is where OutDir appears to commands run through Exec (the container's
 	// workspace mount); empty means the same path.
 	ExecOutDir string
@@ -75,7 +75,7 @@ type Options struct {
 	Recipes        *recipe.Set
 	Inventory      *inventory.Inventory
 	// Backend overrides the one the inventory names (tests).
-	Backend runtime.Backend
+	Backend engine.Backend
 	// Environ is the agent's environment, inherited by local and Slurm servers.
 	Environ []string
 	// AgentPath is this binary, for recipes that run the built-in simulator locally.
@@ -133,14 +133,14 @@ type run struct {
 	o       Options
 	fam     *inventory.Family
 	rec     *recipe.Recipe
-	backend runtime.Backend
+	backend engine.Backend
 	port    int
 	logPath string
 	report  *Report
 	gpu     *result.GPUInfo
 
 	// The server currently up, if any.
-	srv      runtime.Server
+	srv      engine.Server
 	srvFP    string
 	srvSpec  recipe.Rendered
 	launches int

@@ -15,11 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inferbench/inferbench/internal/engine"
 	"github.com/inferbench/inferbench/internal/execx"
 	"github.com/inferbench/inferbench/internal/inventory"
 	"github.com/inferbench/inferbench/internal/recipe"
 	"github.com/inferbench/inferbench/internal/result"
-	"github.com/inferbench/inferbench/internal/runtime"
 	"github.com/inferbench/inferbench/internal/sim"
 )
 
@@ -29,14 +29,14 @@ type simBackend struct {
 	startErr error
 
 	mu       sync.Mutex
-	specs    []runtime.Spec
+	specs    []engine.Spec
 	stops    int
 	cleanups []string
 }
 
 func (b *simBackend) Name() string { return "fake" }
 
-func (b *simBackend) Start(ctx context.Context, s runtime.Spec) (runtime.Server, error) {
+func (b *simBackend) Start(ctx context.Context, s engine.Spec) (engine.Server, error) {
 	b.mu.Lock()
 	b.specs = append(b.specs, s)
 	b.mu.Unlock()
@@ -45,7 +45,7 @@ func (b *simBackend) Start(ctx context.Context, s runtime.Spec) (runtime.Server,
 	}
 	cfg := b.cfg
 	cfg.Model = "sim-model"
-	engine, err := sim.New(cfg)
+	simEngine, err := sim.New(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +55,7 @@ func (b *simBackend) Start(ctx context.Context, s runtime.Spec) (runtime.Server,
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	srv := &simServer{b: b, spec: s, cancel: cancel, done: make(chan struct{})}
-	go func() { defer close(srv.done); engine.Serve(sctx, ln) }()
+	go func() { defer close(srv.done); simEngine.Serve(sctx, ln) }()
 	return srv, nil
 }
 
@@ -68,18 +68,18 @@ func (b *simBackend) Cleanup(_ context.Context, runID string) error {
 
 type simServer struct {
 	b      *simBackend
-	spec   runtime.Spec
+	spec   engine.Spec
 	cancel context.CancelFunc
 	done   chan struct{}
 	once   sync.Once
 }
 
-func (s *simServer) Info() runtime.Info {
-	return runtime.Info{Backend: "fake", ID: s.spec.Name, Name: s.spec.Name, Host: "127.0.0.1", ImageDigest: "sha256:feed"}
+func (s *simServer) Info() engine.Info {
+	return engine.Info{Backend: "fake", ID: s.spec.Name, Name: s.spec.Name, Host: "127.0.0.1", ImageDigest: "sha256:feed"}
 }
 func (s *simServer) LogPath() string       { return s.spec.LogPath }
 func (s *simServer) Done() <-chan struct{} { return s.done }
-func (s *simServer) Exit() runtime.Exit    { return runtime.Exit{Code: 0} }
+func (s *simServer) Exit() engine.Exit     { return engine.Exit{Code: 0} }
 func (s *simServer) Stop(context.Context) error {
 	s.once.Do(func() {
 		s.cancel()
@@ -107,7 +107,7 @@ const runnerInventory = `families:
   ci-local: {gpu: cpu, vendor: none, backend: local, port: 0}
 `
 
-func options(t *testing.T, b runtime.Backend, conc ...int) (Options, *bytes.Buffer) {
+func options(t *testing.T, b engine.Backend, conc ...int) (Options, *bytes.Buffer) {
 	t.Helper()
 	set, err := recipe.Parse("r.yaml", []byte(runnerRecipes))
 	if err != nil {
@@ -378,14 +378,14 @@ type execSimServer struct {
 	argv [][]string
 }
 
-func (s *execSimServer) Exec(_ context.Context, argv, env []string) (runtime.ExecResult, error) {
+func (s *execSimServer) Exec(_ context.Context, argv, env []string) (engine.ExecResult, error) {
 	s.argv = append(s.argv, argv)
-	return runtime.ExecResult{Stdout: []byte("ran " + strings.Join(argv, " "))}, nil
+	return engine.ExecResult{Stdout: []byte("ran " + strings.Join(argv, " "))}, nil
 }
 
 type execSimBackend struct{ *simBackend }
 
-func (b execSimBackend) Start(ctx context.Context, s runtime.Spec) (runtime.Server, error) {
+func (b execSimBackend) Start(ctx context.Context, s engine.Spec) (engine.Server, error) {
 	srv, err := b.simBackend.Start(ctx, s)
 	if err != nil {
 		return nil, err
@@ -408,7 +408,7 @@ func TestEvalTargetCarriesTheServersExec(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sb := &simBackend{cfg: sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond}}
-			var b runtime.Backend = sb
+			var b engine.Backend = sb
 			if tc.exec {
 				b = execSimBackend{sb}
 			}

@@ -11,19 +11,19 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/inferbench/inferbench/internal/runtime"
+	"github.com/inferbench/inferbench/internal/engine"
 )
 
-var _ runtime.Execer = (*container)(nil)
+var _ engine.Execer = (*container)(nil)
 
-// Exec implements runtime.Execer with the Engine API's exec endpoints: create an exec
+// Exec implements engine.Execer with the Engine API's exec endpoints: create an exec
 // instance, start it attached (the daemon hijacks the connection and sends stdout and
 // stderr multiplexed, since there is no TTY), then inspect it for the exit code.
 //
 // Docker has no call to kill an exec'd process: when ctx ends, Exec returns at once and the
 // process keeps running until the container is stopped, which the runner does next anyway.
-func (c *container) Exec(ctx context.Context, argv, env []string) (runtime.ExecResult, error) {
-	res := runtime.ExecResult{ExitCode: -1}
+func (c *container) Exec(ctx context.Context, argv, env []string) (engine.ExecResult, error) {
+	res := engine.ExecResult{ExitCode: -1}
 	if len(argv) == 0 {
 		return res, errors.New("docker exec: empty command")
 	}

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/inferbench/inferbench/internal/runtime"
+	"github.com/inferbench/inferbench/internal/engine"
 )
 
 // execDaemon mimics the Engine API's exec endpoints as dockerd answers them: create returns
@@ -87,7 +87,7 @@ func execContainer(t *testing.T, d *execDaemon) *container {
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &container{b: New(Config{Socket: sock}), id: "c1", Handle: runtime.NewHandle(runtime.Spec{Name: "inferbench-r-1", Workdir: "/workspace"})}
+	return &container{b: New(Config{Socket: sock}), id: "c1", Handle: engine.NewHandle(engine.Spec{Name: "inferbench-r-1", Workdir: "/workspace"})}
 }
 
 func TestExec(t *testing.T) {

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inferbench/inferbench/internal/engine"
 	"github.com/inferbench/inferbench/internal/execx"
-	"github.com/inferbench/inferbench/internal/runtime"
 )
 
 // Exec runs an overlapping one-task step on the server's node: in the launch's named pyxis
@@ -49,7 +49,7 @@ func TestExec(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := srv.(runtime.Execer).Exec(context.Background(), []string{"/agent", "eval", "--result-dir", "/workspace/eval_work-1/out"}, []string{"OPENAI_API_KEY=k"})
+			res, err := srv.(engine.Execer).Exec(context.Background(), []string{"/agent", "eval", "--result-dir", "/workspace/eval_work-1/out"}, []string{"OPENAI_API_KEY=k"})
 			if err != nil {
 				t.Fatalf("a non-zero exit is not an error: %v", err)
 			}
@@ -74,11 +74,11 @@ func TestExecSrunMissing(t *testing.T) {
 		t.Fatal(err)
 	}
 	// no rule answers the overlap step: the fake reports "not found", as a host without srun
-	res, err := srv.(runtime.Execer).Exec(context.Background(), []string{"true"}, nil)
+	res, err := srv.(engine.Execer).Exec(context.Background(), []string{"true"}, nil)
 	if err == nil || !errors.Is(err, execx.ErrNotFound) || res.ExitCode != -1 {
 		t.Fatalf("res %+v err %v", res, err)
 	}
-	if _, err := srv.(runtime.Execer).Exec(context.Background(), nil, nil); err == nil {
+	if _, err := srv.(engine.Execer).Exec(context.Background(), nil, nil); err == nil {
 		t.Error("empty argv accepted")
 	}
 }

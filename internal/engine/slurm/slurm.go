@@ -16,8 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/inferbench/inferbench/internal/engine"
 	"github.com/inferbench/inferbench/internal/execx"
-	"github.com/inferbench/inferbench/internal/runtime"
 )
 
 // Container holds the pyxis flags for container launches.
@@ -64,7 +64,7 @@ type Config struct {
 // Backend starts Slurm job steps.
 type Backend struct{ cfg Config }
 
-var _ runtime.Backend = (*Backend)(nil)
+var _ engine.Backend = (*Backend)(nil)
 
 // New returns a Slurm backend.
 func New(cfg Config) *Backend {
@@ -92,13 +92,13 @@ func New(cfg Config) *Backend {
 	return &Backend{cfg: cfg}
 }
 
-// Name implements runtime.Backend.
+// Name implements engine.Backend.
 func (b *Backend) Name() string { return "slurm" }
 
 var grantedRE = regexp.MustCompile(`Granted job allocation (\d+)`)
 
-// Start implements runtime.Backend.
-func (b *Backend) Start(ctx context.Context, s runtime.Spec) (runtime.Server, error) {
+// Start implements engine.Backend.
+func (b *Backend) Start(ctx context.Context, s engine.Spec) (engine.Server, error) {
 	if len(s.Argv) == 0 {
 		return nil, errors.New("slurm backend: empty command")
 	}
@@ -106,8 +106,8 @@ func (b *Backend) Start(ctx context.Context, s runtime.Spec) (runtime.Server, er
 	if err != nil {
 		return nil, err
 	}
-	j := &job{b: b, id: id, Handle: runtime.NewHandle(s)}
-	fail := func(err error) (runtime.Server, error) {
+	j := &job{b: b, id: id, Handle: engine.NewHandle(s)}
+	fail := func(err error) (engine.Server, error) {
 		_ = j.cancel(context.WithoutCancel(ctx))
 		return nil, err
 	}
@@ -119,7 +119,7 @@ func (b *Backend) Start(ctx context.Context, s runtime.Spec) (runtime.Server, er
 	if host == "" {
 		host = node
 	}
-	j.Desc = runtime.Info{Backend: "slurm", ID: id, Name: s.Name, Image: s.Image, Host: host, Node: node}
+	j.Desc = engine.Info{Backend: "slurm", ID: id, Name: s.Name, Image: s.Image, Host: host, Node: node}
 	image := ""
 	if s.Image != "" {
 		image = s.Image
@@ -137,7 +137,7 @@ func (b *Backend) Start(ctx context.Context, s runtime.Spec) (runtime.Server, er
 }
 
 // SallocArgs is the allocation request for a launch.
-func (b *Backend) SallocArgs(s runtime.Spec) []string {
+func (b *Backend) SallocArgs(s engine.Spec) []string {
 	a := []string{"--no-shell", "--job-name=" + s.Name, "--time=" + b.cfg.TimeLimit}
 	if b.cfg.Partition != "" {
 		a = append(a, "--partition="+b.cfg.Partition)
@@ -163,7 +163,7 @@ func (b *Backend) SallocArgs(s runtime.Spec) []string {
 	return append(a, b.cfg.ExtraArgs...)
 }
 
-func (b *Backend) allocate(ctx context.Context, s runtime.Spec) (string, error) {
+func (b *Backend) allocate(ctx context.Context, s engine.Spec) (string, error) {
 	res, err := b.cfg.Runner.Run(ctx, execx.Cmd{Name: "salloc", Args: b.SallocArgs(s)})
 	out := string(res.Stderr) + string(res.Stdout)
 	if err != nil {
@@ -229,7 +229,7 @@ func (b *Backend) jobsNamed(ctx context.Context, keep func(string) bool) ([]stri
 	return ids, nil
 }
 
-// Cleanup implements runtime.Backend: it cancels the jobs whose name marks them as this
+// Cleanup implements engine.Backend: it cancels the jobs whose name marks them as this
 // run's (launch names are "<prefix>-<runID>-<n>").
 func (b *Backend) Cleanup(ctx context.Context, runID string) error {
 	if runID == "" {
@@ -252,7 +252,7 @@ func (b *Backend) Cleanup(ctx context.Context, runID string) error {
 type job struct {
 	b  *Backend
 	id string
-	runtime.Handle
+	engine.Handle
 	step execx.Process
 	// image is what the server step runs in (squash path or reference); empty: no container.
 	image string
@@ -263,7 +263,7 @@ type job struct {
 
 // SrunArgs is the job step that runs the server; image is a squash path or an image
 // reference for pyxis, empty for a non-container step.
-func (b *Backend) SrunArgs(jobID string, s runtime.Spec, image string) []string {
+func (b *Backend) SrunArgs(jobID string, s engine.Spec, image string) []string {
 	a := []string{"--jobid=" + jobID, "--ntasks=1", "--export=ALL"}
 	if s.Nodes > 1 {
 		// One task per node; the launch script picks its role from SLURM_NODEID.
@@ -279,7 +279,7 @@ func (b *Backend) SrunArgs(jobID string, s runtime.Spec, image string) []string 
 
 // containerArgs are the pyxis flags of a step in the launch's container. The container is
 // named after the launch so that Exec's steps join the same container filesystem.
-func (b *Backend) containerArgs(s runtime.Spec, image string) []string {
+func (b *Backend) containerArgs(s engine.Spec, image string) []string {
 	a := []string{"--container-image=" + image, "--container-name=" + s.Name}
 	if len(s.Mounts) > 0 {
 		var ms []string
@@ -321,7 +321,7 @@ func (j *job) startStep(ctx context.Context, image string) error {
 	if len(env) == 0 {
 		env = nil
 	}
-	argv := runtime.LogRedirect(j.Launch.LogPath, append([]string{"srun"}, j.b.SrunArgs(j.id, j.Launch, image)...))
+	argv := engine.LogRedirect(j.Launch.LogPath, append([]string{"srun"}, j.b.SrunArgs(j.id, j.Launch, image)...))
 	cmd := execx.Cmd{Name: argv[0], Args: argv[1:], Env: env, KillGrace: 10 * time.Second}
 	// The step lives until Stop, not until Start's ctx ends.
 	p, err := j.b.cfg.Starter.Start(context.WithoutCancel(ctx), cmd)
@@ -336,7 +336,7 @@ func (j *job) startStep(ctx context.Context, image string) error {
 func (j *job) wait() {
 	defer close(j.Finished)
 	res, err := j.step.Wait()
-	j.Result = runtime.Exit{Code: res.ExitCode, At: time.Now()}
+	j.Result = engine.Exit{Code: res.ExitCode, At: time.Now()}
 	if err != nil && res.ExitCode < 0 {
 		j.Result.Reason = err.Error()
 	}
@@ -370,7 +370,7 @@ func (b *Backend) waitGone(ctx context.Context, id string) error {
 	}
 }
 
-// Stop implements runtime.Server: cancel the allocation (Slurm signals the step), then
+// Stop implements engine.Server: cancel the allocation (Slurm signals the step), then
 // make sure the srun client is gone too.
 func (j *job) Stop(ctx context.Context) error {
 	j.stopOnce.Do(func() {

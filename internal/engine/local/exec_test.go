@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inferbench/inferbench/internal/engine"
 	"github.com/inferbench/inferbench/internal/execx"
-	"github.com/inferbench/inferbench/internal/runtime"
 )
 
 // Exec runs a plain process where the server runs: its working directory, its environment
@@ -17,13 +17,13 @@ import (
 func TestExec(t *testing.T) {
 	dir := t.TempDir()
 	b := New(Config{Environ: []string{"PATH=" + os.Getenv("PATH")}})
-	srv, err := b.Start(context.Background(), runtime.Spec{Name: "s", RunID: "r", Argv: []string{"sleep", "30"},
+	srv, err := b.Start(context.Background(), engine.Spec{Name: "s", RunID: "r", Argv: []string{"sleep", "30"},
 		Env: []string{"X=server"}, Workdir: dir, LogPath: filepath.Join(dir, "log")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Stop(context.Background()) })
-	ex := srv.(runtime.Execer)
+	ex := srv.(engine.Execer)
 	res, err := ex.Exec(context.Background(), []string{"sh", "-c", `echo "$X $Y $(pwd)"; echo warn >&2; exit 4`}, []string{"Y=cmd"})
 	if err != nil {
 		t.Fatal(err)

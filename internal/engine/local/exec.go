@@ -5,17 +5,17 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/inferbench/inferbench/internal/engine"
 	"github.com/inferbench/inferbench/internal/execx"
-	"github.com/inferbench/inferbench/internal/runtime"
 )
 
-var _ runtime.Execer = (*proc)(nil)
+var _ engine.Execer = (*proc)(nil)
 
-// Exec implements runtime.Execer: a plain process in the server's working directory with
+// Exec implements engine.Execer: a plain process in the server's working directory with
 // the server's environment plus env.
-func (p *proc) Exec(ctx context.Context, argv, env []string) (runtime.ExecResult, error) {
+func (p *proc) Exec(ctx context.Context, argv, env []string) (engine.ExecResult, error) {
 	if len(argv) == 0 {
-		return runtime.ExecResult{ExitCode: -1}, errors.New("local exec: empty command")
+		return engine.ExecResult{ExitCode: -1}, errors.New("local exec: empty command")
 	}
 	// The server's environment (Config.Environ, the agent's, then the launch's), then env.
 	full := append(append(append([]string{}, p.b.cfg.Environ...), p.Launch.Env...), env...)
@@ -23,7 +23,7 @@ func (p *proc) Exec(ctx context.Context, argv, env []string) (runtime.ExecResult
 		full = nil // inherit, as the server did
 	}
 	res, err := p.b.cfg.Runner.Run(ctx, execx.Cmd{Name: argv[0], Args: argv[1:], Dir: p.Launch.Workdir, Env: full, KillGrace: p.b.cfg.StopGrace})
-	out := runtime.ExecResult{Stdout: res.Stdout, Stderr: res.Stderr, ExitCode: res.ExitCode}
+	out := engine.ExecResult{Stdout: res.Stdout, Stderr: res.Stderr, ExitCode: res.ExitCode}
 	var ee *execx.ExitError
 	if err != nil && !errors.As(err, &ee) {
 		return out, fmt.Errorf("local exec %s: %w", argv[0], err)

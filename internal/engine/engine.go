@@ -1,8 +1,8 @@
-// Package runtime defines how the agent starts an engine server and gets rid of it again.
+// Package engine defines how the agent starts an engine server and gets rid of it again.
 // Backends (docker, slurm, local) implement one small interface; everything they create
 // carries the run's identity (labels, job names) so that cleanup removes exactly what this
 // run started and nothing else on the host.
-package runtime
+package engine
 
 import (
 	"context"

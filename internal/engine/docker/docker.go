@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/inferbench/inferbench/internal/runtime"
+	"github.com/inferbench/inferbench/internal/engine"
 )
 
 // Config tunes the backend.
@@ -36,7 +36,7 @@ type Backend struct {
 	api *api
 }
 
-var _ runtime.Backend = (*Backend)(nil)
+var _ engine.Backend = (*Backend)(nil)
 
 // New returns a docker backend.
 func New(cfg Config) *Backend {
@@ -52,14 +52,14 @@ func New(cfg Config) *Backend {
 	return &Backend{cfg: cfg, api: newAPI(cfg.Socket)}
 }
 
-// Name implements runtime.Backend.
+// Name implements engine.Backend.
 func (b *Backend) Name() string { return "docker" }
 
 // ImageRef turns the enroot spelling `registry#path:tag` into docker's `registry/path:tag`.
 func ImageRef(image string) string { return strings.Replace(image, "#", "/", 1) }
 
-// Start implements runtime.Backend.
-func (b *Backend) Start(ctx context.Context, s runtime.Spec) (runtime.Server, error) {
+// Start implements engine.Backend.
+func (b *Backend) Start(ctx context.Context, s engine.Spec) (engine.Server, error) {
 	if s.Image == "" {
 		return nil, errors.New("docker backend: the recipe/row gives no image")
 	}
@@ -79,8 +79,8 @@ func (b *Backend) Start(ctx context.Context, s runtime.Spec) (runtime.Server, er
 	if err := b.api.call(ctx, "POST", "/containers/create", q, createBody(s, ref), &created); err != nil {
 		return nil, fmt.Errorf("create container %s: %w", s.Name, err)
 	}
-	c := &container{b: b, id: created.ID, Handle: runtime.NewHandle(s), logDone: make(chan struct{})}
-	c.Desc = runtime.Info{Backend: "docker", ID: created.ID, Name: s.Name, Image: ref, ImageDigest: img.digest(), Host: "127.0.0.1"}
+	c := &container{b: b, id: created.ID, Handle: engine.NewHandle(s), logDone: make(chan struct{})}
+	c.Desc = engine.Info{Backend: "docker", ID: created.ID, Name: s.Name, Image: ref, ImageDigest: img.digest(), Host: "127.0.0.1"}
 	if err := b.api.call(ctx, "POST", "/containers/"+created.ID+"/start", nil, nil, nil); err != nil {
 		_ = b.remove(context.WithoutCancel(ctx), created.ID)
 		return nil, fmt.Errorf("start container %s: %w", s.Name, err)
@@ -150,14 +150,14 @@ func (b *Backend) pull(ctx context.Context, ref string) error {
 	}
 }
 
-func createBody(s runtime.Spec, ref string) map[string]any {
+func createBody(s engine.Spec, ref string) map[string]any {
 	labels := map[string]string{}
 	for k, v := range s.Labels {
 		labels[k] = v
 	}
-	labels[runtime.LabelOwner] = runtime.OwnerValue
-	labels[runtime.LabelRun] = s.RunID
-	labels[runtime.LabelName] = s.Name
+	labels[engine.LabelOwner] = engine.OwnerValue
+	labels[engine.LabelRun] = s.RunID
+	labels[engine.LabelName] = s.Name
 	host := map[string]any{
 		"NetworkMode": "host",
 		"Privileged":  s.Privileged,
@@ -225,7 +225,7 @@ func (b *Backend) remove(ctx context.Context, id string) error {
 	return nil
 }
 
-// Cleanup implements runtime.Backend: it removes every container labelled with runID.
+// Cleanup implements engine.Backend: it removes every container labelled with runID.
 func (b *Backend) Cleanup(ctx context.Context, runID string) error {
 	ids, err := b.List(ctx, runID)
 	if err != nil {
@@ -241,9 +241,9 @@ func (b *Backend) Cleanup(ctx context.Context, runID string) error {
 // List returns the ids of the containers (running or not) that carry runID; an empty
 // runID lists every container this agent created on the host.
 func (b *Backend) List(ctx context.Context, runID string) ([]string, error) {
-	f := []string{runtime.LabelOwner + "=" + runtime.OwnerValue}
+	f := []string{engine.LabelOwner + "=" + engine.OwnerValue}
 	if runID != "" {
-		f = append(f, runtime.LabelRun+"="+runID)
+		f = append(f, engine.LabelRun+"="+runID)
 	}
 	fj, _ := json.Marshal(map[string][]string{"label": f})
 	var list []struct {
@@ -263,7 +263,7 @@ func (b *Backend) List(ctx context.Context, runID string) ([]string, error) {
 type container struct {
 	b  *Backend
 	id string
-	runtime.Handle
+	engine.Handle
 	logDone chan struct{}
 
 	stopOnce sync.Once
@@ -319,9 +319,9 @@ func (c *container) wait() {
 		} `json:"Error"`
 	}
 	err := c.b.api.call(context.Background(), "POST", "/containers/"+c.id+"/wait", url.Values{"condition": {"not-running"}}, nil, &w)
-	c.Result = runtime.Exit{Code: w.StatusCode, At: time.Now()}
+	c.Result = engine.Exit{Code: w.StatusCode, At: time.Now()}
 	if err != nil {
-		c.Result = runtime.Exit{Code: -1, Reason: "container gone: " + err.Error(), At: time.Now()}
+		c.Result = engine.Exit{Code: -1, Reason: "container gone: " + err.Error(), At: time.Now()}
 		return
 	}
 	var st struct {
@@ -345,7 +345,7 @@ func (c *container) wait() {
 	}
 }
 
-// Stop implements runtime.Server: SIGTERM with a grace period, then removal.
+// Stop implements engine.Server: SIGTERM with a grace period, then removal.
 func (c *container) Stop(ctx context.Context) error {
 	c.stopOnce.Do(func() {
 		t := strconv.Itoa(int(c.b.cfg.StopGrace.Seconds()))

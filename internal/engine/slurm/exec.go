@@ -6,16 +6,16 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/inferbench/inferbench/internal/engine"
 	"github.com/inferbench/inferbench/internal/execx"
-	"github.com/inferbench/inferbench/internal/runtime"
 )
 
-var _ runtime.Execer = (*job)(nil)
+var _ engine.Execer = (*job)(nil)
 
 // ExecArgs is the srun command line (after "srun") of a command run beside the server step:
 // an overlapping step of one task on the server's (first) node, inside the step's named
 // pyxis container with the same mounts and working directory when the server runs in one.
-func (b *Backend) ExecArgs(jobID, node string, s runtime.Spec, image string, argv []string) []string {
+func (b *Backend) ExecArgs(jobID, node string, s engine.Spec, image string, argv []string) []string {
 	a := []string{"--jobid=" + jobID, "--overlap", "--nodes=1", "--ntasks=1"}
 	if node != "" {
 		a = append(a, "--nodelist="+node)
@@ -29,11 +29,11 @@ func (b *Backend) ExecArgs(jobID, node string, s runtime.Spec, image string, arg
 	return append(a, argv...)
 }
 
-// Exec implements runtime.Execer with `srun --overlap` into the server's allocation: the
+// Exec implements engine.Execer with `srun --overlap` into the server's allocation: the
 // server's step keeps its resources, the command shares them.
-func (j *job) Exec(ctx context.Context, argv, env []string) (runtime.ExecResult, error) {
+func (j *job) Exec(ctx context.Context, argv, env []string) (engine.ExecResult, error) {
 	if len(argv) == 0 {
-		return runtime.ExecResult{ExitCode: -1}, errors.New("slurm exec: empty command")
+		return engine.ExecResult{ExitCode: -1}, errors.New("slurm exec: empty command")
 	}
 	full := append(append(append([]string{}, j.b.cfg.Environ...), j.Launch.Env...), env...)
 	if len(full) == 0 {
@@ -41,7 +41,7 @@ func (j *job) Exec(ctx context.Context, argv, env []string) (runtime.ExecResult,
 	}
 	cmd := execx.Cmd{Name: "srun", Args: j.b.ExecArgs(j.id, j.Desc.Node, j.Launch, j.image, argv), Env: full, KillGrace: 10 * time.Second}
 	res, err := j.b.cfg.Runner.Run(ctx, cmd)
-	out := runtime.ExecResult{Stdout: res.Stdout, Stderr: res.Stderr, ExitCode: res.ExitCode}
+	out := engine.ExecResult{Stdout: res.Stdout, Stderr: res.Stderr, ExitCode: res.ExitCode}
 	var ee *execx.ExitError
 	if err != nil && !errors.As(err, &ee) {
 		return out, fmt.Errorf("srun in job %s: %w", j.id, err)

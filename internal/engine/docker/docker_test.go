@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inferbench/inferbench/internal/runtime"
+	"github.com/inferbench/inferbench/internal/engine"
 )
 
 func frame(stream byte, s string) []byte {
@@ -44,10 +44,10 @@ func TestImageRef(t *testing.T) {
 }
 
 func TestCreateBody(t *testing.T) {
-	s := runtime.Spec{Name: "inferbench-r-1", RunID: "r", Argv: []string{"python3", "-m", "sglang.launch_server"},
+	s := engine.Spec{Name: "inferbench-r-1", RunID: "r", Argv: []string{"python3", "-m", "sglang.launch_server"},
 		Env: []string{"A=1"}, Workdir: "/workspace", GPUs: 8, GPUVendor: "nvidia", ShmSize: 16 << 30, IPCHost: true,
-		Mounts:  []runtime.Mount{{Host: "/out", Container: "/workspace"}, {Host: "/hf", Container: "/mnt/hf", ReadOnly: true}},
-		Ulimits: []runtime.Ulimit{{Name: "memlock", Soft: -1, Hard: -1}}}
+		Mounts:  []engine.Mount{{Host: "/out", Container: "/workspace"}, {Host: "/hf", Container: "/mnt/hf", ReadOnly: true}},
+		Ulimits: []engine.Ulimit{{Name: "memlock", Soft: -1, Hard: -1}}}
 	b, _ := json.Marshal(createBody(s, "img:1"))
 	for _, want := range []string{
 		`"Entrypoint":["python3"]`, `"Cmd":["-m","sglang.launch_server"]`, `"NetworkMode":"host"`, `"IpcMode":"host"`,
@@ -146,7 +146,7 @@ func TestBackendAgainstFakeDaemon(t *testing.T) {
 	d, sock := startDaemon(t)
 	b := New(Config{Socket: sock, StopGrace: time.Second})
 	logPath := filepath.Join(t.TempDir(), "server.log")
-	srv, err := b.Start(context.Background(), runtime.Spec{Name: "inferbench-r-1", RunID: "r", Image: "img:1", Argv: []string{"x"}, LogPath: logPath})
+	srv, err := b.Start(context.Background(), engine.Spec{Name: "inferbench-r-1", RunID: "r", Image: "img:1", Argv: []string{"x"}, LogPath: logPath})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestBackendAgainstFakeDaemon(t *testing.T) {
 	if e := srv.Exit(); e.Code != 137 || e.Reason != "OOM killed" {
 		t.Errorf("exit %+v", e)
 	}
-	if tail := runtime.TailFile(logPath, 5); tail != "engine says hi" {
+	if tail := engine.TailFile(logPath, 5); tail != "engine says hi" {
 		t.Errorf("log %q", tail)
 	}
 	joined := strings.Join(d.paths, "\n")
@@ -180,7 +180,7 @@ func TestBackendAgainstFakeDaemon(t *testing.T) {
 func TestPullNeverOnMissingImage(t *testing.T) {
 	_, sock := startDaemon(t)
 	b := New(Config{Socket: sock, Pull: "never"})
-	_, err := b.Start(context.Background(), runtime.Spec{Name: "n", RunID: "r", Image: "missing:1", LogPath: filepath.Join(t.TempDir(), "l")})
+	_, err := b.Start(context.Background(), engine.Spec{Name: "n", RunID: "r", Image: "missing:1", LogPath: filepath.Join(t.TempDir(), "l")})
 	if err == nil || !strings.Contains(err.Error(), "pull: never") {
 		t.Fatalf("err = %v", err)
 	}

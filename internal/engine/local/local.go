@@ -12,8 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/inferbench/inferbench/internal/engine"
 	"github.com/inferbench/inferbench/internal/execx"
-	"github.com/inferbench/inferbench/internal/runtime"
 )
 
 // Config tunes the backend.
@@ -37,7 +37,7 @@ type Backend struct {
 	procs map[string][]*proc // by run id, for Cleanup
 }
 
-var _ runtime.Backend = (*Backend)(nil)
+var _ engine.Backend = (*Backend)(nil)
 
 // New returns a local backend.
 func New(cfg Config) *Backend {
@@ -53,11 +53,11 @@ func New(cfg Config) *Backend {
 	return &Backend{cfg: cfg, procs: map[string][]*proc{}}
 }
 
-// Name implements runtime.Backend.
+// Name implements engine.Backend.
 func (b *Backend) Name() string { return "local" }
 
-// Start implements runtime.Backend.
-func (b *Backend) Start(ctx context.Context, s runtime.Spec) (runtime.Server, error) {
+// Start implements engine.Backend.
+func (b *Backend) Start(ctx context.Context, s engine.Spec) (engine.Server, error) {
 	if len(s.Argv) == 0 {
 		return nil, errors.New("local backend: empty command")
 	}
@@ -75,15 +75,15 @@ func (b *Backend) Start(ctx context.Context, s runtime.Spec) (runtime.Server, er
 	if len(b.cfg.Environ) == 0 && len(s.Env) == 0 {
 		env = nil
 	}
-	argv := runtime.LogRedirect(s.LogPath, s.Argv)
+	argv := engine.LogRedirect(s.LogPath, s.Argv)
 	cmd := execx.Cmd{Name: argv[0], Args: argv[1:], Env: env, Dir: s.Workdir, KillGrace: b.cfg.StopGrace}
 	p, err := b.cfg.Starter.Start(pctx, cmd)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("start %s: %w", s.Argv[0], err)
 	}
-	pr := &proc{b: b, p: p, Handle: runtime.NewHandle(s), cancel: cancel}
-	pr.Desc = runtime.Info{Backend: "local", ID: fmt.Sprint(p.Pid()), Name: s.Name, Host: "127.0.0.1"}
+	pr := &proc{b: b, p: p, Handle: engine.NewHandle(s), cancel: cancel}
+	pr.Desc = engine.Info{Backend: "local", ID: fmt.Sprint(p.Pid()), Name: s.Name, Host: "127.0.0.1"}
 	go pr.wait()
 	b.mu.Lock()
 	b.procs[s.RunID] = append(b.procs[s.RunID], pr)
@@ -91,7 +91,7 @@ func (b *Backend) Start(ctx context.Context, s runtime.Spec) (runtime.Server, er
 	return pr, nil
 }
 
-// Cleanup implements runtime.Backend: processes live and die with the agent, so the only
+// Cleanup implements engine.Backend: processes live and die with the agent, so the only
 // ones left are those this backend value started for runID.
 func (b *Backend) Cleanup(ctx context.Context, runID string) error {
 	b.mu.Lock()
@@ -108,7 +108,7 @@ func (b *Backend) Cleanup(ctx context.Context, runID string) error {
 type proc struct {
 	b *Backend
 	p execx.Process
-	runtime.Handle
+	engine.Handle
 	cancel context.CancelFunc
 
 	stopOnce sync.Once
@@ -117,13 +117,13 @@ type proc struct {
 func (p *proc) wait() {
 	defer close(p.Finished)
 	res, err := p.p.Wait()
-	p.Result = runtime.Exit{Code: res.ExitCode, At: time.Now()}
+	p.Result = engine.Exit{Code: res.ExitCode, At: time.Now()}
 	if err != nil && res.ExitCode < 0 {
 		p.Result.Reason = err.Error()
 	}
 }
 
-// Stop implements runtime.Server: SIGTERM to the process group, then SIGKILL to whatever is
+// Stop implements engine.Server: SIGTERM to the process group, then SIGKILL to whatever is
 // left of the group once the leader exited or the grace ran out.
 func (p *proc) Stop(ctx context.Context) error {
 	p.stopOnce.Do(func() {

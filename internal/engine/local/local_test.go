@@ -10,13 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inferbench/inferbench/internal/runtime"
+	"github.com/inferbench/inferbench/internal/engine"
 )
 
 func TestProcessLogsAndExit(t *testing.T) {
 	log := filepath.Join(t.TempDir(), "server.log")
 	b := New(Config{Environ: []string{"PATH=" + os.Getenv("PATH")}})
-	srv, err := b.Start(context.Background(), runtime.Spec{Name: "s", RunID: "r", Argv: []string{"sh", "-c", "echo hello $X; echo oops >&2; exit 3"},
+	srv, err := b.Start(context.Background(), engine.Spec{Name: "s", RunID: "r", Argv: []string{"sh", "-c", "echo hello $X; echo oops >&2; exit 3"},
 		Env: []string{"X=world"}, LogPath: log})
 	if err != nil {
 		t.Fatal(err)
@@ -25,7 +25,7 @@ func TestProcessLogsAndExit(t *testing.T) {
 	if e := srv.Exit(); e.Code != 3 {
 		t.Errorf("exit %+v", e)
 	}
-	if got := runtime.TailFile(log, 5); got != "hello world\noops" {
+	if got := engine.TailFile(log, 5); got != "hello world\noops" {
 		t.Errorf("log %q", got)
 	}
 }
@@ -37,7 +37,7 @@ func TestStopKillsTheProcessGroup(t *testing.T) {
 	b := New(Config{StopGrace: 500 * time.Millisecond})
 	// The child ignores SIGTERM, so only the SIGKILL after the grace ends it.
 	script := "sh -c 'trap \"\" TERM; echo $$ > " + pidFile + "; while :; do sleep 0.1; done' & wait"
-	srv, err := b.Start(context.Background(), runtime.Spec{Name: "s", RunID: "r", Argv: []string{"sh", "-c", script}, LogPath: filepath.Join(dir, "log")})
+	srv, err := b.Start(context.Background(), engine.Spec{Name: "s", RunID: "r", Argv: []string{"sh", "-c", script}, LogPath: filepath.Join(dir, "log")})
 	if err != nil {
 		t.Fatal(err)
 	}

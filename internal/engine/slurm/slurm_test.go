@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inferbench/inferbench/internal/engine"
 	"github.com/inferbench/inferbench/internal/execx"
-	"github.com/inferbench/inferbench/internal/runtime"
 )
 
 // cluster is a fake Slurm + enroot: salloc grants job 42 on node gpu-7, `unsquashfs -l`
@@ -53,10 +53,10 @@ func (c *cluster) backend(squash string) *Backend {
 		Container: Container{RemapRoot: true, Writable: true}, LockWait: 3 * time.Second, StopGrace: time.Second})
 }
 
-func spec(dir string) runtime.Spec {
-	return runtime.Spec{Name: "inferbench-run1-1", RunID: "run1", Image: "nvcr.io#nvidia/tensorrt-llm/release:1.2.0rc6",
+func spec(dir string) engine.Spec {
+	return engine.Spec{Name: "inferbench-run1-1", RunID: "run1", Image: "nvcr.io#nvidia/tensorrt-llm/release:1.2.0rc6",
 		Argv: []string{"trtllm-serve", "m"}, GPUs: 8, Workdir: "/workspace", LogPath: filepath.Join(dir, "server.log"),
-		Mounts: []runtime.Mount{{Host: dir, Container: "/workspace"}, {Host: "/raid/hf", Container: "/mnt/hf", ReadOnly: true}}}
+		Mounts: []engine.Mount{{Host: dir, Container: "/workspace"}, {Host: "/raid/hf", Container: "/mnt/hf", ReadOnly: true}}}
 }
 
 func lines(c *cluster) string { return strings.Join(c.CallLines(), "\n") }

@@ -1,0 +1,88 @@
+// Package testkit holds the helpers every test package shares: golden files with one
+// -update flag, the integration gate, and the way tests find the reference vectors beside
+// the repository. Only tests import it.
+package testkit
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// update is the one -update flag: `go test ./... -update` rewrites every golden file.
+var update = flag.Bool("update", false, "rewrite golden files instead of comparing with them")
+
+// Updating reports whether -update was given, for tests that write goldens in their own way.
+func Updating() bool { return *update }
+
+// Golden compares got with the file at path (relative to the test's package directory) and
+// fails with a line diff when they differ; with -update it writes got there instead.
+func Golden(t testing.TB, path string, got []byte) {
+	t.Helper()
+	if *update {
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, got, 0o644))
+		return
+	}
+	want, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		t.Fatalf("golden file %s does not exist: run `go test -run '%s' -update` to create it", path, t.Name())
+	}
+	require.NoError(t, err)
+	require.Equal(t, string(want), string(got), "golden file %s differs (- golden, + got); rerun with -update if the change is intended", path)
+}
+
+// IntegrationRequired reports whether missing real components (Docker, Slurm, Chromium,
+// act, shellcheck) fail tests instead of skipping them: INFERBENCH_INTEGRATION=1, as CI sets.
+func IntegrationRequired() bool { return os.Getenv("INFERBENCH_INTEGRATION") == "1" }
+
+// Integration skips the test when the component it needs is not available, or fails it
+// under INFERBENCH_INTEGRATION=1, where a silently skipped integration test would hide a
+// broken CI machine. why says how to get the component.
+func Integration(t testing.TB, component string, available bool, why string) {
+	t.Helper()
+	if available {
+		return
+	}
+	if IntegrationRequired() {
+		t.Fatalf("%s is not available and INFERBENCH_INTEGRATION=1 requires it: %s", component, why)
+	}
+	t.Skipf("%s is not available (%s); set INFERBENCH_INTEGRATION=1 to make this a failure", component, why)
+}
+
+// RepoRoot is the directory holding go.mod, found upwards from the test's directory.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	require.NoError(t, err)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		require.NotEqual(t, parent, dir, "no go.mod above the test directory")
+		dir = parent
+	}
+}
+
+// Shared returns ../shared/<rel> beside the repository: the reference's conformance vectors
+// and files, which exist on the project's own machines but not in a fork or on a hosted
+// runner. Where it is missing the test is skipped with a message naming what was skipped;
+// INFERBENCH_SHARED overrides the location.
+func Shared(t testing.TB, rel string) string {
+	t.Helper()
+	root := os.Getenv("INFERBENCH_SHARED")
+	if root == "" {
+		root = filepath.Join(filepath.Dir(RepoRoot(t)), "shared")
+	}
+	p := filepath.Join(root, filepath.FromSlash(rel))
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("skipping %s: the reference material %s is not beside the repository (%s)",
+			t.Name(), strings.TrimPrefix(p, filepath.Dir(root)+string(filepath.Separator)), err)
+	}
+	return p
+}

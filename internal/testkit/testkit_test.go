@@ -1,0 +1,68 @@
+package testkit
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// recorder is a testing.TB that records failures instead of stopping the real test.
+type recorder struct {
+	testing.TB
+	failed, skipped bool
+	msg             string
+}
+
+func (r *recorder) Helper() {}
+func (r *recorder) Fatalf(f string, a ...any) {
+	r.failed, r.msg = true, f
+	panic(r)
+}
+func (r *recorder) Errorf(f string, a ...any) { r.failed, r.msg = true, f }
+func (r *recorder) FailNow()                  { r.failed = true; panic(r) }
+func (r *recorder) Skipf(f string, a ...any) {
+	r.skipped, r.msg = true, f
+	panic(r)
+}
+
+func run(t *testing.T, f func(tb testing.TB)) *recorder {
+	r := &recorder{TB: t}
+	func() {
+		defer func() {
+			if p := recover(); p != nil && p != r {
+				panic(p)
+			}
+		}()
+		f(r)
+	}()
+	return r
+}
+
+func TestGolden(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.golden")
+	require.NoError(t, os.WriteFile(path, []byte("a\nb\n"), 0o644))
+
+	assert.False(t, run(t, func(tb testing.TB) { Golden(tb, path, []byte("a\nb\n")) }).failed)
+	assert.True(t, run(t, func(tb testing.TB) { Golden(tb, path, []byte("a\nc\n")) }).failed)
+	missing := run(t, func(tb testing.TB) { Golden(tb, filepath.Join(dir, "none"), nil) })
+	assert.True(t, missing.failed)
+	assert.Contains(t, missing.msg, "-update")
+}
+
+func TestIntegration(t *testing.T) {
+	t.Setenv("INFERBENCH_INTEGRATION", "")
+	assert.True(t, run(t, func(tb testing.TB) { Integration(tb, "docker", false, "x") }).skipped)
+	assert.False(t, run(t, func(tb testing.TB) { Integration(tb, "docker", true, "x") }).skipped)
+	t.Setenv("INFERBENCH_INTEGRATION", "1")
+	assert.True(t, run(t, func(tb testing.TB) { Integration(tb, "docker", false, "x") }).failed)
+}
+
+func TestShared(t *testing.T) {
+	t.Setenv("INFERBENCH_SHARED", t.TempDir())
+	r := run(t, func(tb testing.TB) { Shared(tb, "conformance/nothing") })
+	assert.True(t, r.skipped)
+}
