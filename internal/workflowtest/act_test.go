@@ -458,6 +458,11 @@ func copyTree(t *testing.T, src, dst string) {
 			return err
 		}
 		rel, _ := filepath.Rel(src, p)
+		if d.Name() == ".git" && !d.IsDir() {
+			// A linked worktree's .git is a file naming the real repository: copied, it
+			// would make the workspace's git init and commit act on that repository.
+			return nil
+		}
 		if d.IsDir() {
 			if d.Name() == ".git" || d.Name() == "node_modules" {
 				return filepath.SkipDir
