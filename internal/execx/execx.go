@@ -42,6 +42,14 @@ type Cmd struct {
 	// KillGrace is how long a cancelled program gets between SIGTERM and SIGKILL.
 	// Zero means 5s.
 	KillGrace time.Duration
+	// Passthrough hands Stdout and Stderr to the program as they are, without keeping a
+	// copy in Result: for programs that run for hours and whose output would otherwise
+	// grow in memory without bound (an *os.File is then written by the program directly).
+	Passthrough bool
+	// KillWithParent asks the operating system to kill the program when the process that
+	// started it dies (Linux; ignored elsewhere), so a supervisor killed with SIGKILL does
+	// not leave its children running.
+	KillWithParent bool
 }
 
 // String renders the command line for messages and logs (arguments quoted when needed).

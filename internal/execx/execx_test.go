@@ -107,3 +107,18 @@ func TestCmdString(t *testing.T) {
 		t.Fatalf("got %s, want %s", got, want)
 	}
 }
+
+// TestOSRunPassthrough: a passthrough program writes where it is told and nothing is kept,
+// so a server running for hours does not grow the agent's memory.
+func TestOSRunPassthrough(t *testing.T) {
+	t.Parallel()
+	var out, errOut bytes.Buffer
+	res, err := OS{}.Run(context.Background(), Cmd{Name: "sh", Args: []string{"-c", "echo out; echo err >&2"},
+		Stdout: &out, Stderr: &errOut, Passthrough: true, KillWithParent: true})
+	if err != nil || out.String() != "out\n" || errOut.String() != "err\n" {
+		t.Fatalf("stdout %q stderr %q err %v", out.String(), errOut.String(), err)
+	}
+	if len(res.Stdout) != 0 || len(res.Stderr) != 0 {
+		t.Errorf("passthrough output was kept: stdout %q stderr %q", res.Stdout, res.Stderr)
+	}
+}

@@ -37,7 +37,13 @@ func (OS) Start(ctx context.Context, c Cmd) (Process, error) {
 	p := &osProcess{c: c, cmd: cmd}
 	cmd.Stdout = tee(&p.stdout, c.Stdout)
 	cmd.Stderr = tee(&p.stderr, c.Stderr)
+	if c.Passthrough {
+		cmd.Stdout, cmd.Stderr = c.Stdout, c.Stderr
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if c.KillWithParent {
+		setParentDeathSignal(cmd.SysProcAttr)
+	}
 	cmd.Cancel = func() error { return signalGroup(cmd.Process, syscall.SIGTERM) }
 	cmd.WaitDelay = c.KillGrace
 	if cmd.WaitDelay == 0 {
