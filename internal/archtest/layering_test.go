@@ -22,6 +22,8 @@ var layers = map[string]layer{
 	"internal/diag": {0, ""}, "internal/execx": {0, ""}, "internal/sse": {0, ""},
 	"internal/stats": {0, ""}, "internal/ghactions": {0, ""}, "internal/rxstamp": {0, ""},
 	"internal/config": {1, ""}, "internal/result": {1, ""},
+	// disagg plans and launches a disaggregated deployment; recipes render into its plan.
+	"internal/disagg": {1, "agent"},
 	"internal/matrix": {2, "gen"}, "internal/changelog": {2, "gen"},
 	"internal/recipe": {2, "agent"}, "internal/inventory": {2, "agent"},
 	"internal/engine": {2, "agent"}, "internal/readiness": {2, "agent"},
