@@ -143,7 +143,18 @@ func (r *Recipe) validate() []error {
 	if r.Match.Framework == "" {
 		bad("match.framework is required")
 	}
-	if len(r.Command) == 0 {
+	switch {
+	case r.Deployment != nil:
+		if !r.Multinode {
+			bad("deployment needs multinode: true (it describes a disaggregated deployment)")
+		}
+		if len(r.Command) > 0 {
+			bad("a deployment runs under the agent's own launcher: remove command")
+		}
+		for _, e := range r.Deployment.validate() {
+			bad("%v", e)
+		}
+	case len(r.Command) == 0:
 		bad("command is required (the program that serves the model)")
 	}
 	switch r.ClientBackend {

@@ -40,6 +40,10 @@ type Recipe struct {
 	// Nodes is how many nodes the launch spans (template); default 1, or "{{.Nodes}}" (the
 	// runner's computed node count) for a multi-node recipe.
 	Nodes string `yaml:"nodes"`
+	// Deployment gives a multi-node recipe's processes (frontend, prefill and decode
+	// workers); the launch is then the agent's own launcher on every node, so Command
+	// stays empty.
+	Deployment *Deployment `yaml:"deployment"`
 	// Health is the readiness path; default /health.
 	Health string `yaml:"health"`
 	// Endpoint is the completions path the load generator and the probe use.

@@ -52,6 +52,11 @@ type Values struct {
 	Nodes           int
 	GPUsPerNode     int
 	TotalGPUs       int
+
+	// Deployment processes only (a recipe's deployment block): the process being rendered
+	// and the host of the deployment's first node, where the frontend runs.
+	Worker   Worker
+	HeadNode string
 }
 
 // Side is one side of a disaggregated deployment as templates see it.
@@ -60,6 +65,9 @@ type Side struct {
 	DPAttn             bool
 	// GPUs is the side's GPU count; Nodes how many nodes it occupies.
 	GPUs, Nodes int
+	// Heads are the hosts of the side's workers' first nodes, one per worker (deployment
+	// processes only: a router lists every worker).
+	Heads []string
 }
 
 // Setting returns an additional setting of the row, or "" when it is not set.
@@ -246,6 +254,11 @@ func (r *Recipe) Render(v Values, rowImage string) (Rendered, error) {
 	}
 	if out.Nodes, err = renderCount("nodes", nodes, v, 1); err != nil {
 		return fail(err)
+	}
+	if r.Deployment != nil {
+		if err := r.Deployment.renderDeployment(&out, v); err != nil {
+			return fail(err)
+		}
 	}
 	return out, nil
 }

@@ -20,7 +20,8 @@ import (
 	"github.com/inferbench/inferbench/internal/recipe"
 )
 
-// containerAgent is where the simulator image keeps the agent binary.
+// containerAgent is where containers see the agent binary: the simulator image keeps it
+// there, and a multi-node deployment's launch mounts it there for its launcher.
 const containerAgent = "/agent"
 
 func newBackend(o Options, f *inventory.Family) engine.Backend {
@@ -156,6 +157,10 @@ func (r *run) spec(rend recipe.Rendered, v recipe.Values) (engine.Spec, error) {
 		}
 		for _, m := range r.fam.Mounts {
 			s.Mounts = append(s.Mounts, engine.Mount{Host: m.Host, Container: m.Container, ReadOnly: m.ReadOnly})
+		}
+		if r.rec.Deployment != nil && r.o.AgentPath != "" {
+			// A deployment runs under the agent's own launcher, which an engine image lacks.
+			s.Mounts = append(s.Mounts, engine.Mount{Host: r.o.AgentPath, Container: containerAgent, ReadOnly: true})
 		}
 	}
 	keys := make([]string, 0, len(env))

@@ -2,74 +2,137 @@ package runner
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
-	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/inferbench/inferbench/internal/execx"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inferbench/inferbench/internal/disagg"
+	"github.com/inferbench/inferbench/internal/engine"
+	"github.com/inferbench/inferbench/internal/inventory"
 	"github.com/inferbench/inferbench/internal/recipe"
+	"github.com/inferbench/inferbench/internal/sim"
 )
 
-// TestDisaggLauncherRoles runs the repository's disaggregated launcher (the script every
-// multinode recipe writes) once per node of a fake 4-node allocation with 4 GPUs per node:
-// 3 prefill workers of tp 2 (6 GPUs, 2 nodes) and 1 decode worker of tp 8 (2 nodes). Each
-// node must start exactly its share: narrow workers packed onto a node with their own
-// devices, the wide worker spanning two nodes with ranks, the frontend on the head node.
-func TestDisaggLauncherRoles(t *testing.T) {
+// TestDisaggPlanRoles renders a repository multi-node recipe for a 4-node allocation with
+// 4 GPUs per node: 3 prefill workers of tp 2 (6 GPUs, 2 nodes) and 1 decode worker of tp 8
+// (2 nodes). Each node must get exactly its share: narrow workers packed onto a node with
+// their own devices, the wide worker spanning two nodes with ranks, the frontend programs
+// on the head node, host names filled in from the allocation.
+func TestDisaggPlanRoles(t *testing.T) {
+	t.Parallel()
 	set, err := recipe.LoadFile(filepath.Join("..", "..", "configs", "recipes.yaml"))
-	if err != nil {
-		t.Fatal(err)
+	require.NoError(t, err)
+	rec, err := set.ByName("dynamo-sglang-disagg")
+	require.NoError(t, err)
+	v := recipe.SampleValues()
+	v.Prefill = recipe.Side{NumWorkers: 3, TP: 2, EP: 2, GPUs: 6, Nodes: 2}
+	v.Decode = recipe.Side{NumWorkers: 1, TP: 8, EP: 8, GPUs: 8, Nodes: 2}
+	v.Nodes, v.GPUsPerNode, v.TotalGPUs = 4, 4, 14
+	rend, err := rec.Render(v, "img")
+	require.NoError(t, err)
+	plan, err := disagg.ParsePlan([]byte(rend.Files[recipe.PlanFile]))
+	require.NoError(t, err)
+	hosts, err := disagg.ExpandNodeList("n[01-04]")
+	require.NoError(t, err)
+	want := map[int][]string{
+		0: {"frontend 0 rank 0/1 gpus - etcd --listen-client-urls=http://0.0.0.0:2379 --advertise-client-urls=http://n01:2379 --data-dir=/tmp/inferbench-etcd",
+			"frontend 0 rank 0/1 gpus - nats-server -js",
+			"frontend 0 rank 0/1 gpus - python3 -m dynamo.frontend --http-port=8888",
+			"prefill 0 rank 0/1 gpus 0,1 python3 -m dynamo.sglang --model-path=org/model",
+			"prefill 1 rank 0/1 gpus 2,3 python3 -m dynamo.sglang --model-path=org/model"},
+		1: {"prefill 2 rank 0/1 gpus 0,1 python3 -m dynamo.sglang --model-path=org/model"},
+		2: {"decode 0 rank 0/2 gpus - python3 -m dynamo.sglang --model-path=org/model"},
+		3: {"decode 0 rank 1/2 gpus - python3 -m dynamo.sglang --model-path=org/model"},
 	}
-	rec, err := set.ByName("dynamo-trt-disagg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rend, err := rec.Render(recipe.SampleValues(), "img")
-	if err != nil {
-		t.Fatal(err)
-	}
-	script := filepath.Join(t.TempDir(), "launch.sh")
-	if err := os.WriteFile(script, []byte(rend.Files["disagg-launch.sh"]), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	want := map[string][]string{
-		"0": {"frontend worker 0 (rank 0 of 1, head n01)", "prefill worker 0 (rank 0 of 1, head n01, gpus 0,1)", "prefill worker 1 (rank 0 of 1, head n01, gpus 2,3)"},
-		"1": {"prefill worker 2 (rank 0 of 1, head n02, gpus 0,1)"},
-		"2": {"decode worker 0 (rank 0 of 2, head n03)"},
-		"3": {"decode worker 0 (rank 1 of 2, head n03)"},
-	}
-	role := regexp.MustCompile(`inferbench-disagg: node \d+: (.*)`)
-	for node, roles := range want {
-		env := []string{"PATH=" + os.Getenv("PATH"), "SLURM_JOB_NODELIST=n[01-04]", "SLURM_NODEID=" + node, "GPUS_PER_NODE=4",
-			"PREFILL_NUM_WORKERS=3", "PREFILL_TP=2", "PREFILL_NODES=2", "DECODE_NUM_WORKERS=1", "DECODE_TP=8", "DECODE_NODES=2",
-			`FRONTEND_CMD=echo "ran frontend on $HEAD_NODE"; sleep 0.3`,
-			`PREFILL_CMD=echo "ran prefill $WORKER_INDEX on ${CUDA_VISIBLE_DEVICES:-all}"; sleep 0.3`,
-			`DECODE_CMD=echo "ran decode $WORKER_INDEX rank $WORKER_RANK/$WORKER_NNODES via $WORKER_HEAD"; sleep 0.3`}
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		res, _ := execx.OS{}.Run(ctx, execx.Cmd{Name: "bash", Args: []string{script}, Env: env})
-		cancel()
-		out := string(res.Stdout) + string(res.Stderr)
+	for node := range 4 {
+		procs, err := plan.ForNode(node, hosts)
+		require.NoError(t, err)
 		var got []string
-		for _, m := range role.FindAllStringSubmatch(out, -1) {
-			got = append(got, m[1])
-		}
-		sort.Strings(got)
-		if strings.Join(got, "\n") != strings.Join(roles, "\n") {
-			t.Errorf("node %s started\n  %s\nwant\n  %s\noutput:\n%s", node, strings.Join(got, "\n  "), strings.Join(roles, "\n  "), out)
-		}
-		// The commands ran with their worker's environment; the first one to end stops the node.
-		for _, w := range map[string][]string{"0": {"ran frontend on n01", "ran prefill 1 on 2,3"}, "1": {"ran prefill 2 on 0,1"},
-			"2": {"ran decode 0 rank 0/2 via n03"}, "3": {"ran decode 0 rank 1/2 via n03"}}[node] {
-			if !strings.Contains(out, w) {
-				t.Errorf("node %s: output lacks %q:\n%s", node, w, out)
+		for _, p := range procs {
+			dev := p.Devices
+			if dev == "" {
+				dev = "-"
+			}
+			got = append(got, fmt.Sprintf("%s %d rank %d/%d gpus %s %s", p.Role, p.Index, p.Rank, p.NNodes, dev, strings.Join(p.Argv[:min(4, len(p.Argv))], " ")))
+			assert.Contains(t, p.Env, "ETCD_ENDPOINTS=http://n01:2379", "node %d: every process finds etcd on the head node", node)
+			if p.Role == disagg.RoleDecode {
+				assert.Contains(t, p.Argv, "--dist-init-addr=n03:29600", "node %d: the wide worker meets on its first node", node)
+				assert.Contains(t, p.Env, "WORKER_HEAD=n03")
 			}
 		}
-		if res.ExitCode == 0 || !strings.Contains(out, "FATAL: inferbench-disagg: a deployment component on node "+node+" exited") {
-			t.Errorf("node %s: exit %d; a component ending must end the node's launcher with a failure:\n%s", node, res.ExitCode, out)
-		}
+		assert.Equal(t, want[node], got, "node %d", node)
+	}
+}
+
+const deploymentRecipes = `recipes:
+  - name: disagg
+    match: {framework: dynamo-trt, spec-decoding: [none, mtp]}
+    multinode: true
+    deployment:
+      frontend: [{argv: [front, "--port={{.Port}}"]}]
+      prefill: {argv: [pre, "--tp={{.Prefill.TP}}", "--rank={{.Worker.Rank}}"]}
+      decode: {argv: [dec, "--tp={{.Decode.TP}}", "--head={{.Worker.Head}}"]}
+    ready-timeout: 10s
+`
+
+// A deployment recipe launches the agent's own launcher with the plan written into the
+// work directory; in a container the agent binary is mounted where the launch names it.
+func TestDeploymentLaunch(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, family        string
+		wantArgv0, wantPlan string
+		wantMount           bool
+	}{
+		{"pyxis container", "gb200-nv: {gpu: gb200, gpus-per-node: 4, vendor: nvidia, backend: slurm, port: 0}", "/agent", "/workspace/", true},
+		{"bare node", "gb200-nv: {gpu: gb200, gpus-per-node: 4, vendor: nvidia, backend: slurm, no-container: true, port: 0}", "/opt/inferbench/agent", "", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := &simBackend{cfg: sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond}}
+			o, log := options(t, b, 2)
+			set, err := recipe.Parse("r.yaml", []byte(deploymentRecipes))
+			require.NoError(t, err)
+			inv, err := inventory.Parse("i.yaml", []byte("families:\n  "+tt.family+"\n"))
+			require.NoError(t, err)
+			row, err := ParseRow([]byte(multinodeJSON))
+			require.NoError(t, err)
+			row.Model, row.Conc = "sim-model", Concs{2}
+			o.Row, o.Recipes, o.Inventory, o.RunnerName, o.RunnerType = row, set, inv, "gb200-nv_0", "gb200"
+			o.AgentPath = "/opt/inferbench/agent"
+			_, err = Run(context.Background(), o)
+			require.NoError(t, err, log.String())
+			require.Len(t, b.specs, 1)
+			s := b.specs[0]
+			plan := tt.wantPlan
+			if plan == "" {
+				plan = o.OutDir + "/"
+			}
+			assert.Equal(t, []string{tt.wantArgv0, "disagg", "--plan", plan + recipe.PlanFile}, s.Argv)
+			agentMount := engine.Mount{Host: "/opt/inferbench/agent", Container: "/agent", ReadOnly: true}
+			if tt.wantMount {
+				assert.Contains(t, s.Mounts, agentMount)
+			} else {
+				assert.NotContains(t, s.Mounts, agentMount)
+			}
+			b2, err := os.ReadFile(filepath.Join(o.OutDir, recipe.PlanFile))
+			require.NoError(t, err)
+			p, err := disagg.ParsePlan(b2)
+			require.NoError(t, err)
+			assert.Equal(t, 5, p.Nodes, "1 prefill node of tp 4, 2 decode workers of tp 8 on 4 GPUs per node")
+			var argv []string
+			for _, pr := range p.Processes {
+				argv = append(argv, strings.Join(pr.Argv, " "))
+			}
+			assert.Equal(t, []string{"front --port=" + strconv.Itoa(s.Port), "pre --tp=4 --rank=0",
+				"dec --tp=8 --head=<node:1>", "dec --tp=8 --head=<node:1>", "dec --tp=8 --head=<node:3>", "dec --tp=8 --head=<node:3>"}, argv)
+		})
 	}
 }
