@@ -22,6 +22,9 @@ func cmdServeSim(ctx context.Context, e env, args []string) int {
 Serves a simulated OpenAI-compatible engine (completions, chat, /health, /v1/models, /version,
 /tokenize, /metrics, GET|DELETE /sim/truth) that models continuous batching.
 
+Chat requests get the simulator's chat template (three tokens around one user message)
+and are counted with it. --text-only serves like an engine that accepts only text prompts.
+
 Reply modes: random (random words), echo (the prompt back, then stop unless ignore_eos),
 script (--script FILE: JSON [{"match":"substring","reply":"text"},...] tried in order, or
 {"substring":"reply",...} tried longest first; a rule with "match":"" is the default).
@@ -46,6 +49,7 @@ flags:`)
 	fs.Float64Var(&cfg.NoUsageRate, "no-usage-rate", 0, "fraction of streams sent without usage")
 	fs.Float64Var(&cfg.ShortRate, "short-rate", 0, "fraction of ignore_eos requests stopping at half max_tokens")
 	seed := fs.Uint64("seed", 0, "random seed for jitter, failures and generated words")
+	fs.BoolVar(&cfg.TextOnly, "text-only", false, "accept only text prompts (refuse token ids with HTTP 400, like ATOM) and count them with a sub-word tokenizer")
 	fs.StringVar(&cfg.Mode, "mode", sim.ModeRandom, "reply mode: random, echo or script")
 	script := fs.String("script", "", "script file for --mode script")
 	fs.IntVar(&cfg.DefaultMaxTokens, "default-max-tokens", 16, "max_tokens when a request sets none")

@@ -46,6 +46,12 @@ type Config struct {
 	ShortRate   float64 // fraction of requests stopping at half max_tokens despite ignore_eos
 	Seed        uint64
 
+	// TextOnly serves like an engine that accepts only text prompts (ATOM): a prompt of
+	// token ids is refused with HTTP 400, and text is split by the simulator's sub-word
+	// tokenizer (pieces of at most four bytes), so a word is not always one token and a
+	// client must take input lengths from the usage counts.
+	TextOnly bool
+
 	Mode   string // ModeRandom (default), ModeEcho or ModeScript
 	Script []Rule // rules for ModeScript, tried in order
 

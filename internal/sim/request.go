@@ -35,8 +35,8 @@ type message struct {
 type parsed struct {
 	request
 	chat      bool
-	text      string // prompt text used for echo and script matching
-	promptLen int
+	text      string // prompt text used for echo and script matching (chat: the contents)
+	promptLen int    // prompt tokens as the engine counts them (chat: template included)
 	maxTokens int
 	stops     []string
 }
@@ -57,20 +57,24 @@ func (s *Sim) parse(r *http.Request, chat bool) (*parsed, error) {
 		if len(p.Messages) == 0 {
 			return nil, fmt.Errorf("messages must not be empty")
 		}
-		var sb strings.Builder
-		for _, m := range p.Messages {
-			t, err := contentText(m.Content)
-			if err != nil {
-				return nil, err
-			}
-			sb.WriteString(t)
-			sb.WriteByte('\n')
-		}
-		p.text = sb.String()
-		p.promptLen = len(strings.Fields(p.text))
-	} else {
-		if p.text, p.promptLen, err = promptText(p.Prompt); err != nil {
+		templated, contents, err := applyChatTemplate(p.Messages)
+		if err != nil {
 			return nil, err
+		}
+		p.text = contents
+		p.promptLen = len(s.tokens(templated))
+	} else {
+		ids := 0
+		if p.text, ids, err = promptText(p.Prompt); err != nil {
+			return nil, err
+		}
+		switch {
+		case ids > 0 && s.cfg.TextOnly:
+			return nil, errTextOnly
+		case ids > 0:
+			p.promptLen = ids
+		default:
+			p.promptLen = len(s.tokens(p.text))
 		}
 	}
 	p.maxTokens = s.cfg.DefaultMaxTokens
@@ -90,7 +94,8 @@ func (s *Sim) parse(r *http.Request, chat bool) (*parsed, error) {
 }
 
 // promptText accepts the completions prompt forms: a string, a list of token ids, or a
-// one-element list of either.
+// one-element list of either. It returns the text and, for token ids, how many there are
+// (0 for a string, which the caller tokenizes).
 func promptText(raw json.RawMessage) (string, int, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
@@ -98,10 +103,10 @@ func promptText(raw json.RawMessage) (string, int, error) {
 	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
-		return s, len(strings.Fields(s)), nil
+		return s, 0, nil
 	}
 	var ids []int
-	if json.Unmarshal(raw, &ids) == nil {
+	if json.Unmarshal(raw, &ids) == nil && len(ids) > 0 {
 		var sb strings.Builder
 		for _, id := range ids {
 			fmt.Fprintf(&sb, "t%d ", id)
