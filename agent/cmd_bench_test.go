@@ -98,6 +98,9 @@ type benchResult struct {
 	Errors           map[string]int `json:"errors"`
 	DetailedTTFTs    []float64      `json:"ttfts"`
 	DetailedRequests []string       `json:"request_errors"`
+	ChatTemplate     bool           `json:"chat_template"`
+	TemplateTokens   int            `json:"chat_template_tokens"`
+	InputLens        []int          `json:"input_lens"`
 }
 
 func readBenchResult(t *testing.T, path string) (benchResult, int) {
@@ -155,6 +158,31 @@ func TestBenchCommandAgainstServeSim(t *testing.T) {
 			func(t *testing.T, r benchResult, _ string) {
 				if r.Completed != 20 || r.Endpoint != "/v1/chat/completions" || r.Backend != "openai-chat" {
 					t.Errorf("result %+v", r)
+				}
+			}},
+		{"the reference's --use-chat-template", nil, []string{"--use-chat-template", "--backend", "vllm"}, exitOK,
+			func(t *testing.T, r benchResult, _ string) {
+				// 29 words of content and the simulator's 3 template tokens: the nominal 32.
+				if r.Completed != 20 || r.TotalOutput != 160 || r.TotalInput != 20*32 || r.Endpoint != "/v1/chat/completions" ||
+					r.DatasetMode != "text" || !r.ChatTemplate || r.TemplateTokens != 3 {
+					t.Errorf("result %+v", r)
+				}
+			}},
+		{"text prompts for a text-only server: lengths from its usage", []string{"--text-only"}, []string{"--prompt-form", "text"}, exitOK,
+			func(t *testing.T, r benchResult, _ string) {
+				sum := 0
+				for _, n := range r.InputLens {
+					sum += n
+				}
+				if r.Completed != 20 || r.DatasetMode != "text" || r.TotalInput <= 20*32 || r.TotalInput != sum {
+					t.Errorf("completed %d mode %s input %d (per request %v): want the server's sub-word counts, above one per word",
+						r.Completed, r.DatasetMode, r.TotalInput, r.InputLens)
+				}
+			}},
+		{"a text-only server refuses token ids", []string{"--text-only"}, nil, exitBenchFail,
+			func(t *testing.T, r benchResult, stderr string) {
+				if r.Failed != 20 || !strings.Contains(stderr, "accepts only text prompts") {
+					t.Errorf("failed %d; stderr:\n%s", r.Failed, stderr)
 				}
 			}},
 		{"missing usage is flagged, not zero", []string{"--no-usage-rate", "1"}, nil, exitOK,

@@ -96,7 +96,8 @@ func TestProblemsAreCountedNotHidden(t *testing.T) {
 		}, false},
 		{"chat with text prompts", sim.Config{}, func(c *loadgen.Config) { c.Endpoint = loadgen.EndpointChat }, func(t *testing.T, o *loadgen.Outcome) {
 			m := o.Metrics
-			if m.Completed != 40 || m.TotalOutput != 320 || m.TotalInput != 40*16 || o.Config.DatasetMode != loadgen.DatasetText {
+			// 16 words each, plus the three tokens of the server's chat template.
+			if m.Completed != 40 || m.TotalOutput != 320 || m.TotalInput != 40*19 || o.Config.DatasetMode != loadgen.DatasetText {
 				t.Errorf("completed %d output %d input %d mode %s", m.Completed, m.TotalOutput, m.TotalInput, o.Config.DatasetMode)
 			}
 		}, false},

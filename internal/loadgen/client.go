@@ -77,9 +77,10 @@ func (c *client) buildBody(w *worker, p *Prompt) {
 	b := append(w.body[:0], `{"model":`...)
 	b = append(b, c.model...)
 	if c.chat {
-		b = append(b, `,"messages":[{"role":"user","content":`...)
+		// The reference's openai-chat request: the prompt as one text part.
+		b = append(b, `,"messages":[{"role":"user","content":[{"type":"text","text":`...)
 		b = c.data.appendText(b, p)
-		b = append(b, `}],"temperature":0.0,"max_completion_tokens":`...)
+		b = append(b, `}]}],"temperature":0.0,"max_completion_tokens":`...)
 	} else {
 		b = append(b, `,"prompt":`...)
 		if c.text {

@@ -61,9 +61,17 @@ type Config struct {
 	OutputLen  int     // nominal output length (upper bound)
 	RangeRatio float64 // lengths are uniform in [floor(L*r), L]
 	PrefixLen  int     // shared prefix tokens prepended to every prompt (not scaled by r)
-	// DatasetMode is DatasetTokenIDs or DatasetText; "" picks token ids for completions and
-	// text for chat.
+	// DatasetMode is the prompt form, DatasetTokenIDs or DatasetText; "" picks token ids for
+	// completions and text for chat. With text the input length of each request is the
+	// server's usage.prompt_tokens, not the client's estimate.
 	DatasetMode string
+	// ChatTemplate is the reference's --use-chat-template: requests go to the chat
+	// endpoint, where the server applies the model's own template, and the drawn input
+	// lengths are first reduced by the template's token count, which one probe request
+	// measures before the run (ChatTemplateTokens). docs/client.md explains why.
+	ChatTemplate bool
+	// ChatTemplateTokens is the template's token count (set by Run from the probe).
+	ChatTemplateTokens int
 	// VocabSize bounds the generated token ids; ids start at 1000 to stay clear of the
 	// special tokens at the bottom of every common vocabulary.
 	VocabSize int
@@ -140,6 +148,9 @@ func (c *Config) Validate() error {
 	if !strings.HasSuffix(c.Endpoint, "completions") {
 		bad("endpoint %q must end in /completions or /chat/completions", c.Endpoint)
 	}
+	if c.ChatTemplate && !c.chat() {
+		bad("the chat template is applied by the server on the chat endpoint: use /v1/chat/completions (or leave the endpoint unset), not %q", c.Endpoint)
+	}
 	if c.Model == "" {
 		bad("model is empty; pass the served model name")
 	}
@@ -197,7 +208,7 @@ func (c *Config) Validate() error {
 func (c *Config) Normalize() {
 	if c.Endpoint == "" {
 		c.Endpoint = EndpointCompletions
-		if c.Backend == "openai-chat" {
+		if c.Backend == "openai-chat" || c.ChatTemplate {
 			c.Endpoint = EndpointChat
 		}
 	}

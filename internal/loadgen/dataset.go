@@ -17,7 +17,7 @@ type Prompt struct {
 	Offset    int // per-request random offset into the vocabulary
 	InputLen  int // random tokens after the shared prefix
 	OutputLen int // max_tokens
-	PromptLen int // prefix + input: the client-side input token count
+	PromptLen int // prefix + input (+ chat template): the client-side input token count
 }
 
 // Dataset is the reference's random dataset (spec agent.md §3.2) without a tokenizer.
@@ -45,18 +45,21 @@ func NewDataset(cfg Config) *Dataset {
 	}
 	n := cfg.NumPrompts
 	d.Prompts = make([]Prompt, n)
-	inLo := int(math.Floor(float64(cfg.InputLen) * cfg.RangeRatio))
+	// The chat template's tokens count towards the input, so the content is drawn that much
+	// shorter, as the reference does.
+	inHi := max(1, cfg.InputLen-cfg.ChatTemplateTokens)
+	inLo := int(math.Floor(float64(inHi) * cfg.RangeRatio))
 	outLo := int(math.Floor(float64(cfg.OutputLen) * cfg.RangeRatio))
 	for i := range d.Prompts {
 		d.Prompts[i].Index = i
-		d.Prompts[i].InputLen = uniform(rng, inLo, cfg.InputLen)
+		d.Prompts[i].InputLen = uniform(rng, inLo, inHi)
 	}
 	for i := range d.Prompts {
 		d.Prompts[i].OutputLen = max(1, uniform(rng, outLo, cfg.OutputLen))
 	}
 	for i := range d.Prompts {
 		d.Prompts[i].Offset = rng.IntN(span)
-		d.Prompts[i].PromptLen = cfg.PrefixLen + d.Prompts[i].InputLen
+		d.Prompts[i].PromptLen = cfg.PrefixLen + d.Prompts[i].InputLen + cfg.ChatTemplateTokens
 	}
 	return d
 }

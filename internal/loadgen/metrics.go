@@ -37,6 +37,11 @@ type Metrics struct {
 	ShortOutputs   int // fewer tokens than max_tokens under ignore_eos
 	TokensSpread   int // per-chunk token counts spread evenly (no per-chunk usage)
 	PromptMismatch int // server usage.prompt_tokens differs from the client's count
+	// PromptEstimated counts text-prompt requests without usage.prompt_tokens: their input
+	// length is the client's estimate.
+	PromptEstimated int
+	// Notes are further warnings about the point (a failed chat template probe).
+	Notes []string
 
 	Errors     map[string]int // error message → count
 	InputLens  []int          // per request, dataset order
@@ -59,7 +64,12 @@ func Aggregate(cfg *Config, recs []Record, dur time.Duration, cpu time.Duration)
 	const ms = 1e3
 	for i := range recs {
 		r := &recs[i]
-		m.InputLens = append(m.InputLens, r.PromptLen)
+		in := r.PromptLen
+		if cfg.DatasetMode == DatasetText && r.ServerPromptTokens > 0 {
+			// Text has no exact client-side length; the server's tokenizer decides.
+			in = r.ServerPromptTokens
+		}
+		m.InputLens = append(m.InputLens, in)
 		m.OutputLens = append(m.OutputLens, r.OutputTokens)
 		if r.Sent > 0 { // it was sent
 			l := r.SendLag().Seconds() * ms
@@ -79,9 +89,8 @@ func Aggregate(cfg *Config, recs []Record, dur time.Duration, cpu time.Duration)
 			continue
 		}
 		m.Completed++
-		in := r.PromptLen
-		if cfg.DatasetMode == DatasetText && r.ServerPromptTokens > 0 {
-			in = r.ServerPromptTokens
+		if cfg.DatasetMode == DatasetText && r.ServerPromptTokens == 0 {
+			m.PromptEstimated++
 		}
 		m.TotalInput += in
 		m.TotalOutput += r.OutputTokens
@@ -187,6 +196,10 @@ func (m *Metrics) Warnings() []string {
 	if m.TokensSpread > 0 {
 		w = append(w, fmt.Sprintf("%d requests: no per-chunk usage, per-token ITL assumes tokens spread evenly over chunks", m.TokensSpread))
 	}
+	if m.PromptEstimated > 0 {
+		w = append(w, fmt.Sprintf("%d text-prompt requests: the server reported no prompt token count, their input length is the client's estimate", m.PromptEstimated))
+	}
+	w = append(w, m.Notes...)
 	w = append(w, m.BehindReasons...)
 	return w
 }

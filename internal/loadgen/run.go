@@ -43,6 +43,20 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Outcome, error) 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	var notes []string
+	if cfg.ChatTemplate {
+		n, err := probeChatTemplate(ctx, &cfg)
+		switch {
+		case err != nil:
+			// The lengths stay measurable (the server's usage counts every request); only
+			// the reference's shortening by the template is lost.
+			notes = append(notes, fmt.Sprintf("chat template length unknown (probe: %v): prompts are not shortened by it, so inputs run a few tokens longer than the reference's", err))
+		case n >= cfg.InputLen:
+			return nil, fmt.Errorf("the server's chat template takes %d tokens, as many as the input length %d: give a longer input", n, cfg.InputLen)
+		default:
+			cfg.ChatTemplateTokens = n
+		}
+	}
 	data := NewDataset(cfg)
 	cl, err := newClient(&cfg, data, time.Now())
 	if err != nil {
@@ -83,6 +97,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Outcome, error) 
 	out.Canceled = ctx.Err() != nil
 	out.Records = recs
 	out.Metrics = Aggregate(&cfg, recs, out.Duration, out.ClientCPU)
+	out.Metrics.Notes = append(notes, out.Metrics.Notes...)
 	return out, nil
 }
 

@@ -68,10 +68,17 @@ type Raw struct {
 
 // RawExt are the fields we add after the reference keys.
 type RawExt struct {
-	SchemaVersion     string         `json:"schema_version"`
-	AgentVersion      string         `json:"agent_version,omitempty"`
-	Endpoint          string         `json:"endpoint,omitempty"`
-	DatasetMode       string         `json:"dataset_mode,omitempty"`
+	SchemaVersion string `json:"schema_version"`
+	AgentVersion  string `json:"agent_version,omitempty"`
+	Endpoint      string `json:"endpoint,omitempty"`
+	DatasetMode   string `json:"dataset_mode,omitempty"`
+	// ChatTemplate: requests went through the server's chat template (the reference's
+	// --use-chat-template); TemplateTokens is what it adds to every prompt.
+	ChatTemplate   bool `json:"chat_template,omitempty"`
+	TemplateTokens int  `json:"chat_template_tokens,omitempty"`
+	// PromptEstimated counts text-prompt requests whose input length is the client's
+	// estimate because the server reported none.
+	PromptEstimated   int            `json:"prompt_tokens_estimated,omitempty"`
 	InputLen          int            `json:"input_len,omitempty"`
 	OutputLen         int            `json:"output_len,omitempty"`
 	RandomRangeRatio  float64        `json:"random_range_ratio,omitempty"`
