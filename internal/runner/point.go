@@ -85,6 +85,15 @@ func (r *run) point(ctx context.Context, conc int) (m *result.Manifest, err erro
 	return m, r.load(ctx, m, rend.Endpoint, rend.ClientBackend, conc, ph)
 }
 
+// ChatEndpoint is the chat completions path beside a completions path: /v1/completions
+// gives /v1/chat/completions.
+func ChatEndpoint(completions string) string {
+	if strings.HasSuffix(completions, "/chat/completions") {
+		return completions
+	}
+	return strings.TrimSuffix(completions, "/completions") + "/chat/completions"
+}
+
 // load benchmarks one point while watching the server; an engine that dies or logs a fatal
 // line ends the load at once.
 func (r *run) load(ctx context.Context, m *result.Manifest, endpoint, backend string, conc int, ph *phases) error {
@@ -94,6 +103,12 @@ func (r *run) load(ctx context.Context, m *result.Manifest, endpoint, backend st
 	cfg.InputLen, cfg.OutputLen, cfg.RangeRatio = r.o.Row.ISL, r.o.Row.OSL, r.o.RangeRatio
 	cfg.MaxConcurrency, cfg.NumPrompts, cfg.NumWarmups = conc, r.o.NumPrompts, r.o.NumWarmups
 	cfg.RequestIDPrefix = m.ResultFilename + "-"
+	// How the recipe's engine wants its prompts: the chat template (the reference's
+	// --use-chat-template, applied by the server on its chat endpoint) or text only.
+	cfg.DatasetMode = r.srvSpec.PromptForm
+	if cfg.ChatTemplate = r.srvSpec.ChatTemplate; cfg.ChatTemplate {
+		cfg.Endpoint, cfg.DatasetMode = ChatEndpoint(endpoint), loadgen.DatasetText
+	}
 	lctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	watch := readiness.Watch(lctx, serverView{r.srv}, fatal(r.srvSpec.FatalLog), r.o.WatchInterval)
@@ -107,7 +122,7 @@ func (r *run) load(ctx context.Context, m *result.Manifest, endpoint, backend st
 		}
 	}()
 	end := ph.begin("load")
-	fmt.Fprintf(r.o.Log, "conc %d: benchmarking %s%s (%s)\n", conc, cfg.BaseURL, endpoint, m.ResultFilename)
+	fmt.Fprintf(r.o.Log, "conc %d: benchmarking %s%s (%s)\n", conc, cfg.BaseURL, cfg.Endpoint, m.ResultFilename)
 	out, err := r.o.Bench.Bench(lctx, cfg, r.o.Log)
 	cancel(nil)
 	<-watchDone
