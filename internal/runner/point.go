@@ -56,9 +56,9 @@ func (r *run) manifest(conc int) *result.Manifest {
 	return m
 }
 
-// point runs one concurrency and always leaves its manifest behind.
-func (r *run) point(ctx context.Context, conc int) (m *result.Manifest, err error) {
-	m = r.manifest(conc)
+// point runs one concurrency of launch l and always leaves its manifest behind.
+func (r *run) point(ctx context.Context, l *Launch, pt PlannedPoint) (m *result.Manifest, err error) {
+	m = r.manifest(pt.Conc)
 	ph := &phases{}
 	defer func() {
 		m.Phases = ph.list
@@ -67,14 +67,9 @@ func (r *run) point(ctx context.Context, conc int) (m *result.Manifest, err erro
 	if ctx.Err() != nil {
 		return m, &Error{Kind: KindCancelled, Err: context.Cause(ctx)}
 	}
-	v := r.values(conc)
-	rend, err := r.rec.Render(v, r.o.Row.Image)
-	if err != nil {
-		return m, &Error{Kind: KindUsage, Err: err}
-	}
-	m.ServerFingerprint = rend.Fingerprint()
-	m.Image = rend.Image
-	reused, err := r.ensureServer(ctx, rend, v, ph)
+	m.ServerFingerprint = l.Fingerprint
+	m.Image = l.Rendered.Image
+	reused, err := r.ensureServer(ctx, l, pt.Conc, ph)
 	if r.srv != nil {
 		info := r.srv.Info()
 		m.ImageDigest, m.EngineVersion, m.ServerReused = info.ImageDigest, r.version, reused
@@ -82,18 +77,27 @@ func (r *run) point(ctx context.Context, conc int) (m *result.Manifest, err erro
 	if err != nil {
 		return m, err
 	}
-	return m, r.load(ctx, m, rend.Endpoint, rend.ClientBackend, conc, ph)
+	return m, r.load(ctx, m, pt.Client, ph)
+}
+
+// loadConfig is the load generator's configuration for a planned point against the
+// running server.
+func (r *run) loadConfig(c Client, stem string) loadgen.Config {
+	cfg := loadgen.DefaultConfig()
+	cfg.BaseURL, cfg.Endpoint, cfg.Backend, cfg.Model = r.baseURL(), c.Endpoint, c.Backend, r.o.Row.Model
+	cfg.APIKey = lookup(r.o.Environ, "OPENAI_API_KEY")
+	cfg.InputLen, cfg.OutputLen, cfg.RangeRatio = c.InputLen, c.OutputLen, c.RandomRangeRatio
+	cfg.MaxConcurrency, cfg.NumPrompts, cfg.NumWarmups = c.MaxConcurrency, c.NumPrompts, c.NumWarmups
+	cfg.IgnoreEOS, cfg.RequestRate, cfg.DatasetMode = c.IgnoreEOS, float64(c.RequestRate), c.PromptForm
+	cfg.RequestIDPrefix = stem + "-"
+	return cfg
 }
 
 // load benchmarks one point while watching the server; an engine that dies or logs a fatal
 // line ends the load at once.
-func (r *run) load(ctx context.Context, m *result.Manifest, endpoint, backend string, conc int, ph *phases) error {
-	cfg := loadgen.DefaultConfig()
-	cfg.BaseURL, cfg.Endpoint, cfg.Backend, cfg.Model = r.baseURL(), endpoint, backend, r.o.Row.Model
-	cfg.APIKey = lookup(r.o.Environ, "OPENAI_API_KEY")
-	cfg.InputLen, cfg.OutputLen, cfg.RangeRatio = r.o.Row.ISL, r.o.Row.OSL, r.o.RangeRatio
-	cfg.MaxConcurrency, cfg.NumPrompts, cfg.NumWarmups = conc, r.o.NumPrompts, r.o.NumWarmups
-	cfg.RequestIDPrefix = m.ResultFilename + "-"
+func (r *run) load(ctx context.Context, m *result.Manifest, c Client, ph *phases) error {
+	conc, cfg := c.MaxConcurrency, r.loadConfig(c, m.ResultFilename)
+	endpoint := c.Endpoint
 	lctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	watch := readiness.Watch(lctx, serverView{r.srv}, fatal(r.srvSpec.FatalLog), r.o.WatchInterval)
@@ -271,8 +275,8 @@ func (r *run) eval(ctx context.Context) error {
 		Conc: m.Conc, Row: r.o.Row, OutDir: r.o.OutDir, Stem: m.ResultFilename, HW: r.o.RunnerType}
 	if ex, ok := r.srv.(engine.Execer); ok {
 		t.Exec = ex.Exec
-		if r.inContainer() {
-			t.ExecOutDir = r.workspace() // spec mounts OutDir there
+		if inContainer(r.fam) {
+			t.ExecOutDir = workspace(r.fam) // spec mounts OutDir there
 		}
 	}
 	row, err := r.o.Evaluator.Eval(ctx, t)
