@@ -242,7 +242,7 @@ func (r *Recipe) validate() []error {
 	}
 	for _, f := range r.allFiles() {
 		if f.YAML != nil {
-			if _, err := renderYAML(f.YAML, sample); err != nil {
+			if _, err := renderYAML(f.YAML.Node, sample); err != nil {
 				bad("file %s: %v", f.Path, err)
 			}
 		}
@@ -264,7 +264,7 @@ func checkFiles(fs []File, where string, bad func(string, ...any)) {
 		if (f.YAML != nil) == (f.Content != "") {
 			bad("%s: file %q needs exactly one of content (text) and yaml (structured)", where, f.Path)
 		}
-		if f.YAML != nil && content(f.YAML).Kind != yaml.MappingNode {
+		if f.YAML != nil && content(f.YAML.Node).Kind != yaml.MappingNode {
 			bad("%s: file %q: yaml must be a mapping", where, f.Path)
 		}
 	}

@@ -138,7 +138,7 @@ func mergeFiles(base, over []File) []File {
 		case i < 0:
 			out = append(out, f)
 		case f.YAML != nil && out[i].YAML != nil:
-			out[i] = File{Path: f.Path, YAML: mergeNodes(out[i].YAML, f.YAML)}
+			out[i] = File{Path: f.Path, YAML: &Tree{mergeNodes(out[i].YAML.Node, f.YAML.Node)}}
 		default:
 			out[i] = f
 		}

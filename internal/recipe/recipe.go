@@ -99,9 +99,18 @@ type Match struct {
 // '{{.Conc}}' becomes a number, '[{{...}}]' a list, and one rendering empty drops its key).
 // A scalar tagged !!str stays a string. Exactly one of the two is set.
 type File struct {
-	Path    string     `yaml:"path"`
-	Content string     `yaml:"content"`
-	YAML    *yaml.Node `yaml:"yaml"`
+	Path    string `yaml:"path"`
+	Content string `yaml:"content"`
+	YAML    *Tree  `yaml:"yaml"`
+}
+
+// Tree is YAML content kept as written (its node tree), for structured files.
+type Tree struct{ Node *yaml.Node }
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (t *Tree) UnmarshalYAML(n *yaml.Node) error {
+	t.Node = n
+	return nil
 }
 
 // Step is one setup step; exactly one field is set.

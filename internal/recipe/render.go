@@ -338,7 +338,7 @@ func (r *Recipe) Render(v Values, rowImage string) (Rendered, error) {
 		out.Files = map[string]string{}
 		for _, f := range e.files {
 			if f.YAML != nil {
-				out.Files[f.Path], err = renderYAML(f.YAML, v)
+				out.Files[f.Path], err = renderYAML(f.YAML.Node, v)
 			} else {
 				out.Files[f.Path], err = render(f.Content, v)
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/inferbench/inferbench/internal/engine/docker"
 	"github.com/inferbench/inferbench/internal/engine/local"
 	"github.com/inferbench/inferbench/internal/engine/slurm"
+	"github.com/inferbench/inferbench/internal/execx"
 	"github.com/inferbench/inferbench/internal/inventory"
 	"github.com/inferbench/inferbench/internal/readiness"
 	"github.com/inferbench/inferbench/internal/recipe"
@@ -66,12 +67,13 @@ func (r *run) stopServer(ctx context.Context, ph *phases) {
 	err := r.srv.Stop(sctx)
 	end(err)
 	r.srv, r.srvFP = nil, ""
+	r.removeScratch()
 }
 
 // startSpec is the planned backend launch made unique to this start (each start, restarts
 // after a crash included, gets its own name) with the tokens forwarded from the agent's
 // environment, which plans never hold.
-func (r *run) startSpec(l *Launch) engine.Spec {
+func (r *run) startSpec(l *Launch) (engine.Spec, error) {
 	r.launches++
 	s := l.Spec
 	s.Name = fmt.Sprintf("inferbench-%s-%d", r.o.RunID, r.launches)
@@ -81,7 +83,41 @@ func (r *run) startSpec(l *Launch) engine.Spec {
 			s.Env = append(s.Env, k+"="+v)
 		}
 	}
-	return s
+	s.Mounts = append([]engine.Mount(nil), s.Mounts...)
+	for _, sc := range l.Scratch {
+		dir, err := os.MkdirTemp(filepath.Dir(sc.Prefix), filepath.Base(sc.Prefix)+"*")
+		if err != nil {
+			return s, fmt.Errorf("scratch directory for %s: %w", sc.Container, err)
+		}
+		r.scratch = append(r.scratch, dir)
+		for i := range s.Mounts {
+			if s.Mounts[i].Container == sc.Container {
+				s.Mounts[i].Host = dir
+			}
+		}
+	}
+	return s, nil
+}
+
+// removeScratch removes the scratch directories of the stopped server.
+func (r *run) removeScratch() {
+	for _, d := range r.scratch {
+		if err := os.RemoveAll(d); err != nil {
+			fmt.Fprintf(r.o.Log, "warning: remove scratch directory %s: %v\n", d, err)
+		}
+	}
+	r.scratch = nil
+}
+
+// hostSetup applies the family's host settings before the first launch, as the node's
+// launcher did; a failure is reported and the run goes on, since the engine still works.
+func (r *run) hostSetup(ctx context.Context) {
+	for _, argv := range r.plan.Runner.HostSetup {
+		res, err := r.o.Exec.Run(ctx, execx.Cmd{Name: argv[0], Args: argv[1:]})
+		if err != nil {
+			fmt.Fprintf(r.o.Log, "warning: host setup %s failed (%v): %s\n", strings.Join(argv, " "), err, strings.TrimSpace(string(res.Stderr)))
+		}
+	}
 }
 
 func (r *run) startServer(ctx context.Context, l *Launch, conc int, ph *phases) error {
@@ -91,7 +127,10 @@ func (r *run) startServer(ctx context.Context, l *Launch, conc int, ph *phases) 
 			return errorf(KindInternal, "write engine config %s: %v", path, err)
 		}
 	}
-	s := r.startSpec(l)
+	s, err := r.startSpec(l)
+	if err != nil {
+		return errorf(KindInternal, "%v", err)
+	}
 	logFrom := r.markLog(s, rend)
 	end := ph.begin("start")
 	fmt.Fprintf(r.o.Log, "conc %d: starting %s server %s: %s\n", conc, r.backend.Name(), s.Name, strings.Join(s.Argv, " "))

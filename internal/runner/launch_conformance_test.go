@@ -84,7 +84,9 @@ func compareRow(key string, vr vectorRow, node string, recipes *recipe.Set, inv 
 	l := p.Launches[0]
 	fam, _ := inv.Family(node)
 	var out []difference
-	add := func(setting, ref, ours string) { out = append(out, difference{Setting: setting, Reference: ref, Ours: ours}) }
+	add := func(setting, ref, ours string) {
+		out = append(out, difference{Setting: setting, Reference: ref, Ours: ours})
+	}
 
 	ref, ours := parseCmdline(vr.Engine.Argv), parseCmdline(l.Engine.Argv)
 	if a, b := strings.Join(ref.Program, " "), strings.Join(ours.Program, " "); a != b {
@@ -344,6 +346,7 @@ type summary struct {
 func summarize(results []rowResult) summary {
 	var s summary
 	var fail, minor strings.Builder
+	deliberateUsed := map[string]int{}
 	byKey := map[string][]rowResult{}
 	var keys []string
 	for _, r := range results {
@@ -362,6 +365,9 @@ func summarize(results []rowResult) summary {
 			for _, d := range r.Diffs {
 				if d.Minor {
 					minors[d.Setting+" ("+d.String()+")"]++
+				}
+				if d.Deliberate != "" {
+					deliberateUsed[d.Deliberate]++
 				}
 			}
 			m := r.material()
@@ -391,8 +397,8 @@ func summarize(results []rowResult) summary {
 		}
 	}
 	s.failures = fail.String()
-	s.text = fmt.Sprintf("launch conformance: %d/%d keys and %d/%d rows with material differences\nminor differences (allowed):\n%s",
-		s.badKeys, s.keys, s.badRows, s.rows, minor.String())
+	s.text = fmt.Sprintf("launch conformance: %d/%d keys and %d/%d rows with material differences\ndeliberate differences (docs/launch-fidelity.md): %s\nminor differences (allowed):\n%s",
+		s.badKeys, s.keys, s.badRows, s.rows, countList(deliberateUsed), minor.String())
 	return s
 }
 

@@ -45,6 +45,9 @@ type PlanRunner struct {
 	// port when it runs; the plan then shows Port as a stand-in (the reference's 8888).
 	Port          int  `json:"port"`
 	PortAtRunTime bool `json:"port_at_run_time,omitempty"`
+	// HostSetup are the commands run on the runner before the first launch (the family's
+	// kernel settings); a failing one is reported and the run goes on.
+	HostSetup [][]string `json:"host_setup,omitempty"`
 }
 
 // PlanRecipe names the recipe and where it is defined.
@@ -72,6 +75,15 @@ type Launch struct {
 	Spec engine.Spec `json:"-"`
 	// Values are the template values of the launch's first point.
 	Values recipe.Values `json:"-"`
+	// Scratch are mounts whose host directory is made fresh for every start (their Spec
+	// mount shows the prefix followed by XXXXXX) and removed when the server stops.
+	Scratch []ScratchMount `json:"scratch_mounts,omitempty"`
+}
+
+// ScratchMount is a per-start host directory: Prefix followed by random characters.
+type ScratchMount struct {
+	Prefix    string `json:"host_prefix"`
+	Container string `json:"container"`
 }
 
 // EngineLaunch is the engine process as the recipe describes it.
@@ -138,8 +150,12 @@ func (r Rate) MarshalJSON() ([]byte, error) {
 // secretEnv are copied from the agent's environment into containers, which do not inherit it.
 var secretEnv = []string{"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"}
 
-// stand-in port when the family picks a free one at run time.
-const runTimePortStandIn = 8888
+const (
+	// runTimePortStandIn is shown when the family picks a free port at run time.
+	runTimePortStandIn = 8888
+	// scratchSuffix stands for the random part of a scratch mount's directory in plans.
+	scratchSuffix = "XXXXXX"
+)
 
 // PlanRow works out the plan of o.Row on o.RunnerName, starting nothing and touching no
 // file: it reads only o (Row, RunnerName, RunnerType, ResultFilename, OutDir, Recipes,
@@ -176,6 +192,9 @@ func PlanRow(o Options) (*Plan, error) {
 		}
 	}
 	p.Runner.Port = pl.port
+	for _, k := range sortedKeys(fam.Sysctl) {
+		p.Runner.HostSetup = append(p.Runner.HostSetup, []string{"sudo", "-n", "sysctl", "-w", k + "=" + fam.Sysctl[k]})
+	}
 	if pl.outDir, err = filepath.Abs(o.OutDir); err != nil {
 		return nil, errorf(KindInternal, "output directory: %v", err)
 	}
@@ -299,6 +318,7 @@ func joinConcs(c Concs, sep string) string {
 // launch turns a rendered recipe into the n-th launch of the plan.
 func (pl *planner) launch(rend recipe.Rendered, v recipe.Values, n int, backend engine.Backend) (Launch, error) {
 	env := pl.env(rend, v)
+	var scratch []ScratchMount
 	s := engine.Spec{
 		Name:  fmt.Sprintf("inferbench-%s-%d", pl.o.RunID, n),
 		RunID: pl.o.RunID, Argv: rend.LaunchArgv(), Port: rend.Port, GPUs: rend.GPUs, Nodes: rend.Nodes, GPUVendor: pl.fam.Vendor,
@@ -315,8 +335,14 @@ func (pl *planner) launch(rend recipe.Rendered, v recipe.Values, n int, backend 
 			s.Mounts = append(s.Mounts, engine.Mount{Host: m.Host, Container: m.Container, ReadOnly: m.ReadOnly})
 		}
 		for _, m := range pl.fam.Mounts {
-			s.Mounts = append(s.Mounts, engine.Mount{Host: m.Host, Container: m.Container, ReadOnly: m.ReadOnly})
+			host := m.Host
+			if m.Scratch {
+				host += scratchSuffix
+				scratch = append(scratch, ScratchMount{Prefix: m.Host, Container: m.Container})
+			}
+			s.Mounts = append(s.Mounts, engine.Mount{Host: host, Container: m.Container, ReadOnly: m.ReadOnly})
 		}
+		s.Devices = pl.fam.Docker.Devices
 	}
 	for _, k := range sortedKeys(env) {
 		s.Env = append(s.Env, k+"="+env[k])
@@ -330,7 +356,7 @@ func (pl *planner) launch(rend recipe.Rendered, v recipe.Values, n int, backend 
 	for _, name := range sortedKeys(d.Ulimits) {
 		s.Ulimits = append(s.Ulimits, engine.Ulimit{Name: name, Soft: d.Ulimits[name], Hard: d.Ulimits[name]})
 	}
-	l := Launch{Fingerprint: rend.Fingerprint(), Rendered: rend, Spec: s, Values: v,
+	l := Launch{Fingerprint: rend.Fingerprint(), Rendered: rend, Spec: s, Values: v, Scratch: scratch,
 		Engine: EngineLaunch{Image: s.Image, Argv: rend.Argv, Env: env, Files: rend.Files, Setup: rend.Setup,
 			Workdir: v.Workdir, GPUs: rend.GPUs, Nodes: rend.Nodes, Health: rend.Health, ReadyTimeout: rend.ReadyTimeout.String(),
 			InheritsAgentEnv: pl.fam.Backend != "docker"}}

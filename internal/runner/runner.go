@@ -147,7 +147,9 @@ type run struct {
 	srvFP    string
 	srvSpec  recipe.Rendered
 	launches int
-	version  string
+	// scratch are the scratch directories of the server currently up.
+	scratch []string
+	version string
 }
 
 func newRun(o Options) (*run, error) {
@@ -227,6 +229,7 @@ func freePort() (int, error) {
 // the remaining points are recorded as not run, with the reason.
 func (r *run) points(ctx context.Context) error {
 	r.gpu = GPUInfo(ctx, r.o.Exec)
+	r.hostSetup(ctx)
 	type step struct {
 		l  *Launch
 		pt PlannedPoint
@@ -291,6 +294,7 @@ func (r *run) cleanup(ctx context.Context) {
 			fmt.Fprintf(r.o.Log, "warning: %v\n", err)
 		}
 		r.srv = nil
+		r.removeScratch()
 		// The last point's manifest gets the final stop, so its timings cover the teardown.
 		if n := len(r.report.Points); n > 0 {
 			m := r.report.Points[n-1]
