@@ -271,9 +271,17 @@ func checkFiles(fs []File, where string, bad func(string, ...any)) {
 }
 
 func checkStep(st Step, where string, bad func(string, ...any)) {
+	kinds := 0
+	for _, set := range []bool{st.Run != nil, st.DeleteLine != nil, st.CopyEnv != nil} {
+		if set {
+			kinds++
+		}
+	}
 	switch {
-	case (st.Run != nil) == (st.DeleteLine != nil):
-		bad("%s: a step is exactly one of run (a command) or delete-line (a source patch)", where)
+	case kinds != 1:
+		bad("%s: a step is exactly one of run (a command), delete-line (a source patch) or copy-env", where)
+	case st.CopyEnv != nil && (!envKeyRE.MatchString(st.CopyEnv.From) || !envKeyRE.MatchString(st.CopyEnv.To)):
+		bad("%s: copy-env from %q to %q: both must be variable names", where, st.CopyEnv.From, st.CopyEnv.To)
 	case st.Run != nil && len(st.Run) == 0:
 		bad("%s: run needs a command", where)
 	case st.DeleteLine != nil && (!strings.HasPrefix(st.DeleteLine.File, "/") || st.DeleteLine.Line < 1):

@@ -119,6 +119,15 @@ type Step struct {
 	Run []string `yaml:"run,omitempty" json:"run,omitempty"`
 	// DeleteLine removes one line of a file in the image (a source patch).
 	DeleteLine *DeleteLine `yaml:"delete-line,omitempty" json:"delete_line,omitempty"`
+	// CopyEnv sets a variable from another one of the engine's environment when that one
+	// is set where the engine runs (device lists the scheduler hands out, known only there).
+	CopyEnv *CopyEnv `yaml:"copy-env,omitempty" json:"copy_env,omitempty"`
+}
+
+// CopyEnv exports To with the value of From when From is set and not empty.
+type CopyEnv struct {
+	From string `yaml:"from" json:"from"`
+	To   string `yaml:"to" json:"to"`
 }
 
 // DeleteLine is a source patch that deletes line Line (1-based) of File.
@@ -132,6 +141,8 @@ func (s Step) String() string {
 	switch {
 	case s.DeleteLine != nil:
 		return fmt.Sprintf("delete line %d of %s", s.DeleteLine.Line, s.DeleteLine.File)
+	case s.CopyEnv != nil:
+		return fmt.Sprintf("%s=$%s when %s is set", s.CopyEnv.To, s.CopyEnv.From, s.CopyEnv.From)
 	default:
 		return strings.Join(s.Run, " ")
 	}

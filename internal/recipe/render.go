@@ -183,6 +183,9 @@ func (r Rendered) LaunchArgv() []string {
 		switch {
 		case st.DeleteLine != nil:
 			fmt.Fprintf(&b, "sed -i %s %s\n", shellQuote(strconv.Itoa(st.DeleteLine.Line)+"d"), shellQuote(st.DeleteLine.File))
+		case st.CopyEnv != nil:
+			// The names are validated variable names, so they need no quoting.
+			fmt.Fprintf(&b, "if [ -n \"${%s:-}\" ]; then export %s=\"$%s\"; fi\n", st.CopyEnv.From, st.CopyEnv.To, st.CopyEnv.From)
 		default:
 			q := make([]string, len(st.Run))
 			for j, a := range st.Run {
@@ -348,7 +351,7 @@ func (r *Recipe) Render(v Values, rowImage string) (Rendered, error) {
 		}
 	}
 	for _, st := range r.Setup {
-		rs := Step{DeleteLine: st.DeleteLine}
+		rs := Step{DeleteLine: st.DeleteLine, CopyEnv: st.CopyEnv}
 		for _, a := range st.Run {
 			s, err := render(a, v)
 			if err != nil {

@@ -20,6 +20,7 @@ func renderYAML(n *yaml.Node, v Values) (string, error) {
 	if out == nil {
 		out = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 	}
+	layout(out)
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
@@ -82,6 +83,25 @@ func renderNode(n *yaml.Node, v Values) (*yaml.Node, error) {
 		return c, nil
 	}
 	return nil, fmt.Errorf("line %d: unsupported YAML node", n.Line)
+}
+
+// layout writes mappings in block style and lists of scalars in flow style, whatever
+// style the recipe used, so every config file reads the same way.
+func layout(n *yaml.Node) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		n.Style &^= yaml.FlowStyle
+	case yaml.SequenceNode:
+		n.Style |= yaml.FlowStyle
+		for _, c := range n.Content {
+			if c.Kind != yaml.ScalarNode {
+				n.Style &^= yaml.FlowStyle
+			}
+		}
+	}
+	for _, c := range n.Content {
+		layout(c)
+	}
 }
 
 func clearPos(n *yaml.Node) {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/inferbench/inferbench/internal/config"
@@ -419,4 +420,99 @@ func firstConc(c Concs) int {
 		return 0
 	}
 	return c[0]
+}
+
+// TestComparisonFindsEachKindOfDifference makes sure the launch test can fail: a reference
+// launch made from our own plan compares clean, and each kind of change to it is reported
+// as a material difference naming the setting and both values.
+func TestComparisonFindsEachKindOfDifference(t *testing.T) {
+	t.Parallel()
+	recipes, inv := repoRecipesAndInventory(t)
+	rowJSON := `{"image": "img", "model": "deepseek-ai/DeepSeek-R1-0528", "model-prefix": "dsr1", "precision": "fp8", "framework": "trt",
+		"runner": "b200-trt", "isl": 1024, "osl": 1024, "tp": 8, "conc": 64, "max-model-len": 2248, "ep": 1, "dp-attn": false,
+		"spec-decoding": "none", "exp-name": "dsr1_1k1k", "disagg": false, "run-eval": false}`
+	row, err := ParseRow([]byte(rowJSON))
+	require.NoError(t, err)
+	p, err := PlanRow(Options{Row: row, RunnerName: "b200-nv_0", OutDir: "/tmp/x", Recipes: recipes, Inventory: inv, RunID: "t", NumWarmups: -1})
+	require.NoError(t, err)
+	l := p.Launches[0]
+	base := func() vectorRow {
+		var vr vectorRow
+		vr.Row = json.RawMessage(rowJSON)
+		vr.Engine.Argv = append([]string(nil), l.Engine.Argv...)
+		vr.Engine.Env = map[string]string{}
+		for k, v := range l.Engine.Env {
+			vr.Engine.Env[k] = v
+		}
+		vr.Engine.Files = map[string]string{}
+		for k, v := range l.Engine.Files {
+			vr.Engine.Files[k] = v
+		}
+		vr.Client.Argv = []string{"python3", "benchmark_serving.py", "--model", row.Model, "--backend", "openai", "--random-input-len", "1024",
+			"--random-output-len", "1024", "--random-range-ratio", "0.8", "--num-prompts", "640", "--max-concurrency", "64",
+			"--request-rate", "inf", "--ignore-eos", "--num-warmups", "128"}
+		return vr
+	}
+	material := func(vr vectorRow) []string {
+		var out []string
+		for _, d := range compareRow("k", vr, "b200-nv_0", recipes, inv) {
+			if !d.Minor && d.Deliberate == "" {
+				out = append(out, d.String())
+			}
+		}
+		return out
+	}
+	assert.Equal(t, []string{`client.prompt_form: reference "text", ours "token-ids"`}, material(base()),
+		"our own launch compares clean but for the prompt form, which is deliberate only for the reference's keys")
+
+	tests := []struct {
+		name   string
+		change func(*vectorRow)
+		want   string
+	}{
+		{"flag value", func(vr *vectorRow) { replaceArg(vr.Engine.Argv, "--max_num_tokens=", "--max_num_tokens=9000") },
+			`flag --max_num_tokens: reference "9000", ours "8192"`},
+		{"flag only in the reference", func(vr *vectorRow) { vr.Engine.Argv = append(vr.Engine.Argv, "--kv_cache_free_gpu_memory_fraction=0.5") },
+			`flag --kv_cache_free_gpu_memory_fraction: reference "0.5", ours (absent)`},
+		{"environment", func(vr *vectorRow) { vr.Engine.Env["TLLM_OVERRIDE_LAYER_NUM"] = "60" },
+			`env TLLM_OVERRIDE_LAYER_NUM: reference "60", ours "61"`},
+		{"config file key", func(vr *vectorRow) {
+			for k, v := range vr.Engine.Files {
+				vr.Engine.Files[k] = strings.Replace(v, "backend: TRTLLM", "backend: CUTLASS", 1)
+			}
+		}, `file --extra_llm_api_options.moe_config.backend: reference "\"CUTLASS\"", ours "\"TRTLLM\""`},
+		{"chat template", func(vr *vectorRow) { vr.Client.Argv = append(vr.Client.Argv, "--use-chat-template") },
+			`client.chat_template: reference "true", ours "false"`},
+		{"pip step", func(vr *vectorRow) { vr.Setup = [][]string{{"pip", "install", "x"}} }, `setup: reference "pip install x", ours (absent)`},
+		{"engine program", func(vr *vectorRow) { vr.Engine.Argv[2] = "2" }, `engine command: reference "mpirun -n 2`},
+	}
+	for _, tt := range tests {
+		vr := base()
+		tt.change(&vr)
+		got := strings.Join(material(vr), "\n")
+		assert.Contains(t, got, tt.want, tt.name)
+	}
+	// Engine defaults count as equal, minor flags are allowed.
+	vr := base()
+	vr.Engine.Argv = append(vr.Engine.Argv, "--pp_size=1")
+	replaceArg(vr.Engine.Argv, "--trust_remote_code", "--pp_size=1")
+	assert.Len(t, material(vr), 1, "--pp_size 1 is trtllm-serve's default, --trust_remote_code is minor")
+}
+
+func replaceArg(argv []string, prefix, with string) {
+	for i, a := range argv {
+		if strings.HasPrefix(a, prefix) {
+			argv[i] = with
+		}
+	}
+}
+
+// Every deliberate difference is explained in docs/launch-fidelity.md under its ID.
+func TestDeliberateDifferencesAreDocumented(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(filepath.Join(testkit.RepoRoot(t), "docs", "launch-fidelity.md"))
+	require.NoError(t, err)
+	for _, d := range deliberate {
+		assert.Contains(t, string(b), "`"+d.ID+"`", "docs/launch-fidelity.md must explain %s", d.ID)
+	}
 }
