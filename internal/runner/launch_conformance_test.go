@@ -472,7 +472,9 @@ func TestComparisonFindsEachKindOfDifference(t *testing.T) {
 	}{
 		{"flag value", func(vr *vectorRow) { replaceArg(vr.Engine.Argv, "--max_num_tokens=", "--max_num_tokens=9000") },
 			`flag --max_num_tokens: reference "9000", ours "8192"`},
-		{"flag only in the reference", func(vr *vectorRow) { vr.Engine.Argv = append(vr.Engine.Argv, "--kv_cache_free_gpu_memory_fraction=0.5") },
+		{"flag only in the reference", func(vr *vectorRow) {
+			vr.Engine.Argv = append(vr.Engine.Argv, "--kv_cache_free_gpu_memory_fraction=0.5")
+		},
 			`flag --kv_cache_free_gpu_memory_fraction: reference "0.5", ours (absent)`},
 		{"environment", func(vr *vectorRow) { vr.Engine.Env["TLLM_OVERRIDE_LAYER_NUM"] = "60" },
 			`env TLLM_OVERRIDE_LAYER_NUM: reference "60", ours "61"`},
