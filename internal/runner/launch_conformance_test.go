@@ -295,7 +295,7 @@ func referenceNodes(t *testing.T) map[string]string {
 	return out
 }
 
-func repoRecipesAndInventory(t *testing.T) (*recipe.Set, *inventory.Inventory) {
+func repoRecipesAndInventory(t testing.TB) (*recipe.Set, *inventory.Inventory) {
 	t.Helper()
 	root := testkit.RepoRoot(t)
 	recipes, err := recipe.LoadFile(filepath.Join(root, "configs", "recipes.yaml"))

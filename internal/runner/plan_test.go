@@ -201,3 +201,19 @@ func TestPlanUsageErrors(t *testing.T) {
 	_, err = PlanRow(o)
 	assert.Equal(t, KindUsage, KindOf(err))
 }
+
+// BenchmarkPlanRow plans a TensorRT-LLM row of seven concurrencies with the repository's
+// recipes (vars, overrides, a structured config file with a piecewise capture list): what
+// `agent run --dry-run` does for one row.
+func BenchmarkPlanRow(b *testing.B) {
+	recipes, inv := repoRecipesAndInventory(b)
+	row, err := ParseRow([]byte(`{"image": "img", "model": "deepseek-ai/DeepSeek-R1-0528", "model-prefix": "dsr1", "precision": "fp8",
+		"framework": "trt", "runner": "b200-trt", "isl": 1024, "osl": 1024, "tp": 8, "conc": [4, 8, 16, 32, 64, 128, 256], "ep": 1}`))
+	require.NoError(b, err)
+	o := Options{Row: row, RunnerName: "b200-nv_0", OutDir: "/tmp/x", Recipes: recipes, Inventory: inv, RunID: "bench", NumWarmups: -1}
+	for b.Loop() {
+		if _, err := PlanRow(o); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
