@@ -458,6 +458,11 @@ func copyTree(t *testing.T, src, dst string) {
 			return err
 		}
 		rel, _ := filepath.Rel(src, p)
+		if d.Name() == ".git" && !d.IsDir() {
+			// A linked worktree's .git is a file naming the real repository: copying it
+			// would make the workspace's git commands commit to the developer's branch.
+			return nil
+		}
 		if d.IsDir() {
 			if d.Name() == ".git" || d.Name() == "node_modules" {
 				return filepath.SkipDir
