@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/inferbench/inferbench/internal/testkit"
 )
 
 // Tests for collect, compare and report as a user runs them, on the fixture sweeps of
@@ -18,27 +19,13 @@ var (
 	sweepOld     = filepath.Join("..", "internal", "report", "testdata", "sweep")
 	sweepNew     = filepath.Join("..", "internal", "report", "testdata", "sweep-new")
 	reportGolden = filepath.Join("..", "internal", "report", "testdata", "golden")
-	update       = flag.Bool("update", false, "rewrite the collect goldens under internal/report/testdata/golden")
 )
 
-// goldenFile compares got with internal/report/testdata/golden/<name>, or rewrites it with
-// -update.
+// goldenFile compares got with internal/report/testdata/golden/<name> (rewritten with
+// -update).
 func goldenFile(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join(reportGolden, name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (run with -update after checking the diff)\n--- got ---\n%s", name, got)
-	}
+	testkit.Golden(t, filepath.Join(reportGolden, name), got)
 }
 
 type run struct {

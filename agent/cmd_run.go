@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -42,6 +43,11 @@ PREFILL_DP_ATTN, DECODE_* likewise, and the additional settings either as
 PREFILL_ADDITIONAL_SETTINGS/DECODE_ADDITIONAL_SETTINGS (JSON arrays of "K=V") or as the
 exported variables themselves (CONFIG_FILE, PREFILL_NODES, DECODE_NODES, DECODE_MTP_SIZE, ...).
 
+--dry-run prints what the run would start, starting nothing: one JSON object with every
+launch (the backend's request, the engine's command line, complete environment and config
+files) and the concurrency points benchmarked against it with the client's settings.
+--dry-run=text prints the same for people.
+
 Exit status: 0 success, 1 benchmark failure, 2 usage error, 3 engine failure, 4 other
 (including cancellation).
 
@@ -66,6 +72,8 @@ flags:`)
 	evalConfig := fs.String("eval-config", "configs/eval-harness.yaml", "accuracy eval harness settings, used when the row has run-eval")
 	evalThresholds := fs.String("eval-thresholds", "configs/eval-thresholds.yaml", "minimum eval scores per task and model")
 	evalMode := fs.String("eval-mode", "", "override the eval mode of --eval-config: harness (lm-eval) or builtin (no Python needed)")
+	var dryRun dryRunFlag
+	fs.Var(&dryRun, "dry-run", "print the plan (json, or text with --dry-run=text) instead of running it")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -95,6 +103,14 @@ flags:`)
 		fmt.Fprintf(e.stderr, "agent run: inventory:\n%v\n", err)
 		return exitUsage
 	}
+	if dryRun != "" {
+		return printPlan(e, string(dryRun), runner.Options{
+			Row: row, RunnerName: *runnerName, RunnerType: *runnerType, ResultFilename: *resultFilename,
+			OutDir: *out, Recipes: set, Inventory: inventoryData, Environ: os.Environ(), AgentPath: self(),
+			RunID: or(*runID, "dry-run"), RangeRatio: rangeRatio(e.getenv), NumPrompts: *numPrompts, NumWarmups: *numWarmups,
+			Engine: *engine,
+		})
+	}
 	var evaluator runner.Evaluator
 	if row.RunEval {
 		ev, err := newRowEvaluator(*evalConfig, *evalThresholds, *evalMode, execx.OS{}, e.getenv, e.stderr)
@@ -104,10 +120,9 @@ flags:`)
 		}
 		evaluator = ev
 	}
-	self, _ := os.Executable()
 	rep, err := runner.Run(ctx, runner.Options{
 		Row: row, RunnerName: *runnerName, RunnerType: *runnerType, ResultFilename: *resultFilename,
-		OutDir: *out, Recipes: set, Inventory: inventoryData, Environ: os.Environ(), AgentPath: self,
+		OutDir: *out, Recipes: set, Inventory: inventoryData, Environ: os.Environ(), AgentPath: self(),
 		AgentVersion: agentVersion(), RunID: *runID, Timeout: *timeout, RangeRatio: rangeRatio(e.getenv),
 		NumPrompts: *numPrompts, NumWarmups: *numWarmups, Log: e.stderr, ReadyInterval: *readyInterval,
 		StopGrace: *stopGrace, DockerConfig: dockerConfig(e.getenv), Evaluator: evaluator,
@@ -133,6 +148,62 @@ flags:`)
 		return exitEngine
 	}
 	return exitInternal
+}
+
+// dryRunFlag is --dry-run (json), --dry-run=json or --dry-run=text.
+type dryRunFlag string
+
+func (d *dryRunFlag) String() string   { return string(*d) }
+func (d *dryRunFlag) IsBoolFlag() bool { return true }
+func (d *dryRunFlag) Set(s string) error {
+	switch s {
+	case "true", "json":
+		*d = "json"
+	case "text":
+		*d = "text"
+	case "false":
+		*d = ""
+	default:
+		return fmt.Errorf("want --dry-run, --dry-run=json or --dry-run=text, not %q", s)
+	}
+	return nil
+}
+
+// printPlan prints the row's plan without starting anything.
+func printPlan(e env, mode string, o runner.Options) int {
+	p, err := runner.PlanRow(o)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "agent run --dry-run: %v\n", err)
+		if runner.KindOf(err) == runner.KindUsage {
+			return exitUsage
+		}
+		return exitInternal
+	}
+	if mode == "text" {
+		err = p.WriteText(e.stdout)
+	} else {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		err = enc.Encode(p)
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "agent run --dry-run: %v\n", err)
+		return exitInternal
+	}
+	return exitOK
+}
+
+func self() string {
+	p, _ := os.Executable()
+	return p
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 func flagSet(fs *flag.FlagSet, name string) bool {

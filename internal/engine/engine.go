@@ -38,6 +38,9 @@ type Spec struct {
 	GPUVendor string
 	// Mounts are bind mounts host:container.
 	Mounts []Mount
+	// Devices are extra host devices handed to the container (e.g. /dev/mem), on top of
+	// the vendor's GPU devices.
+	Devices []string
 	// ShmSize in bytes; 0 keeps the backend's default.
 	ShmSize int64
 	// IPCHost, Privileged, CapAdd, SecurityOpt and Ulimits mirror docker run flags.
@@ -121,6 +124,13 @@ type Backend interface {
 	// Cleanup removes anything still present that carries runID: the safety net after a
 	// crash or a cancellation in the middle of Start. It never touches other runs' things.
 	Cleanup(ctx context.Context, runID string) error
+}
+
+// Describer is implemented by backends that can say, without starting anything, what Start
+// would ask for: the container create request, the allocation and job step command lines,
+// the local process. Dry runs and plans show it; it must have no side effects.
+type Describer interface {
+	Describe(s Spec) any
 }
 
 // Label keys put on everything the agent creates.

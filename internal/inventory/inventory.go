@@ -40,9 +40,15 @@ type Family struct {
 	// HFCache is the Hugging Face cache: host directory and where the server sees it.
 	HFCache *Mount `yaml:"hf-cache"`
 	// Workspace is where the run's output directory appears inside containers.
-	Workspace string            `yaml:"workspace"`
-	Mounts    []Mount           `yaml:"mounts"`
-	Env       map[string]string `yaml:"env"`
+	Workspace string  `yaml:"workspace"`
+	Mounts    []Mount `yaml:"mounts"`
+	// Env is the node's engine environment: what the node's launcher hands every engine
+	// (e.g. NCCL_GRAPH_REGISTER=0 where user-buffer registration made engines crash).
+	Env map[string]string `yaml:"env"`
+	// Sysctl are host kernel settings applied (with sudo -n sysctl -w) before the first
+	// launch of a run, as the node's launcher did (kernel.numa_balancing: "0"). A failure
+	// is reported and the run goes on.
+	Sysctl map[string]string `yaml:"sysctl"`
 
 	Docker    Docker    `yaml:"docker"`
 	Slurm     Slurm     `yaml:"slurm"`
@@ -69,21 +75,26 @@ func (f *Family) NodeGPUs() int {
 	return 8
 }
 
-// Mount is a bind mount.
+// Mount is a bind mount. A scratch mount gets a fresh host directory for every launch,
+// named Host followed by random characters (Host is then a prefix such as
+// /mnt/vast/shm-), removed when the launch ends.
 type Mount struct {
 	Host      string `yaml:"host"`
 	Container string `yaml:"container"`
 	ReadOnly  bool   `yaml:"read-only"`
+	Scratch   bool   `yaml:"scratch"`
 }
 
 // Docker holds docker-only flags.
 type Docker struct {
-	ShmSize     string           `yaml:"shm-size"`
-	IPCHost     bool             `yaml:"ipc-host"`
-	Privileged  bool             `yaml:"privileged"`
-	CapAdd      []string         `yaml:"cap-add"`
-	SecurityOpt []string         `yaml:"security-opt"`
-	Ulimits     map[string]int64 `yaml:"ulimits"`
+	ShmSize     string   `yaml:"shm-size"`
+	IPCHost     bool     `yaml:"ipc-host"`
+	Privileged  bool     `yaml:"privileged"`
+	CapAdd      []string `yaml:"cap-add"`
+	SecurityOpt []string `yaml:"security-opt"`
+	// Devices are host devices handed to the container besides the vendor's GPU devices.
+	Devices []string         `yaml:"devices"`
+	Ulimits map[string]int64 `yaml:"ulimits"`
 	// Pull is missing (default), always or never.
 	Pull string `yaml:"pull"`
 }
@@ -186,7 +197,10 @@ func (inv *Inventory) names() []string {
 	return ks
 }
 
-var envKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var (
+	envKeyRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	sysctlKeyRE = regexp.MustCompile(`^[a-z0-9_]+(\.[a-z0-9_]+)+$`)
+)
 
 func (f *Family) validate() []string {
 	var p []string
@@ -228,6 +242,16 @@ func (f *Family) validate() []string {
 	for _, m := range append(f.Mounts, derefMount(f.HFCache)...) {
 		if !strings.HasPrefix(m.Host, "/") || !strings.HasPrefix(m.Container, "/") {
 			p = append(p, fmt.Sprintf("mount %s:%s: both paths must be absolute", m.Host, m.Container))
+		}
+	}
+	for _, d := range f.Docker.Devices {
+		if !strings.HasPrefix(d, "/dev/") {
+			p = append(p, fmt.Sprintf("docker.devices %q: want a device path under /dev/", d))
+		}
+	}
+	for k, v := range f.Sysctl {
+		if !sysctlKeyRE.MatchString(k) || strings.ContainsAny(v, " \t\n") {
+			p = append(p, fmt.Sprintf("sysctl %s=%q: want a dotted kernel parameter and a value without spaces", k, v))
 		}
 	}
 	if f.Backend != "slurm" && (f.Slurm.Partition != "" || f.SquashDir != "") {

@@ -1,12 +1,15 @@
 // Package recipe holds the typed engine recipes: how a framework serves a model on a GPU
-// (command, arguments, environment, config files, health path, endpoint, readiness
-// deadline, per-seq-len and per-concurrency overrides). Values are templated with
-// text/template over Values; a recipe renders to a Rendered launch whose fingerprint decides
-// whether consecutive concurrency points can share one server.
+// (command, arguments, environment, derived variables, config files, setup steps, health
+// path, endpoint, client settings, readiness deadline) and the conditions under which parts
+// of it change (overrides on seq-len, concurrency, parallelism, ...). A recipe may extend
+// another (base:), so a setting shared by several engine scripts is written once. Values are
+// templated with text/template over Values; a recipe renders to a Rendered launch whose
+// fingerprint decides whether consecutive concurrency points can share one server.
 package recipe
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,8 +20,14 @@ import (
 
 // Recipe is one entry of configs/recipes.yaml.
 type Recipe struct {
-	Name  string `yaml:"name"`
-	Match Match  `yaml:"match"`
+	Name string `yaml:"name"`
+	// Base names the recipe this one extends: everything not set here is the base's, args
+	// and env merge flag by flag and key by key, vars and structured files merge, overrides
+	// add to the base's (see merge.go for the rules).
+	Base string `yaml:"base"`
+	// Match selects the rows the recipe serves; a recipe without match is only a base for
+	// others and is never picked for a row.
+	Match *Match `yaml:"match"`
 	// Image overrides the row's image (rarely needed; the simulator image in tests).
 	Image string `yaml:"image"`
 	// Command is the program and its fixed leading arguments (the container entrypoint).
@@ -28,8 +37,16 @@ type Recipe struct {
 	Args []string `yaml:"args"`
 	// Env is templated KEY: value.
 	Env map[string]string `yaml:"env"`
+	// Vars are named values derived from the row (templated, in order; each sees the ones
+	// before it as .Var.<name>), read by every other template as .Var.<name>. A rendered
+	// value is read as a YAML scalar, so "4" is a number and "true" a boolean. Overrides
+	// may change them, which is how a script's if/elif branches become data.
+	Vars Vars `yaml:"vars"`
 	// Files are written into the work directory before launch (engine config YAML).
 	Files []File `yaml:"files"`
+	// Setup runs before the engine, in order, in the engine's environment: package installs
+	// and source patches the reference's scripts made. A failing step fails the launch.
+	Setup []Step `yaml:"setup"`
 	// GPUs is how many GPUs the server needs (template), per node when Nodes > 1; default
 	// "{{.TP}}", or "{{min .TotalGPUs .GPUsPerNode}}" for a multi-node recipe.
 	GPUs string `yaml:"gpus"`
@@ -50,8 +67,9 @@ type Recipe struct {
 	Endpoint string `yaml:"endpoint"`
 	// ClientBackend is the load generator's request flavour: vllm (default) or openai.
 	ClientBackend string `yaml:"client-backend"`
-	// ChatTemplate makes the client apply the chat template (the MTP scripts did).
-	ChatTemplate bool `yaml:"chat-template"`
+	// ChatTemplate makes the client apply the model's chat template to its prompts, as the
+	// reference's client did for the MTP scripts (--use-chat-template).
+	ChatTemplate *bool `yaml:"chat-template"`
 	// PromptForm is how the client sends prompts: token-ids (default: random token ids,
 	// exact input lengths) or text (for servers that accept only text; the true input length
 	// is then taken from the server's usage counts).
@@ -60,11 +78,14 @@ type Recipe struct {
 	ReadyTimeout Duration `yaml:"ready-timeout"`
 	// FatalLog lists regular expressions; a matching server log line fails the launch at once.
 	FatalLog []string `yaml:"fatal-log"`
-	// Overrides apply in order when their condition holds.
+	// Overrides apply in order when their condition holds; a later one wins over an
+	// earlier one, so `if A ... elif B ...` is two overrides, B's written after A's.
 	Overrides []Override `yaml:"overrides"`
 
 	// Pos is where the recipe starts in its file, for messages.
 	Pos Pos `yaml:"-"`
+	// BaseOnly is set for a recipe without match.
+	BaseOnly bool `yaml:"-"`
 }
 
 // Match selects the rows a recipe serves. Empty lists match anything, except
@@ -77,29 +98,120 @@ type Match struct {
 	SpecDecoding StringList `yaml:"spec-decoding"`
 }
 
-// File is a templated file written next to the server.
+// File is a file written next to the server: Content is templated text; YAML is structured
+// content whose quoted templated scalars are rendered and read back as YAML (so
+// '{{.Conc}}' becomes a number, '[{{...}}]' a list, and one rendering empty drops its key).
+// A scalar tagged !!str stays a string. Exactly one of the two is set.
 type File struct {
 	Path    string `yaml:"path"`
 	Content string `yaml:"content"`
+	YAML    *Tree  `yaml:"yaml"`
 }
 
-// Override changes arguments or environment when When holds. An argument of the form
-// --flag=value replaces an existing --flag=... argument; anything else is appended.
+// Tree is YAML content kept as written (its node tree), for structured files.
+type Tree struct{ Node *yaml.Node }
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (t *Tree) UnmarshalYAML(n *yaml.Node) error {
+	t.Node = n
+	return nil
+}
+
+// Step is one setup step; exactly one field is set.
+type Step struct {
+	// Run is a command line (templated), e.g. [pip, install, datasets].
+	Run []string `yaml:"run,omitempty" json:"run,omitempty"`
+	// DeleteLine removes one line of a file in the image (a source patch).
+	DeleteLine *DeleteLine `yaml:"delete-line,omitempty" json:"delete_line,omitempty"`
+	// CopyEnv sets a variable from another one of the engine's environment when that one
+	// is set where the engine runs (device lists the scheduler hands out, known only there).
+	CopyEnv *CopyEnv `yaml:"copy-env,omitempty" json:"copy_env,omitempty"`
+}
+
+// CopyEnv exports To with the value of From when From is set and not empty.
+type CopyEnv struct {
+	From string `yaml:"from" json:"from"`
+	To   string `yaml:"to" json:"to"`
+}
+
+// DeleteLine is a source patch that deletes line Line (1-based) of File.
+type DeleteLine struct {
+	File string `yaml:"file" json:"file"`
+	Line int    `yaml:"line" json:"line"`
+}
+
+// String describes the step in one line for logs.
+func (s Step) String() string {
+	switch {
+	case s.DeleteLine != nil:
+		return fmt.Sprintf("delete line %d of %s", s.DeleteLine.Line, s.DeleteLine.File)
+	case s.CopyEnv != nil:
+		return fmt.Sprintf("%s=$%s when %s is set", s.CopyEnv.To, s.CopyEnv.From, s.CopyEnv.From)
+	default:
+		return strings.Join(s.Run, " ")
+	}
+}
+
+// Override changes arguments, environment, variables or files when When holds. Argument
+// rules: `--flag=value` or `--flag` replaces the recipe's argument of the same flag,
+// `!--flag` removes it, anything else is appended. Env keys replace; vars replace the
+// template of a var the recipe declares; a file of the same path merges (structured) or
+// replaces (text).
 type Override struct {
-	When When              `yaml:"when"`
-	Args []string          `yaml:"args"`
-	Env  map[string]string `yaml:"env"`
+	When  When              `yaml:"when"`
+	Args  []string          `yaml:"args"`
+	Env   map[string]string `yaml:"env"`
+	Vars  Vars              `yaml:"vars"`
+	Files []File            `yaml:"files"`
 }
 
-// When is a conjunction of conditions; zero fields are ignored.
+// When is a conjunction of conditions on the row; zero fields are ignored.
 type When struct {
-	SeqLen  StringList `yaml:"seq-len"` // 1k1k, 1k8k, 8k1k or <isl>_<osl>
-	TP      []int      `yaml:"tp"`
-	EP      []int      `yaml:"ep"`
-	DPAttn  *bool      `yaml:"dp-attn"`
-	ConcMin int        `yaml:"conc-min"`
-	ConcMax int        `yaml:"conc-max"`
-	GPU     StringList `yaml:"gpu"`
+	SeqLen       StringList `yaml:"seq-len"` // 1k1k, 1k8k, 8k1k or <isl>_<osl>
+	ISL          []int      `yaml:"isl"`
+	OSL          []int      `yaml:"osl"`
+	TP           []int      `yaml:"tp"`
+	EP           []int      `yaml:"ep"`
+	EPMin        int        `yaml:"ep-min"`
+	DPAttn       *bool      `yaml:"dp-attn"`
+	Conc         []int      `yaml:"conc"`
+	ConcMin      int        `yaml:"conc-min"`
+	ConcMax      int        `yaml:"conc-max"`
+	GPU          StringList `yaml:"gpu"`
+	Precision    StringList `yaml:"precision"`
+	ModelPrefix  StringList `yaml:"model-prefix"`
+	SpecDecoding StringList `yaml:"spec-decoding"`
+}
+
+// Vars is an ordered list of named templates, written as a YAML mapping.
+type Vars []Var
+
+// Var is one named template.
+type Var struct {
+	Name, Value string
+	Line, Col   int
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler, keeping the mapping's order.
+func (vs *Vars) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: vars must be a mapping of name: value", n.Line)
+	}
+	out := Vars{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if v.Kind != yaml.ScalarNode {
+			return fmt.Errorf("line %d: var %q must be a scalar (a value or a template)", v.Line, k.Value)
+		}
+		out = append(out, Var{Name: k.Value, Value: v.Value, Line: k.Line, Col: k.Column})
+	}
+	*vs = out
+	return nil
+}
+
+// index returns the position of the var called name, or -1.
+func (vs Vars) index(name string) int {
+	return slices.IndexFunc(vs, func(v Var) bool { return v.Name == name })
 }
 
 // Pos is a file position.
@@ -153,34 +265,18 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 }
 
 func (w When) holds(v Values) bool {
-	if len(w.SeqLen) > 0 && !w.SeqLen.has(result.SeqLenName(v.ISL, v.OSL)) {
+	intIn := func(l []int, x int) bool { return len(l) == 0 || slices.Contains(l, x) }
+	switch {
+	case len(w.SeqLen) > 0 && !w.SeqLen.has(result.SeqLenName(v.ISL, v.OSL)),
+		!intIn(w.ISL, v.ISL), !intIn(w.OSL, v.OSL), !intIn(w.TP, v.TP), !intIn(w.EP, v.EP), !intIn(w.Conc, v.Conc),
+		w.EPMin > 0 && v.EP < w.EPMin,
+		w.DPAttn != nil && *w.DPAttn != v.DPAttn,
+		w.ConcMin > 0 && v.Conc < w.ConcMin,
+		w.ConcMax > 0 && v.Conc > w.ConcMax,
+		!w.GPU.has(v.GPU), !w.Precision.has(v.Precision), !w.ModelPrefix.has(v.ModelPrefix), !w.SpecDecoding.has(v.SpecDecoding):
 		return false
 	}
-	if len(w.TP) > 0 && !containsInt(w.TP, v.TP) {
-		return false
-	}
-	if len(w.EP) > 0 && !containsInt(w.EP, v.EP) {
-		return false
-	}
-	if w.DPAttn != nil && *w.DPAttn != v.DPAttn {
-		return false
-	}
-	if w.ConcMin > 0 && v.Conc < w.ConcMin {
-		return false
-	}
-	if w.ConcMax > 0 && v.Conc > w.ConcMax {
-		return false
-	}
-	return len(w.GPU) == 0 || w.GPU.has(v.GPU)
-}
-
-func containsInt(l []int, x int) bool {
-	for _, v := range l {
-		if v == x {
-			return true
-		}
-	}
-	return false
+	return true
 }
 
 // matches reports whether r serves the key, and how specific the match is.
@@ -216,12 +312,4 @@ func (k Key) String() string {
 		s += " multinode"
 	}
 	return s
-}
-
-func splitFlag(a string) (string, bool) {
-	if !strings.HasPrefix(a, "-") {
-		return "", false
-	}
-	name, _, ok := strings.Cut(a, "=")
-	return name, ok
 }

@@ -5,8 +5,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
 
@@ -40,6 +42,8 @@ type Values struct {
 	HFCache string
 	// Workdir is the server's working directory (where Files are written).
 	Workdir string
+	// Var holds the recipe's vars once evaluated (.Var.<name>).
+	Var map[string]any
 
 	// Multi-node rows only (Multinode true): the worker layout of each side, the whole
 	// concurrency list ("2x4", the reference's CONC_LIST joined by x), the additional
@@ -93,6 +97,12 @@ var funcs = template.FuncMap{
 		}
 		return a / b, nil
 	},
+	"mod": func(a, b int) (int, error) {
+		if b == 0 {
+			return 0, fmt.Errorf("mod by zero")
+		}
+		return a % b, nil
+	},
 	"max": func(a, b int) int { return max(a, b) },
 	"min": func(a, b int) int { return min(a, b) },
 	// roundUp rounds a up to a multiple of m (TRT's max_num_tokens arithmetic).
@@ -101,6 +111,31 @@ var funcs = template.FuncMap{
 			return 0, fmt.Errorf("roundUp by %d", m)
 		}
 		return (a + m - 1) / m * m, nil
+	},
+	// seq lists from, from+step, ... up to and including to (empty when from > to), like
+	// the shell's seq.
+	"seq": func(from, step, to int) ([]int, error) {
+		if step <= 0 {
+			return nil, fmt.Errorf("seq step %d must be positive", step)
+		}
+		if (to-from)/step > 1<<16 {
+			return nil, fmt.Errorf("seq %d %d %d is too long", from, step, to)
+		}
+		var out []int
+		for i := from; i <= to; i += step {
+			out = append(out, i)
+		}
+		return out, nil
+	},
+	"list":   func(xs ...int) []int { return xs },
+	"concat": func(a, b []int) []int { return append(append([]int(nil), a...), b...) },
+	// join writes a list of numbers with a separator: join (list 1 2) ", " is "1, 2".
+	"join": func(xs []int, sep string) string {
+		s := make([]string, len(xs))
+		for i, x := range xs {
+			s[i] = strconv.Itoa(x)
+		}
+		return strings.Join(s, sep)
 	},
 	"seqLen": result.SeqLenName,
 }
@@ -112,6 +147,7 @@ type Rendered struct {
 	Argv          []string          `json:"argv"`
 	Env           []string          `json:"env,omitempty"`
 	Files         map[string]string `json:"files,omitempty"`
+	Setup         []Step            `json:"setup,omitempty"`
 	GPUs          int               `json:"gpus"`
 	Nodes         int               `json:"nodes"`
 	Port          int               `json:"port"`
@@ -132,12 +168,47 @@ func (r Rendered) Fingerprint() string {
 		Argv  []string
 		Env   []string
 		Files map[string]string
+		Setup []Step
 		GPUs  int
 		Nodes int
 		Port  int
-	}{r.Image, r.Argv, r.Env, r.Files, r.GPUs, r.Nodes, r.Port})
+	}{r.Image, r.Argv, r.Env, r.Files, r.Setup, r.GPUs, r.Nodes, r.Port})
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:8])
+}
+
+// LaunchArgv is the command the backend runs: the engine's argv, behind a small POSIX shell
+// prologue that runs the setup steps first (stopping at the first that fails) when there
+// are any. The prologue is generated from the typed steps, never written by hand.
+func (r Rendered) LaunchArgv() []string {
+	if len(r.Setup) == 0 {
+		return r.Argv
+	}
+	var b strings.Builder
+	b.WriteString("set -e\n")
+	for i, st := range r.Setup {
+		fmt.Fprintf(&b, "echo %s >&2\n", shellQuote(fmt.Sprintf("inferbench setup %d/%d: %s", i+1, len(r.Setup), st)))
+		switch {
+		case st.DeleteLine != nil:
+			fmt.Fprintf(&b, "sed -i %s %s\n", shellQuote(strconv.Itoa(st.DeleteLine.Line)+"d"), shellQuote(st.DeleteLine.File))
+		case st.CopyEnv != nil:
+			// The names are validated variable names, so they need no quoting.
+			fmt.Fprintf(&b, "if [ -n \"${%s:-}\" ]; then export %s=\"$%s\"; fi\n", st.CopyEnv.From, st.CopyEnv.To, st.CopyEnv.From)
+		default:
+			q := make([]string, len(st.Run))
+			for j, a := range st.Run {
+				q[j] = shellQuote(a)
+			}
+			b.WriteString(strings.Join(q, " ") + "\n")
+		}
+	}
+	b.WriteString(`exec "$@"` + "\n")
+	return append([]string{"/bin/sh", "-c", b.String(), "inferbench-setup"}, r.Argv...)
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // Diff explains in one line why two launches differ (for the reuse/restart log line).
@@ -152,8 +223,22 @@ func (r Rendered) Diff(o Rendered) string {
 	if a, b := strings.Join(r.Env, " "), strings.Join(o.Env, " "); a != b {
 		d = append(d, "env "+wordDiff(r.Env, o.Env))
 	}
-	if fmt.Sprint(r.Files) != fmt.Sprint(o.Files) {
-		d = append(d, "config files differ")
+	if !maps.Equal(r.Files, o.Files) {
+		var names []string
+		for _, k := range sortedKeys(r.Files) {
+			if r.Files[k] != o.Files[k] {
+				names = append(names, k)
+			}
+		}
+		for _, k := range sortedKeys(o.Files) {
+			if _, ok := r.Files[k]; !ok {
+				names = append(names, k)
+			}
+		}
+		d = append(d, "config files differ ("+strings.Join(names, ", ")+")")
+	}
+	if fmt.Sprint(r.Setup) != fmt.Sprint(o.Setup) {
+		d = append(d, "setup steps differ")
 	}
 	if r.GPUs != o.GPUs {
 		d = append(d, fmt.Sprintf("gpus %d -> %d", r.GPUs, o.GPUs))
@@ -191,37 +276,60 @@ func wordDiff(a, b []string) string {
 	return strings.Join(out, " ")
 }
 
+// effective is the recipe with the overrides that hold for v applied.
+type effective struct {
+	args  []string
+	env   map[string]string
+	vars  Vars
+	files []File
+}
+
+func (r *Recipe) effective(v Values) effective {
+	e := effective{args: append([]string(nil), r.Args...), env: maps.Clone(r.Env), vars: r.Vars, files: r.Files}
+	if e.env == nil {
+		e.env = map[string]string{}
+	}
+	for _, o := range r.Overrides {
+		if !o.When.holds(v) {
+			continue
+		}
+		e.args = applyArgs(e.args, o.Args)
+		maps.Copy(e.env, o.Env)
+		e.vars = mergeVars(e.vars, o.Vars)
+		e.files = mergeFiles(e.files, o.Files)
+	}
+	return e
+}
+
 // Render fills in r for v.
 func (r *Recipe) Render(v Values, rowImage string) (Rendered, error) {
 	out := Rendered{Recipe: r.Name, Port: v.Port, Health: or(r.Health, "/health"), Endpoint: or(r.Endpoint, "/v1/completions"),
-		ClientBackend: or(r.ClientBackend, "vllm"), ChatTemplate: r.ChatTemplate, PromptForm: or(r.PromptForm, PromptTokenIDs), FatalLog: r.FatalLog,
-		ReadyTimeout: time.Duration(r.ReadyTimeout)}
+		ClientBackend: or(r.ClientBackend, "vllm"), ChatTemplate: r.ChatTemplate != nil && *r.ChatTemplate,
+		PromptForm: or(r.PromptForm, PromptTokenIDs), FatalLog: r.FatalLog, ReadyTimeout: time.Duration(r.ReadyTimeout)}
 	if out.ReadyTimeout == 0 {
 		out.ReadyTimeout = 60 * time.Minute
 	}
-	var err error
 	fail := func(e error) (Rendered, error) { return Rendered{}, fmt.Errorf("recipe %q (%s): %w", r.Name, r.Pos, e) }
+	if r.BaseOnly {
+		return fail(fmt.Errorf("is only a base for other recipes (it has no match)"))
+	}
+	e := r.effective(v)
+	v.Var = map[string]any{}
+	for _, x := range e.vars {
+		val, err := evalVar(x, v)
+		if err != nil {
+			return fail(err)
+		}
+		v.Var[x.Name] = val
+	}
+	var err error
 	out.Image = rowImage
 	if r.Image != "" {
 		if out.Image, err = render(r.Image, v); err != nil {
 			return fail(err)
 		}
 	}
-	args := append([]string{}, r.Args...)
-	env := map[string]string{}
-	for k, t := range r.Env {
-		env[k] = t
-	}
-	for _, o := range r.Overrides {
-		if !o.When.holds(v) {
-			continue
-		}
-		args = applyArgs(args, o.Args)
-		for k, t := range o.Env {
-			env[k] = t
-		}
-	}
-	for _, t := range append(append([]string{}, r.Command...), args...) {
+	for _, t := range append(append([]string{}, r.Command...), e.args...) {
 		s, err := render(t, v)
 		if err != nil {
 			return fail(err)
@@ -230,20 +338,36 @@ func (r *Recipe) Render(v Values, rowImage string) (Rendered, error) {
 			out.Argv = append(out.Argv, s)
 		}
 	}
-	for _, k := range sortedKeys(env) {
-		s, err := render(env[k], v)
+	for _, k := range sortedKeys(e.env) {
+		s, err := render(e.env[k], v)
 		if err != nil {
 			return fail(err)
 		}
 		out.Env = append(out.Env, k+"="+s)
 	}
-	if len(r.Files) > 0 {
+	if len(e.files) > 0 {
 		out.Files = map[string]string{}
-		for _, f := range r.Files {
-			if out.Files[f.Path], err = render(f.Content, v); err != nil {
-				return fail(err)
+		for _, f := range e.files {
+			if f.YAML != nil {
+				out.Files[f.Path], err = renderYAML(f.YAML.Node, v)
+			} else {
+				out.Files[f.Path], err = render(f.Content, v)
+			}
+			if err != nil {
+				return fail(fmt.Errorf("file %s: %w", f.Path, err))
 			}
 		}
+	}
+	for _, st := range r.Setup {
+		rs := Step{DeleteLine: st.DeleteLine, CopyEnv: st.CopyEnv}
+		for _, a := range st.Run {
+			s, err := render(a, v)
+			if err != nil {
+				return fail(err)
+			}
+			rs.Run = append(rs.Run, s)
+		}
+		out.Setup = append(out.Setup, rs)
 	}
 	gpus, nodes := or(r.GPUs, "{{.TP}}"), or(r.Nodes, "1")
 	if r.Multinode {
@@ -263,6 +387,15 @@ func (r *Recipe) Render(v Values, rowImage string) (Rendered, error) {
 	return out, nil
 }
 
+// evalVar renders a var's template and reads the result as a YAML scalar.
+func evalVar(x Var, v Values) (any, error) {
+	s, err := render(x.Value, v)
+	if err != nil {
+		return nil, fmt.Errorf("var %s: %w", x.Name, err)
+	}
+	return scalar(strings.TrimSpace(s)), nil
+}
+
 // renderCount renders a template that must give an integer of at least lo.
 func renderCount(field, text string, v Values, lo int) (int, error) {
 	s, err := render(text, v)
@@ -276,25 +409,6 @@ func renderCount(field, text string, v Values, lo int) (int, error) {
 	return n, nil
 }
 
-// applyArgs lets an override replace a --flag=value already present, or append.
-func applyArgs(args, over []string) []string {
-	for _, o := range over {
-		name, isKV := splitFlag(o)
-		replaced := false
-		if isKV {
-			for i, a := range args {
-				if n, ok := splitFlag(a); ok && n == name {
-					args[i], replaced = o, true
-				}
-			}
-		}
-		if !replaced {
-			args = append(args, o)
-		}
-	}
-	return args
-}
-
 func or(s, def string) string {
 	if s == "" {
 		return def
@@ -302,19 +416,45 @@ func or(s, def string) string {
 	return s
 }
 
+// parsed caches parsed templates: a row renders the same few dozen strings once per
+// concurrency, and a sweep plans hundreds of rows.
+var parsed sync.Map // string -> *template.Template
+
+func render(text string, v Values) (string, error) {
+	if !strings.Contains(text, "{{") {
+		return text, nil
+	}
+	t, ok := parsed.Load(text)
+	if !ok {
+		nt, err := template.New("").Option("missingkey=error").Funcs(funcs).Parse(text)
+		if err != nil {
+			return "", fmt.Errorf("template %q: %v", text, err)
+		}
+		t, _ = parsed.LoadOrStore(text, nt)
+	}
+	var b strings.Builder
+	if err := t.(*template.Template).Execute(&b, v); err != nil {
+		return "", fmt.Errorf("template %q: %v", text, err)
+	}
+	return b.String(), nil
+}
+
 // Lookup finds the recipe for k: the most specific match wins; two equally specific
-// matches are an error, as is none.
+// matches are an error, as is none. Base-only recipes are never picked.
 func (s *Set) Lookup(k Key) (*Recipe, error) {
 	best, bestScore, tie := -1, -1, []string(nil)
 	for i := range s.Recipes {
-		ok, score := s.Recipes[i].Match.matches(k)
+		r := &s.Recipes[i]
+		if r.BaseOnly || r.Multinode != k.Multinode {
+			continue
+		}
+		ok, score := r.Match.matches(k)
 		switch {
-		case s.Recipes[i].Multinode != k.Multinode:
 		case !ok:
 		case score > bestScore:
-			best, bestScore, tie = i, score, []string{s.Recipes[i].Name}
+			best, bestScore, tie = i, score, []string{r.Name}
 		case score == bestScore:
-			tie = append(tie, s.Recipes[i].Name)
+			tie = append(tie, r.Name)
 		}
 	}
 	if best < 0 {
@@ -335,10 +475,16 @@ func (s *Set) Lookup(k Key) (*Recipe, error) {
 func (s *Set) ByName(name string) (*Recipe, error) {
 	names := make([]string, 0, len(s.Recipes))
 	for i := range s.Recipes {
-		if s.Recipes[i].Name == name {
-			return &s.Recipes[i], nil
+		r := &s.Recipes[i]
+		if r.Name == name {
+			if r.BaseOnly {
+				return nil, fmt.Errorf("recipe %q (%s) is only a base for other recipes (it has no match): name one that extends it", name, r.Pos)
+			}
+			return r, nil
 		}
-		names = append(names, s.Recipes[i].Name)
+		if !r.BaseOnly {
+			names = append(names, r.Name)
+		}
 	}
 	return nil, fmt.Errorf("no engine recipe named %q (have: %s)", name, strings.Join(names, ", "))
 }

@@ -56,9 +56,9 @@ func (r *run) manifest(conc int) *result.Manifest {
 	return m
 }
 
-// point runs one concurrency and always leaves its manifest behind.
-func (r *run) point(ctx context.Context, conc int) (m *result.Manifest, err error) {
-	m = r.manifest(conc)
+// point runs one concurrency of launch l and always leaves its manifest behind.
+func (r *run) point(ctx context.Context, l *Launch, pt PlannedPoint) (m *result.Manifest, err error) {
+	m = r.manifest(pt.Conc)
 	ph := &phases{}
 	defer func() {
 		m.Phases = ph.list
@@ -67,14 +67,9 @@ func (r *run) point(ctx context.Context, conc int) (m *result.Manifest, err erro
 	if ctx.Err() != nil {
 		return m, &Error{Kind: KindCancelled, Err: context.Cause(ctx)}
 	}
-	v := r.values(conc)
-	rend, err := r.rec.Render(v, r.o.Row.Image)
-	if err != nil {
-		return m, &Error{Kind: KindUsage, Err: err}
-	}
-	m.ServerFingerprint = rend.Fingerprint()
-	m.Image = rend.Image
-	reused, err := r.ensureServer(ctx, rend, v, ph)
+	m.ServerFingerprint = l.Fingerprint
+	m.Image = l.Rendered.Image
+	reused, err := r.ensureServer(ctx, l, pt.Conc, ph)
 	if r.srv != nil {
 		info := r.srv.Info()
 		m.ImageDigest, m.EngineVersion, m.ServerReused = info.ImageDigest, r.version, reused
@@ -82,7 +77,21 @@ func (r *run) point(ctx context.Context, conc int) (m *result.Manifest, err erro
 	if err != nil {
 		return m, err
 	}
-	return m, r.load(ctx, m, rend.Endpoint, rend.ClientBackend, conc, ph)
+	return m, r.load(ctx, m, pt.Client, ph)
+}
+
+// loadConfig is the load generator's configuration for a planned point against the
+// running server.
+func (r *run) loadConfig(c Client, stem string) loadgen.Config {
+	cfg := loadgen.DefaultConfig()
+	cfg.BaseURL, cfg.Endpoint, cfg.Backend, cfg.Model = r.baseURL(), c.Endpoint, c.Backend, r.o.Row.Model
+	cfg.APIKey = lookup(r.o.Environ, "OPENAI_API_KEY")
+	cfg.InputLen, cfg.OutputLen, cfg.RangeRatio = c.InputLen, c.OutputLen, c.RandomRangeRatio
+	cfg.MaxConcurrency, cfg.NumPrompts, cfg.NumWarmups = c.MaxConcurrency, c.NumPrompts, c.NumWarmups
+	cfg.IgnoreEOS, cfg.RequestRate, cfg.DatasetMode = c.IgnoreEOS, float64(c.RequestRate), c.PromptForm
+	cfg.ChatTemplate = c.ChatTemplate
+	cfg.RequestIDPrefix = stem + "-"
+	return cfg
 }
 
 // ChatEndpoint is the chat completions path beside a completions path: /v1/completions
@@ -96,19 +105,9 @@ func ChatEndpoint(completions string) string {
 
 // load benchmarks one point while watching the server; an engine that dies or logs a fatal
 // line ends the load at once.
-func (r *run) load(ctx context.Context, m *result.Manifest, endpoint, backend string, conc int, ph *phases) error {
-	cfg := loadgen.DefaultConfig()
-	cfg.BaseURL, cfg.Endpoint, cfg.Backend, cfg.Model = r.baseURL(), endpoint, backend, r.o.Row.Model
-	cfg.APIKey = lookup(r.o.Environ, "OPENAI_API_KEY")
-	cfg.InputLen, cfg.OutputLen, cfg.RangeRatio = r.o.Row.ISL, r.o.Row.OSL, r.o.RangeRatio
-	cfg.MaxConcurrency, cfg.NumPrompts, cfg.NumWarmups = conc, r.o.NumPrompts, r.o.NumWarmups
-	cfg.RequestIDPrefix = m.ResultFilename + "-"
-	// How the recipe's engine wants its prompts: the chat template (the reference's
-	// --use-chat-template, applied by the server on its chat endpoint) or text only.
-	cfg.DatasetMode = r.srvSpec.PromptForm
-	if cfg.ChatTemplate = r.srvSpec.ChatTemplate; cfg.ChatTemplate {
-		cfg.Endpoint, cfg.DatasetMode = ChatEndpoint(endpoint), loadgen.DatasetText
-	}
+func (r *run) load(ctx context.Context, m *result.Manifest, c Client, ph *phases) error {
+	conc, cfg := c.MaxConcurrency, r.loadConfig(c, m.ResultFilename)
+	endpoint := c.Endpoint
 	lctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	watch := readiness.Watch(lctx, serverView{r.srv}, fatal(r.srvSpec.FatalLog), r.o.WatchInterval)
@@ -122,7 +121,7 @@ func (r *run) load(ctx context.Context, m *result.Manifest, endpoint, backend st
 		}
 	}()
 	end := ph.begin("load")
-	fmt.Fprintf(r.o.Log, "conc %d: benchmarking %s%s (%s)\n", conc, cfg.BaseURL, cfg.Endpoint, m.ResultFilename)
+	fmt.Fprintf(r.o.Log, "conc %d: benchmarking %s%s (%s)\n", conc, cfg.BaseURL, endpoint, m.ResultFilename)
 	out, err := r.o.Bench.Bench(lctx, cfg, r.o.Log)
 	cancel(nil)
 	<-watchDone
@@ -286,8 +285,8 @@ func (r *run) eval(ctx context.Context) error {
 		Conc: m.Conc, Row: r.o.Row, OutDir: r.o.OutDir, Stem: m.ResultFilename, HW: r.o.RunnerType}
 	if ex, ok := r.srv.(engine.Execer); ok {
 		t.Exec = ex.Exec
-		if r.inContainer() {
-			t.ExecOutDir = r.workspace() // spec mounts OutDir there
+		if inContainer(r.fam) {
+			t.ExecOutDir = workspace(r.fam) // spec mounts OutDir there
 		}
 	}
 	row, err := r.o.Evaluator.Eval(ctx, t)

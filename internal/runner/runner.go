@@ -103,6 +103,9 @@ type Options struct {
 	// Engine names the recipe to serve the row with instead of looking one up by its
 	// configuration (e.g. "sim" to replay a GPU row on the simulator).
 	Engine string
+	// Port is the engine's port where the inventory family leaves it to the agent (port 0);
+	// Run picks a free one when it is 0.
+	Port int
 }
 
 // Report is what a run did.
@@ -132,7 +135,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 type run struct {
 	o       Options
 	fam     *inventory.Family
-	rec     *recipe.Recipe
+	plan    *Plan
 	backend engine.Backend
 	port    int
 	logPath string
@@ -144,7 +147,9 @@ type run struct {
 	srvFP    string
 	srvSpec  recipe.Rendered
 	launches int
-	version  string
+	// scratch are the scratch directories of the server currently up.
+	scratch []string
+	version string
 }
 
 func newRun(o Options) (*run, error) {
@@ -160,32 +165,29 @@ func newRun(o Options) (*run, error) {
 	if o.Bench == nil {
 		o.Bench = BenchFunc(loadgen.Run)
 	}
-	if o.RangeRatio == 0 {
-		o.RangeRatio = 0.8
-	}
-	if o.RunnerType == "" {
-		o.RunnerType = o.Row.Runner
-	}
 	if o.RunID == "" {
 		o.RunID = newRunID()
 	}
-	if o.RunnerName == "" {
-		// runner-model-sweep rows carry the node name itself.
-		o.RunnerName = o.Row.Runner
+	o = withDefaults(o)
+	if o.Inventory != nil && o.Port == 0 {
+		// A family with port 0 lets the agent pick a free port (the reference keyed ports on
+		// user names); a bad runner name is reported by the plan below.
+		if fam, err := o.Inventory.Family(o.RunnerName); err == nil && fam.Port == 0 {
+			port, err := freePort()
+			if err != nil {
+				return nil, errorf(KindInternal, "pick a free port: %v", err)
+			}
+			o.Port = port
+		}
 	}
-	if o.RunnerName == "" {
-		return nil, errorf(KindUsage, "no runner name: set RUNNER_NAME or --runner-name (it picks the inventory entry)")
+	if o.Backend == nil && o.Inventory != nil {
+		if fam, err := o.Inventory.Family(o.RunnerName); err == nil {
+			o.Backend = newBackend(o, fam)
+		}
 	}
-	if err := o.Row.Validate(); err != nil {
-		return nil, &Error{Kind: KindUsage, Err: err}
-	}
-	fam, err := o.Inventory.Family(o.RunnerName)
+	plan, err := PlanRow(o)
 	if err != nil {
-		return nil, &Error{Kind: KindUsage, Err: err}
-	}
-	rec, err := pickRecipe(o, fam.GPU)
-	if err != nil {
-		return nil, &Error{Kind: KindUsage, Err: err}
+		return nil, err
 	}
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 		return nil, errorf(KindInternal, "output directory: %v", err)
@@ -195,19 +197,11 @@ func newRun(o Options) (*run, error) {
 		return nil, errorf(KindInternal, "output directory: %v", err)
 	}
 	o.OutDir = abs
-	r := &run{o: o, fam: fam, rec: rec, port: fam.Port, logPath: filepath.Join(abs, result.ServerLogFile),
-		report: &Report{RunID: o.RunID}}
-	if r.port == 0 {
-		if r.port, err = freePort(); err != nil {
-			return nil, errorf(KindInternal, "pick a free port: %v", err)
-		}
-	}
-	r.backend = o.Backend
-	if r.backend == nil {
-		r.backend = newBackend(o, fam)
-	}
-	fmt.Fprintf(o.Log, "agent run %s: runner %s (family %s, %s backend, gpu %s), recipe %q (%s), port %d, %d point(s): %v\n",
-		o.RunID, o.RunnerName, fam.Name, r.backend.Name(), fam.GPU, rec.Name, rec.Pos, r.port, len(o.Row.Conc), []int(o.Row.Conc))
+	fam, _ := o.Inventory.Family(o.RunnerName)
+	r := &run{o: o, fam: fam, plan: plan, backend: o.Backend, port: plan.Runner.Port,
+		logPath: filepath.Join(abs, result.ServerLogFile), report: &Report{RunID: o.RunID}}
+	fmt.Fprintf(o.Log, "agent run %s: runner %s (family %s, %s backend, gpu %s), recipe %q (%s), port %d, %d point(s): %v, %d launch(es)\n",
+		o.RunID, o.RunnerName, fam.Name, r.backend.Name(), fam.GPU, plan.Recipe.Name, plan.Recipe.Source, r.port, len(o.Row.Conc), []int(o.Row.Conc), len(plan.Launches))
 	if row := o.Row; row.Multinode() {
 		fmt.Fprintf(o.Log, "multi-node deployment: prefill %d worker(s) x tp%d (%d GPUs), decode %d worker(s) x tp%d (%d GPUs), one frontend for all points\n",
 			row.Prefill.NumWorkers, row.Prefill.TP, row.PrefillGPUs(), row.Decode.NumWorkers, row.Decode.TP, row.DecodeGPUs())
@@ -235,17 +229,28 @@ func freePort() (int, error) {
 // the remaining points are recorded as not run, with the reason.
 func (r *run) points(ctx context.Context) error {
 	r.gpu = GPUInfo(ctx, r.o.Exec)
+	r.hostSetup(ctx)
+	type step struct {
+		l  *Launch
+		pt PlannedPoint
+	}
+	var steps []step
+	for i := range r.plan.Launches {
+		for _, pt := range r.plan.Launches[i].Points {
+			steps = append(steps, step{&r.plan.Launches[i], pt})
+		}
+	}
 	worst := KindNone
 	var firstErr error
-	for i, conc := range r.o.Row.Conc {
-		m, err := r.point(ctx, conc)
+	for i, st := range steps {
+		m, err := r.point(ctx, st.l, st.pt)
 		r.report.Points = append(r.report.Points, m)
 		if k := KindOf(err); k > worst {
 			worst, firstErr = k, err
 		}
 		if worst == KindEngine || worst >= KindUsage {
-			for _, c := range r.o.Row.Conc[i+1:] {
-				r.report.Points = append(r.report.Points, r.skipped(c, worst, firstErr))
+			for _, rest := range steps[i+1:] {
+				r.report.Points = append(r.report.Points, r.skipped(rest.pt.Conc, worst, firstErr))
 			}
 			break
 		}
@@ -289,6 +294,7 @@ func (r *run) cleanup(ctx context.Context) {
 			fmt.Fprintf(r.o.Log, "warning: %v\n", err)
 		}
 		r.srv = nil
+		r.removeScratch()
 		// The last point's manifest gets the final stop, so its timings cover the teardown.
 		if n := len(r.report.Points); n > 0 {
 			m := r.report.Points[n-1]

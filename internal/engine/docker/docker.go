@@ -150,6 +150,12 @@ func (b *Backend) pull(ctx context.Context, ref string) error {
 	}
 }
 
+// Describe implements engine.Describer: the image and the container create request.
+func (b *Backend) Describe(s engine.Spec) any {
+	ref := ImageRef(s.Image)
+	return map[string]any{"kind": "docker", "image": ref, "pull": b.cfg.Pull, "name": s.Name, "create": createBody(s, ref)}
+}
+
 func createBody(s engine.Spec, ref string) map[string]any {
 	labels := map[string]string{}
 	for k, v := range s.Labels {
@@ -185,6 +191,10 @@ func createBody(s engine.Spec, ref string) map[string]any {
 		ul = append(ul, map[string]any{"Name": u.Name, "Soft": u.Soft, "Hard": u.Hard})
 	}
 	host["Ulimits"] = ul
+	var devs []map[string]string
+	addDev := func(d string) {
+		devs = append(devs, map[string]string{"PathOnHost": d, "PathInContainer": d, "CgroupPermissions": "rwm"})
+	}
 	switch s.GPUVendor {
 	case "nvidia":
 		if s.GPUs > 0 {
@@ -192,13 +202,16 @@ func createBody(s engine.Spec, ref string) map[string]any {
 		}
 	case "amd":
 		if s.GPUs > 0 {
-			var devs []map[string]string
-			for _, d := range []string{"/dev/kfd", "/dev/dri"} {
-				devs = append(devs, map[string]string{"PathOnHost": d, "PathInContainer": d, "CgroupPermissions": "rwm"})
-			}
-			host["Devices"] = devs
+			addDev("/dev/kfd")
+			addDev("/dev/dri")
 			host["GroupAdd"] = []string{"video"}
 		}
+	}
+	for _, d := range s.Devices {
+		addDev(d)
+	}
+	if devs != nil {
+		host["Devices"] = devs
 	}
 	body := map[string]any{
 		"Image":      ref,

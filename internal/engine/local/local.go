@@ -56,6 +56,12 @@ func New(cfg Config) *Backend {
 // Name implements engine.Backend.
 func (b *Backend) Name() string { return "local" }
 
+// Describe implements engine.Describer: the process, its directory and the environment
+// added to the agent's.
+func (b *Backend) Describe(s engine.Spec) any {
+	return map[string]any{"kind": "local", "argv": s.Argv, "dir": s.Workdir, "env": s.Env, "log": s.LogPath}
+}
+
 // Start implements engine.Backend.
 func (b *Backend) Start(ctx context.Context, s engine.Spec) (engine.Server, error) {
 	if len(s.Argv) == 0 {

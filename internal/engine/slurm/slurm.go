@@ -136,6 +136,22 @@ func (b *Backend) Start(ctx context.Context, s engine.Spec) (engine.Server, erro
 	return j, nil
 }
 
+// Describe implements engine.Describer: the allocation request and the job step, with
+// <jobid> standing for the granted allocation. Images are imported into the squash cache
+// first when the family has one (the step then names the squash file).
+func (b *Backend) Describe(s engine.Spec) any {
+	image := s.Image
+	if image != "" && b.cfg.SquashDir != "" {
+		image = SquashPath(b.cfg.SquashDir, s.Image)
+	}
+	d := map[string]any{"kind": "slurm", "salloc": append([]string{"salloc"}, b.SallocArgs(s)...),
+		"srun": append([]string{"srun"}, b.SrunArgs("<jobid>", s, image)...), "env": s.Env}
+	if image != s.Image {
+		d["image"], d["squash_file"] = s.Image, image
+	}
+	return d
+}
+
 // SallocArgs is the allocation request for a launch.
 func (b *Backend) SallocArgs(s engine.Spec) []string {
 	a := []string{"--no-shell", "--job-name=" + s.Name, "--time=" + b.cfg.TimeLimit}
