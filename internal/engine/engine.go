@@ -53,6 +53,18 @@ type Spec struct {
 	Labels map[string]string
 	// LogPath is the host file the server's stdout and stderr are appended to.
 	LogPath string
+	// Token is this launch's secret identity, also in Env as EnvLaunch: the processes of the
+	// server carry it, so the agent can tell its own server (and its children, wherever
+	// they moved) from anything else on the port.
+	Token string
+	// Owner is the launching agent's identity (procfs.Owner's form), also in Env as
+	// EnvOwner. Backends record it (container label, job comment) so a later run reaps a
+	// leftover only when its agent is provably gone, and so cleanup never touches another
+	// live agent's server even when both were given the same run id.
+	Owner string
+	// CheckPort, when set, is called right before the server starts on the host it will
+	// listen on (for Slurm: the allocated node) and refuses the launch when it fails.
+	CheckPort func(ctx context.Context, host string) error
 }
 
 // Mount is a bind mount.
@@ -138,8 +150,32 @@ const (
 	LabelOwner = "io.inferbench.owner" // always "inferbench-agent"
 	LabelRun   = "io.inferbench.run"   // the run id
 	LabelName  = "io.inferbench.name"  // the launch name
+	LabelAgent = "io.inferbench.agent" // the launching agent: host:pid:start:boot
 	OwnerValue = "inferbench-agent"
 )
+
+// Environment variables every launched server gets.
+const (
+	EnvLaunch = "INFERBENCH_LAUNCH" // Spec.Token
+	EnvOwner  = "INFERBENCH_OWNER"  // Spec.Owner
+)
+
+// Checker is implemented by servers that can say, right now, whether they still run: a
+// container that died, a job step that ended. Done may lag behind (it waits for logs to
+// drain), and a point must never be started or counted on a dead server.
+type Checker interface {
+	// Alive returns nil while the server runs, else why not.
+	Alive(ctx context.Context) error
+}
+
+// Reaper is implemented by backends that can find servers left behind by an agent that
+// was killed before it could clean up (SIGKILL, OOM, a crashed host), by their owner
+// record. A leftover is removed only when its agent is provably gone; everything else,
+// including other users' and other live agents' servers, is left alone.
+type Reaper interface {
+	// Reap removes such leftovers and says what it removed, one line each.
+	Reap(ctx context.Context, self string) ([]string, error)
+}
 
 // ExecResult is what a command run in a server's environment left behind.
 type ExecResult struct {

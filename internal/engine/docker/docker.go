@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/inferbench/inferbench/internal/engine"
+	"github.com/inferbench/inferbench/internal/procfs"
 )
 
 // Config tunes the backend.
@@ -28,6 +29,12 @@ type Config struct {
 	StopGrace time.Duration
 	// AuthConfig is a docker CLI config.json whose "auths" are used for pulls; optional.
 	AuthConfig string
+	// Owner is this agent's identity (procfs.Owner's form). When set, Cleanup removes only
+	// the containers of the run that this agent created, never those of another agent that
+	// was given the same run id.
+	Owner string
+	// Proc is where Reap judges whether a container's agent is gone; zero means the host's.
+	Proc procfs.FS
 }
 
 // Backend starts containers.
@@ -36,7 +43,11 @@ type Backend struct {
 	api *api
 }
 
-var _ engine.Backend = (*Backend)(nil)
+var (
+	_ engine.Backend = (*Backend)(nil)
+	_ engine.Reaper  = (*Backend)(nil)
+	_ engine.Checker = (*container)(nil)
+)
 
 // New returns a docker backend.
 func New(cfg Config) *Backend {
@@ -48,6 +59,9 @@ func New(cfg Config) *Backend {
 	}
 	if cfg.StopGrace == 0 {
 		cfg.StopGrace = 30 * time.Second
+	}
+	if cfg.Proc.Root == "" {
+		cfg.Proc = procfs.Host
 	}
 	return &Backend{cfg: cfg, api: newAPI(cfg.Socket)}
 }
@@ -70,6 +84,12 @@ func (b *Backend) Start(ctx context.Context, s engine.Spec) (engine.Server, erro
 	img, err := b.ensureImage(ctx, ref)
 	if err != nil {
 		return nil, err
+	}
+	// After the pull, which may take long: the port must be free when the engine starts.
+	if s.CheckPort != nil {
+		if err := s.CheckPort(ctx, "127.0.0.1"); err != nil {
+			return nil, err
+		}
 	}
 	q := url.Values{"name": {s.Name}}
 	var created struct {
@@ -164,6 +184,9 @@ func createBody(s engine.Spec, ref string) map[string]any {
 	labels[engine.LabelOwner] = engine.OwnerValue
 	labels[engine.LabelRun] = s.RunID
 	labels[engine.LabelName] = s.Name
+	if s.Owner != "" {
+		labels[engine.LabelAgent] = s.Owner
+	}
 	host := map[string]any{
 		"NetworkMode": "host",
 		"Privileged":  s.Privileged,
@@ -238,15 +261,19 @@ func (b *Backend) remove(ctx context.Context, id string) error {
 	return nil
 }
 
-// Cleanup implements engine.Backend: it removes every container labelled with runID.
+// Cleanup implements engine.Backend: it removes every container labelled with runID that
+// this agent created (with Config.Owner set; every one of the run without it).
 func (b *Backend) Cleanup(ctx context.Context, runID string) error {
-	ids, err := b.List(ctx, runID)
+	cs, err := b.list(ctx, runID)
 	if err != nil {
 		return err
 	}
 	var errs []error
-	for _, id := range ids {
-		errs = append(errs, b.remove(ctx, id))
+	for _, c := range cs {
+		if b.cfg.Owner != "" && c.Labels[engine.LabelAgent] != b.cfg.Owner {
+			continue
+		}
+		errs = append(errs, b.remove(ctx, c.ID))
 	}
 	return errors.Join(errs...)
 }
@@ -254,22 +281,97 @@ func (b *Backend) Cleanup(ctx context.Context, runID string) error {
 // List returns the ids of the containers (running or not) that carry runID; an empty
 // runID lists every container this agent created on the host.
 func (b *Backend) List(ctx context.Context, runID string) ([]string, error) {
+	cs, err := b.list(ctx, runID)
+	var ids []string
+	for _, c := range cs {
+		ids = append(ids, c.ID)
+	}
+	return ids, err
+}
+
+// summary is an entry of the daemon's container list.
+type summary struct {
+	ID     string            `json:"Id"`
+	Names  []string          `json:"Names"`
+	Labels map[string]string `json:"Labels"`
+	State  string            `json:"State"`
+}
+
+func (c summary) name() string {
+	if len(c.Names) > 0 {
+		return strings.TrimPrefix(c.Names[0], "/")
+	}
+	return c.ID[:min(12, len(c.ID))]
+}
+
+func (b *Backend) list(ctx context.Context, runID string) ([]summary, error) {
 	f := []string{engine.LabelOwner + "=" + engine.OwnerValue}
 	if runID != "" {
 		f = append(f, engine.LabelRun+"="+runID)
 	}
 	fj, _ := json.Marshal(map[string][]string{"label": f})
-	var list []struct {
-		ID string `json:"Id"`
-	}
+	var list []summary
 	if err := b.api.call(ctx, "GET", "/containers/json", url.Values{"all": {"1"}, "filters": {string(fj)}}, nil, &list); err != nil {
 		return nil, fmt.Errorf("list containers of run %s: %w", runID, err)
 	}
-	var ids []string
-	for _, c := range list {
-		ids = append(ids, c.ID)
+	return list, nil
+}
+
+// DescribeContainer names a container by id for messages: its name and, for one of ours,
+// its run and whether its agent is alive. Empty when the daemon does not know it.
+func (b *Backend) DescribeContainer(ctx context.Context, id string) string {
+	var c struct {
+		Name   string `json:"Name"`
+		Config struct {
+			Image  string            `json:"Image"`
+			Labels map[string]string `json:"Labels"`
+		} `json:"Config"`
 	}
-	return ids, nil
+	if err := b.api.call(ctx, "GET", "/containers/"+id+"/json", nil, nil, &c); err != nil {
+		return ""
+	}
+	s := fmt.Sprintf("container %s, image %s", strings.TrimPrefix(c.Name, "/"), c.Config.Image)
+	l := c.Config.Labels
+	if l[engine.LabelOwner] == engine.OwnerValue {
+		s += ", run " + l[engine.LabelRun]
+		if o, err := procfs.ParseOwner(l[engine.LabelAgent]); err == nil {
+			_, why := b.cfg.Proc.Gone(o, b.cfg.Proc.Self())
+			s += "; " + why
+		}
+	}
+	return s
+}
+
+// Reap implements engine.Reaper: containers with the agent's owner label whose agent is
+// provably gone (same host, and its pid exited, was reused or the host rebooted) are
+// removed. Containers without an owner record, of other hosts or of live agents stay.
+func (b *Backend) Reap(ctx context.Context, self string) ([]string, error) {
+	me, err := procfs.ParseOwner(self)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := b.list(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	var lines []string
+	var errs []error
+	for _, c := range cs {
+		o, err := procfs.ParseOwner(c.Labels[engine.LabelAgent])
+		if err != nil || c.Labels[engine.LabelAgent] == self {
+			continue
+		}
+		gone, why := b.cfg.Proc.Gone(o, me)
+		if !gone {
+			continue
+		}
+		if err := b.remove(ctx, c.ID); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("removed leftover container %s (run %s, %s): %s", c.name(), c.Labels[engine.LabelRun], c.State, why))
+	}
+	return lines, errors.Join(errs...)
 }
 
 // container is a started container.
@@ -358,19 +460,55 @@ func (c *container) wait() {
 	}
 }
 
-// Stop implements engine.Server: SIGTERM with a grace period, then removal.
+// Stop implements engine.Server: SIGTERM with a grace period, then removal. When ctx ends
+// first (the agent was told to hurry) the container is killed and removed at once. The
+// removal has its own bounded context, so it happens even then.
 func (c *container) Stop(ctx context.Context) error {
 	c.stopOnce.Do(func() {
 		t := strconv.Itoa(int(c.b.cfg.StopGrace.Seconds()))
 		err := c.b.api.call(ctx, "POST", "/containers/"+c.id+"/stop", url.Values{"t": {t}}, nil, nil)
-		if ae, ok := err.(*apiError); err != nil && !(ok && (ae.Status == 304 || ae.Status == 404)) {
+		if ae, ok := err.(*apiError); err != nil && ctx.Err() == nil && !(ok && (ae.Status == 304 || ae.Status == 404)) {
 			c.stopErr = fmt.Errorf("stop container %s: %w", c.Launch.Name, err)
 		}
 		select {
 		case <-c.Finished:
 		case <-ctx.Done():
 		}
-		c.stopErr = errors.Join(c.stopErr, c.b.remove(ctx, c.id))
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		c.stopErr = errors.Join(c.stopErr, c.b.remove(rctx, c.id))
 	})
 	return c.stopErr
+}
+
+// Alive implements engine.Checker by asking the daemon: the wait in the background may
+// report a death only seconds later.
+func (c *container) Alive(ctx context.Context) error {
+	select {
+	case <-c.Finished:
+		return fmt.Errorf("container %s has exited (%s)", c.Launch.Name, c.Result)
+	default:
+	}
+	var st struct {
+		State struct {
+			Running   bool   `json:"Running"`
+			Status    string `json:"Status"`
+			ExitCode  int    `json:"ExitCode"`
+			OOMKilled bool   `json:"OOMKilled"`
+		} `json:"State"`
+	}
+	if err := c.b.api.call(ctx, "GET", "/containers/"+c.id+"/json", nil, nil, &st); err != nil {
+		if isNotFound(err) {
+			return fmt.Errorf("container %s is gone", c.Launch.Name)
+		}
+		return fmt.Errorf("inspect container %s: %w", c.Launch.Name, err)
+	}
+	if !st.State.Running {
+		reason := ""
+		if st.State.OOMKilled {
+			reason = ", OOM killed"
+		}
+		return fmt.Errorf("container %s is %s (exit status %d%s)", c.Launch.Name, st.State.Status, st.State.ExitCode, reason)
+	}
+	return nil
 }

@@ -1,6 +1,8 @@
 // Package local runs an engine server as a plain process on this machine: the simulator,
 // or an engine installed on the host. The process gets its own process group so stopping
-// it reaches every child it started.
+// it reaches every child it started, and every process of the server carries the launch's
+// token in its environment, so children that left the group (setsid, daemonising launchers)
+// are found and stopped too.
 package local
 
 import (
@@ -14,6 +16,7 @@ import (
 
 	"github.com/inferbench/inferbench/internal/engine"
 	"github.com/inferbench/inferbench/internal/execx"
+	"github.com/inferbench/inferbench/internal/procfs"
 )
 
 // Config tunes the backend.
@@ -27,6 +30,8 @@ type Config struct {
 	Environ []string
 	// StopGrace is the time between SIGTERM and SIGKILL; zero means 10s.
 	StopGrace time.Duration
+	// Proc is the /proc the backend tracks processes in; zero means the host's.
+	Proc procfs.FS
 }
 
 // Backend starts local processes.
@@ -37,7 +42,11 @@ type Backend struct {
 	procs map[string][]*proc // by run id, for Cleanup
 }
 
-var _ engine.Backend = (*Backend)(nil)
+var (
+	_ engine.Backend = (*Backend)(nil)
+	_ engine.Reaper  = (*Backend)(nil)
+	_ engine.Checker = (*proc)(nil)
+)
 
 // New returns a local backend.
 func New(cfg Config) *Backend {
@@ -49,6 +58,9 @@ func New(cfg Config) *Backend {
 	}
 	if cfg.StopGrace == 0 {
 		cfg.StopGrace = 10 * time.Second
+	}
+	if cfg.Proc.Root == "" {
+		cfg.Proc = procfs.Host
 	}
 	return &Backend{cfg: cfg, procs: map[string][]*proc{}}
 }
@@ -69,6 +81,11 @@ func (b *Backend) Start(ctx context.Context, s engine.Spec) (engine.Server, erro
 	}
 	if s.Nodes > 1 {
 		return nil, fmt.Errorf("local backend runs on this machine only, the launch needs %d nodes: use a slurm runner family for multi-node deployments", s.Nodes)
+	}
+	if s.CheckPort != nil {
+		if err := s.CheckPort(ctx, "127.0.0.1"); err != nil {
+			return nil, err
+		}
 	}
 	f, err := os.OpenFile(s.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -129,11 +146,14 @@ func (p *proc) wait() {
 	}
 }
 
-// Stop implements engine.Server: SIGTERM to the process group, then SIGKILL to whatever is
-// left of the group once the leader exited or the grace ran out.
+// Stop implements engine.Server: SIGTERM to the process group and to every process that
+// carries the launch's token (children that left the group with setsid), then SIGKILL to
+// whatever is left once the leader exited or the grace ran out.
 func (p *proc) Stop(ctx context.Context) error {
 	p.stopOnce.Do(func() {
+		defer p.killMarked(syscall.SIGKILL)
 		defer func() { _ = p.p.Signal(syscall.SIGKILL) }()
+		p.killMarked(syscall.SIGTERM)
 		select {
 		case <-p.Finished:
 			return
@@ -155,4 +175,94 @@ func (p *proc) Stop(ctx context.Context) error {
 		p.cancel()
 	})
 	return nil
+}
+
+// killMarked signals the processes that carry this launch's token. With SIGKILL it waits
+// (briefly) until they are gone, so nothing of the server outlives Stop.
+func (p *proc) killMarked(sig syscall.Signal) {
+	if p.Launch.Token == "" {
+		return
+	}
+	for range 50 {
+		pids := p.b.marked(p.Launch.Token)
+		if len(pids) == 0 {
+			return
+		}
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, sig)
+		}
+		if sig != syscall.SIGKILL {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// marked lists the live processes that carry token (zombies are already dead).
+func (b *Backend) marked(token string) []int {
+	var out []int
+	for _, pid := range b.cfg.Proc.WithEnv(engine.EnvLaunch, token) {
+		if pid == os.Getpid() {
+			continue
+		}
+		if pr, err := b.cfg.Proc.Read(pid); err == nil && !pr.Zombie {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// Alive implements engine.Checker.
+func (p *proc) Alive(context.Context) error {
+	select {
+	case <-p.Finished:
+		return fmt.Errorf("process %s has exited (%s)", p.Desc.ID, p.Result)
+	default:
+		return nil
+	}
+}
+
+// Reap implements engine.Reaper: processes that carry an owner record of an agent that is
+// provably gone are killed with every process of their launch. Processes of live agents
+// and those this user cannot read are left alone.
+func (b *Backend) Reap(_ context.Context, self string) ([]string, error) {
+	me, err := procfs.ParseOwner(self)
+	if err != nil {
+		return nil, err
+	}
+	pids, err := b.cfg.Proc.Pids()
+	if err != nil {
+		return nil, err
+	}
+	var lines []string
+	done := map[string]bool{}
+	for _, pid := range pids {
+		owner, ok, err := b.cfg.Proc.Getenv(pid, engine.EnvOwner)
+		if err != nil || !ok || owner == self {
+			continue
+		}
+		o, err := procfs.ParseOwner(owner)
+		if err != nil {
+			continue
+		}
+		gone, why := b.cfg.Proc.Gone(o, me)
+		if !gone {
+			continue
+		}
+		token, _, _ := b.cfg.Proc.Getenv(pid, engine.EnvLaunch)
+		if token == "" || done[token] {
+			continue
+		}
+		done[token] = true
+		for _, victim := range b.marked(token) {
+			desc := fmt.Sprintf("pid %d", victim)
+			if pr, err := b.cfg.Proc.Read(victim); err == nil {
+				desc = pr.Describe()
+			}
+			if err := syscall.Kill(victim, syscall.SIGKILL); err == nil {
+				lines = append(lines, fmt.Sprintf("killed leftover engine process %s: %s", desc, why))
+			}
+		}
+	}
+	return lines, nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/inferbench/inferbench/internal/engine"
 	"github.com/inferbench/inferbench/internal/execx"
+	"github.com/inferbench/inferbench/internal/procfs"
 )
 
 // Container holds the pyxis flags for container launches.
@@ -59,12 +60,21 @@ type Config struct {
 	StopGrace time.Duration
 	// Log receives progress lines (import, lock waits); nil discards them.
 	Log io.Writer
+	// Owner is this agent's identity (procfs.Owner's form). When set, Cleanup cancels only
+	// the jobs whose comment records this agent, never another agent's with the same run id.
+	Owner string
+	// Proc is where Reap judges whether a job's agent is gone; zero means the host's.
+	Proc procfs.FS
 }
 
 // Backend starts Slurm job steps.
 type Backend struct{ cfg Config }
 
-var _ engine.Backend = (*Backend)(nil)
+var (
+	_ engine.Backend = (*Backend)(nil)
+	_ engine.Reaper  = (*Backend)(nil)
+	_ engine.Checker = (*job)(nil)
+)
 
 // New returns a Slurm backend.
 func New(cfg Config) *Backend {
@@ -89,6 +99,9 @@ func New(cfg Config) *Backend {
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
+	if cfg.Proc.Root == "" {
+		cfg.Proc = procfs.Host
+	}
 	return &Backend{cfg: cfg}
 }
 
@@ -96,6 +109,9 @@ func New(cfg Config) *Backend {
 func (b *Backend) Name() string { return "slurm" }
 
 var grantedRE = regexp.MustCompile(`Granted job allocation (\d+)`)
+
+// commentPrefix marks the job comment that records the launching agent.
+const commentPrefix = "inferbench-agent="
 
 // Start implements engine.Backend.
 func (b *Backend) Start(ctx context.Context, s engine.Spec) (engine.Server, error) {
@@ -120,6 +136,12 @@ func (b *Backend) Start(ctx context.Context, s engine.Spec) (engine.Server, erro
 		host = node
 	}
 	j.Desc = engine.Info{Backend: "slurm", ID: id, Name: s.Name, Image: s.Image, Host: host, Node: node}
+	// On the node, before anything of ours listens there: whatever answers now is foreign.
+	if s.CheckPort != nil {
+		if err := s.CheckPort(ctx, host); err != nil {
+			return fail(err)
+		}
+	}
 	image := ""
 	if s.Image != "" {
 		image = s.Image
@@ -155,6 +177,9 @@ func (b *Backend) Describe(s engine.Spec) any {
 // SallocArgs is the allocation request for a launch.
 func (b *Backend) SallocArgs(s engine.Spec) []string {
 	a := []string{"--no-shell", "--job-name=" + s.Name, "--time=" + b.cfg.TimeLimit}
+	if s.Owner != "" {
+		a = append(a, "--comment="+commentPrefix+s.Owner)
+	}
 	if b.cfg.Partition != "" {
 		a = append(a, "--partition="+b.cfg.Partition)
 	}
@@ -229,39 +254,109 @@ func FirstNode(list string) string {
 	return first
 }
 
-// jobsNamed lists the ids of queued or running jobs whose name satisfies keep.
-func (b *Backend) jobsNamed(ctx context.Context, keep func(string) bool) ([]string, error) {
-	res, err := b.cfg.Runner.Run(ctx, execx.Cmd{Name: "squeue", Args: []string{"-h", "-o", "%A|%j"}})
+// queued is a job in the queue.
+type queued struct{ id, name, comment string }
+
+// queue lists the queued or running jobs (with me, only this user's).
+func (b *Backend) queue(ctx context.Context, me bool) ([]queued, error) {
+	args := []string{"-h", "-o", "%A|%j|%k"}
+	if me {
+		args = append(args, "--me")
+	}
+	res, err := b.cfg.Runner.Run(ctx, execx.Cmd{Name: "squeue", Args: args})
 	if err != nil {
 		return nil, fmt.Errorf("squeue: %w", err)
 	}
-	var ids []string
+	var out []queued
 	for _, line := range strings.Split(string(res.Stdout), "\n") {
-		id, name, ok := strings.Cut(strings.TrimSpace(line), "|")
-		if ok && keep(name) {
-			ids = append(ids, id)
+		f := strings.SplitN(strings.TrimSpace(line), "|", 3)
+		if len(f) < 2 {
+			continue
+		}
+		q := queued{id: f[0], name: f[1]}
+		if len(f) == 3 {
+			q.comment = f[2]
+		}
+		out = append(out, q)
+	}
+	return out, nil
+}
+
+// jobsNamed lists the ids of queued or running jobs whose name satisfies keep.
+func (b *Backend) jobsNamed(ctx context.Context, keep func(string) bool) ([]string, error) {
+	qs, err := b.queue(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, q := range qs {
+		if keep(q.name) {
+			ids = append(ids, q.id)
 		}
 	}
 	return ids, nil
 }
 
 // Cleanup implements engine.Backend: it cancels the jobs whose name marks them as this
-// run's (launch names are "<prefix>-<runID>-<n>").
+// run's (launch names are "<prefix>-<runID>-<n>") and, with Config.Owner set, whose comment
+// records this agent.
 func (b *Backend) Cleanup(ctx context.Context, runID string) error {
 	if runID == "" {
 		return errors.New("slurm cleanup: empty run id")
 	}
-	ids, err := b.jobsNamed(ctx, func(name string) bool { return strings.Contains(name, runID) })
+	qs, err := b.queue(ctx, false)
 	if err != nil {
 		return err
 	}
 	var errs []error
-	for _, id := range ids {
-		if _, err := b.cfg.Runner.Run(ctx, execx.Cmd{Name: "scancel", Args: []string{id}}); err != nil {
+	for _, q := range qs {
+		if !strings.Contains(q.name, "-"+runID+"-") && !strings.HasSuffix(q.name, "-"+runID) {
+			continue
+		}
+		if b.cfg.Owner != "" && q.comment != commentPrefix+b.cfg.Owner {
+			continue
+		}
+		if _, err := b.cfg.Runner.Run(ctx, execx.Cmd{Name: "scancel", Args: []string{q.id}}); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Reap implements engine.Reaper: this user's jobs whose comment records an agent that is
+// provably gone are cancelled. Jobs without the record, of other hosts' agents or of live
+// agents stay.
+func (b *Backend) Reap(ctx context.Context, self string) ([]string, error) {
+	me, err := procfs.ParseOwner(self)
+	if err != nil {
+		return nil, err
+	}
+	qs, err := b.queue(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	var lines []string
+	var errs []error
+	for _, q := range qs {
+		rest, ok := strings.CutPrefix(q.comment, commentPrefix)
+		if !ok || rest == self {
+			continue
+		}
+		o, err := procfs.ParseOwner(rest)
+		if err != nil {
+			continue
+		}
+		gone, why := b.cfg.Proc.Gone(o, me)
+		if !gone {
+			continue
+		}
+		if _, err := b.cfg.Runner.Run(ctx, execx.Cmd{Name: "scancel", Args: []string{q.id}}); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("cancelled leftover Slurm job %s (%s): %s", q.id, q.name, why))
+	}
+	return lines, errors.Join(errs...)
 }
 
 // job is an allocation with the server running as its step.
@@ -387,19 +482,49 @@ func (b *Backend) waitGone(ctx context.Context, id string) error {
 }
 
 // Stop implements engine.Server: cancel the allocation (Slurm signals the step), then
-// make sure the srun client is gone too.
+// make sure the srun client is gone too. scancel runs even when ctx has ended (the agent
+// was told to hurry); only the wait for the queue to drain is then cut short.
 func (j *job) Stop(ctx context.Context) error {
 	j.stopOnce.Do(func() {
-		j.stopErr = j.cancel(ctx)
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if _, err := j.b.cfg.Runner.Run(sctx, execx.Cmd{Name: "scancel", Args: []string{j.id}}); err != nil {
+			j.stopErr = fmt.Errorf("scancel %s: %w", j.id, err)
+		} else if err := j.b.waitGone(ctx, j.id); err != nil && ctx.Err() == nil {
+			j.stopErr = err
+		}
 		if j.step == nil {
 			return
 		}
+		wait := 10 * time.Second
+		if ctx.Err() != nil {
+			wait = 0
+		}
 		select {
 		case <-j.Finished:
-		case <-time.After(10 * time.Second):
+		case <-time.After(wait):
 			_ = j.step.Signal(os.Kill)
 			<-j.Finished
 		}
 	})
 	return j.stopErr
+}
+
+// Alive implements engine.Checker: the step runs and the job is still in the queue as
+// running.
+func (j *job) Alive(ctx context.Context) error {
+	select {
+	case <-j.Finished:
+		return fmt.Errorf("job step of %s has ended (%s)", j.id, j.Result)
+	default:
+	}
+	res, err := j.b.cfg.Runner.Run(ctx, execx.Cmd{Name: "squeue", Args: []string{"-h", "-j", j.id, "-o", "%T"}})
+	state := strings.TrimSpace(string(res.Stdout))
+	if err != nil || state == "" {
+		return fmt.Errorf("job %s has left the queue", j.id)
+	}
+	if state != "RUNNING" {
+		return fmt.Errorf("job %s is %s", j.id, state)
+	}
+	return nil
 }

@@ -229,12 +229,12 @@ func TestSallocFailureIsReported(t *testing.T) {
 
 func TestCleanupCancelsOnlyThisRunsJobs(t *testing.T) {
 	c := &cluster{Fake: &execx.Fake{}}
-	c.On([]string{"squeue", "-h", "-o", "%A|%j"}, "7|inferbench-run1-1\n8|someone-elses-job\n9|inferbench-run2-1\n10|inferbench-run1-2\n", 0)
+	c.On([]string{"squeue", "-h", "-o", "%A|%j|%k"}, "7|inferbench-run1-1|\n8|someone-elses-job|\n9|inferbench-run2-1|\n10|inferbench-run1-2|\n", 0)
 	c.On([]string{"scancel"}, "", 0)
 	if err := c.backend("").Cleanup(context.Background(), "run1"); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"squeue -h -o '%A|%j'", "scancel 7", "scancel 10"}
+	want := []string{"squeue -h -o '%A|%j|%k'", "scancel 7", "scancel 10"}
 	if got := c.CallLines(); !slices.Equal(got, want) {
 		t.Errorf("calls = %q, want %q", got, want)
 	}
