@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/inferbench/inferbench/internal/engine"
 	"github.com/inferbench/inferbench/internal/sim"
 )
 
@@ -65,6 +66,8 @@ flags:`)
 		return exitUsage
 	}
 	cfg.Seed = *seed
+	// Set by `agent run` for every launch; echoing it proves this server is that launch's.
+	cfg.LaunchToken = e.getenv(engine.EnvLaunch)
 	cfg.Version = agentVersion() + "-sim"
 	if *script != "" {
 		rules, err := sim.LoadScript(*script)

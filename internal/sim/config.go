@@ -58,9 +58,17 @@ type Config struct {
 	DefaultMaxTokens int // when a request sets no max_tokens
 	TruthLimit       int // requests whose timings are kept for /sim/truth (the first ones); 0 = 10000, <0 = none
 
+	// LaunchToken, when set, is echoed in the LaunchHeader of every /health answer: the agent
+	// that launched this simulator recognises its own server by it (a real engine cannot
+	// echo it, so there the agent proves ownership another way).
+	LaunchToken string `json:"-"`
+
 	// Logf receives the readiness line and other notes; nil discards them.
 	Logf func(format string, args ...any) `json:"-"`
 }
+
+// LaunchHeader carries Config.LaunchToken.
+const LaunchHeader = "X-Inferbench-Launch"
 
 // Rule maps a prompt substring to a scripted reply. A rule with an empty Match matches
 // every prompt (put it last as a default).

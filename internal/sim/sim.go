@@ -139,6 +139,9 @@ func (s *Sim) gate(h http.HandlerFunc) http.HandlerFunc {
 }
 
 func (s *Sim) health(w http.ResponseWriter, _ *http.Request) {
+	if s.cfg.LaunchToken != "" {
+		w.Header().Set(LaunchHeader, s.cfg.LaunchToken)
+	}
 	if !s.Ready() {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
