@@ -78,12 +78,16 @@ func TestProblemsAreCountedNotHidden(t *testing.T) {
 				t.Errorf("warnings %q do not mention missing usage", m.Warnings())
 			}
 		}, false},
+		// Asked for exactly max_tokens (ignore_eos), a shorter answer is a failed request.
 		{"short outputs", sim.Config{ShortRate: 1}, nil, func(t *testing.T, o *loadgen.Outcome) {
 			m := o.Metrics
-			if m.ShortOutputs != 40 || m.TotalOutput != 40*4 {
-				t.Errorf("short %d, output %d; want 40 short, 160 tokens", m.ShortOutputs, m.TotalOutput)
+			if m.ShortOutputs != 40 || m.Failed != 40 || m.Completed != 0 || m.TotalOutput != 0 {
+				t.Errorf("short %d, failed %d, completed %d, output %d; want 40 short and failed", m.ShortOutputs, m.Failed, m.Completed, m.TotalOutput)
 			}
-		}, false},
+			if m.Errors["fewer output tokens than max_tokens although ignore_eos was set"] != 40 {
+				t.Errorf("errors %v", m.Errors)
+			}
+		}, true},
 		{"no per-chunk usage", sim.Config{ChunkTokens: 2}, func(c *loadgen.Config) { c.ContinuousUsage = false }, func(t *testing.T, o *loadgen.Outcome) {
 			m := o.Metrics
 			if m.TokensSpread != 40 || m.MissingUsage != 0 || m.TotalOutput != 320 {

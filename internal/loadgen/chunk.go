@@ -12,6 +12,7 @@ type chunkInfo struct {
 	completionTokens int
 	promptTokens     int
 	errMsg           []byte // an {"error": ...} object's message (or the whole object)
+	finished         bool   // a choice carries a finish_reason (the last content chunk)
 }
 
 var (
@@ -22,6 +23,7 @@ var (
 	keyError      = []byte(`"error"`)
 	keyObject     = []byte(`"object"`)
 	keyMessage    = []byte(`"message"`)
+	keyFinish     = []byte(`"finish_reason"`)
 )
 
 func scanChunk(data []byte) chunkInfo {
@@ -29,6 +31,10 @@ func scanChunk(data []byte) chunkInfo {
 	if rest := valueOf(data, keyChoices); len(rest) > 0 && rest[0] == '[' {
 		rest = skipSpace(rest[1:])
 		ci.choices = len(rest) > 0 && rest[0] != ']'
+	}
+	if ci.choices {
+		rest := valueOf(data, keyFinish)
+		ci.finished = len(rest) > 0 && rest[0] == '"'
 	}
 	if rest := valueOf(data, keyUsage); len(rest) > 0 && rest[0] == '{' {
 		ci.usage = true

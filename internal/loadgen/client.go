@@ -145,6 +145,9 @@ func (w *worker) do(ctx context.Context, p *Prompt, rec *Record) {
 	}
 }
 
+// errShort is the error of a request that got fewer tokens than asked under ignore_eos.
+const errShort = "fewer output tokens than max_tokens although ignore_eos was set"
+
 // errStale marks a failure on a reused connection before any response byte arrived.
 var errStale = errors.New("kept-alive connection closed by the server")
 
@@ -158,7 +161,17 @@ func (w *worker) exchange(ctx context.Context, rec *Record) (err error) {
 	}
 	h := w.h
 	keep := false
+	h.arm(c.cfg.StallTimeout)
 	defer func() {
+		if h.disarm() {
+			keep = false
+			msg := fmt.Sprintf("stalled: nothing received for %s (the stall timeout)", c.cfg.StallTimeout)
+			if err != nil {
+				err = errors.New(msg)
+			} else if rec.Error != "" {
+				rec.Error = msg
+			}
+		}
 		if !keep {
 			c.dial.discard(h)
 			w.h = nil
@@ -231,6 +244,7 @@ func (w *worker) readStream(b *body, rec *Record) {
 	cum := 0          // cumulative completion tokens seen in per-chunk usage
 	perChunk := false // the server reports usage in content chunks
 	sawUsage := false
+	ended := false // [DONE] or a finish_reason: the server said the stream is complete
 	for {
 		ev, err := w.dec.Next()
 		if err != nil {
@@ -240,8 +254,24 @@ func (w *worker) readStream(b *body, rec *Record) {
 			break
 		}
 		data := ev.Data
-		if len(data) == 0 || string(data) == "[DONE]" {
+		if len(data) == 0 {
 			continue
+		}
+		if string(data) == "[DONE]" {
+			ended = true
+			continue
+		}
+		// The reference client decodes every event, so one that does not decode (a stream
+		// cut in the middle of an object) fails the request. Decoding each chunk would cost
+		// more than the rest of the client, and only the event the stream ended in can be
+		// cut: the others got their terminating blank line. So every event must look like
+		// one object, and the last unterminated one must really be one.
+		if !objectShaped(data) || ev.Unterminated && !json.Valid(data) {
+			rec.Error = "incomplete JSON in stream (cut off?): " + string(truncate(data, 200))
+			if data[0] != '{' {
+				rec.Error = "unexpected stream data: " + string(truncate(data, 200))
+			}
+			break
 		}
 		ci := scanChunk(data)
 		if ci.choices {
@@ -253,6 +283,7 @@ func (w *worker) readStream(b *body, rec *Record) {
 			}
 			rec.Chunks = append(rec.Chunks, Chunk{At: c.since(h.at), Tokens: n})
 		}
+		ended = ended || ci.finished
 		if ci.usage {
 			sawUsage = true
 			rec.OutputTokens = ci.completionTokens
@@ -261,14 +292,19 @@ func (w *worker) readStream(b *body, rec *Record) {
 		if ci.errMsg != nil && rec.Error == "" {
 			rec.Error = "server error in stream: " + string(truncate(ci.errMsg, 300))
 		}
-		if !ci.choices && !ci.usage && ci.errMsg == nil && data[0] != '{' {
-			rec.Error = "unexpected stream data: " + string(truncate(data, 200))
-			break
-		}
+	}
+	if rec.Error == "" && len(rec.Chunks) > 0 && !ended {
+		rec.Error = "stream ended without a finish_reason or [DONE] (truncated)"
 	}
 	rec.End = c.since(time.Now())
 	rec.ReadLag = h.lag
 	c.settleTokens(rec, sawUsage, perChunk, cum)
+}
+
+// objectShaped reports whether data starts and ends like a JSON object.
+func objectShaped(data []byte) bool {
+	data = trimSpace(data)
+	return len(data) >= 2 && data[0] == '{' && data[len(data)-1] == '}'
 }
 
 func truncate(b []byte, n int) []byte {
@@ -301,8 +337,10 @@ func (c *client) settleTokens(rec *Record, sawUsage, perChunk bool, cum int) {
 		}
 	}
 	// Short is judged on the server's count only: an estimate says nothing of it (and the
-	// request is flagged for the missing usage already).
+	// request is flagged for the missing usage already). With ignore_eos the server was
+	// asked for exactly max_tokens: fewer is a broken answer, not a measurement of it.
 	if c.cfg.IgnoreEOS && rec.OK() && sawUsage && rec.OutputTokens < rec.MaxTokens {
 		rec.Short = true
+		rec.Error = errShort
 	}
 }

@@ -93,6 +93,10 @@ type Config struct {
 
 	Percentiles    []float64     // reported percentiles, e.g. 90, 99, 99.9
 	RequestTimeout time.Duration // per request; 0 = none
+	// StallTimeout fails a request that receives nothing (no header, no byte of its stream)
+	// for this long: an engine that hangs mid-stream while its health endpoint stays fine
+	// would otherwise hold the point until RequestTimeout. 0 = none.
+	StallTimeout time.Duration
 
 	// MaxFailureRate above which Outcome.Failed() is true (the reference's 5 %).
 	MaxFailureRate float64
@@ -129,11 +133,32 @@ func DefaultConfig() Config {
 		Preconnect:       true,
 		Percentiles:      []float64{90, 99, 99.9},
 		RequestTimeout:   6 * time.Hour,
+		StallTimeout:     DefaultStallTimeout,
 		MaxFailureRate:   0.05,
 		SendLagLimit:     10 * time.Millisecond,
 		ProgressInterval: 5 * time.Second,
 	}
 }
+
+// DefaultStallTimeout is long enough for a long prompt queued behind a full batch to get its
+// first token, and short against a run's 180 minutes.
+const DefaultStallTimeout = 10 * time.Minute
+
+// Limits that keep a point within the memory of the host that drives it. Every measured
+// request keeps a record with one entry per streamed chunk (16 bytes per token at one
+// token per chunk), and every in-flight request renders its prompt into a buffer of about
+// 7 bytes per token; beyond these a typo (conc 1e8, isl 2e9) would exhaust the host or
+// crash the agent instead of being refused.
+const (
+	MaxConcurrency  = 65536     // requests in flight
+	MaxPrompts      = 1_000_000 // measured requests per point
+	MaxWarmups      = 100_000   // warm-up requests per point
+	MaxLen          = 1 << 20   // input, output and prefix length, tokens
+	MaxOutputTokens = 1 << 30   // measured requests x output length
+	MaxInFlightIn   = 1 << 30   // requests in flight x (prefix + input length)
+	MaxVocab        = 1 << 24   // upper bound of generated token ids
+	maxDuration     = 7 * 24 * time.Hour
+)
 
 // chat reports whether requests go to the chat endpoint.
 func (c *Config) chat() bool { return strings.HasSuffix(c.Endpoint, "chat/completions") }
@@ -162,14 +187,14 @@ func (c *Config) Validate() error {
 	case "tgi", "tensorrt-llm", "deepspeed-mii":
 		bad("backend %q speaks its own generate API, which is not supported; point the client at the server's OpenAI-compatible frontend with backend openai", c.Backend)
 	}
-	if c.InputLen < 1 || c.OutputLen < 1 {
-		bad("input length %d and output length %d must both be at least 1", c.InputLen, c.OutputLen)
+	if c.InputLen < 1 || c.OutputLen < 1 || c.InputLen > MaxLen || c.OutputLen > MaxLen {
+		bad("input length %d and output length %d must both be within [1, %d]", c.InputLen, c.OutputLen, MaxLen)
 	}
 	if c.RangeRatio < 0 || c.RangeRatio > 1 {
 		bad("range ratio %v must be within [0, 1]", c.RangeRatio)
 	}
-	if c.PrefixLen < 0 {
-		bad("prefix length %d must not be negative", c.PrefixLen)
+	if c.PrefixLen < 0 || c.PrefixLen > MaxLen {
+		bad("prefix length %d must be within [0, %d]", c.PrefixLen, MaxLen)
 	}
 	switch c.DatasetMode {
 	case "", DatasetText:
@@ -180,14 +205,30 @@ func (c *Config) Validate() error {
 	default:
 		bad("dataset mode %q is not %q or %q", c.DatasetMode, DatasetTokenIDs, DatasetText)
 	}
-	if c.VocabSize <= 1000 {
-		bad("vocab size %d must be above 1000", c.VocabSize)
+	if c.VocabSize <= 1000 || c.VocabSize > MaxVocab {
+		bad("vocab size %d must be within (1000, %d]", c.VocabSize, MaxVocab)
 	}
-	if c.NumPrompts < 1 {
-		bad("number of prompts %d must be at least 1 (give the number of prompts, or a max concurrency to send 10 per slot)", c.NumPrompts)
+	if c.NumPrompts < 1 || c.NumPrompts > MaxPrompts {
+		bad("number of prompts %d must be within [1, %d] (give the number of prompts, or a max concurrency to send 10 per slot)", c.NumPrompts, MaxPrompts)
 	}
-	if c.MaxConcurrency < 0 || c.NumWarmups < 0 {
-		bad("max concurrency %d and warm-ups %d must not be negative", c.MaxConcurrency, c.NumWarmups)
+	if c.MaxConcurrency < 0 || c.MaxConcurrency > MaxConcurrency {
+		bad("max concurrency %d must be within [0, %d] (0: unlimited)", c.MaxConcurrency, MaxConcurrency)
+	}
+	if c.NumWarmups < 0 || c.NumWarmups > MaxWarmups {
+		bad("warm-ups %d must be within [0, %d]", c.NumWarmups, MaxWarmups)
+	}
+	if n := int64(c.NumPrompts) * int64(c.OutputLen); c.NumPrompts > 0 && n > MaxOutputTokens {
+		bad("%d prompts x output length %d = %d output tokens to record, more than %d: use fewer prompts or a shorter output", c.NumPrompts, c.OutputLen, n, MaxOutputTokens)
+	}
+	inflight := int64(max(c.NumPrompts, c.NumWarmups))
+	if c.MaxConcurrency > 0 {
+		inflight = min(inflight, int64(c.MaxConcurrency))
+	}
+	if n := inflight * int64(c.PrefixLen+c.InputLen); n > MaxInFlightIn {
+		bad("%d requests in flight x prompt length %d = %d prompt tokens held at once, more than %d: lower the concurrency or the input length", inflight, c.PrefixLen+c.InputLen, n, MaxInFlightIn)
+	}
+	if c.RequestTimeout < 0 || c.StallTimeout < 0 || c.RequestTimeout > maxDuration || c.StallTimeout > maxDuration {
+		bad("request timeout %s and stall timeout %s must be within [0, %s] (0: none)", c.RequestTimeout, c.StallTimeout, maxDuration)
 	}
 	if !(c.RequestRate > 0) {
 		bad("request rate %v must be positive (inf for no pacing)", c.RequestRate)

@@ -3,7 +3,6 @@ package loadgen
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,9 +11,8 @@ import (
 	"time"
 
 	"github.com/inferbench/inferbench/internal/result"
+	"github.com/inferbench/inferbench/internal/testkit"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // goldenOutcome is a small fixed run: two successes (one with 4-token chunks), a failure,
 // a response without usage and a short output.
@@ -226,17 +224,5 @@ func orderedKeys(t *testing.T, b []byte) []string {
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (run with -update if the change is intended):\n%s", name, got)
-	}
+	testkit.Golden(t, filepath.Join("testdata", name), got)
 }

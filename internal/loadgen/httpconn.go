@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/inferbench/inferbench/internal/rxstamp"
@@ -30,6 +31,38 @@ type hconn struct {
 	lag    time.Duration // longest arrival-to-read delay since resetLag
 	reused bool          // has carried a request before
 	got    int           // bytes read since the current request was sent
+
+	// The stall watchdog: when nothing arrives for stall, it cuts the read (a deadline in
+	// the past, like a cancellation) and sets stalled.
+	stall    time.Duration
+	watchdog *time.Timer
+	stalled  atomic.Bool
+}
+
+// arm starts the stall watchdog for one exchange; zero stall disables it.
+func (h *hconn) arm(stall time.Duration) {
+	h.stall = stall
+	h.stalled.Store(false)
+	if stall <= 0 {
+		return
+	}
+	if h.watchdog == nil {
+		h.watchdog = time.AfterFunc(stall, func() {
+			h.stalled.Store(true)
+			h.nc.SetReadDeadline(aLongTimeAgo)
+		})
+		return
+	}
+	h.watchdog.Reset(stall)
+}
+
+// disarm stops the watchdog and reports whether it fired (the connection then has a read
+// deadline in the past and must not be reused).
+func (h *hconn) disarm() bool {
+	if h.watchdog != nil {
+		h.watchdog.Stop()
+	}
+	return h.stalled.Load()
 }
 
 func newHConn(nc net.Conn, rx *rxstamp.Conn) *hconn {
@@ -61,6 +94,9 @@ func (h *hconn) fill() error {
 		n, err = h.nc.Read(h.buf[h.w:])
 	}
 	if n > 0 {
+		if h.watchdog != nil && h.stall > 0 {
+			h.watchdog.Reset(h.stall)
+		}
 		now := time.Now()
 		h.at = rxstamp.MonoFromWall(now, wall)
 		h.lag = max(h.lag, now.Sub(h.at))

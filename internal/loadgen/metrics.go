@@ -17,7 +17,8 @@ type Metrics struct {
 
 	NumPrompts  int
 	Completed   int // successful requests
-	Failed      int
+	Failed      int // requests sent that did not succeed
+	NotSent     int // requests a cancellation kept from being sent (neither completed nor failed)
 	TotalInput  int // Σ prompt length of successful requests
 	TotalOutput int // Σ output tokens of successful requests (estimates included, flagged)
 
@@ -71,6 +72,13 @@ func Aggregate(cfg *Config, recs []Record, dur time.Duration, cpu time.Duration)
 		}
 		m.InputLens = append(m.InputLens, in)
 		m.OutputLens = append(m.OutputLens, r.OutputTokens)
+		if r.NotSent {
+			m.NotSent++
+			continue
+		}
+		if r.Short {
+			m.ShortOutputs++
+		}
 		if r.Sent > 0 { // it was sent
 			l := r.SendLag().Seconds() * ms
 			lag = append(lag, l)
@@ -99,9 +107,6 @@ func Aggregate(cfg *Config, recs []Record, dur time.Duration, cpu time.Duration)
 		}
 		if r.UsageMissing {
 			m.MissingUsage++
-		}
-		if r.Short {
-			m.ShortOutputs++
 		}
 		if r.TokensSpread {
 			m.TokensSpread++

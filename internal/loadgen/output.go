@@ -68,6 +68,7 @@ func (o *Outcome) Raw(dateLoc *time.Location) *result.Raw {
 			TokensSpread:     m.TokensSpread,
 			ClientCPUUtil:    m.ClientCPUUtil,
 			Canceled:         o.Canceled,
+			NotSent:          m.NotSent,
 			InputLens:        m.InputLens,
 			OutputLens:       m.OutputLens,
 		},

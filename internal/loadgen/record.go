@@ -39,7 +39,10 @@ type Record struct {
 	ServerPromptTokens int  // usage.prompt_tokens; 0 when not reported
 	UsageMissing       bool // no usage in the stream: OutputTokens is the number of chunks
 	TokensSpread       bool // per-chunk counts were not reported and were spread evenly
-	Short              bool // fewer tokens than MaxTokens although ignore_eos was set
+	Short              bool // fewer tokens than MaxTokens although ignore_eos was set (a failure)
+	// NotSent marks a request the run was cancelled before sending: neither completed nor
+	// failed, it is left out of the counts.
+	NotSent bool
 }
 
 // OK reports whether the request succeeded by the reference's rule: HTTP 200, at least one
@@ -86,6 +89,9 @@ func (r *Record) appendJSON(b []byte) []byte {
 	b = strconv.AppendBool(b, r.TokensSpread)
 	b = append(b, `,"short_output":`...)
 	b = strconv.AppendBool(b, r.Short)
+	if r.NotSent {
+		b = append(b, `,"not_sent":true`...)
+	}
 	for _, f := range []struct {
 		k string
 		v time.Duration

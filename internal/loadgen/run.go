@@ -2,8 +2,10 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -67,7 +69,11 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Outcome, error) 
 
 	if cfg.NumWarmups > 0 {
 		out.Warmups = cfg.NumWarmups
-		out.WarmupErr = warmup(ctx, cl, data, &cfg, progress)
+		var guard crashGuard
+		out.WarmupErr = warmup(ctx, cl, data, &cfg, progress, &guard)
+		if guard.err != nil {
+			return nil, guard.err
+		}
 	}
 
 	recs := make([]Record, cfg.NumPrompts)
@@ -87,7 +93,8 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Outcome, error) 
 	cpu0 := cpuTime()
 	out.Start = time.Now()
 	cl.t0 = out.Start
-	dispatch(ctx, cl, data, &cfg, recs, arr, &prog)
+	var guard crashGuard
+	dispatch(ctx, cl, data, &cfg, recs, arr, &prog, &guard)
 	end := time.Now()
 	out.ClientCPU = cpuTime() - cpu0
 	stopProg()
@@ -98,7 +105,27 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Outcome, error) 
 	out.Records = recs
 	out.Metrics = Aggregate(&cfg, recs, out.Duration, out.ClientCPU)
 	out.Metrics.Notes = append(notes, out.Metrics.Notes...)
+	if guard.err != nil {
+		return out, guard.err
+	}
 	return out, nil
+}
+
+// ErrCrashed marks a load generator that hit a bug: the outcome it returns is incomplete.
+var ErrCrashed = errors.New("load generator crashed")
+
+// crashGuard keeps the first panic of a worker goroutine. A panic there cannot be recovered
+// by the caller and would end the process with the engine still running; recorded, it ends
+// the point with an error instead.
+type crashGuard struct {
+	once sync.Once
+	err  error
+}
+
+func (g *crashGuard) recover() {
+	if p := recover(); p != nil {
+		g.once.Do(func() { g.err = fmt.Errorf("%w (a bug, please report it): %v\n%s", ErrCrashed, p, debug.Stack()) })
+	}
 }
 
 // workers returns how many requests may be in flight.
@@ -112,13 +139,14 @@ func workers(cfg *Config, n int) int {
 // dispatch runs the measured phase: a fixed pool of workers (closed loop) fed in dataset
 // order at the arrival times. A worker remembers when it became free so the send lag of the
 // next request counts from max(arrival, free), never from a moment the client chose.
-func dispatch(ctx context.Context, cl *client, data *Dataset, cfg *Config, recs []Record, arr []time.Duration, prog *progressState) {
+func dispatch(ctx context.Context, cl *client, data *Dataset, cfg *Config, recs []Record, arr []time.Duration, prog *progressState, guard *crashGuard) {
 	jobs := make(chan int, len(recs))
 	var wg sync.WaitGroup
 	for range workers(cfg, len(recs)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer guard.recover()
 			w := cl.newWorker()
 			defer w.release()
 			var free time.Duration
@@ -129,7 +157,7 @@ func dispatch(ctx context.Context, cl *client, data *Dataset, cfg *Config, recs 
 				rec.Scheduled = arr[i]
 				rec.Eligible = max(arr[i], free)
 				if ctx.Err() != nil {
-					rec.Error = "canceled before sending: " + ctx.Err().Error()
+					rec.Error, rec.NotSent = "canceled before sending: "+ctx.Err().Error(), true
 					continue
 				}
 				prog.inflight.Add(1)
@@ -165,7 +193,7 @@ func feed(ctx context.Context, cl *client, jobs chan<- int, arr []time.Duration)
 }
 
 // warmup sends n copies of request 0 under the concurrency cap and returns how many failed.
-func warmup(ctx context.Context, cl *client, data *Dataset, cfg *Config, progress io.Writer) int {
+func warmup(ctx context.Context, cl *client, data *Dataset, cfg *Config, progress io.Writer, guard *crashGuard) int {
 	if progress != nil {
 		fmt.Fprintf(progress, "bench: %d warm-up requests\n", cfg.NumWarmups)
 	}
@@ -176,6 +204,7 @@ func warmup(ctx context.Context, cl *client, data *Dataset, cfg *Config, progres
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer guard.recover()
 			w := cl.newWorker()
 			defer w.release()
 			var rec Record

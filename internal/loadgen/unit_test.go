@@ -248,7 +248,7 @@ func TestHTTPFraming(t *testing.T) {
 	chunked := "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n" +
 		chunk(`data: {"choices":[{"text":"a"}],"usage":null}`+"\n\n") +
 		"5;ext=1\r\ndata:\r\n" + chunk(` {"choices":[{"text":"b"}]}`+"\n\n"+usageChunk+"\n\ndata: [DONE]\n\n") + "0\r\nX-Trailer: 1\r\n\r\n"
-	body := `data: {"choices":[{"text":"a"}]}` + "\n\n" + `data: {"choices":[{"text":"b"}]}` + "\n\n" + usageChunk + "\n\n"
+	body := `data: {"choices":[{"text":"a"}]}` + "\n\n" + `data: {"choices":[{"text":"b"}]}` + "\n\n" + usageChunk + "\n\ndata: [DONE]\n\n"
 	length := "HTTP/1.1 200 OK\r\nContent-Length: " + itoa(len(body)) + "\r\n\r\n" + body
 	closeDelimited := "HTTP/1.0 200 OK\r\n\r\n" + body
 	errorResp := "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 7\r\n\r\nloading"
@@ -308,7 +308,7 @@ func itoaBase(n, base int) string {
 func TestStaleKeepAliveIsRetried(t *testing.T) {
 	// The server answers one request per connection and closes it without
 	// "Connection: close": the next request on that connection must redial, not fail.
-	body := `data: {"choices":[{"text":"a"}]}` + "\n\n" + usageChunk + "\n\n"
+	body := `data: {"choices":[{"text":"a","finish_reason":"length"}]}` + "\n\n" + usageChunk + "\n\n"
 	url := rawServer(t, "HTTP/1.1 200 OK\r\nContent-Length: "+itoa(len(body))+"\r\n\r\n"+body)
 	cfg := DefaultConfig()
 	cfg.BaseURL, cfg.Model, cfg.InputLen, cfg.OutputLen, cfg.NumPrompts, cfg.MaxConcurrency, cfg.RangeRatio = url, "m", 4, 1, 5, 1, 1

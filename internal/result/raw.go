@@ -105,6 +105,8 @@ type RawExt struct {
 	TokensSpread  int     `json:"tokens_spread"`
 	ClientCPUUtil float64 `json:"client_cpu_util,omitempty"` // CPU seconds per wall second
 	Canceled      bool    `json:"canceled"`
+	// NotSent counts requests a cancellation kept from being sent (not in Failed).
+	NotSent int `json:"not_sent,omitempty"`
 	// Per-request lengths in dataset order (the reference's --save-detailed keys).
 	InputLens  []int `json:"input_lens,omitempty"`
 	OutputLens []int `json:"output_lens,omitempty"`

@@ -53,6 +53,9 @@ type Event struct {
 	Type []byte
 	// Data is the "data:" lines joined by "\n".
 	Data []byte
+	// Unterminated is set on an event the stream ended in the middle of (no blank line
+	// after it): its data may be cut short.
+	Unterminated bool
 }
 
 // Next returns the next event. At the end of the stream it dispatches a final event that
@@ -63,7 +66,9 @@ func (d *Decoder) Next() (Event, error) {
 		line, err := d.line()
 		if err != nil {
 			if err == io.EOF && d.hasData {
-				return d.dispatch(), nil
+				ev := d.dispatch()
+				ev.Unterminated = true
+				return ev, nil
 			}
 			return Event{}, err
 		}
