@@ -69,3 +69,40 @@ func SeqLenName(isl, osl int) string {
 	}
 	return fmt.Sprintf("%d_%d", isl, osl)
 }
+
+// PointFiles are the files one point writes in the output directory, besides the server log
+// it shares with the other points of its run.
+func PointFiles(stem string) []string {
+	return []string{RawFile(stem), RequestsFile(stem), AggFile(stem), ManifestFile(stem)}
+}
+
+// MaxStemLen keeps every file name of a point (the longest is manifest_<stem>.json) within
+// the 255 bytes file systems allow.
+const MaxStemLen = 200
+
+// CheckStem says why stem cannot name result files, or nil. A stem becomes file names in
+// the output directory and artifact names, so it must be one plain path element of
+// [A-Za-z0-9._=-] (what artifact names allow), must not start with a dot (hidden files,
+// "..") and must not start with agg_ or manifest_, which would make its raw result look
+// like another point's agg record or status record.
+func CheckStem(stem string) error {
+	switch {
+	case stem == "":
+		return fmt.Errorf("result name is empty")
+	case len(stem) > MaxStemLen:
+		return fmt.Errorf("result name %.40q... is %d bytes long; at most %d fit in a file name", stem, len(stem), MaxStemLen)
+	case stem[0] == '.':
+		return fmt.Errorf("result name %q starts with a dot", stem)
+	case strings.HasPrefix(stem, "agg_") || strings.HasPrefix(stem, "manifest_"):
+		return fmt.Errorf("result name %q starts with agg_ or manifest_, the prefixes of the agent's own files", stem)
+	}
+	if i := strings.IndexFunc(stem, func(r rune) bool { return !NameChar(r) }); i >= 0 {
+		return fmt.Errorf("result name %q has %q at byte %d: only letters, digits and . _ = - may appear (a / or .. would put files outside the output directory)", stem, stem[i:i+1], i)
+	}
+	return nil
+}
+
+// NameChar reports whether r may appear in a result name.
+func NameChar(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '=' || r == '-'
+}

@@ -22,10 +22,10 @@ import (
 // containerAgent is where the simulator image keeps the agent binary.
 const containerAgent = "/agent"
 
-func newBackend(o Options, f *inventory.Family) engine.Backend {
+func newBackend(o Options, f *inventory.Family, owner string) engine.Backend {
 	switch f.Backend {
 	case "docker":
-		return docker.New(docker.Config{Pull: f.Docker.Pull, StopGrace: o.StopGrace, AuthConfig: o.DockerConfig})
+		return docker.New(docker.Config{Pull: f.Docker.Pull, StopGrace: o.StopGrace, AuthConfig: o.DockerConfig, Owner: owner})
 	case "slurm":
 		return slurm.New(slurm.Config{
 			Runner: o.Exec, Starter: o.Starter, Environ: o.Environ,
@@ -33,7 +33,7 @@ func newBackend(o Options, f *inventory.Family) engine.Backend {
 			TimeLimit: f.Slurm.Time, CPUsPerTask: f.Slurm.CPUsPerTask, Immediate: f.Slurm.Immediate,
 			ExtraArgs: f.Slurm.ExtraArgs, SquashDir: f.SquashDir, ServerHost: f.ServerHost,
 			Container: slurm.Container{MountHome: f.Container.MountHome, RemapRoot: f.Container.RemapRoot, Writable: f.Container.Writable},
-			StopGrace: o.StopGrace, Log: o.Log,
+			StopGrace: o.StopGrace, Log: o.Log, Owner: owner,
 		})
 	default:
 		return local.New(local.Config{Starter: o.Starter, Environ: o.Environ, StopGrace: o.StopGrace})
@@ -44,15 +44,26 @@ func newBackend(o Options, f *inventory.Family) engine.Backend {
 // launch is identical, a fresh one otherwise. It reports whether it reused.
 func (r *run) ensureServer(ctx context.Context, l *Launch, conc int, ph *phases) (bool, error) {
 	if r.srv != nil {
+		dead := ""
 		select {
 		case <-r.srv.Done():
-			fmt.Fprintf(r.o.Log, "conc %d: server %s has exited (%s): starting a new one\n", conc, r.srv.Info().Name, r.srv.Exit())
-			r.stopServer(ctx, ph)
+			dead = r.srv.Exit().String()
 		default:
-			if l.Fingerprint == r.srvFP {
-				fmt.Fprintf(r.o.Log, "conc %d: reusing server %s: rendered launch identical (fingerprint %s)\n", conc, r.srv.Info().Name, l.Fingerprint)
-				return true, nil
+			// Done may lag behind a death; never start a point on a dead server.
+			if c, ok := r.srv.(engine.Checker); ok {
+				if err := c.Alive(ctx); err != nil {
+					dead = err.Error()
+				}
 			}
+		}
+		switch {
+		case dead != "":
+			fmt.Fprintf(r.o.Log, "conc %d: server %s is no longer running (%s): starting a new one\n", conc, r.srv.Info().Name, dead)
+			r.stopServer(ctx, ph)
+		case l.Fingerprint == r.srvFP:
+			fmt.Fprintf(r.o.Log, "conc %d: reusing server %s: rendered launch identical (fingerprint %s)\n", conc, r.srv.Info().Name, l.Fingerprint)
+			return true, nil
+		default:
 			fmt.Fprintf(r.o.Log, "conc %d: restarting server: rendered launch differs (%s)\n", conc, r.srvSpec.Diff(l.Rendered))
 			r.stopServer(ctx, ph)
 		}
@@ -77,12 +88,16 @@ func (r *run) startSpec(l *Launch) (engine.Spec, error) {
 	r.launches++
 	s := l.Spec
 	s.Name = fmt.Sprintf("inferbench-%s-%d", r.o.RunID, r.launches)
+	// How the agent recognises its server and a later run its leftovers; per start, so
+	// never part of a plan. Last in Env, so nothing can override them.
+	s.Token, s.Owner = newToken(), r.owner
 	s.Env = append([]string(nil), s.Env...)
 	for _, k := range l.Engine.ForwardEnv {
 		if v := lookup(r.o.Environ, k); v != "" {
 			s.Env = append(s.Env, k+"="+v)
 		}
 	}
+	s.Env = append(s.Env, engine.EnvLaunch+"="+s.Token, engine.EnvOwner+"="+s.Owner)
 	s.Mounts = append([]engine.Mount(nil), s.Mounts...)
 	for _, sc := range l.Scratch {
 		dir, err := os.MkdirTemp(filepath.Dir(sc.Prefix), filepath.Base(sc.Prefix)+"*")
@@ -123,6 +138,9 @@ func (r *run) hostSetup(ctx context.Context) {
 func (r *run) startServer(ctx context.Context, l *Launch, conc int, ph *phases) error {
 	rend := l.Rendered
 	for path, content := range rend.Files {
+		if !filepath.IsLocal(path) {
+			return errorf(KindUsage, "recipe %s: engine config file %q must be a relative path inside the output directory", rend.Recipe, path)
+		}
 		if err := os.WriteFile(filepath.Join(r.o.OutDir, path), []byte(content), 0o644); err != nil {
 			return errorf(KindInternal, "write engine config %s: %v", path, err)
 		}
@@ -130,6 +148,13 @@ func (r *run) startServer(ctx context.Context, l *Launch, conc int, ph *phases) 
 	s, err := r.startSpec(l)
 	if err != nil {
 		return errorf(KindInternal, "%v", err)
+	}
+	if host, ok := r.serverHostKnown(); ok {
+		if err := r.checkPort(ctx, host); err != nil {
+			return err
+		}
+	} else {
+		s.CheckPort = r.checkPort
 	}
 	logFrom := r.markLog(s, rend)
 	end := ph.begin("start")
@@ -142,7 +167,7 @@ func (r *run) startServer(ctx context.Context, l *Launch, conc int, ph *phases) 
 		}
 		return &Error{Kind: KindEngine, Err: fmt.Errorf("starting the server with the %s backend: %w", r.backend.Name(), err)}
 	}
-	r.srv, r.srvFP, r.srvSpec = srv, l.Fingerprint, rend
+	r.srv, r.srvFP, r.srvSpec, r.token = srv, l.Fingerprint, rend, s.Token
 	info := srv.Info()
 	fmt.Fprintf(r.o.Log, "conc %d: server %s is %s %s", conc, info.Name, info.Backend, info.ID)
 	if info.Node != "" {
@@ -162,6 +187,16 @@ func (r *run) startServer(ctx context.Context, l *Launch, conc int, ph *phases) 
 		}
 		return &Error{Kind: KindEngine, Err: fmt.Errorf("server %s (%s %s) did not become ready: %w", info.Name, info.Backend, info.ID, err)}
 	}
+	end = ph.begin("identity")
+	how, err := r.verifyIdentity(ctx, rend.Health, s.Token)
+	end(err)
+	if err != nil {
+		if ctx.Err() != nil {
+			return &Error{Kind: KindCancelled, Err: fmt.Errorf("cancelled while checking the server's identity: %w", context.Cause(ctx))}
+		}
+		return err
+	}
+	fmt.Fprintf(r.o.Log, "conc %d: server %s is ours: %s\n", conc, info.Name, how)
 	r.version = EngineVersion(ctx, r.baseURL())
 	return nil
 }

@@ -200,7 +200,7 @@ func PlanRow(o Options) (*Plan, error) {
 	}
 	backend := o.Backend
 	if backend == nil {
-		backend = newBackend(o, fam)
+		backend = newBackend(o, fam, "")
 	}
 	p.Runner.Backend = backend.Name()
 	for _, conc := range o.Row.Conc {

@@ -97,7 +97,9 @@ func TestRunStartsThePlannedLaunches(t *testing.T) {
 	for i, s := range b.specs {
 		want := p.Launches[i].Spec
 		assert.Equal(t, want.Argv, s.Argv)
-		assert.Equal(t, want.Env, s.Env, "local processes inherit the agent's environment; nothing is forwarded")
+		// Besides the launch's identity, which every start gets fresh.
+		assert.Equal(t, append(want.Env, engine.EnvLaunch+"="+s.Token, engine.EnvOwner+"="+s.Owner), s.Env,
+			"local processes inherit the agent's environment; nothing is forwarded")
 		assert.Equal(t, want.Port, s.Port)
 	}
 }

@@ -56,16 +56,24 @@ func (r *run) manifest(conc int) *result.Manifest {
 	return m
 }
 
-// point runs one concurrency of launch l and always leaves its manifest behind.
+// point runs one concurrency of launch l and always leaves its manifest behind. A crash in
+// the middle is recorded as an internal error with its cause, never as the success the
+// deferred record would otherwise see.
 func (r *run) point(ctx context.Context, l *Launch, pt PlannedPoint) (m *result.Manifest, err error) {
 	m = r.manifest(pt.Conc)
 	ph := &phases{}
 	defer func() {
+		if p := recover(); p != nil {
+			err = crashError(p)
+		}
 		m.Phases = ph.list
 		r.finish(m, err, "")
 	}()
 	if ctx.Err() != nil {
 		return m, &Error{Kind: KindCancelled, Err: context.Cause(ctx)}
+	}
+	if err := r.clearEarlier(m.ResultFilename); err != nil {
+		return m, errorf(KindInternal, "remove the earlier results of %s (--overwrite): %v", m.ResultFilename, err)
 	}
 	m.ServerFingerprint = l.Fingerprint
 	m.Image = l.Rendered.Image
@@ -91,6 +99,9 @@ func (r *run) loadConfig(c Client, stem string) loadgen.Config {
 	cfg.IgnoreEOS, cfg.RequestRate, cfg.DatasetMode = c.IgnoreEOS, float64(c.RequestRate), c.PromptForm
 	cfg.ChatTemplate = c.ChatTemplate
 	cfg.RequestIDPrefix = stem + "-"
+	if r.o.StallTimeout != 0 {
+		cfg.StallTimeout = max(r.o.StallTimeout, 0)
+	}
 	return cfg
 }
 
@@ -127,6 +138,9 @@ func (r *run) load(ctx context.Context, m *result.Manifest, c Client, ph *phases
 	<-watchDone
 	if err != nil {
 		end(err)
+		if errors.Is(err, loadgen.ErrCrashed) {
+			return errorf(KindInternal, "%v", err)
+		}
 		return errorf(KindUsage, "load generator: %v", err)
 	}
 	if engineErr != nil {
@@ -250,8 +264,13 @@ func status(err error) (result.Status, string) {
 		return result.StatusBenchFailed, "failure rate above threshold"
 	case KindEngine:
 		var re *readiness.Error
-		if errors.As(err, &re) {
+		switch {
+		case errors.As(err, &re):
 			return result.StatusEngineFailed, string(re.Cause)
+		case errors.Is(err, errPortInUse):
+			return result.StatusEngineFailed, errPortInUse.Error()
+		case errors.Is(err, errForeign):
+			return result.StatusEngineFailed, errForeign.Error()
 		}
 		return result.StatusEngineFailed, "engine failed to start"
 	case KindCancelled:
@@ -294,6 +313,15 @@ func (r *run) eval(ctx context.Context) error {
 	m.Phases, m.Eval = ph.list, row
 	if err != nil {
 		err = &Error{Kind: KindBench, Err: fmt.Errorf("eval: %w", err)}
+	}
+	if !m.OK() {
+		// The point itself failed: a passing eval does not make it a success, and its
+		// status and message stay those of the point.
+		if err != nil {
+			m.Message += "\n" + err.Error()
+		}
+		r.rewrite(m)
+		return err
 	}
 	r.finish(m, err, "")
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/inferbench/inferbench/internal/loadgen"
 	"github.com/inferbench/inferbench/internal/result"
 )
 
@@ -162,6 +163,9 @@ func ParseRow(b []byte) (Row, error) {
 	if err := json.Unmarshal(b, &probe); err != nil {
 		return Row{}, fmt.Errorf("matrix row is not a JSON object: %v", err)
 	}
+	if err := noDuplicateKeys(b); err != nil {
+		return Row{}, fmt.Errorf("matrix row: %w", err)
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	r := Row{EP: 1, SpecDecoding: "none"}
@@ -175,6 +179,50 @@ func ParseRow(b []byte) (Row, error) {
 		}
 	}
 	return r, r.Validate()
+}
+
+// noDuplicateKeys rejects an object that names a key twice at any depth: encoding/json
+// would silently keep the last value, so which of two concs or images ran would depend on
+// the order of a hand-written row.
+func noDuplicateKeys(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	var walk func(path string) error
+	walk = func(path string) error {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch t {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return err
+				}
+				k := kt.(string)
+				if seen[k] {
+					return fmt.Errorf("key %q appears twice%s: give each field once", k, path)
+				}
+				seen[k] = true
+				if err := walk(" in " + strings.TrimPrefix(path+"."+k, " in ")); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token()
+			return err
+		case json.Delim('['):
+			for i := 0; dec.More(); i++ {
+				if err := walk(path); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token()
+			return err
+		}
+		return nil
+	}
+	return walk("")
 }
 
 // RowFromEnv builds a row from the reference's environment contract (spec §1.4).
@@ -271,24 +319,48 @@ func (r *Row) Validate() error {
 	}
 	if r.ISL < 1 || r.OSL < 1 {
 		bad("isl %d and osl %d must be positive", r.ISL, r.OSL)
+	} else if r.ISL > loadgen.MaxLen || r.OSL > loadgen.MaxLen {
+		bad("isl %d and osl %d must be at most %d tokens", r.ISL, r.OSL, loadgen.MaxLen)
+	}
+	if r.MaxModelLen < 0 || r.MaxModelLen > MaxModelLen {
+		bad("max-model-len %d must be within [0, %d]", r.MaxModelLen, MaxModelLen)
+	}
+	for k, v := range map[string]string{"exp-name": r.ExpName, "model-prefix": r.ModelPrefix, "precision": r.Precision, "framework": r.Framework} {
+		if i := strings.IndexFunc(v, func(c rune) bool { return !result.NameChar(c) }); i >= 0 {
+			bad("%s %q has %q at byte %d: result files and artifacts are named after it, so only letters, digits and . _ = - may appear", k, v, v[i:i+1], i)
+		}
 	}
 	if r.Multinode() {
 		errs = append(errs, r.validateWorkers()...)
 	} else {
-		if r.TP < 1 {
-			bad("tp %d must be positive", r.TP)
-		}
-		if r.EP < 1 {
-			bad("ep %d must be positive", r.EP)
+		for _, f := range []struct {
+			name string
+			v    int
+		}{{"tp", r.TP}, {"ep", r.EP}} {
+			if f.v < 1 {
+				bad("%s %d must be positive", f.name, f.v)
+			} else if f.v > MaxParallel {
+				bad("%s %d is more than %d", f.name, f.v, MaxParallel)
+			}
 		}
 	}
 	if len(r.Conc) == 0 {
 		bad("conc is missing")
 	}
+	if len(r.Conc) > MaxPoints {
+		bad("conc lists %d points; at most %d run in one job", len(r.Conc), MaxPoints)
+	}
+	seen := map[int]bool{}
 	for _, c := range r.Conc {
 		if c < 1 {
 			bad("conc %d must be positive", c)
+		} else if c > loadgen.MaxConcurrency {
+			bad("conc %d is more than %d, the most requests the agent keeps in flight", c, loadgen.MaxConcurrency)
 		}
+		if seen[c] {
+			bad("conc %d appears twice: each point writes files named after its conc", c)
+		}
+		seen[c] = true
 	}
 	if r.Disagg && !r.Multinode() {
 		bad("disagg is true but the row has no prefill/decode worker blocks: disaggregated serving needs a multi-node row")
@@ -306,6 +378,14 @@ func (r *Row) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Limits of a row beyond which it cannot be a real deployment and would only exhaust the
+// host (the load's own limits are loadgen's: concurrency, lengths, prompts).
+const (
+	MaxModelLen = 1 << 24 // tokens
+	MaxParallel = 1 << 16 // tp, ep, workers per side
+	MaxPoints   = 1024    // concurrencies of one row
+)
 
 var settingKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
@@ -325,6 +405,8 @@ func (r *Row) validateWorkers() []error {
 		}
 		if s.w.NumWorkers < 1 || s.w.TP < 1 || s.w.EP < 1 {
 			errs = append(errs, fmt.Errorf("%s: num-worker %d, tp %d and ep %d must be positive", s.name, s.w.NumWorkers, s.w.TP, s.w.EP))
+		} else if s.w.NumWorkers > MaxParallel || s.w.TP > MaxParallel || s.w.EP > MaxParallel {
+			errs = append(errs, fmt.Errorf("%s: num-worker %d, tp %d and ep %d must be at most %d", s.name, s.w.NumWorkers, s.w.TP, s.w.EP, MaxParallel))
 		}
 		for _, kv := range s.w.AdditionalSettings {
 			if k, _, ok := strings.Cut(kv, "="); !ok || !settingKeyRE.MatchString(k) {

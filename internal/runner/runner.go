@@ -17,12 +17,14 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/inferbench/inferbench/internal/engine"
 	"github.com/inferbench/inferbench/internal/execx"
 	"github.com/inferbench/inferbench/internal/inventory"
 	"github.com/inferbench/inferbench/internal/loadgen"
+	"github.com/inferbench/inferbench/internal/procfs"
 	"github.com/inferbench/inferbench/internal/recipe"
 	"github.com/inferbench/inferbench/internal/result"
 )
@@ -106,6 +108,16 @@ type Options struct {
 	// Port is the engine's port where the inventory family leaves it to the agent (port 0);
 	// Run picks a free one when it is 0.
 	Port int
+	// Overwrite lets the run replace the result files an earlier run left in OutDir for the
+	// same points; without it the run refuses to start, so nothing is lost silently.
+	Overwrite bool
+	// StallTimeout fails a request that receives nothing for this long (an engine that
+	// stalls mid-stream while its health endpoint stays fine); zero keeps the load
+	// generator's default, negative disables it.
+	StallTimeout time.Duration
+	// Hurry is closed when the agent must finish at once (a second signal: the CI runner is
+	// about to kill it): servers are then killed instead of stopped with their grace.
+	Hurry <-chan struct{}
 }
 
 // Report is what a run did.
@@ -117,7 +129,7 @@ type Report struct {
 // Run executes the row. The returned error's Kind (KindOf) tells success, benchmark failure,
 // engine failure, usage error and cancellation apart; the report lists every point with its
 // manifest, including the ones that failed.
-func Run(ctx context.Context, o Options) (*Report, error) {
+func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	r, err := newRun(o)
 	if err != nil {
 		return nil, err
@@ -128,7 +140,38 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		defer cancel()
 	}
 	defer r.cleanup(ctx)
+	// A crash anywhere below becomes an internal error of the run (the points record
+	// their own), never a success, and the cleanup above still runs.
+	defer func() {
+		if p := recover(); p != nil {
+			rep, err = r.report, crashError(p)
+		}
+	}()
+	r.reap(ctx)
 	return r.report, r.points(ctx)
+}
+
+// crashError turns a recovered panic into an internal error carrying its stack.
+func crashError(p any) error {
+	return &Error{Kind: KindInternal, Err: fmt.Errorf("the agent crashed (a bug, please report it): %v\n%s", p, debug.Stack())}
+}
+
+// reap removes what killed agents left on this node (by their owner record, only when the
+// agent is provably gone) before anything is launched, and says what it removed.
+func (r *run) reap(ctx context.Context) {
+	rp, ok := r.backend.(engine.Reaper)
+	if !ok {
+		return
+	}
+	rctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	lines, err := rp.Reap(rctx, r.owner)
+	for _, l := range lines {
+		fmt.Fprintf(r.o.Log, "reaped: %s\n", l)
+	}
+	if err != nil {
+		fmt.Fprintf(r.o.Log, "warning: reaping leftovers of earlier runs: %v\n", err)
+	}
 }
 
 // run is the state of one row's execution.
@@ -150,6 +193,10 @@ type run struct {
 	// scratch are the scratch directories of the server currently up.
 	scratch []string
 	version string
+	// owner is this agent's identity, recorded on everything it launches.
+	owner string
+	// token is the identity of the current server's launch.
+	token string
 }
 
 func newRun(o Options) (*run, error) {
@@ -180,9 +227,10 @@ func newRun(o Options) (*run, error) {
 			o.Port = port
 		}
 	}
+	owner := procfs.Host.Self().String()
 	if o.Backend == nil && o.Inventory != nil {
 		if fam, err := o.Inventory.Family(o.RunnerName); err == nil {
-			o.Backend = newBackend(o, fam)
+			o.Backend = newBackend(o, fam, owner)
 		}
 	}
 	plan, err := PlanRow(o)
@@ -199,7 +247,12 @@ func newRun(o Options) (*run, error) {
 	o.OutDir = abs
 	fam, _ := o.Inventory.Family(o.RunnerName)
 	r := &run{o: o, fam: fam, plan: plan, backend: o.Backend, port: plan.Runner.Port,
-		logPath: filepath.Join(abs, result.ServerLogFile), report: &Report{RunID: o.RunID}}
+		logPath: filepath.Join(abs, result.ServerLogFile), report: &Report{RunID: o.RunID}, owner: owner}
+	// Everything that could stop a point half-way (limits, names, earlier results) is
+	// checked before anything is launched.
+	if err := r.preflight(); err != nil {
+		return nil, err
+	}
 	fmt.Fprintf(o.Log, "agent run %s: runner %s (family %s, %s backend, gpu %s), recipe %q (%s), port %d, %d point(s): %v, %d launch(es)\n",
 		o.RunID, o.RunnerName, fam.Name, r.backend.Name(), fam.GPU, plan.Recipe.Name, plan.Recipe.Source, r.port, len(o.Row.Conc), []int(o.Row.Conc), len(plan.Launches))
 	if row := o.Row; row.Multinode() {
@@ -284,6 +337,18 @@ func (r *run) failed() int {
 func (r *run) cleanup(ctx context.Context) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
+	if r.o.Hurry != nil {
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			select {
+			case <-r.o.Hurry:
+				fmt.Fprintln(r.o.Log, "told to hurry: killing the server now")
+				cancel()
+			case <-stop:
+			}
+		}()
+	}
 	if r.srv != nil {
 		fmt.Fprintf(r.o.Log, "stopping server %s\n", r.srv.Info().Name)
 		ph := &phases{}
@@ -302,7 +367,11 @@ func (r *run) cleanup(ctx context.Context) {
 			r.rewrite(m)
 		}
 	}
-	if err := r.backend.Cleanup(cctx, r.o.RunID); err != nil {
+	// The sweep must run even when told to hurry: it is what removes a server whose start
+	// was interrupted.
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer scancel()
+	if err := r.backend.Cleanup(sctx, r.o.RunID); err != nil {
 		fmt.Fprintf(r.o.Log, "warning: cleanup of run %s: %v\n", r.o.RunID, err)
 	}
 }

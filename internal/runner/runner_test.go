@@ -45,6 +45,7 @@ func (b *simBackend) Start(ctx context.Context, s engine.Spec) (engine.Server, e
 	}
 	cfg := b.cfg
 	cfg.Model = "sim-model"
+	cfg.LaunchToken = s.Token // the simulator proves it is this launch's
 	simEngine, err := sim.New(cfg)
 	if err != nil {
 		return nil, err
