@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -47,6 +48,7 @@ func cmdBench(ctx context.Context, e env, args []string) int {
 	fs.BoolVar(&cfg.ContinuousUsage, "continuous-usage", true, "ask for usage in every chunk (exact tokens per chunk)")
 	pcts := fs.String("metric-percentiles", "90,99,99.9", "comma-separated percentiles to report")
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "per-request timeout")
+	fs.DurationVar(&cfg.StallTimeout, "stall-timeout", cfg.StallTimeout, "fail a request that receives nothing for this long (0: no limit)")
 	fs.Float64Var(&cfg.MaxFailureRate, "max-failure-rate", cfg.MaxFailureRate, "fail the run above this fraction of failed requests")
 	fs.DurationVar(&cfg.SendLagLimit, "send-lag-limit", cfg.SendLagLimit, "p99 send lag above which the client is reported as behind")
 	fs.StringVar(&cfg.RequestIDPrefix, "request-id-prefix", "bench-", "prefix of the X-Request-Id header")
@@ -100,14 +102,35 @@ func cmdBench(ctx context.Context, e env, args []string) int {
 	default:
 		problems = append(problems, fmt.Sprintf("--progress %q is not auto, bar, lines or none", *progress))
 	}
+	if *resultFile != "" && (!filepath.IsLocal(*resultFile) || strings.ContainsAny(*resultFile, `/\`)) {
+		problems = append(problems, fmt.Sprintf("--result-filename %q must be a plain file name; --result-dir says where it goes", *resultFile))
+	}
+	check := cfg
+	check.Normalize()
+	if err := check.Validate(); err != nil {
+		problems = append(problems, "invalid settings:\n"+err.Error())
+	}
 	if len(problems) > 0 {
 		fmt.Fprintf(e.stderr, "agent bench: %s\n", strings.Join(problems, "\nagent bench: "))
 		return exitUsage
 	}
-	out, err := loadgen.Run(ctx, cfg, progressW)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "agent bench: invalid settings:\n%v\n", err)
+	// Before the load, so a bad directory cannot lose a measurement that took hours.
+	if err := writableDir(*resultDir); err != nil {
+		fmt.Fprintf(e.stderr, "agent bench: --result-dir: %v\n", err)
 		return exitUsage
+	}
+	out, err := loadgen.Run(ctx, cfg, progressW)
+	if err != nil && out == nil {
+		fmt.Fprintf(e.stderr, "agent bench: %v\n", err)
+		return exitInternal
+	}
+	if err != nil {
+		// The load generator crashed part-way: say so, keep what it measured, never exit 0.
+		fmt.Fprintf(e.stderr, "agent bench: %v\n", err)
+		if _, werr := loadgen.WriteResults(*resultDir, "crashed-"+defaultResultName(&out.Config, out.End), out); werr != nil {
+			fmt.Fprintf(e.stderr, "agent bench: %v\n", werr)
+		}
+		return exitInternal
 	}
 	name := *resultFile
 	if name == "" {
@@ -142,6 +165,20 @@ func cmdBench(ctx context.Context, e env, args []string) int {
 		return exitBenchFail
 	}
 	return exitOK
+}
+
+// writableDir creates dir when missing and proves a file can be written there.
+func writableDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".agent-bench-write-check-*")
+	if err != nil {
+		return fmt.Errorf("%s is not writable: %w", dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
 }
 
 func parseRate(s string) (float64, error) {

@@ -191,10 +191,11 @@ func TestBenchCommandAgainstServeSim(t *testing.T) {
 					t.Errorf("missing usage %d, output %d, short %d; stderr:\n%s", r.MissingUsage, r.TotalOutput, r.ShortOutputs, stderr)
 				}
 			}},
-		{"short outputs are flagged", []string{"--short-rate", "1"}, nil, exitOK,
+		// ignore_eos asks for exactly max_tokens: a shorter answer is a failed request.
+		{"short outputs are flagged and failed", []string{"--short-rate", "1"}, nil, exitBenchFail,
 			func(t *testing.T, r benchResult, stderr string) {
-				if r.ShortOutputs != 20 || r.TotalOutput != 80 || !strings.Contains(stderr, "fewer tokens than max_tokens") {
-					t.Errorf("short %d, output %d; stderr:\n%s", r.ShortOutputs, r.TotalOutput, stderr)
+				if r.ShortOutputs != 20 || r.Failed != 20 || r.TotalOutput != 0 || !strings.Contains(stderr, "fewer tokens than max_tokens") {
+					t.Errorf("short %d, failed %d, output %d; stderr:\n%s", r.ShortOutputs, r.Failed, r.TotalOutput, stderr)
 				}
 			}},
 		{"more than 5% failed: non-zero exit, everything written", []string{"--fail-rate", "0.5", "--seed", "3"}, nil, exitBenchFail,

@@ -207,7 +207,7 @@ func (b *scriptSimBackend) Name() string                          { return "loca
 func (b *scriptSimBackend) Cleanup(context.Context, string) error { return nil }
 
 func (b *scriptSimBackend) Start(_ context.Context, s engine.Spec) (engine.Server, error) {
-	simEngine, err := sim.New(sim.Config{Model: "sim-model", Mode: sim.ModeScript, Script: b.rules})
+	simEngine, err := sim.New(sim.Config{Model: "sim-model", Mode: sim.ModeScript, Script: b.rules, LaunchToken: s.Token})
 	if err != nil {
 		return nil, err
 	}

@@ -9,10 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/inferbench/inferbench/internal/execx"
 	"github.com/inferbench/inferbench/internal/inventory"
+	"github.com/inferbench/inferbench/internal/loadgen"
 	"github.com/inferbench/inferbench/internal/recipe"
 	"github.com/inferbench/inferbench/internal/runner"
 )
@@ -48,8 +50,15 @@ launch (the backend's request, the engine's command line, complete environment a
 files) and the concurrency points benchmarked against it with the client's settings.
 --dry-run=text prints the same for people.
 
-Exit status: 0 success, 1 benchmark failure, 2 usage error, 3 engine failure, 4 other
-(including cancellation).
+Before launching, it refuses a row or flags beyond the limits, result names that would leave
+--out or collide, and earlier results in --out (unless --overwrite); it refuses a port that is
+already held, and after readiness it checks that the server answering is the one it launched.
+Leftovers of agents that were killed (containers, Slurm jobs, processes) are removed when
+their agent is provably gone. See docs/robustness.md.
+
+Exit status: 0 success, 1 benchmark failure, 2 usage error, 3 engine failure (including a
+port held by another program), 4 other (including cancellation). The first SIGINT/SIGTERM
+cancels (the engine gets --stop-grace), a second kills the engine at once.
 
 flags:`)
 		fs.PrintDefaults()
@@ -67,7 +76,9 @@ flags:`)
 	numWarmups := fs.Int("num-warmups", -1, "warm-up requests per point (default 2 x conc)")
 	runID := fs.String("run-id", "", "identity put on everything this run creates (default random)")
 	readyInterval := fs.Duration("ready-interval", time.Second, "readiness probe interval")
-	stopGrace := fs.Duration("stop-grace", 30*time.Second, "time the engine gets between SIGTERM and SIGKILL")
+	stopGrace := fs.Duration("stop-grace", defaultStopGrace, "time the engine gets between SIGTERM and SIGKILL (fits the CI runner's cancellation window)")
+	stallTimeout := fs.Duration("stall-timeout", loadgen.DefaultStallTimeout, "fail a request that receives nothing for this long (0: no limit)")
+	overwrite := fs.Bool("overwrite", false, "replace results an earlier run left in --out for the same points (default: refuse to start)")
 	engine := fs.String("engine", "", "serve the row with the recipe of this name instead of the one its configuration selects (e.g. sim)")
 	evalConfig := fs.String("eval-config", "configs/eval-harness.yaml", "accuracy eval harness settings, used when the row has run-eval")
 	evalThresholds := fs.String("eval-thresholds", "configs/eval-thresholds.yaml", "minimum eval scores per task and model")
@@ -82,6 +93,10 @@ flags:`)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(e.stderr, "agent run: unexpected arguments %q\n", fs.Args())
+		return exitUsage
+	}
+	if problems := runFlagProblems(*numPrompts, *numWarmups, *timeout, *readyInterval, *stopGrace, *stallTimeout); len(problems) > 0 {
+		fmt.Fprintf(e.stderr, "agent run: %s\n", strings.Join(problems, "\nagent run: "))
 		return exitUsage
 	}
 	row, err := loadRow(*entry, *entryFile, e.getenv)
@@ -126,7 +141,7 @@ flags:`)
 		AgentVersion: agentVersion(), RunID: *runID, Timeout: *timeout, RangeRatio: rangeRatio(e.getenv),
 		NumPrompts: *numPrompts, NumWarmups: *numWarmups, Log: e.stderr, ReadyInterval: *readyInterval,
 		StopGrace: *stopGrace, DockerConfig: dockerConfig(e.getenv), Evaluator: evaluator,
-		Engine: *engine,
+		Engine: *engine, Overwrite: *overwrite, StallTimeout: stallOption(*stallTimeout), Hurry: e.hurry,
 	})
 	if rep != nil {
 		for _, m := range rep.Points {
@@ -204,6 +219,43 @@ func or(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// defaultStopGrace lets the engine stop cleanly within the first 7.5 s of a CI cancellation
+// (SIGINT, then SIGTERM 7.5 s later), with time left for removing it and writing records.
+const defaultStopGrace = 5 * time.Second
+
+// runFlagProblems checks the numeric flags before anything starts: a bad value must not be
+// found out only after the engine has loaded for minutes, nor be ignored.
+func runFlagProblems(numPrompts, numWarmups int, timeout, readyInterval, stopGrace, stall time.Duration) []string {
+	var p []string
+	if numPrompts < 0 || numPrompts > loadgen.MaxPrompts {
+		p = append(p, fmt.Sprintf("--num-prompts %d must be within [1, %d] (0: 10 x conc)", numPrompts, loadgen.MaxPrompts))
+	}
+	if numWarmups < -1 || numWarmups > loadgen.MaxWarmups {
+		p = append(p, fmt.Sprintf("--num-warmups %d must be within [0, %d] (-1: 2 x conc)", numWarmups, loadgen.MaxWarmups))
+	}
+	if timeout <= 0 {
+		p = append(p, fmt.Sprintf("--timeout %s must be positive", timeout))
+	}
+	if readyInterval <= 0 {
+		p = append(p, fmt.Sprintf("--ready-interval %s must be positive", readyInterval))
+	}
+	if stopGrace < 0 {
+		p = append(p, fmt.Sprintf("--stop-grace %s must not be negative", stopGrace))
+	}
+	if stall < 0 {
+		p = append(p, fmt.Sprintf("--stall-timeout %s must not be negative (0: no limit)", stall))
+	}
+	return p
+}
+
+// stallOption maps the flag onto runner.Options.StallTimeout, where 0 keeps the default.
+func stallOption(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 func flagSet(fs *flag.FlagSet, name string) bool {

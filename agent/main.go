@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"syscall"
 )
@@ -19,6 +20,8 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// hurry is closed on a second interrupt: finish now (kill, do not wait out graces).
+	hurry <-chan struct{}
 }
 
 // Exit statuses shared by all subcommands.
@@ -48,13 +51,48 @@ var commands = map[string]command{
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := dispatch(ctx, env{os.Stdin, os.Stdout, os.Stderr, os.Getenv}, os.Args[1:])
-	stop()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	hurry := make(chan struct{})
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go onSignals(sigs, cancel, hurry, os.Stderr)
+	code := dispatch(ctx, env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, hurry: hurry}, os.Args[1:])
+	signal.Stop(sigs)
 	os.Exit(code)
 }
 
-func dispatch(ctx context.Context, e env, args []string) int {
+// onSignals maps the CI runner's cancellation onto the agent: the first SIGINT or SIGTERM
+// cancels the work (the engine is stopped with its grace, results and status records are
+// written), the second says the runner is about to kill us (kill the engine now), the third
+// exits at once. GitHub's runner sends SIGINT, then SIGTERM 7.5 s later, then SIGKILL 2.5 s
+// after that (docs/robustness.md).
+func onSignals(sigs <-chan os.Signal, cancel context.CancelCauseFunc, hurry chan<- struct{}, stderr io.Writer) {
+	n := 0
+	for s := range sigs {
+		n++
+		switch n {
+		case 1:
+			fmt.Fprintf(stderr, "agent: %v: cancelling; stopping the engine and writing the status records\n", s)
+			cancel(fmt.Errorf("cancelled by %v", s))
+		case 2:
+			fmt.Fprintf(stderr, "agent: %v again: killing the engine now\n", s)
+			close(hurry)
+		default:
+			fmt.Fprintf(stderr, "agent: %v a third time: exiting without cleanup\n", s)
+			os.Exit(exitInternal)
+		}
+	}
+}
+
+func dispatch(ctx context.Context, e env, args []string) (code int) {
+	// A crash below main still ends with a message and the "anything else" status; the
+	// subcommands have written what records they could (agent run records it per point).
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(e.stderr, "agent: internal error (a bug, please report it): %v\n%s", p, debug.Stack())
+			code = exitInternal
+		}
+	}()
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(e.stderr)
 		if len(args) == 0 {
