@@ -87,7 +87,15 @@ func Scan(fsys fs.FS, root string) (*Sweep, error) {
 			s.Ignored["earlier collect outputs"]++
 			return nil
 		}
-		data, err := fs.ReadFile(fsys, p)
+		if info, err := d.Info(); err == nil && info.Size() > MaxFileSize {
+			if looksLikeResult(d.Name()) || isStatusName(d.Name()) {
+				s.Problems = append(s.Problems, Problem{rel, fmt.Sprintf("%d bytes, more than the %d an agg or status record can need (a few KB): not read", info.Size(), MaxFileSize)})
+			} else {
+				s.Ignored["JSON files too large to be results, not read"]++
+			}
+			return nil
+		}
+		data, err := readBounded(fsys, p)
 		if err != nil {
 			s.Problems = append(s.Problems, Problem{rel, "cannot read: " + err.Error()})
 			return nil
@@ -97,6 +105,24 @@ func Scan(fsys fs.FS, root string) (*Sweep, error) {
 	})
 	s.dropFailedPoints()
 	return s, err
+}
+
+// MaxFileSize bounds what Scan reads of one file: agg and status records are a few KB, and
+// decoding a huge file into generic JSON costs many times its size in memory.
+const MaxFileSize = 16 << 20
+
+// readBounded reads a file, failing past MaxFileSize (a file that grew after the walk).
+func readBounded(fsys fs.FS, p string) ([]byte, error) {
+	f, err := fsys.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err == nil && len(b) > MaxFileSize {
+		return nil, fmt.Errorf("more than %d bytes", MaxFileSize)
+	}
+	return b, err
 }
 
 // dropFailedPoints moves the agg records of failed points out of Records. A point is
