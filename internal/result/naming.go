@@ -91,13 +91,15 @@ func CheckStem(stem string) error {
 		return fmt.Errorf("result name is empty")
 	case len(stem) > MaxStemLen:
 		return fmt.Errorf("result name %.40q... is %d bytes long; at most %d fit in a file name", stem, len(stem), MaxStemLen)
+	}
+	if i := strings.IndexFunc(stem, func(r rune) bool { return !NameChar(r) }); i >= 0 {
+		return fmt.Errorf("result name %q has %q at byte %d: only letters, digits and . _ = - may appear (a / or .. would put files outside the output directory)", stem, stem[i:i+1], i)
+	}
+	switch {
 	case stem[0] == '.':
 		return fmt.Errorf("result name %q starts with a dot", stem)
 	case strings.HasPrefix(stem, "agg_") || strings.HasPrefix(stem, "manifest_"):
 		return fmt.Errorf("result name %q starts with agg_ or manifest_, the prefixes of the agent's own files", stem)
-	}
-	if i := strings.IndexFunc(stem, func(r rune) bool { return !NameChar(r) }); i >= 0 {
-		return fmt.Errorf("result name %q has %q at byte %d: only letters, digits and . _ = - may appear (a / or .. would put files outside the output directory)", stem, stem[i:i+1], i)
 	}
 	return nil
 }

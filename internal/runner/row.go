@@ -202,10 +202,14 @@ func noDuplicateKeys(b []byte) error {
 				}
 				k := kt.(string)
 				if seen[k] {
-					return fmt.Errorf("key %q appears twice%s: give each field once", k, path)
+					where := ""
+					if path != "" {
+						where = " in " + path
+					}
+					return fmt.Errorf("key %q appears twice%s: give each field once", k, where)
 				}
 				seen[k] = true
-				if err := walk(" in " + strings.TrimPrefix(path+"."+k, " in ")); err != nil {
+				if err := walk(strings.TrimPrefix(path+"."+k, ".")); err != nil {
 					return err
 				}
 			}
