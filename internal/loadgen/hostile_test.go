@@ -161,7 +161,7 @@ func TestHostile04LoadSettingsBounded(t *testing.T) {
 		{"input length 2e9", func(c *Config) { c.InputLen = 2_000_000_000 }, "must both be within [1, 1048576]"},
 		{"warm-ups 1e9", func(c *Config) { c.NumWarmups = 1_000_000_000 }, "warm-ups 1000000000 must be within [0, 100000]"},
 		{"prompts x output", func(c *Config) { c.NumPrompts, c.OutputLen = 1_000_000, 8192 }, "8192000000 output tokens to record, more than 1073741824"},
-		{"in flight x input", func(c *Config) { c.MaxConcurrency, c.NumPrompts, c.InputLen = 4096, 40960, 1 << 20 }, "prompt tokens held at once, more than"},
+		{"in flight x input", func(c *Config) { c.MaxConcurrency, c.NumPrompts, c.InputLen = 4096, 40960, 1<<20 }, "prompt tokens held at once, more than"},
 		{"negative request timeout", func(c *Config) { c.RequestTimeout = -time.Second }, "request timeout -1s"},
 		{"negative stall timeout", func(c *Config) { c.StallTimeout = -time.Second }, "stall timeout -1s"},
 	}
