@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"time"
@@ -136,6 +137,14 @@ func (r *run) load(ctx context.Context, m *result.Manifest, c Client, ph *phases
 	out, err := r.o.Bench.Bench(lctx, cfg, r.o.Log)
 	cancel(nil)
 	<-watchDone
+	if engineErr == nil && ctx.Err() == nil {
+		// The watch sees a death only when the backend notices it; requests failing fast
+		// against a dead engine can end the load first. Numbers of a dead engine are an
+		// engine failure, not a benchmark result.
+		if aerr := r.confirmAlive(ctx, out != nil && out.Metrics.Failed > 0, r.srvSpec.Health); aerr != nil {
+			engineErr = &readiness.Error{Cause: readiness.CauseExited, Detail: aerr.Error() + " during the load", LogTail: strings.Join(tailLines(r.logPath, readiness.TailLines), "\n")}
+		}
+	}
 	if err != nil {
 		end(err)
 		if errors.Is(err, loadgen.ErrCrashed) {
@@ -169,6 +178,67 @@ func (r *run) load(ctx context.Context, m *result.Manifest, c Client, ph *phases
 	}
 	end(nil)
 	fmt.Fprintf(r.o.Log, "conc %d: %d/%d requests completed, %.1f output tok/s\n", conc, out.Metrics.Completed, out.Config.NumPrompts, out.Metrics.OutputThroughput)
+	return nil
+}
+
+// confirmAlive says whether the server outlived the load. After failed requests it waits
+// (briefly) for the backend to notice a death, and takes a server that no longer answers
+// its health endpoint for dead: a container's state changes only after its sockets closed.
+func (r *run) confirmAlive(ctx context.Context, failures bool, health string) error {
+	check := func() error {
+		select {
+		case <-r.srv.Done():
+			return fmt.Errorf("server %s has exited (%s)", r.srv.Info().Name, r.srv.Exit())
+		default:
+		}
+		if c, ok := r.srv.(engine.Checker); ok {
+			return c.Alive(context.WithoutCancel(ctx))
+		}
+		return nil
+	}
+	if err := check(); err != nil || !failures {
+		return err
+	}
+	deadline := time.Now().Add(confirmWindow)
+	for {
+		if err := check(); err != nil {
+			return err
+		}
+		herr := healthy(ctx, r.baseURL()+health)
+		if herr == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("server %s stopped answering %s (%v)", r.srv.Info().Name, health, herr)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// confirmWindow bounds the wait for a failed load's server to show it is dead or alive.
+const confirmWindow = 5 * time.Second
+
+
+// healthy asks the health endpoint once.
+func healthy(ctx context.Context, url string) error {
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(cctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
 	return nil
 }
 
