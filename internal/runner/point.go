@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -221,7 +221,6 @@ func (r *run) confirmAlive(ctx context.Context, failures bool, health string) er
 
 // confirmWindow bounds the wait for a failed load's server to show it is dead or alive.
 const confirmWindow = 5 * time.Second
-
 
 // healthy asks the health endpoint once.
 func healthy(ctx context.Context, url string) error {
