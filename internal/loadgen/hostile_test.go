@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Tests of what a hostile or unlucky server or user does to the load generator (issue 14),
-// named after the numbered findings.
+// Tests of what a hostile or unlucky server or user does to the load generator, named
+// TestHostile<NN><What> after the findings of docs/robustness.md.
 
 func oneRequest(url string) Config {
 	cfg := DefaultConfig()

@@ -26,8 +26,8 @@ import (
 	"github.com/inferbench/inferbench/internal/sim"
 )
 
-// Tests of what a hostile or unlucky user does to `agent run` (issue 14), named after the
-// numbered findings.
+// Tests of what a hostile or unlucky user, engine or machine does to `agent run`, named
+// TestHostile<NN><What> after the findings of docs/robustness.md.
 
 // foreignSim serves the simulator from this test process on a free port, as a program
 // that is not the agent's engine would; token is what it echoes ("" for none).
@@ -571,4 +571,27 @@ func TestHostile12DuplicateKeysInEntry(t *testing.T) {
 	}
 	_, err := ParseRow([]byte(`{"model":"m","model-prefix":"p","precision":"fp8","framework":"sim","isl":8,"osl":8,"tp":1,"conc":4}`))
 	assert.NoError(t, err)
+}
+
+type crashingEval struct{}
+
+func (crashingEval) Eval(context.Context, EvalTarget) (*result.EvalRow, error) {
+	var m map[string]int
+	m["x"]++
+	return nil, nil
+}
+
+func TestHostile03CrashInTheEvalIsNotSuccess(t *testing.T) {
+	t.Parallel()
+	b := &simBackend{cfg: sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond}}
+	o, log := options(t, b, 4)
+	o.Evaluator, o.Row.RunEval = crashingEval{}, true
+
+	rep, err := Run(context.Background(), o)
+
+	require.Error(t, err, log.String())
+	m := readManifest(t, o.OutDir, rep.Points[0].ResultFilename)
+	assert.Equal(t, result.StatusEvalFailed, m.Status)
+	assert.Contains(t, m.Message, "the agent crashed")
+	assert.Contains(t, m.Message, "assignment to entry in nil map")
 }

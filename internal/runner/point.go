@@ -377,7 +377,7 @@ func (r *run) eval(ctx context.Context) error {
 			t.ExecOutDir = workspace(r.fam) // spec mounts OutDir there
 		}
 	}
-	row, err := r.o.Evaluator.Eval(ctx, t)
+	row, err := r.runEval(ctx, t)
 	end(err)
 	m.Phases, m.Eval = ph.list, row
 	if err != nil {
@@ -398,6 +398,17 @@ func (r *run) eval(ctx context.Context) error {
 		r.rewrite(m)
 	}
 	return err
+}
+
+// runEval calls the evaluator; a crash in it is an internal error of the eval, recorded on
+// the point like any eval failure, so the point's manifest cannot keep saying success.
+func (r *run) runEval(ctx context.Context, t EvalTarget) (row *result.EvalRow, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			row, err = nil, crashError(p)
+		}
+	}()
+	return r.o.Evaluator.Eval(ctx, t)
 }
 
 func (r *run) rewrite(m *result.Manifest) {

@@ -25,7 +25,8 @@ import (
 	"github.com/inferbench/inferbench/internal/sim"
 )
 
-// End-to-end tests of issue 14's findings against the real agent binary, Docker and Slurm.
+// End-to-end tests of the failure model (docs/robustness.md) against the real agent binary,
+// Docker, Slurm and the benchmark workflow's step.
 
 // fixedPortInventory is testdata/inventory.yaml with every family on port.
 func fixedPortInventory(t *testing.T, port int) string {
