@@ -46,6 +46,9 @@ func (h *hconn) arm(stall time.Duration) {
 	if stall <= 0 {
 		return
 	}
+	// A watchdog of an earlier exchange that fired as it ended may have left a deadline in
+	// the past; the caller sets this exchange's deadlines after arming.
+	h.nc.SetReadDeadline(time.Time{})
 	if h.watchdog == nil {
 		h.watchdog = time.AfterFunc(stall, func() {
 			h.stalled.Store(true)
