@@ -17,6 +17,9 @@ import (
 // overwritten silently.
 func (r *run) preflight() error {
 	var errs []error
+	if r.o.NumPrompts < 0 || r.o.NumWarmups < -1 {
+		errs = append(errs, fmt.Errorf("number of prompts %d must not be negative (0: 10 x conc) and warm-ups %d not below -1 (-1: 2 x conc)", r.o.NumPrompts, r.o.NumWarmups))
+	}
 	writer := map[string]string{result.ServerLogFile: "the server log"}
 	var stems []string
 	for _, l := range r.plan.Launches {

@@ -237,6 +237,9 @@ func newRun(o Options) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The plan's row is the validated one, with the derived defaults (exp-name, ...) the
+	// planned result names were built from; the run's files must carry the same names.
+	o.Row = plan.Row
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 		return nil, errorf(KindInternal, "output directory: %v", err)
 	}
