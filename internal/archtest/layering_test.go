@@ -22,14 +22,14 @@ var layers = map[string]layer{
 	"internal/diag": {0, ""}, "internal/execx": {0, ""}, "internal/sse": {0, ""},
 	"internal/stats": {0, ""}, "internal/ghactions": {0, ""}, "internal/rxstamp": {0, ""},
 	"internal/procfs": {0, ""},
-	"internal/config": {1, ""}, "internal/result": {1, ""},
+	"internal/config": {1, ""}, "internal/result": {1, ""}, "internal/telemetry": {1, ""},
 	// disagg plans and launches a disaggregated deployment; recipes render into its plan.
 	"internal/disagg": {1, "agent"},
 	"internal/matrix": {2, "gen"}, "internal/changelog": {2, "gen"},
 	"internal/recipe": {2, "agent"}, "internal/inventory": {2, "agent"},
 	"internal/engine": {2, "agent"}, "internal/readiness": {2, "agent"},
 	"internal/loadgen": {2, "agent"}, "internal/sim": {2, "agent"},
-	"internal/report": {2, "agent"}, "internal/eval": {2, "agent"},
+	"internal/report": {2, "agent"}, "internal/eval": {2, "agent"}, "internal/energy": {2, "agent"},
 	// engine backends implement the engine interface: one step above it.
 	"internal/engine/docker": {3, "agent"}, "internal/engine/local": {3, "agent"},
 	"internal/engine/slurm": {3, "agent"},

@@ -83,6 +83,9 @@ type Agg struct {
 	Stats []Value
 	// Ext holds our additions; nil for a record written by the reference.
 	Ext *AggExt
+	// Power holds the power and energy fields, written last as the reference appends them;
+	// nil when the point was not measured.
+	Power *AggPower
 }
 
 // AggWorkers is Workers as the agg record spells it (dp attention as a string).
@@ -288,6 +291,15 @@ func (a Agg) MarshalJSON() ([]byte, error) {
 			o.add(f.Key, f.Value)
 		}
 	}
+	if a.Power != nil {
+		fields, err := a.Power.fields()
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range fields {
+			o.add(f.k, f.v)
+		}
+	}
 	return o.bytes()
 }
 
@@ -306,6 +318,11 @@ func (a *Agg) UnmarshalJSON(data []byte) error {
 	}
 	extKeys["runner"], extKeys["result_filename"], extKeys["server_fingerprint"] = true, true, true
 	ext := map[string]json.RawMessage{}
+	power := map[string]json.RawMessage{}
+	powerKeys := map[string]bool{}
+	for _, k := range PowerKeys {
+		powerKeys[k] = true
+	}
 	targets := map[string]any{
 		"hw": &a.HW, "conc": &a.Conc, "image": &a.Image, "model": &a.Model,
 		"infmax_model_prefix": &a.ModelPrefix, "framework": &a.Framework, "precision": &a.Precision,
@@ -326,6 +343,8 @@ func (a *Agg) UnmarshalJSON(data []byte) error {
 			}
 		case extKeys[f.Key]:
 			ext[f.Key] = f.Value
+		case powerKeys[f.Key]:
+			power[f.Key] = f.Value
 		default:
 			var v *float64
 			if err := json.Unmarshal(f.Value, &v); err != nil {
@@ -335,6 +354,9 @@ func (a *Agg) UnmarshalJSON(data []byte) error {
 				a.Stats = append(a.Stats, Value{Key: f.Key, Value: *v})
 			}
 		}
+	}
+	if a.Power, err = decodePower(power); err != nil {
+		return err
 	}
 	if len(ext) > 0 {
 		b, _ := json.Marshal(ext)
