@@ -54,6 +54,10 @@ flags:`)
 	fs.StringVar(&cfg.Mode, "mode", sim.ModeRandom, "reply mode: random, echo or script")
 	script := fs.String("script", "", "script file for --mode script")
 	fs.IntVar(&cfg.DefaultMaxTokens, "default-max-tokens", 16, "max_tokens when a request sets none")
+	fs.IntVar(&cfg.Power.GPUs, "gpus", 8, "simulated GPUs (their power and energy at GET /sim/gpus, read by agent sim-smi)")
+	fs.Float64Var(&cfg.Power.IdleW, "gpu-idle-watts", 90, "board power of a simulated GPU with nothing running")
+	fs.Float64Var(&cfg.Power.MaxW, "gpu-max-watts", 700, "board power a simulated GPU approaches as the running batch grows")
+	fs.Float64Var(&cfg.Power.HalfLoadSeqs, "gpu-half-load-seqs", 8, "running sequences at which the draw is halfway from idle to max")
 	fs.IntVar(&cfg.TruthLimit, "truth-limit", 10000, "first requests whose timings are kept for /sim/truth (negative: none)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -43,6 +43,7 @@ var commands = map[string]command{
 	"bench":     {"drive load against an OpenAI-compatible endpoint and write the result", cmdBench},
 	"serve-sim": {"serve the built-in OpenAI-compatible engine simulator", cmdServeSim},
 	"disagg":    {"run this node's share of a disaggregated deployment (started by agent run)", cmdDisagg},
+	"sim-smi":   {"print a simulator's GPUs as nvidia-smi or amd-smi would (power telemetry without a GPU)", cmdSimSMI},
 	"eval":      {"run an accuracy eval against an endpoint with the built-in scorer", cmdEval},
 	"collect":   {"aggregate the results of a sweep into agg_bmk.json, agg_eval_all.json, run_stats.json", cmdCollect},
 	"compare":   {"compare two result sets and flag regressions", cmdCompare},

@@ -55,6 +55,9 @@ type Config struct {
 	Mode   string // ModeRandom (default), ModeEcho or ModeScript
 	Script []Rule // rules for ModeScript, tried in order
 
+	// Power models the GPUs' draw and energy counters (GET /sim/gpus, agent sim-smi).
+	Power PowerModel
+
 	DefaultMaxTokens int // when a request sets no max_tokens
 	TruthLimit       int // requests whose timings are kept for /sim/truth (the first ones); 0 = 10000, <0 = none
 
@@ -134,6 +137,7 @@ func (c *Config) Validate() error {
 			bad("%s %v must be within [0, 1]", r.name, r.v)
 		}
 	}
+	errs = append(errs, c.Power.validate()...)
 	switch c.Mode {
 	case "", ModeRandom, ModeEcho:
 	case ModeScript:

@@ -91,8 +91,10 @@ func (s *Sim) admit(ctx context.Context) (release func(), ok bool) {
 	}
 	s.waiting.Add(-1)
 	s.running.Add(1)
+	s.meter.add(time.Now(), 1)
 	return func() {
 		s.running.Add(-1)
+		s.meter.add(time.Now(), -1)
 		if s.slots != nil {
 			<-s.slots
 		}

@@ -30,6 +30,8 @@ type Sim struct {
 
 	mu    sync.Mutex
 	truth []Truth
+
+	meter *meter // the GPUs' power and energy
 }
 
 // New validates cfg and returns a simulator. The startup delay starts counting now.
@@ -58,7 +60,7 @@ func New(cfg Config) (*Sim, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	s := &Sim{cfg: cfg, readyAt: time.Now().Add(cfg.StartupDelay)}
+	s := &Sim{cfg: cfg, readyAt: time.Now().Add(cfg.StartupDelay), meter: newMeter(cfg.Power, time.Now())}
 	if cfg.MaxNumSeqs > 0 {
 		s.slots = make(chan struct{}, cfg.MaxNumSeqs)
 	}
@@ -72,6 +74,7 @@ func New(cfg Config) (*Sim, error) {
 	s.mux.HandleFunc("POST /tokenize", s.gate(s.tokenize))
 	s.mux.HandleFunc("GET /metrics", s.metrics)
 	s.mux.HandleFunc("GET /sim/truth", s.truthJSON)
+	s.mux.HandleFunc("GET /sim/gpus", s.gpus)
 	s.mux.HandleFunc("DELETE /sim/truth", func(w http.ResponseWriter, _ *http.Request) { s.ResetTruth(); w.WriteHeader(http.StatusNoContent) })
 	return s, nil
 }
