@@ -45,6 +45,13 @@ PREFILL_DP_ATTN, DECODE_* likewise, and the additional settings either as
 PREFILL_ADDITIONAL_SETTINGS/DECODE_ADDITIONAL_SETTINGS (JSON arrays of "K=V") or as the
 exported variables themselves (CONFIG_FILE, PREFILL_NODES, DECODE_NODES, DECODE_MTP_SIZE, ...).
 
+Per point it also samples the GPUs' power, temperature, clocks and utilization during the
+load (nvidia-smi or amd-smi by the runner's vendor, the simulator's own for simulated
+engines; --power-tool) into gpu_metrics_<stem>.csv, validates the telemetry and computes the
+energy over the benchmark window into power_validation_<stem>.json and the agg record's
+power fields (avg_power_w, total_gpu_energy_j, joules_per_output_token, ..., power_valid).
+Invalid power is recorded, not fatal, unless --require-power (or REQUIRE_POWER=1).
+
 --dry-run prints what the run would start, starting nothing: one JSON object with every
 launch (the backend's request, the engine's command line, complete environment and config
 files) and the concurrency points benchmarked against it with the client's settings.
@@ -57,8 +64,9 @@ Leftovers of agents that were killed (containers, Slurm jobs, processes) are rem
 their agent is provably gone. See docs/robustness.md.
 
 Exit status: 0 success, 1 benchmark failure, 2 usage error, 3 engine failure (including a
-port held by another program), 4 other (including cancellation). The first SIGINT/SIGTERM
-cancels (the engine gets --stop-grace), a second kills the engine at once.
+port held by another program), 4 other (including cancellation), 5 power required and its
+telemetry invalid. The first SIGINT/SIGTERM cancels (the engine gets --stop-grace), a second
+kills the engine at once.
 
 flags:`)
 		fs.PrintDefaults()
@@ -85,6 +93,9 @@ flags:`)
 	evalMode := fs.String("eval-mode", "", "override the eval mode of --eval-config: harness (lm-eval) or builtin (no Python needed)")
 	var dryRun dryRunFlag
 	fs.Var(&dryRun, "dry-run", "print the plan (json, or text with --dry-run=text) instead of running it")
+	powerTool := fs.String("power-tool", runner.PowerAuto, "GPU power telemetry: "+strings.Join(runner.PowerTools, ", "))
+	powerInterval := fs.Duration("power-interval", 0, "power sampling interval (default 100ms for nvidia-smi; amd-smi counts whole seconds)")
+	requirePower := fs.Bool("require-power", envTrue(e.getenv("REQUIRE_POWER")), "fail a point whose power telemetry is invalid, with exit status 5 (default $REQUIRE_POWER)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -142,6 +153,7 @@ flags:`)
 		NumPrompts: *numPrompts, NumWarmups: *numWarmups, Log: e.stderr, ReadyInterval: *readyInterval,
 		StopGrace: *stopGrace, DockerConfig: dockerConfig(e.getenv), Evaluator: evaluator,
 		Engine: *engine, Overwrite: *overwrite, StallTimeout: stallOption(*stallTimeout), Hurry: e.hurry,
+		PowerTool: *powerTool, PowerInterval: *powerInterval, RequirePower: *requirePower,
 	})
 	if rep != nil {
 		for _, m := range rep.Points {
@@ -157,6 +169,8 @@ flags:`)
 		return exitOK
 	case runner.KindBench:
 		return exitBenchFail
+	case runner.KindPower:
+		return exitPower
 	case runner.KindUsage:
 		return exitUsage
 	case runner.KindEngine:
@@ -296,6 +310,15 @@ func loadRecipes(path string) (*recipe.Set, error) {
 		return nil, fmt.Errorf("%s: no *.yaml recipe files", path)
 	}
 	return recipe.LoadFiles(files...)
+}
+
+// envTrue reads a boolean environment variable the way the reference's REQUIRE_POWER is read.
+func envTrue(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "yes":
+		return true
+	}
+	return false
 }
 
 // rangeRatio reads RANDOM_RANGE_RATIO (the reference sets 0.8); 0 lets the runner default.

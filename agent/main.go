@@ -31,6 +31,7 @@ const (
 	exitUsage     = 2 // bad command line or input
 	exitEngine    = 3 // the engine did not start, died or could not be reached
 	exitInternal  = 4 // anything else: I/O errors, a backend that misbehaved
+	exitPower     = 5 // power was required (--require-power) and its telemetry did not validate
 )
 
 type command struct {

@@ -8,6 +8,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/inferbench/inferbench/internal/execx"
 )
 
 // Spec is a fully rendered server launch: nothing in it is templated any more.
@@ -195,6 +197,15 @@ type ExecResult struct {
 // ctx ended). env is KEY=VALUE added to the server's environment for this command only.
 type Execer interface {
 	Exec(ctx context.Context, argv, env []string) (ExecResult, error)
+}
+
+// NodeRunner is implemented by servers whose deployment runs on machines other than the
+// agent's (Slurm). OnEveryNode wraps a command so that it runs once on every node of the
+// deployment, beside the server (outside its container) with the launch's GPUs visible,
+// each output line prefixed with the node's index as "N: " (node 0 first, in the order the
+// launch numbers its nodes). nodes is how many nodes that is. The power sampler uses it.
+type NodeRunner interface {
+	OnEveryNode(argv []string) (cmd execx.Cmd, nodes int)
 }
 
 // Handle is the state every backend's server keeps. Embedding it provides the Info,

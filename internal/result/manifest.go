@@ -10,6 +10,7 @@ const (
 	StatusBenchFailed  Status = "bench_failed"  // the load ran but did not meet its bar
 	StatusEngineFailed Status = "engine_failed" // the engine did not start, died or hung
 	StatusEvalFailed   Status = "eval_failed"   // accuracy below its threshold, or the eval broke
+	StatusPowerInvalid Status = "power_invalid" // power was required and its telemetry did not validate
 	StatusCancelled    Status = "cancelled"     // SIGINT/SIGTERM or a timeout
 	StatusError        Status = "error"         // anything else (I/O, backend misbehaviour)
 )

@@ -73,7 +73,7 @@ func SeqLenName(isl, osl int) string {
 // PointFiles are the files one point writes in the output directory, besides the server log
 // it shares with the other points of its run.
 func PointFiles(stem string) []string {
-	return []string{RawFile(stem), RequestsFile(stem), AggFile(stem), ManifestFile(stem)}
+	return []string{RawFile(stem), RequestsFile(stem), AggFile(stem), ManifestFile(stem), GPUMetricsFile(stem), PowerValidationFile(stem)}
 }
 
 // MaxStemLen keeps every file name of a point (the longest is manifest_<stem>.json) within
@@ -108,3 +108,7 @@ func CheckStem(stem string) error {
 func NameChar(r rune) bool {
 	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '=' || r == '-'
 }
+
+// Power telemetry of a point: the sampled readings and their validation.
+func GPUMetricsFile(stem string) string      { return "gpu_metrics_" + stem + ".csv" }
+func PowerValidationFile(stem string) string { return "power_validation_" + stem + ".json" }

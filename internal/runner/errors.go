@@ -12,6 +12,7 @@ type Kind int
 const (
 	KindNone      Kind = iota
 	KindBench          // the load ran but did not meet its bar
+	KindPower          // power was required and its telemetry did not validate
 	KindEngine         // the engine did not start, died or hung
 	KindUsage          // bad row, unknown runner, no recipe
 	KindCancelled      // SIGINT/SIGTERM or the run timeout
@@ -19,7 +20,7 @@ const (
 )
 
 func (k Kind) String() string {
-	return [...]string{"ok", "benchmark failure", "engine failure", "usage error", "cancelled", "internal error"}[k]
+	return [...]string{"ok", "benchmark failure", "power telemetry invalid", "engine failure", "usage error", "cancelled", "internal error"}[k]
 }
 
 // Error carries a Kind.

@@ -72,6 +72,7 @@ func (r *run) ensureServer(ctx context.Context, l *Launch, conc int, ph *phases)
 }
 
 func (r *run) stopServer(ctx context.Context, ph *phases) {
+	r.stopPowerStream()
 	end := ph.begin("stop")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
@@ -168,6 +169,7 @@ func (r *run) startServer(ctx context.Context, l *Launch, conc int, ph *phases) 
 		return &Error{Kind: KindEngine, Err: fmt.Errorf("starting the server with the %s backend: %w", r.backend.Name(), err)}
 	}
 	r.srv, r.srvFP, r.srvSpec, r.token = srv, l.Fingerprint, rend, s.Token
+	r.startPowerStream(ctx, l.Values)
 	info := srv.Info()
 	fmt.Fprintf(r.o.Log, "conc %d: server %s is %s %s", conc, info.Name, info.Backend, info.ID)
 	if info.Node != "" {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inferbench/inferbench/internal/energy"
 	"github.com/inferbench/inferbench/internal/engine"
 	"github.com/inferbench/inferbench/internal/loadgen"
 	"github.com/inferbench/inferbench/internal/readiness"
@@ -132,6 +133,8 @@ func (r *run) load(ctx context.Context, m *result.Manifest, c Client, ph *phases
 			cancel(err)
 		}
 	}()
+	pp := r.startPower(m) // before the window opens; stopped once it has closed
+	defer pp.stop()
 	end := ph.begin("load")
 	fmt.Fprintf(r.o.Log, "conc %d: benchmarking %s%s (%s)\n", conc, cfg.BaseURL, endpoint, m.ResultFilename)
 	out, err := r.o.Bench.Bench(lctx, cfg, r.o.Log)
@@ -166,7 +169,11 @@ func (r *run) load(ctx context.Context, m *result.Manifest, c Client, ph *phases
 		end(err)
 		return errorf(KindInternal, "write result: %v", err)
 	}
-	if err := r.writeAgg(m, out); err != nil {
+	var power *energy.Validation
+	if pp != nil {
+		power = r.finishPower(pp, m, out, out.Raw(nil))
+	}
+	if err := r.writeAgg(m, out, power); err != nil {
 		end(err)
 		return errorf(KindInternal, "write agg record: %v", err)
 	}
@@ -175,6 +182,10 @@ func (r *run) load(ctx context.Context, m *result.Manifest, c Client, ph *phases
 			out.Config.NumPrompts, 100*out.Config.MaxFailureRate)
 		end(err)
 		return &Error{Kind: KindBench, Err: err}
+	}
+	if err := r.powerRequired(m, power); err != nil {
+		end(err)
+		return &Error{Kind: KindPower, Err: err}
 	}
 	end(nil)
 	fmt.Fprintf(r.o.Log, "conc %d: %d/%d requests completed, %.1f output tok/s\n", conc, out.Metrics.Completed, out.Config.NumPrompts, out.Metrics.OutputThroughput)
@@ -254,7 +265,7 @@ func (r *run) writeRaw(m *result.Manifest, out *loadgen.Outcome) error {
 }
 
 // writeAgg writes agg_<stem>.json as process_result.py did (indent 2), arithmetic fixed.
-func (r *run) writeAgg(m *result.Manifest, out *loadgen.Outcome) error {
+func (r *run) writeAgg(m *result.Manifest, out *loadgen.Outcome, power *energy.Validation) error {
 	row := r.o.Row
 	raw := out.Raw(nil)
 	job := result.Job{
@@ -270,6 +281,9 @@ func (r *run) writeAgg(m *result.Manifest, out *loadgen.Outcome) error {
 	}
 	if agg.Ext != nil {
 		agg.Ext.ServerFingerprint = m.ServerFingerprint
+	}
+	if power != nil {
+		agg.Power = power.Agg()
 	}
 	b, err := json.Marshal(agg)
 	if err != nil {
@@ -331,6 +345,8 @@ func status(err error) (result.Status, string) {
 		return result.StatusSuccess, ""
 	case KindBench:
 		return result.StatusBenchFailed, "failure rate above threshold"
+	case KindPower:
+		return result.StatusPowerInvalid, "power telemetry invalid"
 	case KindEngine:
 		var re *readiness.Error
 		switch {

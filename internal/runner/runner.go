@@ -18,8 +18,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/inferbench/inferbench/internal/energy"
 	"github.com/inferbench/inferbench/internal/engine"
 	"github.com/inferbench/inferbench/internal/execx"
 	"github.com/inferbench/inferbench/internal/inventory"
@@ -27,6 +30,7 @@ import (
 	"github.com/inferbench/inferbench/internal/procfs"
 	"github.com/inferbench/inferbench/internal/recipe"
 	"github.com/inferbench/inferbench/internal/result"
+	"github.com/inferbench/inferbench/internal/telemetry"
 )
 
 // Bencher drives the load of one point; loadgen.Run in production.
@@ -118,6 +122,14 @@ type Options struct {
 	// Hurry is closed when the agent must finish at once (a second signal: the CI runner is
 	// about to kill it): servers are then killed instead of stopped with their grace.
 	Hurry <-chan struct{}
+	// PowerTool samples GPU power during each point's load (PowerTools; "" is auto);
+	// PowerInterval is its sampling interval (0: the tool's default, 100 ms for nvidia-smi).
+	PowerTool     string
+	PowerInterval time.Duration
+	// RequirePower fails a point whose power telemetry does not validate (KindPower).
+	RequirePower bool
+	// PowerClock is what the sampler reads and waits on; nil is the wall clock.
+	PowerClock telemetry.Clock
 }
 
 // Report is what a run did.
@@ -197,6 +209,14 @@ type run struct {
 	owner string
 	// token is the identity of the current server's launch.
 	token string
+
+	// The power telemetry tool (ptoolKey says for which server), its stream while a server
+	// runs, and what its validation expects.
+	ptool      *telemetry.Tool
+	ptoolKey   string
+	pstream    *telemetry.Stream
+	powerTopo  energy.Topology
+	powerNoted bool
 }
 
 func newRun(o Options) (*run, error) {
@@ -232,6 +252,9 @@ func newRun(o Options) (*run, error) {
 		if fam, err := o.Inventory.Family(o.RunnerName); err == nil {
 			o.Backend = newBackend(o, fam, owner)
 		}
+	}
+	if o.PowerTool != "" && !slices.Contains(PowerTools, o.PowerTool) {
+		return nil, errorf(KindUsage, "power tool %q: want one of %s", o.PowerTool, strings.Join(PowerTools, ", "))
 	}
 	plan, err := PlanRow(o)
 	if err != nil {
@@ -352,6 +375,7 @@ func (r *run) cleanup(ctx context.Context) {
 			}
 		}()
 	}
+	r.stopPowerStream()
 	if r.srv != nil {
 		fmt.Fprintf(r.o.Log, "stopping server %s\n", r.srv.Info().Name)
 		ph := &phases{}

@@ -18,11 +18,12 @@ import (
 //	go test -run '^$' -bench . -benchtime 3x ./internal/telemetry/
 //
 // BenchmarkSamplerCPU runs a real sampling stream (a shell loop printing nvidia-smi's
-// format for 8 GPUs every 100 ms, the default interval) for two seconds per iteration and
-// reports the agent process's own CPU time per second sampled (the tool's CPU is the
-// child's and not counted). BenchmarkSamplerLines is the line handling alone (parse, CSV
-// write, bookkeeping) for one sampled second. The delay benchmarks time Start+Stop against
-// a tool that hangs for ever and one that is not installed.
+// format for 8 GPUs every 100 ms, the default interval) recorded for two seconds per
+// iteration and reports the agent process's own CPU time per second sampled (the tool's CPU
+// is the child's and not counted). BenchmarkSamplerLines is the line handling alone (parse,
+// CSV write, bookkeeping) for one sampled second. The delay benchmarks time a point's
+// recording (start, record, stop) against a tool that hangs for ever and one that is not
+// installed.
 
 func cpuNow() time.Duration {
 	var ru syscall.Rusage
@@ -51,9 +52,11 @@ func BenchmarkSamplerCPU(b *testing.B) {
 		tl := &Tool{Vendor: NVIDIA, Program: []string{"sh", "-c", fakeNvidiaSMI, "nvidia-smi"}, Interval: 100 * time.Millisecond,
 			ProbeTimeout: 5 * time.Second}
 		c0, t0 := cpuNow(), time.Now()
-		s := tl.Start(context.Background(), Options{Path: filepath.Join(dir, "m.csv")})
+		s := tl.Start(context.Background(), Options{})
+		r := s.Record(filepath.Join(dir, "m.csv"))
 		time.Sleep(window)
-		sum := s.Stop(time.Now().Add(-time.Second))
+		sum := r.Stop(time.Now().Add(-time.Second))
+		s.Close()
 		cpu += cpuNow() - c0
 		sampled += time.Since(t0)
 		samples += sum.Samples
@@ -68,8 +71,10 @@ func BenchmarkSamplerCPU(b *testing.B) {
 
 func BenchmarkSamplerLines(b *testing.B) {
 	tl := &Tool{Vendor: NVIDIA, Program: []string{"nvidia-smi"}, Interval: 100 * time.Millisecond}
-	s := tl.Start(context.Background(), Options{Path: filepath.Join(b.TempDir(), "m.csv"), Starter: &fakeStarter{
+	s := tl.Start(context.Background(), Options{Starter: &fakeStarter{
 		script: func(_, _ io.Writer, stop <-chan struct{}) int { <-stop; return 0 }}, Runner: probeRunner(), Clock: newClock(true)})
+	defer s.Close()
+	r := s.Record(filepath.Join(b.TempDir(), "m.csv"))
 	lineWriter{s}.Write([]byte(nvidiaHeader + "\n"))
 	t := time.Now()
 	var chunk strings.Builder
@@ -84,7 +89,7 @@ func BenchmarkSamplerLines(b *testing.B) {
 		}
 		lineWriter{s}.Write([]byte(chunk.String()))
 	}
-	s.Stop(t)
+	r.Stop(t)
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e3, "µs/sampled-s")
 }
 
@@ -93,8 +98,9 @@ func BenchmarkStartStopHungTool(b *testing.B) {
 	for b.Loop() {
 		ctx, cancel := context.WithCancel(context.Background())
 		tl := &Tool{Vendor: NVIDIA, Program: []string{"sh", "-c", "exec sleep 1000", "nvidia-smi"}, Interval: 100 * time.Millisecond}
-		s := tl.Start(ctx, Options{Path: filepath.Join(dir, "m.csv")})
-		sum := s.Stop(time.Now())
+		s := tl.Start(ctx, Options{})
+		sum := s.Record(filepath.Join(dir, "m.csv")).Stop(time.Now())
+		s.Close()
 		cancel()
 		if sum.Problem != ProblemStalled {
 			b.Fatalf("problem %q, want %s", sum.Problem, ProblemStalled)
@@ -107,8 +113,10 @@ func BenchmarkStartStopMissingTool(b *testing.B) {
 	dir := b.TempDir()
 	for b.Loop() {
 		tl := &Tool{Vendor: NVIDIA, Program: []string{"/nonexistent/nvidia-smi"}, Interval: 100 * time.Millisecond}
-		s := tl.Start(context.Background(), Options{Path: filepath.Join(dir, "m.csv")})
-		if sum := s.Stop(time.Now()); sum.Problem != ProblemMissing {
+		s := tl.Start(context.Background(), Options{})
+		sum := s.Record(filepath.Join(dir, "m.csv")).Stop(time.Now())
+		s.Close()
+		if sum.Problem != ProblemMissing {
 			b.Fatalf("problem %q, want %s", sum.Problem, ProblemMissing)
 		}
 	}

@@ -30,8 +30,8 @@ const (
 type Sample struct {
 	Node string // srun task label of a multi-node stream; "" on one node
 	GPU  string // the tool's GPU index
-	// Time is when the reading was taken, in Unix seconds on the agent's clock where the
-	// file says so (see Time selection in Parser).
+	// Time is when the reading was taken, in Unix seconds: the tool's timestamp, or the
+	// agent's receipt time where the tool's is only whole seconds.
 	Time float64
 	// PowerW is the column the reference integrates: the first whose name mentions power
 	// and no limit (power.draw on NVIDIA, socket_power on AMD).
@@ -164,6 +164,16 @@ func (p *Parser) Line(line string) (Sample, bool) {
 	return s, true
 }
 
+// Sample parses a data line against the header seen so far without recording anything:
+// for a long-lived stream that only needs to know whose reading a line is.
+func (p *Parser) Sample(line string) (Sample, bool) {
+	if p.cols == nil {
+		return Sample{}, false
+	}
+	s, issue := p.cols.sample(splitCSV(strings.TrimRight(line, "\r\n")), p.loc)
+	return s, issue == ""
+}
+
 // IsHeader reports whether split CSV fields are a tool's header line: both tools start it
 // with the timestamp column.
 func IsHeader(fields []string) bool {
@@ -281,10 +291,17 @@ func (c *columns) sample(f []string, loc *time.Location) (Sample, string) {
 	t, precise, ok := ParseTimestamp(cell(c.time), loc)
 	if ok {
 		s.Time = t
-		// The agent's receipt time replaces the tool's when the tool's is coarse (amd-smi
-		// stamps whole seconds) or comes from another machine's clock (a remote node).
-		if h, hok := number(cell(c.host)); hok && h > 0 && (!precise || s.Node != "") {
-			s.Time = h
+		if h, hok := number(cell(c.host)); hok && h > 0 {
+			switch off := h - t; {
+			case !precise:
+				// amd-smi stamps whole seconds; the agent received the line within
+				// milliseconds of the reading (the tool runs unbuffered).
+				s.Time = h
+			case math.Abs(off) > 600:
+				// nvidia-smi prints the local time of the node it runs on, without a
+				// zone: a node in another zone is off by whole quarter hours.
+				s.Time = t + math.Round(off/900)*900
+			}
 		}
 	}
 	if len(f) != c.n {

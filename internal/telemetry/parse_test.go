@@ -88,7 +88,7 @@ func TestParseHostTimeReplacesCoarseOrRemoteTimestamps(t *testing.T) {
 	}{
 		{"whole-second tool stamp: the receipt time is finer", "1736942096,0,700,1736942096.734512,", 1736942096.734512},
 		{"sub-second tool stamp on this machine: the tool's own", "1736942096.5,0,700,1736942096.734512,", 1736942096.5},
-		{"a remote node's clock: the agent's receipt time", "1736942096.5,0,700,1736942096.734512,3", 1736942096.734512},
+		{"a node printing another zone's local time: shifted by whole quarter hours", "1736938496.5,0,700,1736942096.734512,3", 1736942096.5},
 		{"no receipt time: the tool's", "1736942096,0,700,,", 1736942096},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -28,7 +28,7 @@ type RealClock struct{}
 func (RealClock) Now() time.Time                         { return time.Now() }
 func (RealClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
-// Problem codes a sampler can end with. They join the power-validation reasons.
+// Problem codes a stream can end a recording with. They join the power-validation reasons.
 const (
 	ProblemMissing  = "telemetry_tool_missing"    // the program is not installed
 	ProblemFailed   = "telemetry_tool_failed"     // it refused to start or exited early
@@ -37,7 +37,7 @@ const (
 	ProblemNoHeader = "telemetry_no_header"       // it printed lines but never a CSV header
 )
 
-// Summary is what a sampler did, for the validation sidecar and the log.
+// Summary is what one recording got from the stream, for the validation sidecar and the log.
 type Summary struct {
 	Tool      string   `json:"tool"`
 	Command   string   `json:"command,omitempty"`
@@ -50,51 +50,56 @@ type Summary struct {
 	Problem   string   `json:"problem,omitempty"`
 	Message   string   `json:"message,omitempty"`
 	Warnings  []string `json:"warnings,omitempty"`
-	// StartWaitS and StopWaitS are how long Start and Stop held the benchmark up.
+	// StartWaitS and StopWaitS are how long starting and stopping the recording held the
+	// benchmark up.
 	StartWaitS float64 `json:"start_wait_s"`
 	StopWaitS  float64 `json:"stop_wait_s"`
 }
 
-// Options are the per-point settings of a sampler.
+// Options are the settings of a stream.
 type Options struct {
-	Path    string        // the CSV to write
 	Starter execx.Starter // runs the stream; default execx.OS
 	Runner  execx.Runner  // runs the probe; default execx.OS
 	Clock   Clock         // default RealClock
 }
 
-// Sampler is one running sampling stream.
-type Sampler struct {
+// Stream is a running telemetry tool. It lives as long as the server it watches (sampling
+// idle power between points does no harm), so a tool's start-up, which can take seconds on
+// a GPU node, is paid once; each point records its own window into its own file.
+type Stream struct {
 	tool  *Tool
 	opt   Options
 	iv    time.Duration
 	first chan struct{} // closed at the first sample
 	done  chan struct{} // closed once the tool has ended or could not start
-	upd   chan struct{} // a sample arrived (never blocks the reader)
 
 	mu         sync.Mutex
-	w          *bufio.Writer
-	f          *os.File
-	parser     *Parser
-	header     string
+	header     string // the tool's header, normalised
+	fileHeader string // the header line of the files
 	nodeHeader map[string]bool
 	badNode    map[string]bool
-	last       map[string]float64 // latest sample time per device
+	keys       *Parser           // reads whose a line is, when no recording is open
+	latest     map[string]string // the newest file line of each device, to open recordings with
+	order      []string          // devices in the order first seen
 	lastLine   time.Time
 	lastSample time.Time
 	partial    []byte
-	stopped    bool
+	closed     bool
+	recorded   bool // a recording has been opened (only the first waits for a sample)
 	firstOnce  sync.Once
 	proc       execx.Process
 	stderr     []string
-	sum        Summary
+	command    string
+	problem    string
+	message    string
+	warnings   []string
+	preamble   int
+	recs       []*Recording
 }
 
-// Start starts sampling into opt.Path and returns once the first sample is in, the tool has
-// failed, or one sampling interval has passed, whichever comes first: a tool that hangs
-// holds the benchmark up by at most one interval here, and a missing one not at all.
-// Start never fails; problems end up in the Summary that Stop returns.
-func (t *Tool) Start(ctx context.Context, opt Options) *Sampler {
+// Start starts the tool and returns at once; problems (a missing tool, a probe that hangs)
+// surface in the recordings' summaries.
+func (t *Tool) Start(ctx context.Context, opt Options) *Stream {
 	if opt.Starter == nil {
 		opt.Starter = execx.OS{}
 	}
@@ -104,50 +109,39 @@ func (t *Tool) Start(ctx context.Context, opt Options) *Sampler {
 	if opt.Clock == nil {
 		opt.Clock = RealClock{}
 	}
-	s := &Sampler{tool: t, opt: opt, iv: t.EffectiveInterval(), first: make(chan struct{}), done: make(chan struct{}),
-		upd: make(chan struct{}, 1), parser: NewParser(nil), nodeHeader: map[string]bool{}, badNode: map[string]bool{},
-		last: map[string]float64{}}
-	s.sum = Summary{Tool: t.Name(), IntervalS: s.iv.Seconds()}
-	t0 := opt.Clock.Now()
-	f, err := os.Create(opt.Path)
-	if err != nil {
-		s.fail(ProblemFile, err.Error())
-		close(s.done)
-		return s
-	}
-	s.f, s.w = f, bufio.NewWriterSize(f, 64*1024)
+	t.probeCache() // before the stream's goroutine reads it
+	s := &Stream{tool: t, opt: opt, iv: t.EffectiveInterval(), first: make(chan struct{}), done: make(chan struct{}),
+		nodeHeader: map[string]bool{}, badNode: map[string]bool{}, latest: map[string]string{}, keys: NewParser(nil)}
 	go s.run(ctx)
-	select {
-	case <-s.first:
-	case <-s.done:
-	case <-opt.Clock.After(s.iv):
-	}
-	s.sum.StartWaitS = opt.Clock.Now().Sub(t0).Seconds()
 	return s
 }
 
-func (s *Sampler) fail(problem, msg string) {
+func (s *Stream) fail(problem, msg string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.sum.Problem == "" {
-		s.sum.Problem, s.sum.Message = problem, msg
+	if s.problem == "" {
+		s.problem, s.message = problem, msg
 	}
 }
 
 // run probes the tool, starts the stream and waits for it to end.
-func (s *Sampler) run(ctx context.Context) {
+func (s *Stream) run(ctx context.Context) {
 	defer close(s.done)
 	if err := s.tool.Probe(ctx, s.opt.Runner); err != nil {
 		s.fail(problemOf(err), fmt.Sprintf("%s could not be run: %v", s.tool.Name(), err))
 		return
 	}
 	c := s.tool.command(s.tool.StreamArgs())
-	c.Stdout = lineWriter{s}
-	c.Stderr = stderrWriter{s}
+	c.Stdout, c.Stderr, c.Passthrough = lineWriter{s}, stderrWriter{s}, true
+	c.KillWithParent = true // an agent killed outright leaves no sampler behind
 	c.KillGrace = 2 * time.Second
 	s.mu.Lock()
-	s.sum.Command = c.String()
+	s.command = c.String()
+	closed := s.closed
 	s.mu.Unlock()
+	if closed {
+		return
+	}
 	p, err := s.opt.Starter.Start(ctx, c)
 	if err != nil {
 		s.fail(problemOf(err), fmt.Sprintf("%s could not be started: %v", s.tool.Name(), err))
@@ -155,14 +149,17 @@ func (s *Sampler) run(ctx context.Context) {
 	}
 	s.mu.Lock()
 	s.proc = p
+	if s.closed { // closed while starting
+		_ = p.Signal(syscall.SIGTERM)
+	}
 	s.mu.Unlock()
 	res, err := p.Wait()
 	s.mu.Lock()
-	stopped := s.stopped
+	closed = s.closed
 	tail := strings.Join(s.stderr, " | ")
 	s.mu.Unlock()
-	if !stopped {
-		msg := fmt.Sprintf("%s exited (status %d) before the point ended", s.tool.Name(), res.ExitCode)
+	if !closed {
+		msg := fmt.Sprintf("%s exited (status %d) while it was needed", s.tool.Name(), res.ExitCode)
 		if err != nil && res.ExitCode < 0 {
 			msg += ": " + err.Error()
 		}
@@ -180,14 +177,14 @@ func problemOf(err error) string {
 	return ProblemFailed
 }
 
-type lineWriter struct{ s *Sampler }
+type lineWriter struct{ s *Stream }
 
 func (w lineWriter) Write(b []byte) (int, error) {
 	w.s.feed(b)
 	return len(b), nil
 }
 
-type stderrWriter struct{ s *Sampler }
+type stderrWriter struct{ s *Stream }
 
 func (w stderrWriter) Write(b []byte) (int, error) {
 	s := w.s
@@ -206,7 +203,7 @@ func (w stderrWriter) Write(b []byte) (int, error) {
 
 // feed takes a chunk of the tool's output; complete lines are handled as they arrive, a
 // line cut off when the tool is stopped is dropped.
-func (s *Sampler) feed(b []byte) {
+func (s *Stream) feed(b []byte) {
 	now := s.opt.Clock.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -228,12 +225,14 @@ func (s *Sampler) feed(b []byte) {
 var labelLineRe = regexp.MustCompile(`^\s*(\d+): ?(.*)$`)
 
 // line handles one complete line; s.mu is held.
-func (s *Sampler) line(line string, now time.Time) {
-	if s.stopped || strings.TrimSpace(line) == "" {
+func (s *Stream) line(line string, now time.Time) {
+	if s.closed || strings.TrimSpace(line) == "" {
 		return
 	}
 	s.lastLine = now
-	s.sum.Lines++
+	for _, r := range s.recs {
+		r.lines++
+	}
 	node, text := "", line
 	if s.tool.Labeled {
 		if m := labelLineRe.FindStringSubmatch(line); m != nil {
@@ -246,9 +245,11 @@ func (s *Sampler) line(line string, now time.Time) {
 		switch {
 		case s.header == "":
 			s.header = norm
-			h := strings.TrimSpace(text) + "," + HostTimeColumn + "," + NodeColumn
-			s.write(h)
-			s.parser.Line(h)
+			s.fileHeader = strings.TrimSpace(text) + "," + HostTimeColumn + "," + NodeColumn
+			s.keys.Line(s.fileHeader)
+			for _, r := range s.recs {
+				r.write(s.fileHeader)
+			}
 		case norm != s.header && !s.badNode[node]:
 			s.badNode[node] = true
 			s.warn(fmt.Sprintf("node %q printed a different header; its lines are left out: %s", node, clip(text, 200)))
@@ -257,28 +258,33 @@ func (s *Sampler) line(line string, now time.Time) {
 		return
 	}
 	if !s.nodeHeader[node] || s.badNode[node] {
-		s.sum.Preamble++
-		if s.sum.Preamble <= 3 {
+		s.preamble++
+		if s.preamble <= 3 {
 			s.warn("line before the CSV header: " + clip(text, 200))
 		}
 		return
 	}
 	out := text + "," + FormatHostTime(now) + "," + node
-	s.write(out)
-	smp, ok := s.parser.Line(out)
-	if !ok {
+	var key string
+	for _, r := range s.recs {
+		if smp, ok := r.write(out); ok {
+			key = smp.Key()
+		}
+	}
+	if key == "" {
+		if smp, ok := s.keys.Sample(out); ok {
+			key = smp.Key()
+		}
+	}
+	if key == "" {
 		return
 	}
-	k := smp.Key()
-	if t, seen := s.last[k]; !seen || smp.Time > t {
-		s.last[k] = smp.Time
+	if _, seen := s.latest[key]; !seen {
+		s.order = append(s.order, key)
 	}
+	s.latest[key] = out
 	s.lastSample = now
 	s.firstOnce.Do(func() { close(s.first) })
-	select {
-	case s.upd <- struct{}{}:
-	default:
-	}
 }
 
 func normHeader(fields []string) string {
@@ -289,116 +295,216 @@ func normHeader(fields []string) string {
 	return strings.Join(out, ",")
 }
 
-func (s *Sampler) write(line string) {
-	if s.w == nil {
+func (s *Stream) warn(w string) {
+	if len(s.warnings) < 20 {
+		s.warnings = append(s.warnings, w)
+	}
+}
+
+// Close stops the tool. It signals the process and leaves it to exit in the background: a
+// tool stuck in the driver may never exit, and nothing here waits for it.
+func (s *Stream) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
 		return
 	}
-	if _, err := s.w.WriteString(line + "\n"); err != nil && s.sum.Problem == "" {
-		s.sum.Problem, s.sum.Message = ProblemFile, err.Error()
+	s.closed = true
+	for _, r := range s.recs {
+		r.close()
+	}
+	s.recs = nil
+	if p := s.proc; p != nil && !isClosed(s.done) {
+		_ = p.Signal(syscall.SIGTERM)
+		done := s.done
+		time.AfterFunc(2*time.Second, func() {
+			if !isClosed(done) {
+				_ = p.Signal(syscall.SIGKILL)
+			}
+		})
 	}
 }
 
-func (s *Sampler) warn(w string) {
-	if len(s.sum.Warnings) < 20 {
-		s.sum.Warnings = append(s.sum.Warnings, w)
-	}
+// Recording is one point's share of a stream, written to its own file.
+type Recording struct {
+	s       *Stream
+	w       *bufio.Writer
+	f       *os.File
+	parser  *Parser
+	last    map[string]float64 // latest sample time per device
+	upd     chan struct{}
+	lines   int
+	wait    time.Duration
+	problem string
+	message string
 }
 
-// Stop ends sampling after the point's window closed at end. A healthy tool is given until
-// its next sample on every GPU is past end (the window must be bracketed), but never longer
-// than two intervals after its last sample arrived; a tool that has printed nothing for that
-// long, has exited or never started is not waited for at all. The tool is then signalled and
-// left to exit in the background: Stop never waits on the process itself.
-func (s *Sampler) Stop(end time.Time) Summary {
+// Record opens a point's file: the tool's header and the newest reading of every GPU (so a
+// window that opens right away is still bracketed), then every line from now on. Only the
+// first recording of a stream waits, for the stream's first sample, and at most one
+// sampling interval: a tool that hangs costs a server launch one interval, a missing one
+// nothing.
+func (s *Stream) Record(path string) *Recording {
 	clk := s.opt.Clock
 	t0 := clk.Now()
-	endUnix := unix(end)
-	var timeout <-chan time.Time
-	for {
-		s.mu.Lock()
-		wait, deadline := s.needWait(endUnix, clk.Now())
-		s.mu.Unlock()
-		if !wait {
-			break
+	s.mu.Lock()
+	waitFirst := !s.recorded
+	s.recorded = true
+	s.mu.Unlock()
+	if waitFirst {
+		select {
+		case <-s.first:
+		case <-s.done:
+		default:
+			select {
+			case <-s.first:
+			case <-s.done:
+			case <-clk.After(s.iv):
+			}
 		}
-		if timeout == nil {
-			timeout = clk.After(deadline)
+	}
+	r := &Recording{s: s, parser: NewParser(nil), last: map[string]float64{}, upd: make(chan struct{}, 1)}
+	r.wait = clk.Now().Sub(t0)
+	f, err := os.Create(path)
+	if err != nil {
+		r.problem, r.message = ProblemFile, err.Error()
+		return r
+	}
+	r.f, r.w = f, bufio.NewWriterSize(f, 64*1024)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		r.close()
+		return r
+	}
+	if s.fileHeader != "" {
+		r.write(s.fileHeader)
+		for _, k := range s.order {
+			r.write(s.latest[k])
+		}
+	}
+	s.recs = append(s.recs, r)
+	return r
+}
+
+// write adds a line to the file and parses it; s.mu is held.
+func (r *Recording) write(line string) (Sample, bool) {
+	if r.w == nil {
+		return Sample{}, false
+	}
+	if _, err := r.w.WriteString(line + "\n"); err != nil && r.problem == "" {
+		r.problem, r.message = ProblemFile, err.Error()
+	}
+	smp, ok := r.parser.Line(line)
+	if ok {
+		if t, seen := r.last[smp.Key()]; !seen || smp.Time > t {
+			r.last[smp.Key()] = smp.Time
 		}
 		select {
-		case <-s.upd:
+		case r.upd <- struct{}{}:
+		default:
+		}
+	}
+	return smp, ok
+}
+
+// close flushes and closes the file; s.mu is held.
+func (r *Recording) close() {
+	if r.w == nil {
+		return
+	}
+	if err := r.w.Flush(); err != nil && r.problem == "" {
+		r.problem, r.message = ProblemFile, err.Error()
+	}
+	if err := r.f.Close(); err != nil && r.problem == "" {
+		r.problem, r.message = ProblemFile, err.Error()
+	}
+	r.w = nil
+}
+
+// Stop ends the recording after its window closed at end. A healthy tool is given until its
+// next sample on every GPU is past end (the window must be bracketed), but never longer than
+// two intervals after its last sample arrived, nor three after Stop was called; a tool that
+// has printed nothing for two intervals, has exited or never started is not waited for at
+// all. The stream goes on.
+func (r *Recording) Stop(end time.Time) Summary {
+	s, clk := r.s, r.s.opt.Clock
+	t0 := clk.Now()
+	endUnix := unix(end)
+	limit := t0.Add(3 * s.iv) // whatever the tool prints, Stop returns by then
+	for {
+		s.mu.Lock()
+		wait, deadline := r.needWait(endUnix, clk.Now())
+		s.mu.Unlock()
+		if deadline.After(limit) {
+			deadline = limit
+		}
+		now := clk.Now()
+		if !wait || !now.Before(deadline) {
+			break
+		}
+		// Each sample moves the deadline: the wait is for the sample due after the last one.
+		select {
+		case <-r.upd:
 			continue
 		case <-s.done:
-		case <-timeout:
+		case <-clk.After(deadline.Sub(now)):
 		}
 		break
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.stopped = true
 	now := clk.Now()
-	running := !closed(s.done)
+	s.recs = slices.DeleteFunc(s.recs, func(x *Recording) bool { return x == r })
+	r.close()
+	sum := Summary{Tool: s.tool.Name(), Command: s.command, IntervalS: s.iv.Seconds(), Lines: r.lines,
+		Preamble: s.preamble, Warnings: slices.Clone(s.warnings), Problem: s.problem, Message: s.message,
+		StartWaitS: r.wait.Seconds(), StopWaitS: now.Sub(t0).Seconds()}
+	running := !isClosed(s.done)
 	switch {
-	case !running || s.sum.Problem != "":
+	case sum.Problem != "" || !running:
+	case r.problem != "":
+		sum.Problem, sum.Message = r.problem, r.message
 	case s.lastLine.IsZero():
-		s.sum.Problem = ProblemStalled
-		s.sum.Message = fmt.Sprintf("%s printed nothing in %.1fs", s.tool.Name(), now.Sub(t0).Seconds()+s.sum.StartWaitS)
+		sum.Problem = ProblemStalled
+		sum.Message = fmt.Sprintf("%s printed nothing", s.tool.Name())
 	case now.Sub(s.lastLine) > 2*s.iv:
-		s.sum.Problem = ProblemStalled
-		s.sum.Message = fmt.Sprintf("%s printed nothing for the last %.1fs", s.tool.Name(), now.Sub(s.lastLine).Seconds())
+		sum.Problem = ProblemStalled
+		sum.Message = fmt.Sprintf("%s printed nothing for the last %.1fs", s.tool.Name(), now.Sub(s.lastLine).Seconds())
 	case s.header == "":
-		s.sum.Problem = ProblemNoHeader
-		s.sum.Message = fmt.Sprintf("%s printed %d lines but no CSV header", s.tool.Name(), s.sum.Lines)
+		sum.Problem = ProblemNoHeader
+		sum.Message = fmt.Sprintf("%s printed %d lines but no CSV header", s.tool.Name(), sum.Lines)
 	}
-	if s.w != nil {
-		if err := s.w.Flush(); err != nil && s.sum.Problem == "" {
-			s.sum.Problem, s.sum.Message = ProblemFile, err.Error()
-		}
-		if err := s.f.Close(); err != nil && s.sum.Problem == "" {
-			s.sum.Problem, s.sum.Message = ProblemFile, err.Error()
-		}
-		s.w = nil
+	if sum.Problem == ProblemFailed && len(s.stderr) > 0 && !strings.Contains(sum.Message, "stderr") {
+		sum.Message += "; stderr: " + strings.Join(s.stderr, " | ")
 	}
-	if p := s.proc; p != nil && running {
-		_ = p.Signal(syscall.SIGTERM)
-		// The kill is the reaper's business, in the background: a tool stuck in the driver
-		// may never exit, and nothing here waits for it.
-		done := s.done
-		time.AfterFunc(2*time.Second, func() {
-			if !closed(done) {
-				_ = p.Signal(syscall.SIGKILL)
-			}
-		})
+	res := r.parser.Result()
+	sum.Samples, sum.Issues = len(res.Samples), len(res.Issues)
+	sum.GPUs = []string{}
+	for k := range r.last {
+		sum.GPUs = append(sum.GPUs, k)
 	}
-	res := s.parser.Result()
-	s.sum.Samples, s.sum.Issues = len(res.Samples), len(res.Issues)
-	s.sum.GPUs = s.sum.GPUs[:0]
-	for k := range s.last {
-		s.sum.GPUs = append(s.sum.GPUs, k)
-	}
-	slices.Sort(s.sum.GPUs)
-	s.sum.StopWaitS = now.Sub(t0).Seconds()
-	return s.sum
+	slices.Sort(sum.GPUs)
+	return sum
 }
 
-// needWait reports whether Stop should wait for a bracketing sample, and for how long at
-// most; s.mu is held.
-func (s *Sampler) needWait(end float64, now time.Time) (bool, time.Duration) {
-	if closed(s.done) || len(s.last) == 0 || s.lastSample.IsZero() {
-		return false, 0
+// needWait reports whether Stop should wait for a bracketing sample, and until when at the
+// latest; s.mu is held.
+func (r *Recording) needWait(end float64, now time.Time) (bool, time.Time) {
+	s := r.s
+	if isClosed(s.done) || s.closed || len(r.last) == 0 || s.lastSample.IsZero() {
+		return false, now
 	}
 	deadline := s.lastSample.Add(2 * s.iv)
-	if !now.Before(deadline) {
-		return false, 0
-	}
-	for _, t := range s.last {
+	for _, t := range r.last {
 		if t < end {
-			return true, deadline.Sub(now)
+			return now.Before(deadline), deadline
 		}
 	}
-	return false, 0
+	return false, now
 }
 
-func closed(c <-chan struct{}) bool {
+func isClosed(c <-chan struct{}) bool {
 	select {
 	case <-c:
 		return true

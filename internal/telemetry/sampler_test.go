@@ -141,52 +141,110 @@ func (v Vendor) program() string {
 	return "nvidia-smi"
 }
 
+// record starts a stream of tl and opens a recording into a temp file.
+func record(t *testing.T, ctx context.Context, tl *Tool, opt Options) (*Stream, *Recording, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "m.csv")
+	s := tl.Start(ctx, opt)
+	t.Cleanup(s.Close)
+	return s, s.Record(path), path
+}
+
+// drain forgets the waits asked for so far.
+func (c *fakeClock) drain() {
+	for {
+		select {
+		case <-c.waited:
+		default:
+			return
+		}
+	}
+}
+
+func eventually(t *testing.T, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func TestSamplerHealthyStream(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
 	t0 := time.Now()
 	end := t0.Add(2 * time.Second)
+	recording := make(chan struct{})
 	st := &fakeStarter{script: func(out, _ io.Writer, stop <-chan struct{}) int {
 		fmt.Fprintln(out, nvidiaHeader)
-		nvLines(out, t0.Add(-time.Second), t0, t0.Add(time.Second))
+		nvLines(out, t0.Add(-time.Second))
+		<-recording
+		nvLines(out, t0, t0.Add(time.Second))
 		<-stop
 		return 143
 	}}
 	clk := newClock(false)
 	tl := tool(NVIDIA)
 	tl.GPUs = []int{0, 1}
-	s := tl.Start(context.Background(), Options{Path: filepath.Join(dir, "m.csv"), Starter: st, Runner: probeRunner(), Clock: clk})
+	s, r, path := record(t, context.Background(), tl, Options{Starter: st, Runner: probeRunner(), Clock: clk})
+	close(recording)
 	assert.Equal(t, []string{"nvidia-smi", "--query-gpu=timestamp,index,power.draw,temperature.gpu,clocks.current.sm,clocks.current.memory,utilization.gpu,utilization.memory,power.draw.instant",
 		"--format=csv", "--loop-ms=100", "--id=0,1"}, append([]string{st.cmds[0].Name}, st.cmds[0].Args...))
+	assert.True(t, st.cmds[0].Passthrough, "hours of output are not kept in memory")
 
 	// The window ends after the last sample: Stop waits for the next one, which the tool
 	// prints once the wait has begun.
+	eventually(t, func() bool { s.mu.Lock(); defer s.mu.Unlock(); return len(r.last) == 2 && r.last["0"] >= unix(t0.Add(time.Second))-1e-3 })
+	clk.drain()
 	go func() {
-		<-clk.waited // Start's
 		<-clk.waited // Stop's
 		nvLines(lineWriter{s}, end.Add(50*time.Millisecond))
 	}()
-	sum := s.Stop(end)
+	sum := r.Stop(end)
 	assert.Empty(t, sum.Problem, sum.Message)
 	assert.Equal(t, []string{"0", "1"}, sum.GPUs)
 	assert.Equal(t, 8, sum.Samples)
-	assert.Contains(t, st.signals(), os.Signal(syscall.SIGTERM), "the tool is stopped")
+	assert.Empty(t, st.signals(), "a recording ends, the stream goes on")
+	s.Close()
+	assert.Equal(t, []os.Signal{syscall.SIGTERM}, st.signals())
 
-	p, err := ParseFile(filepath.Join(dir, "m.csv"), nil)
+	p, err := ParseFile(path, nil)
 	require.NoError(t, err)
 	assert.Equal(t, nvidiaHeader+",host_time_unix,node", strings.Join(p.Header, ","))
 	assert.Len(t, p.Samples, 8)
 	assert.Empty(t, p.Issues)
 }
 
+func TestRecordingOpensWithTheLatestReadings(t *testing.T) {
+	t.Parallel()
+	// A point whose window opens right after its recording does: the stream's newest
+	// reading of each GPU, taken before, brackets the window's start.
+	t0 := time.Now()
+	st := &fakeStarter{script: func(out, _ io.Writer, stop <-chan struct{}) int {
+		fmt.Fprintln(out, nvidiaHeader)
+		nvLines(out, t0.Add(-3*time.Second), t0.Add(-2*time.Second))
+		<-stop
+		return 143
+	}}
+	s := tool(NVIDIA).Start(context.Background(), Options{Starter: st, Runner: probeRunner(), Clock: newClock(false)})
+	defer s.Close()
+	<-s.first
+	eventually(t, func() bool { s.mu.Lock(); defer s.mu.Unlock(); return len(s.latest) == 2 })
+	path := filepath.Join(t.TempDir(), "m.csv")
+	r := s.Record(path)
+	nvLines(lineWriter{s}, t0.Add(time.Second))
+	sum := r.Stop(t0.Add(500 * time.Millisecond))
+	assert.Empty(t, sum.Problem)
+	p, err := ParseFile(path, nil)
+	require.NoError(t, err)
+	require.Len(t, p.Samples, 4)
+	assert.InDelta(t, unix(t0.Add(-2*time.Second)), p.Samples[0].Time, 1e-3, "the file starts with the newest reading before it opened")
+}
+
 func TestSamplerMissingToolCostsNoWait(t *testing.T) {
 	t.Parallel()
 	// No probe rule: the fake runner answers "executable not found". The clock never fires,
-	// so Start and Stop returning at all proves they did not wait on it.
-	clk := newClock(false)
-	s := tool(NVIDIA).Start(context.Background(), Options{Path: filepath.Join(t.TempDir(), "m.csv"),
-		Starter: &fakeStarter{}, Runner: &execx.Fake{}, Clock: clk})
-	sum := s.Stop(time.Now())
+	// so Record and Stop returning at all proves they did not wait on it.
+	_, r, _ := record(t, context.Background(), tool(NVIDIA), Options{Starter: &fakeStarter{}, Runner: &execx.Fake{}, Clock: newClock(false)})
+	sum := r.Stop(time.Now())
 	assert.Equal(t, ProblemMissing, sum.Problem)
 	assert.Contains(t, sum.Message, "nvidia-smi could not be run")
 	assert.Zero(t, sum.Samples)
@@ -213,12 +271,16 @@ func TestSamplerHungToolCostsOneInterval(t *testing.T) {
 			defer cancel()
 			clk := newClock(true)
 			tl := tool(NVIDIA)
-			st := &fakeStarter{script: tt.script}
-			s := tl.Start(ctx, Options{Path: filepath.Join(t.TempDir(), "m.csv"), Starter: st, Runner: tt.runner, Clock: clk})
-			sum := s.Stop(time.Now())
+			s, r, _ := record(t, ctx, tl, Options{Starter: &fakeStarter{script: tt.script}, Runner: tt.runner, Clock: clk})
+			sum := r.Stop(time.Now())
 			assert.Equal(t, tl.Interval, clk.total(), "all waiting together is one sampling interval")
 			assert.Contains(t, []string{ProblemStalled, ProblemNoHeader}, sum.Problem, sum.Message)
 			assert.Zero(t, sum.Samples)
+
+			// The next point on the same server waits no more.
+			r = s.Record(filepath.Join(t.TempDir(), "m2.csv"))
+			r.Stop(time.Now())
+			assert.Equal(t, tl.Interval, clk.total(), "later points are not held up at all")
 		})
 	}
 }
@@ -241,13 +303,13 @@ func TestSamplerToolThatStallsMidWindowIsNotWaitedFor(t *testing.T) {
 		<-stop
 		return 143
 	}}
-	clk := newClock(false)
-	s := tool(NVIDIA).Start(context.Background(), Options{Path: filepath.Join(t.TempDir(), "m.csv"), Starter: st, Runner: probeRunner(), Clock: clk})
+	s, r, _ := record(t, context.Background(), tool(NVIDIA), Options{Starter: st, Runner: probeRunner(), Clock: newClock(false)})
+	eventually(t, func() bool { s.mu.Lock(); defer s.mu.Unlock(); return len(r.last) == 2 })
 	s.mu.Lock()
 	s.lastSample = s.lastSample.Add(-time.Hour) // the last sample arrived long ago
 	s.lastLine = s.lastSample
 	s.mu.Unlock()
-	sum := s.Stop(t0.Add(time.Minute))
+	sum := r.Stop(t0.Add(time.Minute))
 	assert.Equal(t, ProblemStalled, sum.Problem)
 	assert.Equal(t, 2, sum.Samples)
 }
@@ -258,9 +320,9 @@ func TestSamplerToolExitsEarly(t *testing.T) {
 		fmt.Fprintln(errw, "Failed to initialize NVML: Driver/library version mismatch")
 		return 9
 	}}
-	s := tool(NVIDIA).Start(context.Background(), Options{Path: filepath.Join(t.TempDir(), "m.csv"), Starter: st, Runner: probeRunner(), Clock: newClock(false)})
+	s, r, _ := record(t, context.Background(), tool(NVIDIA), Options{Starter: st, Runner: probeRunner(), Clock: newClock(false)})
 	<-s.done
-	sum := s.Stop(time.Now())
+	sum := r.Stop(time.Now())
 	assert.Equal(t, ProblemFailed, sum.Problem)
 	assert.Contains(t, sum.Message, "status 9")
 	assert.Contains(t, sum.Message, "Driver/library version mismatch")
@@ -268,7 +330,6 @@ func TestSamplerToolExitsEarly(t *testing.T) {
 
 func TestSamplerLabeledNodes(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
 	now := time.Now()
 	st := &fakeStarter{script: func(out, _ io.Writer, stop <-chan struct{}) int {
 		for _, node := range []string{"0", "1"} {
@@ -282,20 +343,12 @@ func TestSamplerLabeledNodes(t *testing.T) {
 	}}
 	tl := tool(AMD)
 	tl.Labeled = true
-	s := tl.Start(context.Background(), Options{Path: filepath.Join(dir, "m.csv"), Starter: st, Runner: probeRunner(), Clock: newClock(false)})
+	s, r, path := record(t, context.Background(), tl, Options{Starter: st, Runner: probeRunner(), Clock: newClock(false)})
 	assert.Equal(t, []string{"amd-smi", "metric", "-p", "-c", "-t", "-u", "-E", "-w", "1", "--csv"}, append([]string{st.cmds[0].Name}, st.cmds[0].Args...))
-	for {
-		s.mu.Lock()
-		n := len(s.last)
-		s.mu.Unlock()
-		if n == 2 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
-	sum := s.Stop(now.Add(-time.Minute))
+	eventually(t, func() bool { s.mu.Lock(); defer s.mu.Unlock(); return len(r.last) == 2 })
+	sum := r.Stop(now.Add(-time.Minute))
 	assert.Equal(t, []string{"0/0", "1/0"}, sum.GPUs)
-	p, err := ParseFile(filepath.Join(dir, "m.csv"), nil)
+	p, err := ParseFile(path, nil)
 	require.NoError(t, err)
 	require.Len(t, p.Samples, 2)
 	assert.Equal(t, "1", p.Samples[0].Node)

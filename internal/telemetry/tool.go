@@ -46,8 +46,12 @@ type Tool struct {
 	// ProbeTimeout bounds the probe; 0 means 10s.
 	ProbeTimeout time.Duration
 
-	probeOnce sync.Once
-	probed    probe
+	cache *probeCache // shared by the copies ForGPUs makes
+}
+
+type probeCache struct {
+	once sync.Once
+	p    probe
 }
 
 // probe is what the installed tool supports beyond the reference's fields.
@@ -56,6 +60,22 @@ type probe struct {
 	energy  string // nvidia-smi's energy-counter field, "" when it has none
 	amdE    bool   // amd-smi metric knows -E (energy accumulator)
 	err     error
+}
+
+// ForGPUs is a copy of the tool that samples gpus and shares the original's probe, so a
+// run probes once and samples each point's GPUs.
+func (t *Tool) ForGPUs(gpus []int) *Tool {
+	c := t.probeCache()
+	cp := *t
+	cp.GPUs, cp.cache = gpus, c
+	return &cp
+}
+
+func (t *Tool) probeCache() *probeCache {
+	if t.cache == nil {
+		t.cache = &probeCache{}
+	}
+	return t.cache
 }
 
 // Name is the tool's program name for messages ("nvidia-smi", "amd-smi").
@@ -114,7 +134,8 @@ var helpFieldRe = regexp.MustCompile(`"([A-Za-z0-9_.]+)"`)
 // --help); the stream then asks only for fields the installed version knows, because an
 // unknown field makes either tool refuse to start at all.
 func (t *Tool) Probe(ctx context.Context, run execx.Runner) error {
-	t.probeOnce.Do(func() {
+	pc := t.probeCache()
+	pc.once.Do(func() {
 		to := t.ProbeTimeout
 		if to <= 0 {
 			to = 10 * time.Second
@@ -130,24 +151,24 @@ func (t *Tool) Probe(ctx context.Context, run execx.Runner) error {
 		res, err := run.Run(pctx, c)
 		text := stripLabels(string(res.Stdout) + "\n" + string(res.Stderr))
 		if err != nil && len(res.Stdout) == 0 {
-			t.probed.err = fmt.Errorf("%s: %w", c.String(), err)
+			pc.p.err = fmt.Errorf("%s: %w", c.String(), err)
 			return
 		}
 		if t.Vendor == AMD {
-			t.probed.amdE = strings.Contains(text, "--energy")
+			pc.p.amdE = strings.Contains(text, "--energy")
 			return
 		}
 		for _, m := range helpFieldRe.FindAllStringSubmatch(text, -1) {
 			name := strings.ToLower(m[1])
 			switch {
 			case name == "power.draw.instant":
-				t.probed.instant = true
-			case strings.Contains(name, "energy") && (t.probed.energy == "" || strings.Contains(name, "total")):
-				t.probed.energy = m[1]
+				pc.p.instant = true
+			case strings.Contains(name, "energy") && (pc.p.energy == "" || strings.Contains(name, "total")):
+				pc.p.energy = m[1]
 			}
 		}
 	})
-	return t.probed.err
+	return pc.p.err
 }
 
 var labelRe = regexp.MustCompile(`(?m)^\s*\d+: `)
@@ -157,6 +178,7 @@ func stripLabels(s string) string { return labelRe.ReplaceAllString(s, "") }
 // StreamArgs is the tool's command line (after the program) of a sampling stream, from
 // what Probe found.
 func (t *Tool) StreamArgs() []string {
+	pc := t.probeCache()
 	iv := t.EffectiveInterval()
 	if t.Vendor == AMD {
 		a := []string{"metric"}
@@ -167,17 +189,17 @@ func (t *Tool) StreamArgs() []string {
 			}
 		}
 		a = append(a, AMDMetricArgs...)
-		if t.probed.amdE {
+		if pc.p.amdE {
 			a = append(a, "-E")
 		}
 		return append(a, "-w", strconv.Itoa(int(iv/time.Second)), "--csv")
 	}
 	fields := append([]string{}, NvidiaFields...)
-	if t.probed.instant {
+	if pc.p.instant {
 		fields = append(fields, "power.draw.instant")
 	}
-	if t.probed.energy != "" {
-		fields = append(fields, t.probed.energy)
+	if pc.p.energy != "" {
+		fields = append(fields, pc.p.energy)
 	}
 	a := []string{"--query-gpu=" + strings.Join(fields, ","), "--format=csv", "--loop-ms=" + strconv.FormatInt(iv.Milliseconds(), 10)}
 	if len(t.GPUs) > 0 {

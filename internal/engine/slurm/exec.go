@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/inferbench/inferbench/internal/engine"
@@ -47,4 +48,27 @@ func (j *job) Exec(ctx context.Context, argv, env []string) (engine.ExecResult, 
 		return out, fmt.Errorf("srun in job %s: %w", j.id, err)
 	}
 	return out, nil
+}
+
+var _ engine.NodeRunner = (*job)(nil)
+
+// NodeArgs is the srun command line (after "srun") that runs argv once on every node of
+// the allocation beside the server: an overlapping step, one task per node, the server's GPUs
+// (so a constrained node shows them), no container, every line labelled with its task.
+func (b *Backend) NodeArgs(jobID string, s engine.Spec, argv []string) []string {
+	nodes := max(s.Nodes, 1)
+	a := []string{"--jobid=" + jobID, "--overlap", "--nodes=" + strconv.Itoa(nodes), "--ntasks-per-node=1", "--label", "--export=ALL"}
+	if s.GPUs > 0 {
+		a = append(a, "--gres=gpu:"+strconv.Itoa(s.GPUs))
+	}
+	return append(a, argv...)
+}
+
+// OnEveryNode implements engine.NodeRunner.
+func (j *job) OnEveryNode(argv []string) (execx.Cmd, int) {
+	env := append(append([]string{}, j.b.cfg.Environ...), j.Launch.Env...)
+	if len(env) == 0 {
+		env = nil
+	}
+	return execx.Cmd{Name: "srun", Args: j.b.NodeArgs(j.id, j.Launch, argv), Env: env, KillGrace: 5 * time.Second}, max(j.Launch.Nodes, 1)
 }

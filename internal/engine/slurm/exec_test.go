@@ -82,3 +82,32 @@ func TestExecSrunMissing(t *testing.T) {
 		t.Error("empty argv accepted")
 	}
 }
+
+// OnEveryNode runs a command once per node of the launch, outside any container, with the
+// launch's GPUs and task labels, so the power sampler reads every node of a deployment.
+func TestOnEveryNode(t *testing.T) {
+	t.Parallel()
+	b := New(Config{Environ: []string{"A=1"}})
+	for _, tc := range []struct {
+		name  string
+		spec  engine.Spec
+		want  string
+		nodes int
+	}{
+		{"one node", engine.Spec{GPUs: 8, Image: "img"},
+			"srun --jobid=42 --overlap --nodes=1 --ntasks-per-node=1 --label --export=ALL --gres=gpu:8 nvidia-smi --loop-ms=100", 1},
+		{"a four-node deployment", engine.Spec{GPUs: 4, Nodes: 4},
+			"srun --jobid=42 --overlap --nodes=4 --ntasks-per-node=1 --label --export=ALL --gres=gpu:4 nvidia-smi --loop-ms=100", 4},
+		{"no GPUs (the simulator)", engine.Spec{},
+			"srun --jobid=42 --overlap --nodes=1 --ntasks-per-node=1 --label --export=ALL nvidia-smi --loop-ms=100", 1},
+	} {
+		j := &job{b: b, id: "42", Handle: engine.NewHandle(tc.spec)}
+		cmd, n := j.OnEveryNode([]string{"nvidia-smi", "--loop-ms=100"})
+		if cmd.String() != tc.want || n != tc.nodes {
+			t.Errorf("%s: %s on %d nodes, want %s on %d", tc.name, cmd, n, tc.want, tc.nodes)
+		}
+		if strings.Join(cmd.Env, " ") != "A=1" {
+			t.Errorf("%s: env %q", tc.name, cmd.Env)
+		}
+	}
+}
