@@ -192,7 +192,11 @@ func TestSamplerHealthyStream(t *testing.T) {
 
 	// The window ends after the last sample: Stop waits for the next one, which the tool
 	// prints once the wait has begun.
-	eventually(t, func() bool { s.mu.Lock(); defer s.mu.Unlock(); return len(r.last) == 2 && r.last["0"] >= unix(t0.Add(time.Second))-1e-3 })
+	eventually(t, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return len(r.last) == 2 && r.last["0"] >= unix(t0.Add(time.Second))-1e-3
+	})
 	clk.drain()
 	go func() {
 		<-clk.waited // Stop's
