@@ -39,6 +39,13 @@ var CompareMetrics = []MetricSpec{
 	{Key: "median_e2el", Label: "E2EL p50", Scale: 1, Unit: "s", MinAbs: 0.01},
 }
 
+// EnergyMetrics are compared too when either set measured power: energy per output token
+// regresses upwards, like a latency. Board power readings move by a few percent between
+// identical runs, hence the floor.
+var EnergyMetrics = []MetricSpec{
+	{Key: "joules_per_output_token", Label: "J/output tok", Scale: 1, Unit: "J", Floor: 5, MinAbs: 1e-4},
+}
+
 // CompareOptions tunes what counts as a regression.
 type CompareOptions struct {
 	// Threshold is the smallest change in percent (in the bad direction) that is flagged.
@@ -85,6 +92,9 @@ type Comparison struct {
 	Regressions      int      // rows with at least one regression
 	Improvements     int      // rows with at least one improvement and no regression
 	Options          CompareOptions
+	// Metrics are the metrics judged, in column order: CompareMetrics, then EnergyMetrics
+	// when either set measured power. Each row's Deltas follow it.
+	Metrics []MetricSpec
 }
 
 // configKey is the join key: everything that defines a configuration, concurrency included.
@@ -112,7 +122,10 @@ func configKey(r Record) string {
 // the allowed change: allowed = max(Threshold, metric floor) + 2·(relative std of old) +
 // 2·(relative std of new), all in percent.
 func Compare(oldRs, newRs []Record, opt CompareOptions) Comparison {
-	c := Comparison{Options: opt}
+	c := Comparison{Options: opt, Metrics: CompareMetrics}
+	if hasPower(oldRs) || hasPower(newRs) {
+		c.Metrics = slices.Concat(CompareMetrics, EnergyMetrics)
+	}
 	key := configKey
 	if opt.AnyLayout {
 		key = workloadKey
@@ -129,7 +142,7 @@ func Compare(oldRs, newRs []Record, opt CompareOptions) Comparison {
 			c.OnlyNew = append(c.OnlyNew, k)
 			continue
 		}
-		row := compareRow(k, o, newG[k], opt)
+		row := compareRow(k, o, newG[k], c.Metrics, opt)
 		if row.HasRegression {
 			c.Regressions++
 		} else if row.HasImprovement {
@@ -182,9 +195,9 @@ func sortedKeys(m map[string][]Record) []string {
 	return ks
 }
 
-func compareRow(key string, o, n []Record, opt CompareOptions) CompareRow {
+func compareRow(key string, o, n []Record, metrics []MetricSpec, opt CompareOptions) CompareRow {
 	row := CompareRow{Key: key, Ref: n[0], NOld: len(o), NNew: len(n)}
-	for _, m := range CompareMetrics {
+	for _, m := range metrics {
 		d := judge(m, o, n, opt)
 		row.HasRegression = row.HasRegression || d.Verdict == Regression
 		row.HasImprovement = row.HasImprovement || d.Verdict == Improvement

@@ -21,7 +21,7 @@ func (c Comparison) write(w *strings.Builder) {
 		len(c.Rows), c.Regressions, c.Improvements, len(c.Rows)-c.Regressions-c.Improvements, len(c.OnlyOld), len(c.OnlyNew))
 	fmt.Fprintf(w, "A change is flagged when it exceeds max(%.1f%%, the metric's floor) plus twice the relative spread of repeated runs on each side; floors: %s. "+
 		"Tail percentiles are judged only with at least %d requests beyond them (p99: 1,000 requests); \"~\" marks a change over too few to judge.\n\n",
-		c.Options.Threshold, floorsText(), MinTailSamples)
+		c.Options.Threshold, c.floorsText(), MinTailSamples)
 	c.writeFlagged(w, "### Regressions", Regression)
 	c.writeFlagged(w, "### Improvements", Improvement)
 	c.writeAll(w)
@@ -29,9 +29,9 @@ func (c Comparison) write(w *strings.Builder) {
 	writeKeyList(w, "### Only in new", c.OnlyNew)
 }
 
-func floorsText() string {
+func (c Comparison) floorsText() string {
 	var parts []string
-	for _, m := range CompareMetrics {
+	for _, m := range c.Metrics {
 		if m.Floor > 0 {
 			parts = append(parts, fmt.Sprintf("%s %.0f%%", m.Label, m.Floor))
 		}
@@ -49,7 +49,7 @@ func (c Comparison) writeFlagged(w *strings.Builder, heading string, v Verdict) 
 			if d.Verdict != v {
 				continue
 			}
-			m := CompareMetrics[i]
+			m := c.Metrics[i]
 			parts = append(parts, fmt.Sprintf("%s %s → %s %s (%s, ±%.1f%%)", m.Label, num(d.Old), num(d.New), m.Unit, pct(d.Change), d.Allowed))
 		}
 		if len(parts) > 0 {
@@ -69,10 +69,10 @@ func (c Comparison) writeAll(w *strings.Builder) {
 		return
 	}
 	head := []string{"Hardware", "Framework", "Precision", "Model", "ISL/OSL", "Parallelism", "Conc"}
-	for _, m := range CompareMetrics {
+	for _, m := range c.Metrics {
 		head = append(head, m.Label)
 	}
-	t := newTable(head...).alignRight(6, 7, 8, 9, 10, 11, 12)
+	t := newTable(head...).alignRight(numericFrom(6, len(head))...)
 	for _, r := range c.Rows {
 		x := r.Ref
 		cells := []string{strings.ToUpper(x.HW), strings.ToUpper(x.Framework), strings.ToUpper(x.Precision),

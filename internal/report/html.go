@@ -131,7 +131,7 @@ func failureLines(statuses []Status) []string {
 // chartCols is the column layout of the embedded rows; the first eight are indexes into
 // the dimension tables (dictionary encoding keeps repeated labels out of every row).
 var chartCols = []string{"hw", "fw", "prec", "model", "seq", "par", "spec", "served",
-	"isl", "osl", "conc", "gpus", "tput", "otput", "itput", "ttft", "tpot", "intvty", "e2el", "ttft99"}
+	"isl", "osl", "conc", "gpus", "tput", "otput", "itput", "ttft", "tpot", "intvty", "e2el", "ttft99", "pw", "jout"}
 
 const nDims = 8
 
@@ -165,7 +165,8 @@ func chartData(rs []Record) ([]byte, error) {
 		row = append(row, r.ISL, r.OSL, r.Conc, r.GPUs(),
 			round5(r.TputPerGPU), round5(r.OutputTputPerGPU), round5(r.InputTputPerGPU),
 			metric(r, "median_ttft", 1000), metric(r, "median_tpot", 1000),
-			metric(r, "median_intvty", 1), metric(r, "median_e2el", 1), metric(r, "p99_ttft", 1000))
+			metric(r, "median_intvty", 1), metric(r, "median_e2el", 1), metric(r, "p99_ttft", 1000),
+			metric(r, "avg_power_w", 1), metric(r, "joules_per_output_token", 1))
 		rows = append(rows, row)
 	}
 	dims := map[string][]string{}

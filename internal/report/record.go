@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/inferbench/inferbench/internal/result"
 )
 
 // Record is one benchmark point: the typed view of an agg_*.json record (spec agent.md
@@ -197,6 +199,7 @@ func (d *decoder) metrics() map[string]float64 {
 		}
 		m[k] = f
 	}
+	d.power(m)
 	for _, k := range requiredKeys {
 		if isMetricKey(k) {
 			if _, ok := d.obj[k]; !ok {
@@ -205,6 +208,37 @@ func (d *decoder) metrics() map[string]float64 {
 		}
 	}
 	return m
+}
+
+// power adds the power and energy fields (avg_power_w, joules_per_output_token, ...) to the
+// metrics when the record says they are valid: a record with power_valid 0 publishes none,
+// and one without the key (written before power was measured) has none to publish.
+func (d *decoder) power(m map[string]float64) {
+	valid, ok := d.obj["power_valid"]
+	if !ok {
+		return
+	}
+	var v float64
+	if err := json.Unmarshal(valid, &v); err != nil {
+		d.errs = append(d.errs, fmt.Sprintf("power_valid: want 0 or 1, got %s", short(valid)))
+		return
+	}
+	m["power_valid"] = v
+	if v == 0 {
+		return
+	}
+	for _, k := range result.PowerKeys[2:] {
+		raw, ok := d.obj[k]
+		if !ok || string(raw) == "null" {
+			continue
+		}
+		var f float64
+		if err := json.Unmarshal(raw, &f); err != nil {
+			d.errs = append(d.errs, fmt.Sprintf("%s: want a number, got %s", k, short(raw)))
+			continue
+		}
+		m[k] = f
+	}
 }
 
 func (d *decoder) raw(k string, required bool) (json.RawMessage, bool) {

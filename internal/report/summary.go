@@ -87,13 +87,50 @@ func writeSection(b *strings.Builder, heading string, rs []Record, order func(a,
 	}
 	rs = slices.Clone(rs)
 	slices.SortStableFunc(rs, order)
-	fmt.Fprintf(b, "%s\n\nTTFT, TPOT, interactivity and E2EL are medians over the requests of each point; throughput is tokens/s per GPU.\n\n", heading)
+	fmt.Fprintf(b, "%s\n\nTTFT, TPOT, interactivity and E2EL are medians over the requests of each point; throughput is tokens/s per GPU.", heading)
+	if hasPower(rs) {
+		b.WriteString(" Power is the mean board power per GPU over the benchmark window; energy is all GPUs' over it, per output token (n/a: power not measured or not valid).")
+	}
+	b.WriteString("\n\n")
 	names, groups := byWorkload(rs)
 	for _, wl := range names {
 		fmt.Fprintf(b, "### %s\n\n", wl.title())
-		build(groups[wl]).write(b)
+		t := build(groups[wl])
+		if hasPower(groups[wl]) {
+			addPowerColumns(t, groups[wl])
+		}
+		t.write(b)
 		b.WriteString("\n")
 	}
+}
+
+// hasPower reports whether any record carries valid power fields; tables of sweeps that did
+// not measure power keep their columns.
+func hasPower(rs []Record) bool {
+	for _, r := range rs {
+		if _, ok := r.Metric("avg_power_w"); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// addPowerColumns appends power per GPU and energy per output token to a table whose rows
+// are rs, in order.
+func addPowerColumns(t *table, rs []Record) {
+	t.header = append(t.header, "Power per GPU (W)", "Energy (J/output tok)")
+	t.right = append(t.right, true, true)
+	for i, r := range rs {
+		t.rows[i] = append(t.rows[i], metricOr(r, "avg_power_w", 1), metricOr(r, "joules_per_output_token", 1))
+	}
+}
+
+func metricOr(r Record, k string, scale float64) string {
+	v, ok := r.Metric(k)
+	if !ok {
+		return "n/a"
+	}
+	return f4(v * scale)
 }
 
 var leadingCols = []string{"Model", "Served Model", "Hardware", "Framework", "Precision", "ISL", "OSL"}

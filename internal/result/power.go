@@ -31,7 +31,7 @@ type AggPowerRoles struct {
 	DecodeGPUEnergyJ, DecodeAvgPowerW, DecodeJoulesPerOutputToken   *float64
 }
 
-// PowerKeys are the agg keys of AggPower.
+// PowerKeys are the agg keys of AggPower: the version and the verdict, then the metrics.
 var PowerKeys = []string{"power_metric_schema_version", "power_valid", "avg_power_w", "avg_total_gpu_power_w",
 	"total_gpu_energy_j", "joules_per_successful_query", "joules_per_input_token", "joules_per_output_token",
 	"joules_per_total_token", "prefill_gpu_energy_j", "decode_gpu_energy_j", "prefill_avg_power_w",

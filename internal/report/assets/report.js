@@ -203,7 +203,8 @@
   function pointTitle(r) {
     return seriesOf(r) + " " + dim("prec", r) + " " + dim("par", r) + " conc " + r[C.conc] +
       "\nTPUT/GPU " + fmt(r[C.tput]) + " tok/s · interactivity " + fmt(r[C.intvty]) + " tok/s/user" +
-      "\nTTFT " + fmt(r[C.ttft]) + " ms · TPOT " + fmt(r[C.tpot]) + " ms · E2EL " + fmt(r[C.e2el]) + " s";
+      "\nTTFT " + fmt(r[C.ttft]) + " ms · TPOT " + fmt(r[C.tpot]) + " ms · E2EL " + fmt(r[C.e2el]) + " s" +
+      (r[C.jout] !== null ? "\nPower " + fmt(r[C.pw]) + " W/GPU · " + fmt(r[C.jout]) + " J/output token" : "");
   }
 
   // Points carry their row index; one shared tooltip reads it, which keeps 20,000 points
@@ -299,11 +300,11 @@
     mount(id, s.join(""), pts.length);
   }
 
-  // Grouped bars: for each concurrency, the best throughput per GPU each hardware+framework
-  // reached (any parallel layout) at the selected model and seq-len. Equal settings means
-  // one precision: the one most of the selection has (ties: alphabetical), named on the chart.
-  function hwChart(rows) {
-    var id = "chart-hw";
+  // Grouped bars: for each concurrency, the best value each hardware+framework reached (any
+  // parallel layout) at the selected model and seq-len. Equal settings means one precision:
+  // the one most of the selection has (ties: alphabetical), named on the chart.
+  function bestBars(id, rows, val, ylabel, unit) {
+    rows = rows.filter(function (r) { return val(r) !== null; });
     if (!rows.length) return emptyChart(id, "no points for this selection");
     var counts = {};
     rows.forEach(function (r) { var p = dim("prec", r); counts[p] = (counts[p] || 0) + 1; });
@@ -316,29 +317,65 @@
     var best = {};
     rows.forEach(function (r) {
       var k = r[C.conc] + "|" + skey(r);
-      if (!best[k] || r[C.tput] > best[k][C.tput]) best[k] = r;
+      if (!best[k] || val(r) > val(best[k])) best[k] = r;
     });
-    var ye = extent(Object.keys(best).map(function (k) { return best[k][C.tput]; }), true);
+    var ye = extent(Object.keys(best).map(function (k) { return val(best[k]); }), true);
     var ys = linear(ye[0], ye[1], H - M.b, M.t);
     var bandW = (W - M.l - M.r) / concs.length, barW = Math.max(1, (bandW * 0.8) / series.length);
     var xs = function (i) { return M.l + bandW * (i + 0.5); };
     xs.ticks = function () { return []; };
-    var s = [frame(xs, ys, "Concurrency (" + prec + ")", "Best throughput per GPU (tok/s)")], n = 0;
+    var s = [frame(xs, ys, "Concurrency (" + prec + ")", ylabel)], n = 0;
     concs.forEach(function (cc, i) {
       var x0 = M.l + bandW * i + bandW * 0.1;
       s.push('<text x="' + xs(i) + '" y="' + (H - M.b + 15) + '" text-anchor="middle">' + cc + "</text>");
       series.forEach(function (sk, j) {
         var r = best[cc + "|" + sk];
         if (!r) return;
-        var y = ys(r[C.tput]);
+        var y = ys(val(r));
         n++;
         s.push('<rect class="bar" x="' + (x0 + j * barW).toFixed(1) + '" y="' + y.toFixed(1) + '" width="' +
           Math.max(0.5, barW - 1).toFixed(1) + '" height="' + Math.max(0, H - M.b - y).toFixed(1) + '" fill="' +
-          color[seriesOf(r)] + '"><title>' + esc(sk) + " conc " + cc + ": " + fmt(r[C.tput]) + " tok/s/GPU (" + esc(dim("par", r)) + ")</title></rect>");
+          color[seriesOf(r)] + '"><title>' + esc(sk) + " conc " + cc + ": " + fmt(val(r)) + " " + unit + " (" + esc(dim("par", r)) + ")</title></rect>");
       });
     });
     mount(id, s.join(""), n);
   }
+
+  function hwChart(rows) {
+    bestBars("chart-hw", rows, function (r) { return r[C.tput]; }, "Best throughput per GPU (tok/s)", "tok/s/GPU");
+  }
+
+  function tokensPerJoule(r) { return r[C.jout] ? 1 / r[C.jout] : null; }
+
+  function tpjChart(rows) {
+    bestBars("chart-tpj", rows, tokensPerJoule, "Best output tokens per joule", "tok/J");
+  }
+
+  // Energy per output token against interactivity: one line per configuration (its
+  // concurrencies, in order of interactivity), coloured by hardware and framework.
+  function energyChart(rows) {
+    var id = "chart-energy";
+    var pts = rows.filter(function (r) { return r[C.intvty] !== null && r[C.jout] !== null; });
+    if (!pts.length) return emptyChart(id, "no valid power measurement for this selection");
+    var xe = extent(pts.map(function (r) { return r[C.intvty]; }), true);
+    var ye = extent(pts.map(function (r) { return r[C.jout]; }), true);
+    var xs = linear(xe[0], xe[1], M.l, W - M.r), ys = linear(ye[0], ye[1], H - M.b, M.t);
+    var s = [frame(xs, ys, "Interactivity (tok/s/user)", "Energy per output token (J)")];
+    groupBy(pts, configKey).forEach(function (g) {
+      var c = color[seriesOf(g.rows[0])];
+      var line = g.rows.slice().sort(function (a, b) { return a[C.intvty] - b[C.intvty]; });
+      if (line.length > 1) {
+        s.push('<polyline class="series-line" stroke="' + c + '" points="' +
+          line.map(function (r) { return xs(r[C.intvty]).toFixed(1) + "," + ys(r[C.jout]).toFixed(1); }).join(" ") + '"/>');
+      }
+      line.forEach(function (r) { s.push(dot(xs(r[C.intvty]), ys(r[C.jout]), r, c)); });
+    });
+    mount(id, s.join(""), pts.length);
+  }
+
+  // The energy charts and columns are left out of a report without any power measurement.
+  var hasPower = D.rows.some(function (r) { return r[C.jout] !== null; });
+  ["chart-energy", "chart-tpj"].forEach(function (id) { document.getElementById(id).hidden = !hasPower; });
 
   // ---- legend and table ----------------------------------------------------------------
   function legend(rows) {
@@ -366,6 +403,10 @@
     ["Output TPUT per GPU", function (r) { return fmt(r[C.otput], 1); }, 1],
     ["Input TPUT per GPU", function (r) { return fmt(r[C.itput], 1); }, 1]
   ];
+  if (hasPower) {
+    COLS.push(["Power per GPU (W)", function (r) { return fmt(r[C.pw], 1); }, 1],
+      ["Energy (J/output tok)", function (r) { return fmt(r[C.jout], 4); }, 1]);
+  }
 
   function table(rows) {
     var tbl = document.getElementById("results");
@@ -399,6 +440,7 @@
     concChart("chart-ttft", rows, C.ttft, "TTFT (ms)", true);
     concChart("chart-tpot", rows, C.tpot, "TPOT (ms)", true);
     hwChart(rows);
+    if (hasPower) { energyChart(rows); tpjChart(rows); }
     table(rows);
     document.body.setAttribute("data-points", String(rows.length));
   }
