@@ -236,6 +236,11 @@ func printPoints(w io.Writer, dir string, points []*result.Manifest) (failed int
 				ttft, _ := agg.Get("median_ttft")
 				intv, _ := agg.Get("median_intvty")
 				line += fmt.Sprintf(" %8.1f tok/s/gpu  %7.1f tok/s/user  TTFT p50 %6.1f ms", agg.TputPerGPU, intv, ttft*1000)
+				if p := agg.Power; p != nil && p.Valid {
+					line += fmt.Sprintf("  %5.1f W/gpu %.3f J/tok", p.AvgPowerW, p.JoulesPerOutputToken)
+				} else if p != nil {
+					line += "  power invalid"
+				}
 			}
 		} else {
 			failed++

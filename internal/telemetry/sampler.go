@@ -475,7 +475,7 @@ func (r *Recording) Stop(end time.Time) Summary {
 		sum.Problem = ProblemNoHeader
 		sum.Message = fmt.Sprintf("%s printed %d lines but no CSV header", s.tool.Name(), sum.Lines)
 	}
-	if sum.Problem == ProblemFailed && len(s.stderr) > 0 && !strings.Contains(sum.Message, "stderr") {
+	if sum.Problem != "" && len(s.stderr) > 0 && !strings.Contains(sum.Message, "stderr") {
 		sum.Message += "; stderr: " + strings.Join(s.stderr, " | ")
 	}
 	res := r.parser.Result()

@@ -392,3 +392,13 @@ func TestProbeKeepsUnknownFieldsOut(t *testing.T) {
 	require.NoError(t, tl.Probe(context.Background(), withEnergy))
 	assert.True(t, strings.HasSuffix(tl.StreamArgs()[0], ",power.draw.instant,total_energy_consumption"), tl.StreamArgs()[0])
 }
+
+func TestWrappedToolNotFoundIsMissing(t *testing.T) {
+	t.Parallel()
+	// stdbuf (or srun, or sh) runs, the tool it should start is not installed: exit 127.
+	f := &execx.Fake{}
+	f.On([]string{"stdbuf", "-oL", "nvidia-smi"}, "", 127)
+	tl := &Tool{Vendor: NVIDIA, Program: []string{"stdbuf", "-oL", "nvidia-smi"}, Interval: 100 * time.Millisecond}
+	_, r, _ := record(t, context.Background(), tl, Options{Starter: &fakeStarter{}, Runner: f, Clock: newClock(false)})
+	assert.Equal(t, ProblemMissing, r.Stop(time.Now()).Problem)
+}
