@@ -140,7 +140,9 @@ func (r *run) powerTool() (*telemetry.Tool, string) {
 		mode = r.autoPowerTool()
 	}
 	base := r.baseURL()
-	if r.ptool != nil && r.ptoolKey == mode+" "+base {
+	// One tool per server launch: a Slurm tool runs inside that launch's job.
+	key := mode + " " + base + " " + r.srv.Info().ID
+	if r.ptool != nil && r.ptoolKey == key {
 		return r.ptool, ""
 	}
 	t := &telemetry.Tool{Vendor: telemetry.NVIDIA, Interval: r.o.PowerInterval, Environ: r.o.Environ}
@@ -176,7 +178,7 @@ func (r *run) powerTool() (*telemetry.Tool, string) {
 			return c
 		}
 	}
-	r.ptool, r.ptoolKey = t, mode+" "+base
+	r.ptool, r.ptoolKey = t, key
 	return t, ""
 }
 

@@ -228,3 +228,18 @@ func TestPowerGPUSelection(t *testing.T) {
 }
 
 func recipeRendered(argv, env []string) recipe.Rendered { return recipe.Rendered{Argv: argv, Env: env} }
+
+func TestPowerFollowsServerRestarts(t *testing.T) {
+	// The recipe's launch changes at 16 concurrent requests: a new server, a new stream
+	// (a Slurm tool must run in the new job), and the old one stopped with its server.
+	o, h, log := powerOptions(t, PowerAMD, 8, 16)
+	rep, err := Run(context.Background(), o)
+	require.NoError(t, err, "%s", log)
+	for _, m := range rep.Points {
+		v := readValidation(t, o.OutDir, m.ResultFilename)
+		assert.True(t, v.PowerValid, "conc %d: %v", m.Conc, v.Reasons)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	assert.Len(t, h.ran, 4, "a probe and a stream per server: %q", h.ran)
+}
