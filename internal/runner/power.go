@@ -200,11 +200,16 @@ func (r *run) autoPowerTool() string {
 	return PowerNone
 }
 
-// launchesSimulator reports whether a rendered launch runs `agent serve-sim` (directly or
-// through a launcher's commands).
+// launchesSimulator reports whether a rendered launch runs `agent serve-sim`: directly, in a
+// launcher's command variables, or in the processes of an agent disagg plan.
 func launchesSimulator(rend recipe.Rendered) bool {
 	for _, s := range slices.Concat(rend.Argv, rend.Env) {
 		if s == "serve-sim" || strings.Contains(s, " serve-sim ") || strings.HasSuffix(s, " serve-sim") {
+			return true
+		}
+	}
+	for _, content := range rend.Files {
+		if strings.Contains(content, `"serve-sim"`) {
 			return true
 		}
 	}

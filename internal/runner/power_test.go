@@ -225,6 +225,9 @@ func TestPowerGPUSelection(t *testing.T) {
 	assert.True(t, launchesSimulator(recipeRendered([]string{"/x/agent", "serve-sim", "--port=1"}, nil)))
 	assert.True(t, launchesSimulator(recipeRendered([]string{"bash", "launch.sh"}, []string{"DECODE_CMD=exec /x/agent serve-sim --port=0"})))
 	assert.False(t, launchesSimulator(recipeRendered([]string{"python3", "-m", "sglang.launch_server"}, nil)))
+	plan := recipe.Rendered{Argv: []string{"/x/agent", "disagg", "--plan", "/w/disagg-plan.json"},
+		Files: map[string]string{"disagg-plan.json": `{"frontend": [{"argv": ["/x/agent", "serve-sim", "--port=1"]}]}`}}
+	assert.True(t, launchesSimulator(plan), "the processes of an agent disagg plan")
 }
 
 func recipeRendered(argv, env []string) recipe.Rendered { return recipe.Rendered{Argv: argv, Env: env} }
