@@ -108,6 +108,8 @@ type AggExt struct {
 	TotalTokenThroughput float64 `json:"total_token_throughput"`
 	ClientBehind         bool    `json:"client_behind"`
 	ServerFingerprint    string  `json:"server_fingerprint,omitempty"`
+	// ResultFingerprint is the key of the manifest's fingerprint (docs/plan.md).
+	ResultFingerprint string `json:"result_fingerprint,omitempty"`
 }
 
 // Get returns a derived stat by key (e.g. "median_ttft", "p99_intvty").
@@ -317,6 +319,7 @@ func (a *Agg) UnmarshalJSON(data []byte) error {
 		}
 	}
 	extKeys["runner"], extKeys["result_filename"], extKeys["server_fingerprint"] = true, true, true
+	extKeys["result_fingerprint"] = true
 	ext := map[string]json.RawMessage{}
 	power := map[string]json.RawMessage{}
 	powerKeys := map[string]bool{}

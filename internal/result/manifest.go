@@ -75,6 +75,12 @@ type Manifest struct {
 	Phases            []Phase   `json:"phases,omitempty"`
 	Files             []string  `json:"files,omitempty"`
 	Eval              *EvalRow  `json:"eval,omitempty"`
+	// Fingerprint is what determines the point's numbers (docs/plan.md); nil in records
+	// written before fingerprints existed, which are never reused.
+	Fingerprint *Fingerprint `json:"fingerprint,omitempty"`
+	// Reused is set on the copy a sweep collected instead of running the point: where the
+	// result was measured. The times and phases above are the original run's.
+	Reused *Provenance `json:"reused,omitempty"`
 }
 
 // OK reports whether the point counts as a success.

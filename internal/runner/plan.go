@@ -147,6 +147,20 @@ func (r Rate) MarshalJSON() ([]byte, error) {
 	return json.Marshal(float64(r))
 }
 
+// UnmarshalJSON implements json.Unmarshaler: a number, or "inf".
+func (r *Rate) UnmarshalJSON(b []byte) error {
+	if string(b) == `"inf"` {
+		*r = Rate(math.Inf(1))
+		return nil
+	}
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return fmt.Errorf("request rate: want a number or \"inf\", got %s", b)
+	}
+	*r = Rate(f)
+	return nil
+}
+
 // secretEnv are copied from the agent's environment into containers, which do not inherit it.
 var secretEnv = []string{"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"}
 

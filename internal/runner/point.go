@@ -61,8 +61,9 @@ func (r *run) manifest(conc int) *result.Manifest {
 // point runs one concurrency of launch l and always leaves its manifest behind. A crash in
 // the middle is recorded as an internal error with its cause, never as the success the
 // deferred record would otherwise see.
-func (r *run) point(ctx context.Context, l *Launch, pt PlannedPoint) (m *result.Manifest, err error) {
+func (r *run) point(ctx context.Context, l *Launch, pt PlannedPoint, fp *result.Fingerprint) (m *result.Manifest, err error) {
 	m = r.manifest(pt.Conc)
+	m.Fingerprint = fp
 	ph := &phases{}
 	defer func() {
 		if p := recover(); p != nil {
@@ -83,6 +84,9 @@ func (r *run) point(ctx context.Context, l *Launch, pt PlannedPoint) (m *result.
 	if r.srv != nil {
 		info := r.srv.Info()
 		m.ImageDigest, m.EngineVersion, m.ServerReused = info.ImageDigest, r.version, reused
+		if m.Fingerprint != nil {
+			m.Fingerprint.ImageDigest = info.ImageDigest
+		}
 	}
 	if err != nil {
 		return m, err
@@ -281,6 +285,9 @@ func (r *run) writeAgg(m *result.Manifest, out *loadgen.Outcome, power *energy.V
 	}
 	if agg.Ext != nil {
 		agg.Ext.ServerFingerprint = m.ServerFingerprint
+		if m.Fingerprint != nil {
+			agg.Ext.ResultFingerprint = m.Fingerprint.Key
+		}
 	}
 	if power != nil {
 		agg.Power = power.Agg()

@@ -87,6 +87,9 @@ type Options struct {
 	// AgentPath is this binary, for recipes that run the built-in simulator locally.
 	AgentPath    string
 	AgentVersion string
+	// AgentBuild identifies the agent's measurement code in result fingerprints: a digest of
+	// its source stamped at build time; empty uses AgentVersion (docs/plan.md).
+	AgentBuild string
 	// RunID labels everything this run creates; empty picks a random one.
 	RunID string
 	// Timeout bounds the whole run; zero means none.
@@ -202,6 +205,8 @@ type run struct {
 	srvFP    string
 	srvSpec  recipe.Rendered
 	launches int
+	// fps are the result fingerprints of the points, in execution order.
+	fps []result.Fingerprint
 	// scratch are the scratch directories of the server currently up.
 	scratch []string
 	version string
@@ -263,6 +268,10 @@ func newRun(o Options) (*run, error) {
 	// The plan's row is the validated one, with the derived defaults (exp-name, ...) the
 	// planned result names were built from; the run's files must carry the same names.
 	o.Row = plan.Row
+	fpPlan, err := FingerprintPlan(o)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 		return nil, errorf(KindInternal, "output directory: %v", err)
 	}
@@ -273,7 +282,8 @@ func newRun(o Options) (*run, error) {
 	o.OutDir = abs
 	fam, _ := o.Inventory.Family(o.RunnerName)
 	r := &run{o: o, fam: fam, plan: plan, backend: o.Backend, port: plan.Runner.Port,
-		logPath: filepath.Join(abs, result.ServerLogFile), report: &Report{RunID: o.RunID}, owner: owner}
+		logPath: filepath.Join(abs, result.ServerLogFile), report: &Report{RunID: o.RunID}, owner: owner,
+		fps: pointFingerprints(fpPlan, o.AgentIdentity())}
 	// Everything that could stop a point half-way (limits, names, earlier results) is
 	// checked before anything is launched.
 	if err := r.preflight(); err != nil {
@@ -322,7 +332,7 @@ func (r *run) points(ctx context.Context) error {
 	worst := KindNone
 	var firstErr error
 	for i, st := range steps {
-		m, err := r.point(ctx, st.l, st.pt)
+		m, err := r.point(ctx, st.l, st.pt, r.fingerprint(i))
 		r.report.Points = append(r.report.Points, m)
 		if k := KindOf(err); k > worst {
 			worst, firstErr = k, err
@@ -346,6 +356,17 @@ func (r *run) points(ctx context.Context) error {
 		return &Error{Kind: worst, Err: fmt.Errorf("%d point(s) of %d did not succeed; first: %w", r.failed(), len(r.report.Points), firstErr)}
 	}
 	return firstErr
+}
+
+// fingerprint is the result fingerprint of the i-th point in execution order, nil if the
+// fingerprint plan did not line up with the run's (it always does: the two plans differ only
+// in values that are the same for every point of the row).
+func (r *run) fingerprint(i int) *result.Fingerprint {
+	if i >= len(r.fps) {
+		return nil
+	}
+	fp := r.fps[i]
+	return &fp
 }
 
 func (r *run) failed() int {
