@@ -184,7 +184,7 @@ func TestFingerprintFollowsConcDependence(t *testing.T) {
 	if at(4).Fingerprint() == at(8).Fingerprint() {
 		t.Errorf("different config files, same fingerprint")
 	}
-	if d := at(8).Diff(at(32)); !strings.Contains(d, "---interval=10 +--interval=30") || !strings.Contains(d, "config files differ") {
+	if d := at(8).Diff(at(32)); !strings.Contains(d, "---interval=10 +--interval=30") || !strings.Contains(d, "config files differ (c.yaml: -bs: 8 +bs: 32)") {
 		t.Errorf("diff = %s", d)
 	}
 	// ...while the generic recipe differs only through --max-num-seqs.

@@ -227,12 +227,12 @@ func (r Rendered) Diff(o Rendered) string {
 		var names []string
 		for _, k := range sortedKeys(r.Files) {
 			if r.Files[k] != o.Files[k] {
-				names = append(names, k)
+				names = append(names, k+fileDiff(r.Files[k], o.Files[k]))
 			}
 		}
 		for _, k := range sortedKeys(o.Files) {
 			if _, ok := r.Files[k]; !ok {
-				names = append(names, k)
+				names = append(names, k+" added")
 			}
 		}
 		d = append(d, "config files differ ("+strings.Join(names, ", ")+")")
@@ -250,6 +250,27 @@ func (r Rendered) Diff(o Rendered) string {
 		return "identical"
 	}
 	return strings.Join(d, "; ")
+}
+
+// fileDiff names the lines of a config file that changed (": -old +new", trimmed), so a
+// relaunch forced by a setting inside a file says which setting; "" when b is missing.
+func fileDiff(a, b string) string {
+	if b == "" {
+		return " removed"
+	}
+	trim := func(s string) []string {
+		var out []string
+		for _, l := range strings.Split(s, "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	if d := wordDiff(trim(a), trim(b)); d != "" {
+		return ": " + d
+	}
+	return ""
 }
 
 // wordDiff lists the words only in a and only in b.
