@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/inferbench/inferbench/internal/execx"
 	"github.com/inferbench/inferbench/internal/inventory"
+	"github.com/inferbench/inferbench/internal/plan"
+	"github.com/inferbench/inferbench/internal/recipe"
 	"github.com/inferbench/inferbench/internal/result"
 	"github.com/inferbench/inferbench/internal/runner"
 )
@@ -22,9 +25,10 @@ import (
 const demoSweep = "full-sweep --single-node --model-prefix gptoss --precision fp4 --runner-type h100 h200 --seq-lens 1k1k --max-conc 16"
 
 // cmdDemo runs the whole product on this machine with no GPU: the generator expands our
-// configs into a matrix, every row is served by the simulator through the local backend
-// (consecutive concurrencies of a configuration on one server), and the results are
-// collected and turned into the HTML report.
+// configs into a matrix, its plan groups the points into one job per launch group and
+// estimates each, every job is served by the simulator through the local backend (one
+// server per job), the estimates are checked against the measured wall times, and the
+// results are collected and turned into the HTML report.
 func cmdDemo(ctx context.Context, e env, args []string) int {
 	fs := flag.NewFlagSet("agent demo", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
@@ -32,7 +36,10 @@ func cmdDemo(ctx context.Context, e env, args []string) int {
 		fmt.Fprintf(e.stderr, `usage: agent demo [flags]
 
 Runs the whole flow on this machine with no GPU: generator matrix (our configs, a small
-filter) -> agent run of every row on the simulator (local backend) -> collect -> report.
+filter) -> its plan (one job per launch group, estimated wall times) -> agent run of every
+job on the simulator (local backend) -> collect -> report. Each job's estimated wall time is
+compared with the measured one (estimates.md); --history out/demo/results estimates the
+next demo from this one's results instead of the model.
 Results are labelled <gpu>-sim so they are never mistaken for real hardware.
 
 flags:
@@ -45,13 +52,14 @@ flags:
 	generator := fs.String("generator", "", "generator binary (default: next to this binary, else `go run ./generator`)")
 	engine := fs.String("engine", "sim-demo", "recipe that serves every row")
 	runnerName := fs.String("runner-name", "local_0", "inventory entry of this machine")
+	history := fs.String("history", "", "estimate from the results of an earlier demo (e.g. out/demo/results) instead of the model")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
 		return exitUsage
 	}
-	d := demo{e: e, out: *out, configs: *configs, engine: *engine, runnerName: *runnerName}
+	d := demo{e: e, out: *out, configs: *configs, engine: *engine, runnerName: *runnerName, history: *history}
 	return d.run(ctx, *sweep, *generator)
 }
 
@@ -59,29 +67,65 @@ type demo struct {
 	e                  env
 	out, configs       string
 	engine, runnerName string
+	history            string
 }
 
 func (d demo) run(ctx context.Context, sweep, generator string) int {
 	start := time.Now()
 	results := filepath.Join(d.out, "results")
+	// History is read before this run replaces the results it may point at.
+	var history *plan.History
+	if d.history != "" {
+		h, err := plan.LoadHistory(os.DirFS(d.history), d.history)
+		if err != nil {
+			fmt.Fprintf(d.e.stderr, "agent demo: %v\n", err)
+			return exitUsage
+		}
+		history = h
+	}
 	if err := os.RemoveAll(results); err != nil {
 		fmt.Fprintf(d.e.stderr, "agent demo: %v\n", err)
 		return exitInternal
 	}
-	rows, err := d.matrix(ctx, sweep, generator)
+	mat, err := d.matrix(ctx, sweep, generator)
 	if err != nil {
 		fmt.Fprintf(d.e.stderr, "agent demo: matrix: %v\n", err)
 		return exitUsage
 	}
-	groups, err := groupByConfig(rows)
+	recipes, err := loadRecipes(filepath.Join(d.configs, "recipes.yaml"))
 	if err != nil {
+		fmt.Fprintf(d.e.stderr, "agent demo: recipes:\n%v\n", err)
+		return exitUsage
+	}
+	inv, err := inventory.LoadFile(filepath.Join(d.configs, "inventory.yaml"))
+	if err != nil {
+		fmt.Fprintf(d.e.stderr, "agent demo: inventory:\n%v\n", err)
+		return exitUsage
+	}
+	// The plan of the demo's sweep, grouped: one job (one agent run, one server) per launch
+	// group. There is no workflow job around each run, so no job overhead.
+	model := plan.DefaultModel()
+	model.Overhead = 0
+	p, err := plan.Make(mat, plan.Options{Recipes: recipes, Inventory: inv, RunnerName: d.runnerName, Engine: d.engine,
+		HW: demoHW, AgentVersion: agentVersion(), AgentBuild: agentBuild(), Grouped: true, Model: model, History: history})
+	if err != nil {
+		fmt.Fprintf(d.e.stderr, "agent demo: plan: %v\n", err)
+		return exitInternal
+	}
+	if err := d.writePlan(p); err != nil {
 		fmt.Fprintf(d.e.stderr, "agent demo: %v\n", err)
 		return exitInternal
 	}
-	fmt.Fprintf(d.e.stdout, "demo: %d matrix rows in %d server configurations, served by the simulator\n", len(rows), len(groups))
-	failed, code := d.runGroups(ctx, groups, results)
+	jobs := p.Runnable()
+	fmt.Fprintf(d.e.stdout, "demo: %d matrix rows in %d jobs (one server each), served by the simulator; estimated %s (%s)\n",
+		len(mat.Rows), len(jobs), fmtSeconds(p.Totals.Grouped.Makespan), estimateSources(p))
+	failed, measured, code := d.runJobs(ctx, jobs, results, recipes, inv)
 	if code != exitOK {
 		return code
+	}
+	if err := d.writeEstimateCheck(jobs, measured); err != nil {
+		fmt.Fprintf(d.e.stderr, "agent demo: %v\n", err)
+		return exitInternal
 	}
 	if c := cmdCollect(ctx, d.e, []string{"-q", "-o", d.out, results}); c != exitOK {
 		return c
@@ -97,8 +141,11 @@ func (d demo) run(ctx context.Context, sweep, generator string) int {
 	return exitOK
 }
 
-// matrix runs the generator and returns its rows.
-func (d demo) matrix(ctx context.Context, sweep, generator string) ([]json.RawMessage, error) {
+// demoHW labels the demo's results <gpu>-sim so they are never mistaken for real hardware.
+func demoHW(r runner.Row) string { return r.Runner + "-sim" }
+
+// matrix runs the generator and reads its rows.
+func (d demo) matrix(ctx context.Context, sweep, generator string) (*plan.Matrix, error) {
 	words, err := execx.SplitWords(sweep)
 	if err != nil {
 		return nil, err
@@ -112,14 +159,14 @@ func (d demo) matrix(ctx context.Context, sweep, generator string) ([]json.RawMe
 	if err != nil || res.ExitCode != 0 {
 		return nil, fmt.Errorf("generator failed (exit %d): %v\n%s", res.ExitCode, err, bytes.TrimSpace(res.Stderr))
 	}
-	var rows []json.RawMessage
-	if err := json.Unmarshal(res.Stdout, &rows); err != nil {
-		return nil, fmt.Errorf("generator output is not a JSON array: %v", err)
+	m, err := plan.ReadMatrix("generator output", res.Stdout)
+	if err != nil {
+		return nil, err
 	}
-	if len(rows) == 0 {
+	if len(m.Rows) == 0 {
 		return nil, errors.New("the sweep selected no rows: widen --sweep")
 	}
-	return rows, nil
+	return m, nil
 }
 
 func generatorCmd(generator string, words []string) execx.Cmd {
@@ -137,94 +184,90 @@ func generatorCmd(generator string, words []string) execx.Cmd {
 	return execx.Cmd{Name: generator, Args: words}
 }
 
-// group is one server configuration: rows that differ only in their concurrency.
-type group struct {
-	row   map[string]json.RawMessage
-	concs []int
-}
-
-// groupByConfig merges consecutive rows that differ only in conc, so each configuration
-// is one `agent run` whose points share a server.
-func groupByConfig(rows []json.RawMessage) ([]group, error) {
-	var groups []group
-	var lastKey string
-	for _, raw := range rows {
-		var row map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &row); err != nil {
-			return nil, fmt.Errorf("matrix row: %v", err)
-		}
-		var conc int
-		if err := json.Unmarshal(row["conc"], &conc); err != nil {
-			return nil, fmt.Errorf("matrix row conc: %v", err)
-		}
-		delete(row, "conc")
-		keyBytes, _ := json.Marshal(row)
-		key := string(keyBytes)
-		if len(groups) > 0 && key == lastKey {
-			g := &groups[len(groups)-1]
-			g.concs = append(g.concs, conc)
-			continue
-		}
-		groups = append(groups, group{row: row, concs: []int{conc}})
-		lastKey = key
-	}
-	return groups, nil
-}
-
-func (d demo) runGroups(ctx context.Context, groups []group, results string) (failed, code int) {
-	recipes, err := loadRecipes(filepath.Join(d.configs, "recipes.yaml"))
-	if err != nil {
-		fmt.Fprintf(d.e.stderr, "agent demo: recipes:\n%v\n", err)
-		return 0, exitUsage
-	}
-	inv, err := inventory.LoadFile(filepath.Join(d.configs, "inventory.yaml"))
-	if err != nil {
-		fmt.Fprintf(d.e.stderr, "agent demo: inventory:\n%v\n", err)
-		return 0, exitUsage
-	}
+// writePlan keeps the plan beside the results: plan.md for people, plan.json for tools.
+func (d demo) writePlan(p *plan.Plan) error {
 	if err := os.MkdirAll(d.out, 0o755); err != nil {
-		fmt.Fprintf(d.e.stderr, "agent demo: %v\n", err)
-		return 0, exitInternal
+		return err
 	}
+	for name, write := range map[string]func(io.Writer) error{"plan.md": p.WriteMarkdown, "plan.json": p.WriteJSON} {
+		if err := writeFileAtomic(filepath.Join(d.out, name), write); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runJobs runs every job of the plan with agent run and measures each one's wall time.
+func (d demo) runJobs(ctx context.Context, jobs []plan.Runnable, results string, recipes *recipe.Set, inv *inventory.Inventory) (failed int, measured []time.Duration, code int) {
 	logFile, err := os.Create(filepath.Join(d.out, "agent.log"))
 	if err != nil {
 		fmt.Fprintf(d.e.stderr, "agent demo: %v\n", err)
-		return 0, exitInternal
+		return 0, nil, exitInternal
 	}
 	defer logFile.Close()
 	self, _ := os.Executable()
-	for i, g := range groups {
-		g.row["conc"], _ = json.Marshal(g.concs)
-		b, _ := json.Marshal(g.row)
-		row, err := runner.ParseRow(b)
-		if err != nil {
-			fmt.Fprintf(d.e.stderr, "agent demo: %v\n", err)
-			return failed, exitInternal
-		}
-		fmt.Fprintf(d.e.stdout, "[%d/%d] %s %s %s %s tp%d ep%d conc %v\n", i+1, len(groups),
-			row.ExpName, row.Precision, row.Framework, row.Runner, row.TP, row.EP, g.concs)
+	for i, j := range jobs {
+		row := j.Row
+		fmt.Fprintf(d.e.stdout, "[%d/%d] %s %s %s %s tp%d ep%d conc %v, estimated %s\n", i+1, len(jobs),
+			row.ExpName, row.Precision, row.Framework, row.Runner, row.TP, row.EP, []int(row.Conc), fmtSeconds(j.Job.Estimate.Seconds))
 		dir := filepath.Join(results, fmt.Sprintf("job%02d", i+1))
+		t0 := time.Now()
 		rep, err := runner.Run(ctx, runner.Options{
-			Row: row, RunnerName: d.runnerName, RunnerType: row.Runner + "-sim",
+			Row: row, RunnerName: d.runnerName, RunnerType: demoHW(row),
 			OutDir: dir, Recipes: recipes, Inventory: inv,
-			Environ: os.Environ(), AgentPath: self, AgentVersion: agentVersion(), Engine: d.engine,
+			Environ: os.Environ(), AgentPath: self, AgentVersion: agentVersion(), AgentBuild: agentBuild(), Engine: d.engine,
 			Log: logFile, Timeout: 10 * time.Minute, StopGrace: 5 * time.Second,
 		})
+		measured = append(measured, time.Since(t0))
 		if rep != nil {
 			failed += printPoints(d.e.stdout, dir, rep.Points)
 		}
 		if ctx.Err() != nil {
 			fmt.Fprintf(d.e.stderr, "agent demo: cancelled\n")
-			return failed, exitInternal
+			return failed, measured, exitInternal
 		}
 		if err != nil {
 			fmt.Fprintf(d.e.stderr, "  %s: %v (log: %s)\n", runner.KindOf(err), err, logFile.Name())
 			if rep == nil {
-				failed += len(g.concs)
+				failed += len(row.Conc)
 			}
 		}
 	}
-	return failed, exitOK
+	return failed, measured, exitOK
+}
+
+// writeEstimateCheck compares every job's estimated wall time with the measured one, prints
+// the summary and writes the table to estimates.md.
+func (d demo) writeEstimateCheck(jobs []plan.Runnable, measured []time.Duration) error {
+	var b strings.Builder
+	b.WriteString("| job | configuration | conc | estimated | from | measured | error |\n|---:|---|---|---:|---|---:|---:|\n")
+	var sumAbs, worst float64
+	for i, j := range jobs {
+		if i >= len(measured) {
+			break
+		}
+		est, got := j.Job.Estimate.Seconds, measured[i].Seconds()
+		e := 100 * (est - got) / got
+		sumAbs += math.Abs(e)
+		worst = max(worst, math.Abs(e))
+		fmt.Fprintf(&b, "| %d | %s | %v | %.1fs | %s | %.1fs | %+.0f%% |\n", j.Job.ID, j.Label, j.Job.Concs, est, j.Sources, got, e)
+	}
+	n := float64(min(len(jobs), len(measured)))
+	summary := fmt.Sprintf("estimate vs measured wall time per job: mean absolute error %.0f%%, worst %.0f%% over %d jobs", sumAbs/max(n, 1), worst, int(n))
+	fmt.Fprintf(d.e.stdout, "demo: %s (table in %s)\n", summary, filepath.Join(d.out, "estimates.md"))
+	return os.WriteFile(filepath.Join(d.out, "estimates.md"), []byte("# "+summary+"\n\n"+b.String()), 0o644)
+}
+
+func estimateSources(p *plan.Plan) string {
+	s := p.Sources
+	if s.History == "" {
+		return "from the model: no --history"
+	}
+	return fmt.Sprintf("history %s, %d points", s.History, s.HistoryPoints)
+}
+
+func fmtSeconds(s float64) string {
+	return (time.Duration(s * float64(time.Second))).Round(time.Second).String()
 }
 
 // printPoints writes one progress line per point and returns how many failed.

@@ -79,7 +79,7 @@ flags:`)
 	out := fs.String("out", ".", "directory for the outputs")
 	recipes := fs.String("recipes", "configs/recipes.yaml", "engine recipes file, or a directory of *.yaml")
 	inv := fs.String("inventory", "configs/inventory.yaml", "runner inventory file")
-	timeout := fs.Duration("timeout", 180*time.Minute, "bound on the whole run (the reference's job timeout; 480m for multi-node rows unless set)")
+	timeout := fs.Duration("timeout", 180*time.Minute, "bound on the whole run (the reference's job timeout; 480m for multi-node rows and conc lists unless set)")
 	numPrompts := fs.Int("num-prompts", 0, "requests per point (default 10 x conc)")
 	numWarmups := fs.Int("num-warmups", -1, "warm-up requests per point (default 2 x conc)")
 	runID := fs.String("run-id", "", "identity put on everything this run creates (default random)")
@@ -115,8 +115,9 @@ flags:`)
 		fmt.Fprintf(e.stderr, "agent run: %v\n", err)
 		return exitUsage
 	}
-	if row.Multinode() && !flagSet(fs, "timeout") {
-		// The reference's multi-node template allows 480 minutes (spec §1.3).
+	if (row.Multinode() || len(row.Conc) > 1) && !flagSet(fs, "timeout") {
+		// The reference's multi-node template allows 480 minutes (spec §1.3); a single-node
+		// row of a grouped matrix runs several points and gets as long as its job.
 		*timeout = 480 * time.Minute
 	}
 	set, err := loadRecipes(*recipes)
@@ -149,7 +150,7 @@ flags:`)
 	rep, err := runner.Run(ctx, runner.Options{
 		Row: row, RunnerName: *runnerName, RunnerType: *runnerType, ResultFilename: *resultFilename,
 		OutDir: *out, Recipes: set, Inventory: inventoryData, Environ: os.Environ(), AgentPath: self(),
-		AgentVersion: agentVersion(), RunID: *runID, Timeout: *timeout, RangeRatio: rangeRatio(e.getenv),
+		AgentVersion: agentVersion(), AgentBuild: agentBuild(), RunID: *runID, Timeout: *timeout, RangeRatio: rangeRatio(e.getenv),
 		NumPrompts: *numPrompts, NumWarmups: *numWarmups, Log: e.stderr, ReadyInterval: *readyInterval,
 		StopGrace: *stopGrace, DockerConfig: dockerConfig(e.getenv), Evaluator: evaluator,
 		Engine: *engine, Overwrite: *overwrite, StallTimeout: stallOption(*stallTimeout), Hurry: e.hurry,
@@ -340,6 +341,20 @@ func dockerConfig(getenv func(string) string) string {
 		return ""
 	}
 	return filepath.Join(dir, "config.json")
+}
+
+// sourceDigest is set at build time (-ldflags "-X main.sourceDigest=...") to a digest of the
+// agent's source, which the workflows compute the same way wherever they build it.
+var sourceDigest string
+
+// agentBuild identifies the agent's code in result fingerprints: the source digest when the
+// build stamped one, which stays the same across commits that do not touch the agent, else
+// the version (docs/plan.md).
+func agentBuild() string {
+	if sourceDigest != "" {
+		return "src:" + sourceDigest
+	}
+	return agentVersion()
 }
 
 // agentVersion is the module version or VCS revision baked in at build time.

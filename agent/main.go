@@ -50,6 +50,7 @@ var commands = map[string]command{
 	"compare":   {"compare two result sets and flag regressions", cmdCompare},
 	"report":    {"write a self-contained HTML report with charts", cmdReport},
 	"demo":      {"the whole flow on this machine: matrix, runs on the simulator, collect, report", cmdDemo},
+	"plan":      {"what a sweep will cost before it runs: launches, GPU-hours, makespan; the matrix to run", cmdPlan},
 }
 
 func main() {

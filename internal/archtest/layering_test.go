@@ -35,7 +35,9 @@ var layers = map[string]layer{
 	"internal/engine/slurm": {3, "agent"},
 	// runner orchestrates one matrix row from the agent-side packages.
 	"internal/runner": {4, "agent"},
-	"generator":       {9, "gen"}, "agent": {9, "agent"},
+	// plan works out a sweep's launches and cost through the runner's own planning.
+	"internal/plan": {5, "agent"},
+	"generator":     {9, "gen"}, "agent": {9, "agent"},
 }
 
 // testOnly packages exist for tests; they may import anything but nothing may import them.
