@@ -84,8 +84,25 @@ func call(n *actionlint.FuncCallNode, ctx map[string]any) (any, error) {
 			out = strings.ReplaceAll(out, "{"+strconv.Itoa(i-1)+"}", toString(args[i]))
 		}
 		return out, nil
+	case "contains":
+		if list, ok := args[0].([]any); ok {
+			for _, v := range list {
+				if toString(v) == toString(args[1]) {
+					return true, nil
+				}
+			}
+			return false, nil
+		}
+		return strings.Contains(strings.ToLower(toString(args[0])), strings.ToLower(toString(args[1]))), nil
 	case "join":
-		list, _ := args[0].([]any)
+		list, isList := args[0].([]any)
+		if !isList {
+			// A single value joins to itself, as GitHub's join does for a primitive.
+			if _, obj := args[0].(map[string]any); obj {
+				return "", nil
+			}
+			return toString(args[0]), nil
+		}
 		sep := ","
 		if len(args) > 1 {
 			sep = toString(args[1])
@@ -137,6 +154,9 @@ func TestEvalExpr(t *testing.T) {
 	for _, tc := range []struct{ src, want string }{
 		{"${{ format('tp{0}-dpa{1}', matrix.config.tp, matrix.config.dp-attn) }}", "tp8-dpafalse"},
 		{"${{ join(matrix.config.conc, 'x') }}", "4x8"},
+		{"${{ join(matrix.config.tp, 'x') }}", "8"},
+		{"${{ contains(join(matrix.config.conc, 'x'), 'x') && 480 || 180 }}", "480"},
+		{"${{ contains(join(matrix.config.tp, 'x'), 'x') && 480 || 180 }}", "180"},
 		{"${{ matrix.config.prefill && 'multi' || 'single' }}", "single"},
 		{"${{ matrix.config.run-eval && ' | eval' || '' }}", " | eval"},
 		{"${{ format('{0}{1}{2}{3}{4}{5}{6}{7}{8}{9}{10}', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k') }}", "abcdefghijk"},

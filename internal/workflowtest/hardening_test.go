@@ -83,17 +83,41 @@ func rootAction(t *testing.T) (a compositeAction, ok bool) {
 }
 
 func actionScripts(t *testing.T) []script {
-	a, ok := rootAction(t)
-	if !ok {
-		return nil
-	}
 	var out []script
-	for i, s := range a.Runs.Steps {
-		if s.Run != "" {
-			out = append(out, script{where: "action.yml step " + strconv.Itoa(i+1), run: s.Run, env: s.Env})
+	if a, ok := rootAction(t); ok {
+		for i, s := range a.Runs.Steps {
+			if s.Run != "" {
+				out = append(out, script{where: "action.yml step " + strconv.Itoa(i+1), run: s.Run, env: s.Env})
+			}
+		}
+	}
+	for _, f := range localActions(t) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a compositeAction
+		if err := yaml.Unmarshal(data, &a); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		rel, _ := filepath.Rel(repoRoot(t), f)
+		for i, s := range a.Runs.Steps {
+			if s.Run != "" {
+				out = append(out, script{where: rel + " step " + strconv.Itoa(i+1), run: s.Run, env: s.Env})
+			}
 		}
 	}
 	return out
+}
+
+// localActions are the composite actions the workflows use from .github/actions.
+func localActions(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(repoRoot(t), ".github", "actions", "*", "action.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
 }
 
 // TestNoExpressionsInScripts: no ${{ }} inside any run: script. GitHub substitutes

@@ -106,10 +106,11 @@ func isFile(p string) bool {
 }
 
 // TestShellcheckActionScripts runs shellcheck on the run: scripts of composite actions,
-// which actionlint does not check: the root action.yml and the act stand-ins.
+// which actionlint does not check: the root action.yml, .github/actions and the act stand-ins.
 func TestShellcheckActionScripts(t *testing.T) {
 	sc := shellcheck(t)
 	files, _ := filepath.Glob(filepath.Join("testdata", "actions", "*", "action.yml"))
+	files = append(files, localActions(t)...)
 	if isFile(filepath.Join(repoRoot(t), "action.yml")) {
 		files = append(files, filepath.Join(repoRoot(t), "action.yml"))
 	}

@@ -28,7 +28,20 @@ func TestNamesMatchTheAgent(t *testing.T) {
 	timeoutExpr, labelExpr := job.TimeoutMinutes.Expression.Value, job.RunsOn.Labels[1].Value
 	const node = "b200-nv_0"
 	kinds := map[bool]int{}
+	var rows []map[string]any
 	for _, row := range generatedRows(t) {
+		rows = append(rows, row)
+		if _, multi := row["prefill"]; !multi {
+			// The row as a grouped matrix has it (agent plan --emit-matrix grouped).
+			grouped := map[string]any{}
+			for k, v := range row {
+				grouped[k] = v
+			}
+			grouped["conc"] = []any{row["conc"], 2 * row["conc"].(float64)}
+			rows = append(rows, grouped)
+		}
+	}
+	for _, row := range rows {
 		if t.Failed() {
 			t.Fatal("stopping at the first row that differs")
 		}
@@ -46,8 +59,9 @@ func TestNamesMatchTheAgent(t *testing.T) {
 			t.Errorf("job name %q lacks the runner %q that the success rate looks for", name, row["runner"])
 		}
 		_, multi := row["prefill"]
+		_, list := row["conc"].([]any)
 		kinds[multi]++
-		wantTimeout := map[bool]float64{false: 180, true: 480}[multi]
+		wantTimeout := map[bool]float64{false: 180, true: 480}[multi || list]
 		if got := evalExpr(t, timeoutExpr, ctx); got != wantTimeout {
 			t.Errorf("%s: timeout-minutes = %v, want %v", wantStem, got, wantTimeout)
 		}
@@ -80,9 +94,20 @@ func expectedNames(row map[string]any, node string) (stem, name string) {
 		return stem, name
 	}
 	dpa := row["dp-attn"] == true
-	stem = result.SingleNodeStem(exp, prec, fw, num(row["tp"]), num(row["ep"]), dpa, disagg, spec, num(row["conc"]), node)
-	name = fmt.Sprintf("%s %s %s %s | tp=%d ep=%d dpa=%t | disagg-%t spec-%s conc-%d",
-		exp, prec, runner, fw, num(row["tp"]), num(row["ep"]), dpa, disagg, spec, num(row["conc"]))
+	// A grouped row's conc list names the job and the stem joined by x; agent run swaps it for
+	// each point's own conc in the files.
+	conc := fmt.Sprint(num(row["conc"]))
+	if list, ok := row["conc"].([]any); ok {
+		var cs []string
+		for _, c := range list {
+			cs = append(cs, fmt.Sprint(num(c)))
+		}
+		conc = strings.Join(cs, "x")
+	}
+	stem = strings.Replace(result.SingleNodeStem(exp, prec, fw, num(row["tp"]), num(row["ep"]), dpa, disagg, spec, 0, node),
+		"_conc0_", "_conc"+conc+"_", 1)
+	name = fmt.Sprintf("%s %s %s %s | tp=%d ep=%d dpa=%t | disagg-%t spec-%s conc-%s",
+		exp, prec, runner, fw, num(row["tp"]), num(row["ep"]), dpa, disagg, spec, conc)
 	if row["run-eval"] == true {
 		name += " | eval"
 	}

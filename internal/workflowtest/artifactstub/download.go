@@ -12,16 +12,21 @@ import (
 	"strings"
 )
 
-func download(ctx context.Context, rt *runtime, name, pattern, dir string, merge bool, out io.Writer) error {
+func download(ctx context.Context, rt *runtime, name, pattern, dir, runID string, merge bool, out io.Writer) error {
 	if dir == "" {
 		dir = "."
+	}
+	if runID == "" {
+		runID = rt.runID
 	}
 	var listed struct {
 		Artifacts []struct {
 			Name string `json:"name"`
 		} `json:"artifacts"`
 	}
-	ids := map[string]any{"workflowRunBackendId": rt.runID, "workflowJobRunBackendId": rt.jobID}
+	// Another run's artifacts, as download-artifact's run-id input reads them: act's server
+	// keeps every run's artifacts under the run id.
+	ids := map[string]any{"workflowRunBackendId": runID, "workflowJobRunBackendId": rt.jobID}
 	if err := rt.call(ctx, "ListArtifacts", ids, &listed); err != nil {
 		return err
 	}

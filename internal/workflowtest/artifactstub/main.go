@@ -6,7 +6,7 @@
 // workflows use the real actions, pinned by commit.
 //
 //	artifactstub upload   -name NAME -path PATTERNS [-if-no-files-found warn|error|ignore]
-//	artifactstub download [-name NAME | -pattern GLOB] -path DIR [-merge-multiple]
+//	artifactstub download [-name NAME | -pattern GLOB] -path DIR [-merge-multiple] [-run-id ID]
 //
 // PATTERNS is newline-separated, as the actions' `path` input; `**` matches directories.
 package main
@@ -51,10 +51,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "download":
 		pattern := fs.String("pattern", "", "glob over artifact names")
 		merge := fs.Bool("merge-multiple", false, "extract every artifact into -path itself")
+		runID := fs.String("run-id", "", "download from this run instead of the current one")
 		if fs.Parse(args[1:]) != nil {
 			return 2
 		}
-		err = download(ctx, rt, *name, *pattern, *path, *merge, stdout)
+		err = download(ctx, rt, *name, *pattern, *path, *runID, *merge, stdout)
 	default:
 		fmt.Fprintf(stderr, "artifactstub: unknown command %q\n", args[0])
 		return 2
