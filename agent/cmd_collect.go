@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/inferbench/inferbench/internal/eval"
@@ -79,6 +80,7 @@ func summaryMarkdown(recs []report.Record, evals []result.EvalRow, stats result.
 			return "", err
 		}
 	}
+	reusedMarkdown(&b, sweep.Statuses)
 	if len(sweep.Problems) > 0 {
 		b.WriteString("## Files that could not be read\n\n")
 		for _, p := range sweep.Problems {
@@ -87,6 +89,31 @@ func summaryMarkdown(recs []report.Record, evals []result.EvalRow, stats result.
 		b.WriteString("\n")
 	}
 	return b.String(), nil
+}
+
+// reusedMarkdown says which results were reused from earlier runs instead of run (agent plan
+// --reuse), by the run that measured them.
+func reusedMarkdown(b *strings.Builder, statuses []report.Status) {
+	bySource := map[string]int{}
+	var sources []string
+	for _, st := range statuses {
+		if st.Reused == nil {
+			continue
+		}
+		if bySource[st.Reused.Source] == 0 {
+			sources = append(sources, st.Reused.Source)
+		}
+		bySource[st.Reused.Source]++
+	}
+	if len(sources) == 0 {
+		return
+	}
+	sort.Strings(sources)
+	b.WriteString("## Reused results\n\nNot run in this sweep: an earlier run measured them with the same fingerprint (provenance in each manifest).\n\n")
+	for _, src := range sources {
+		fmt.Fprintf(b, "- %d from %s\n", bySource[src], src)
+	}
+	b.WriteString("\n")
 }
 
 func splitList(s string) []string {

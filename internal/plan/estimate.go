@@ -145,7 +145,7 @@ func (e *estimator) job(j *job) Estimate {
 		est.Launches = []LaunchEstimate{{Figure{st.Seconds(), srcUnplanned}, Figure{e.m.Stop.Seconds(), srcUnplanned}}}
 		for _, c := range r0.concs() {
 			secs := e.m.load(c, 10*c, 2*c, max(row.ISL, 1), max(row.OSL, 1), r0.gpus)
-			est.Points = append(est.Points, PointEstimate{c, Figure{round(secs, 0), srcUnplanned}})
+			est.Points = append(est.Points, PointEstimate{c, Figure{round(secs, 1), srcUnplanned}})
 		}
 		return e.total(est, j)
 	}
@@ -176,7 +176,7 @@ func (e *estimator) total(est Estimate, j *job) Estimate {
 	if est.Eval != nil {
 		s += est.Eval.Seconds
 	}
-	est.Seconds = round(s, 0)
+	est.Seconds = round(s, 1)
 	return est
 }
 
@@ -216,7 +216,7 @@ func (e *estimator) load(gp groupPoint) Figure {
 	for _, k := range gp.pt.keys {
 		if ss := e.ix.byKey[k]; len(ss) > 0 {
 			if v, n := mean(ss, func(s *sample) float64 { return s.load }); n > 0 {
-				return Figure{round(v, 0), fmt.Sprintf("%s (%d sample%s)", srcKey, n, plural(n))}
+				return Figure{round(v, 1), fmt.Sprintf("%s (%d sample%s)", srcKey, n, plural(n))}
 			}
 		}
 	}
@@ -227,7 +227,7 @@ func (e *estimator) load(gp groupPoint) Figure {
 			return Figure{}, false
 		}
 		hist := e.m.load(best.conc, best.prompts, best.warmups, best.cfg.ISL, best.cfg.OSL, best.gpus)
-		return Figure{round(best.load*e.modelLoad(gp)/hist, 0), fmt.Sprintf("%s, conc %d tp %d scaled by the model", label, best.conc, best.cfg.TP)}, true
+		return Figure{round(best.load*e.modelLoad(gp)/hist, 1), fmt.Sprintf("%s, conc %d tp %d scaled by the model", label, best.conc, best.cfg.TP)}, true
 	}
 	for _, l := range gp.pt.launches {
 		if f, ok := scaled(e.ix.byLaunch[l], srcLaunch); ok {
@@ -241,7 +241,7 @@ func (e *estimator) load(gp groupPoint) Figure {
 	if f, ok := scaled(e.ix.byLoose[a.loose()], srcNearest); ok {
 		return f
 	}
-	return Figure{round(e.modelLoad(gp), 0), srcModel}
+	return Figure{round(e.modelLoad(gp), 1), srcModel}
 }
 
 // startup estimates an engine's start-up from launches like it.
@@ -249,15 +249,15 @@ func (e *estimator) startup(gp groupPoint) Figure {
 	f := func(s *sample) float64 { return s.startup }
 	for _, l := range gp.pt.launches {
 		if v, n := mean(e.ix.byLaunch[l], f); n > 0 {
-			return Figure{round(v, 0), fmt.Sprintf("%s (%d sample%s)", srcLaunch, n, plural(n))}
+			return Figure{round(v, 1), fmt.Sprintf("%s (%d sample%s)", srcLaunch, n, plural(n))}
 		}
 	}
 	a := e.attrs(gp)
 	if v, n := mean(e.ix.byModel[a.model()], f); n > 0 {
-		return Figure{round(v, 0), fmt.Sprintf("%s (%d sample%s)", srcFamily, n, plural(n))}
+		return Figure{round(v, 1), fmt.Sprintf("%s (%d sample%s)", srcFamily, n, plural(n))}
 	}
 	if v, n := mean(e.ix.byEngine[a.engine()], f); n > 0 {
-		return Figure{round(v, 0), fmt.Sprintf("%s (%d sample%s)", srcEngine, n, plural(n))}
+		return Figure{round(v, 1), fmt.Sprintf("%s (%d sample%s)", srcEngine, n, plural(n))}
 	}
 	if gp.row.in.Row.Multinode() {
 		return Figure{e.m.StartupMultinode.Seconds(), srcModel}
@@ -267,14 +267,14 @@ func (e *estimator) startup(gp groupPoint) Figure {
 
 func (e *estimator) stop(gp groupPoint) Figure {
 	if v, n := mean(e.ix.byEngine[e.attrs(gp).engine()], func(s *sample) float64 { return s.stop }); n > 0 {
-		return Figure{round(v, 0), fmt.Sprintf("%s (%d sample%s)", srcEngine, n, plural(n))}
+		return Figure{round(v, 1), fmt.Sprintf("%s (%d sample%s)", srcEngine, n, plural(n))}
 	}
 	return Figure{e.m.Stop.Seconds(), srcModel}
 }
 
 func (e *estimator) evalTime(gp groupPoint) Figure {
 	if v, n := mean(e.ix.byModel[e.attrs(gp).model()], func(s *sample) float64 { return s.eval }); n > 0 {
-		return Figure{round(v, 0), fmt.Sprintf("%s (%d sample%s)", srcFamily, n, plural(n))}
+		return Figure{round(v, 1), fmt.Sprintf("%s (%d sample%s)", srcFamily, n, plural(n))}
 	}
 	return Figure{e.m.Eval.Seconds(), srcModel}
 }

@@ -179,6 +179,6 @@ func cost(js []*job) Cost {
 		c.Makespan = max(c.Makespan, j.out.Start+j.out.Estimate.Seconds)
 	}
 	c.GPUHours = round(c.GPUHours, 2)
-	c.Makespan = round(c.Makespan, 0)
+	c.Makespan = round(c.Makespan, 1)
 	return c
 }

@@ -78,7 +78,8 @@ type Totals struct {
 	Rows           int `json:"rows"`
 	Points         int `json:"points"`
 	Configurations int `json:"configurations"`
-	// ReferenceLaunches is one launch per point, what the reference starts.
+	// ReferenceLaunches is what the reference starts: one launch per single-node point, one
+	// deployment per multi-node row.
 	ReferenceLaunches int `json:"reference_launches"`
 	// GroupedLaunches is one launch per launch group.
 	GroupedLaunches int `json:"grouped_launches"`
@@ -238,8 +239,11 @@ func Make(m *Matrix, o Options) (*Plan, error) {
 	for _, r := range rows {
 		p.Totals.Points += len(r.concs())
 	}
-	p.Totals.ReferenceLaunches = p.Totals.Points
 	p.Totals.Reference, p.Totals.Grouped = cost(ref), cost(grp)
+	// What each way starts for the whole sweep, reused points included.
+	for _, j := range jobs(configs, false, nil) {
+		p.Totals.ReferenceLaunches += j.out.Launches
+	}
 	for _, j := range jobs(configs, true, nil) {
 		p.Totals.GroupedLaunches += j.out.Launches
 	}

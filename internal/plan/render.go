@@ -115,7 +115,7 @@ func (p *Plan) WriteMarkdown(w io.Writer) error {
 	fmt.Fprintf(&b, "| | jobs | launches | GPU-hours | makespan |\n|---|---:|---:|---:|---:|\n")
 	fmt.Fprintf(&b, "| one launch per point (reference matrix) | %d | %d | %s | %s |\n", t.Reference.Jobs, t.Reference.Launches, num(t.Reference.GPUHours), dur(t.Reference.Makespan))
 	fmt.Fprintf(&b, "| one launch per launch group (grouped matrix) | %d | %d | %s | %s |\n\n", t.Grouped.Jobs, t.Grouped.Launches, num(t.Grouped.GPUHours), dur(t.Grouped.Makespan))
-	fmt.Fprintf(&b, "Launches for the whole sweep: %d one per point, %d grouped by rendered launch (%.2fx fewer).", t.ReferenceLaunches, t.GroupedLaunches, t.LaunchRatio)
+	fmt.Fprintf(&b, "Launches for the whole sweep: %d as the reference starts them (one per point, one per multi-node row), %d grouped by rendered launch (%.2fx fewer).", t.ReferenceLaunches, t.GroupedLaunches, t.LaunchRatio)
 	if t.ReusedPoints > 0 {
 		fmt.Fprintf(&b, " %d points are reused from an earlier sweep (below) and do not run.", t.ReusedPoints)
 	}

@@ -32,7 +32,7 @@ func schedule(js []*job) map[string]*node {
 		if best == nil {
 			continue
 		}
-		j.out.Node, j.out.Start = best.name, round(best.free, 0)
+		j.out.Node, j.out.Start = best.name, round(best.free, 1)
 		best.free += j.out.Estimate.Seconds
 		best.jobs = append(best.jobs, j.out.ID)
 	}
@@ -65,11 +65,11 @@ func perType(js []*job, nodes map[string]*node) []RunnerType {
 		}
 		rt.Makespan = max(rt.Makespan, j.out.Start+j.out.Estimate.Seconds)
 		if n := nodes[j.out.Node]; rt.Longest == nil || n.free > rt.Longest.Seconds {
-			rt.Longest = &Chain{Node: n.name, Seconds: round(n.free, 0), Jobs: n.jobs}
+			rt.Longest = &Chain{Node: n.name, Seconds: round(n.free, 1), Jobs: n.jobs}
 		}
 	}
 	for i := range out {
-		out[i].GPUHours, out[i].Makespan = round(out[i].GPUHours, 2), round(out[i].Makespan, 0)
+		out[i].GPUHours, out[i].Makespan = round(out[i].GPUHours, 2), round(out[i].Makespan, 1)
 	}
 	sort.SliceStable(out, func(a, b int) bool { return out[a].Makespan > out[b].Makespan })
 	return out

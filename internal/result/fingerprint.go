@@ -16,9 +16,10 @@ const FingerprintSchema = "inferbench.fingerprint/1"
 // beside it because it is learnt only when the image is pulled, after any plan is made.
 type Fingerprint struct {
 	Key string `json:"key"`
-	// Launch is the rendered launch's fingerprint with the machine-specific parts fixed (the
-	// agent's path, the output directory, a port picked at run time): the image reference,
-	// the engine's command line, environment, config files, setup steps, GPUs and nodes.
+	// Launch identifies the launch with the machine-specific parts fixed (the agent's path,
+	// the output directory, a port picked at run time): the rendered launch (image reference,
+	// engine command line, recipe environment, config files, setup steps, GPUs, nodes) with
+	// the engine's complete environment, the backend and the GPU SKU.
 	Launch      string `json:"launch"`
 	Image       string `json:"image,omitempty"`
 	ImageDigest string `json:"image_digest,omitempty"`
@@ -34,9 +35,23 @@ type Fingerprint struct {
 
 // NewFingerprint fills in Key from the parts.
 func NewFingerprint(launch, image string, client json.RawMessage, runnerType, agent string) Fingerprint {
-	f := Fingerprint{Launch: launch, Image: image, Client: client, RunnerType: runnerType, Agent: agent}
+	f := Fingerprint{Launch: launch, Image: image, Client: canonical(client), RunnerType: runnerType, Agent: agent}
 	f.Key = f.ComputeKey()
 	return f
+}
+
+// canonical is JSON with object keys sorted and no spaces, so a record that a tool read and
+// wrote again (reordering or indenting its keys) keeps its key.
+func canonical(raw json.RawMessage) json.RawMessage {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return raw
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return raw
+	}
+	return b
 }
 
 // ComputeKey is the key the parts give; a record whose Key differs from it was edited or
@@ -48,7 +63,7 @@ func (f Fingerprint) ComputeKey() string {
 		Client     json.RawMessage `json:"client"`
 		RunnerType string          `json:"runner_type"`
 		Agent      string          `json:"agent"`
-	}{FingerprintSchema, f.Launch, f.Client, f.RunnerType, f.Agent})
+	}{FingerprintSchema, f.Launch, canonical(f.Client), f.RunnerType, f.Agent})
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:10])
 }
