@@ -56,7 +56,9 @@ func TestHistoryEstimates(t *testing.T) {
 	assert.Contains(t, h.Problems[0], "hist/job02/manifest_broken.json")
 
 	p := makePlan(t, []string{row(4), row(8), row(16), row(4, "tp", 2)}, func(o *Options) { o.History = h })
-	model := func(conc, gpus int) float64 { return Model.load(testOptions(t).Model, conc, 10*conc, 2*conc, 100, 10, gpus) }
+	model := func(conc, gpus int) float64 {
+		return Model.load(testOptions(t).Model, conc, 10*conc, 2*conc, 100, 10, gpus)
+	}
 	for _, tc := range []struct {
 		job           int
 		load, startup Figure

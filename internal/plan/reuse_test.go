@@ -40,7 +40,9 @@ func (e earlier) reuse(t *testing.T) *Reuse {
 func TestReuseTakesOnlyValidResultsWithTheSameFingerprint(t *testing.T) {
 	t.Parallel()
 	o := testOptions(t)
-	ok := func(conc int) result.Manifest { return measured(t, o, row(conc), conc, result.StatusSuccess, nil, false) }
+	ok := func(conc int) result.Manifest {
+		return measured(t, o, row(conc), conc, result.StatusSuccess, nil, false)
+	}
 	for _, tc := range []struct {
 		name    string
 		prepare func(earlier)
