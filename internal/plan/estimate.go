@@ -104,11 +104,10 @@ const (
 )
 
 type estimator struct {
-	o        Options
-	m        Model
-	ix       *index
-	counts   struct{ points, startups map[string]int }
-	problems []string
+	o      Options
+	m      Model
+	ix     *index
+	counts struct{ points, startups map[string]int }
 }
 
 func newEstimator(o Options) *estimator {

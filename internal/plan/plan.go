@@ -226,7 +226,7 @@ func Make(m *Matrix, o Options) (*Plan, error) {
 	}
 	configs := configure(rows)
 	p.Configs, p.Relaunches = describeConfigs(configs)
-	reused := markReused(rows, o, p)
+	reused, rejected := markReused(rows, o)
 	est := newEstimator(o)
 	ref, grp := jobs(configs, false, reused), jobs(configs, true, reused)
 	for _, js := range [][]*job{ref, grp} {
@@ -265,11 +265,9 @@ func Make(m *Matrix, o Options) (*Plan, error) {
 	}
 	p.Sources = est.sources()
 	if o.Reuse != nil {
-		p.Reuse = o.Reuse.summary(reused, chosen)
+		p.Reuse = o.Reuse.summary(reused, rejected, chosen)
 		p.copies = reusedPoints(reused)
 	}
-	p.Problems = append(p.Problems, est.problems...)
-	sort.Strings(p.Problems[p.Totals.Unplanned:])
 	return p, nil
 }
 

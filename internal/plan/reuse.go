@@ -139,10 +139,10 @@ func (r *Reuse) pick(pt *pointPlan, needEval bool, digests map[string]string) (*
 // markReused picks the results to reuse for every planned point. A multi-node row is
 // reused whole or not at all: its deployment renders the whole concurrency list, so a
 // shorter list would be another launch.
-func markReused(rows []*rowPlan, o Options, p *Plan) map[*pointPlan]*candidate {
-	out := map[*pointPlan]*candidate{}
+func markReused(rows []*rowPlan, o Options) (map[*pointPlan]*candidate, map[string]int) {
+	out, rejected := map[*pointPlan]*candidate{}, map[string]int{}
 	if o.Reuse == nil {
-		return out
+		return out, rejected
 	}
 	for _, r := range rows {
 		if r.err != nil {
@@ -155,18 +155,18 @@ func markReused(rows []*rowPlan, o Options, p *Plan) map[*pointPlan]*candidate {
 			if c != nil {
 				picks[pt] = c
 			} else if why != "" {
-				o.Reuse.Rejected[why]++
+				rejected[why]++
 			}
 		}
 		if r.in.Row.Multinode() && len(picks) > 0 && len(picks) < len(r.points) {
-			o.Reuse.Rejected[whyMultinode] += len(picks)
+			rejected[whyMultinode] += len(picks)
 			continue
 		}
 		for k, v := range picks {
 			out[k] = v
 		}
 	}
-	return out
+	return out, rejected
 }
 
 // ReuseSummary says what the plan reused.
@@ -182,8 +182,13 @@ type ReuseSummary struct {
 	Rejected map[string]int `json:"rejected,omitempty"`
 }
 
-func (r *Reuse) summary(reused map[*pointPlan]*candidate, js []*job) *ReuseSummary {
-	s := &ReuseSummary{Dir: r.Dir, Source: r.Source, Results: r.Found, Points: len(reused), Rejected: r.Rejected}
+func (r *Reuse) summary(reused map[*pointPlan]*candidate, rejected map[string]int, js []*job) *ReuseSummary {
+	s := &ReuseSummary{Dir: r.Dir, Source: r.Source, Results: r.Found, Points: len(reused), Rejected: map[string]int{}}
+	for _, m := range []map[string]int{r.Rejected, rejected} {
+		for k, v := range m {
+			s.Rejected[k] += v
+		}
+	}
 	for _, j := range js {
 		if j.out.Skipped {
 			s.SkippedJobs++

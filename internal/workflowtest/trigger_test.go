@@ -101,6 +101,10 @@ func TestNightlyMatrixUnderAct(t *testing.T) {
 		}
 		t.Logf("nightly matrix %d: %d rows in %d shards", i, rows, len(sw.Shards))
 	}
+	// The plan of both sweeps is informational (continue-on-error): it must still work.
+	if !strings.Contains(out, "Success - Main Plan the sweep") {
+		t.Errorf("the plan step did not succeed:\n%s", tail(out, 60))
+	}
 }
 
 // stepOutputs returns the distinct values act logged for "::set-output:: name=value" lines
@@ -161,6 +165,10 @@ func TestRunSweepPushUnderAct(t *testing.T) {
 		if row["runner"] != "h100" || row["model-prefix"] != "gptoss" {
 			t.Errorf("row of another config: runner %v, model-prefix %v", row["runner"], row["model-prefix"])
 		}
+	}
+	// The plan passes the generator's rows through (nothing to reuse without gh and a network).
+	if plans := stepOutputs(out, "sweep"); len(plans) != 1 || plans[0] != sweeps[0] {
+		t.Errorf("the plan's matrix differs from the generator's:\nplan %.300s\ngenerator %.300s", plans, sweeps[0])
 	}
 	meta := stepOutputs(out, "changelog-metadata")
 	if len(meta) != 1 || !strings.Contains(meta[0], "pull/999") || !strings.Contains(meta[0], after) {
