@@ -151,6 +151,7 @@ const (
 // job runs the builtin gsm8k eval (INFERBENCH_EVAL_MODE, a runner setting) against the
 // simulator answering from a script (INFERBENCH_RECIPES), and uploads eval_<exp>_<stem>.
 func TestE2EDispatchUnderAct(t *testing.T) {
+	t.Parallel() // act runs are independent: own workspace, artifact server and port
 	script, err := evalpkg.SimScript(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -223,6 +224,7 @@ func TestE2EDispatchUnderAct(t *testing.T) {
 // per-point files (<stem>_conc<C>_gpus_<G>_ctx_<P>_gen_<D>) reach bmk_<stem>, and their agg
 // records reach agg_bmk.json.
 func TestE2EMultiNodeUnderAct(t *testing.T) {
+	t.Parallel() // act runs are independent: own workspace, artifact server and port
 	e := newActEnv(t, nil)
 	command := "full-sweep --multi-node" +
 		" --config-files " + e2eDir + "/master-multinode.yaml" +
@@ -260,6 +262,7 @@ func TestE2EMultiNodeUnderAct(t *testing.T) {
 // manifest_<RESULT_FILENAME>.json itself and uploads it, for a single-node and a multi-node
 // row alike, so the success rate counts the job as failed instead of losing it.
 func TestE2EStatusRecordOfEarlyDeath(t *testing.T) {
+	t.Parallel() // act runs are independent: own workspace, artifact server and port
 	multiStem := result.MultiNodeStem("simtiny_128_16", "fp8", "sim-disagg",
 		result.Workers{TP: 1, EP: 1, NumWorkers: 1}, result.Workers{TP: 1, EP: 1, NumWorkers: 2}, true, "none", []int{1, 2}, e2eNode)
 	for _, tc := range []struct {
@@ -382,6 +385,7 @@ func checkRunStatsOf(t *testing.T, arts map[string]map[string][]byte, success, t
 // may run: it reaches the generator as words, which rejects them as a usage error quoting
 // them verbatim.
 func TestCommandBoxInjectionStaysLiteral(t *testing.T) {
+	t.Parallel() // act runs are independent: own workspace, artifact server and port
 	e := newActEnv(t, nil)
 	marker := filepath.Join(t.TempDir(), "pwned")
 	// Each would create a marker file if a shell ever evaluated the command box.

@@ -28,6 +28,7 @@ const reuseRecipes = e2eDir + "/reuse-recipes.yaml"
 //  3. after a change to one setting of the recipe serving simeval, with reuse-run-id 102:
 //     exactly the simeval row runs again; simtiny's results come through run 102 from run 101.
 func TestReuseUnderAct(t *testing.T) {
+	t.Parallel() // act runs are independent: own workspace, artifact server and port
 	e := newActEnv(t, nil)
 	command := "full-sweep --single-node --config-files " + e2eDir + "/master.yaml --runner-config " + e2eDir + "/runners.yaml"
 	sweep := func(runID, grouping, reuse string) map[string]map[string][]byte {

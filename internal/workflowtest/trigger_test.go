@@ -14,6 +14,7 @@ import (
 // the sweep-enabled label, or for a push whose head commit does not say [skip-sweep];
 // a PR from a fork never gets there, label or not.
 func TestRunSweepTriggersUnderAct(t *testing.T) {
+	t.Parallel() // act runs are independent: own workspace, artifact server and port
 	e := newActEnv(t, nil)
 	pr := func(headRepo string, draft bool, labels ...string) map[string]any {
 		var ls []map[string]string
@@ -71,6 +72,7 @@ func TestRunSweepTriggersUnderAct(t *testing.T) {
 // every master config of the repository, single- and multi-node, into shards that each fit
 // GitHub's 256-jobs-per-matrix limit.
 func TestNightlyMatrixUnderAct(t *testing.T) {
+	t.Parallel() // act runs are independent: own workspace, artifact server and port
 	e := newActEnv(t, nil)
 	out, err := e.run(t, 5*time.Minute, e.args(t, "nightly.yml", nil, "-j", "setup"))
 	if err != nil {
@@ -125,6 +127,7 @@ func stepOutputs(log, name string) []string {
 // run-sweep.yml's setup job for real: the generator diffs the two commits of the push event
 // and turns the added entry into sharded rows plus the changelog metadata.
 func TestRunSweepPushUnderAct(t *testing.T) {
+	t.Parallel() // act runs are independent: own workspace, artifact server and port
 	e := newActEnv(t, nil)
 	before := e.git(t, "rev-parse", "HEAD")
 	entry := "\n- config-keys:\n    - gptoss-fp4-h100-trt\n  description:\n    - \"act test: re-run gpt-oss on H100\"\n  pr-link: https://github.com/inferbench/inferbench/pull/999\n"
