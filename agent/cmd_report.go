@@ -157,8 +157,8 @@ func loadEvalThresholds(e env, path string) (*eval.Thresholds, int) {
 	return th, -1
 }
 
-// collectEvals reads the eval sets under dir (internal/eval does the reference's §5.5
-// selection) and keeps the rows the filter selects; sets that cannot be read become
+// collectEvals reads the eval sets under dir (internal/eval does the reference's
+// selection, docs/evals.md#collection) and keeps the rows the filter selects; sets that cannot be read become
 // problems of the sweep. Rows not judged by th take the verdict (threshold, passed) the
 // run recorded in the status record of their point, so agg_eval_all.json says which evals
 // failed without the thresholds file at hand.

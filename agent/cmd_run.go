@@ -116,8 +116,8 @@ flags:`)
 		return exitUsage
 	}
 	if (row.Multinode() || len(row.Conc) > 1) && !flagSet(fs, "timeout") {
-		// The reference's multi-node template allows 480 minutes (spec §1.3); a single-node
-		// row of a grouped matrix runs several points and gets as long as its job.
+		// The reference's multi-node template allows 480 minutes (docs/workflows.md#timeouts);
+		// a single-node row of a grouped matrix runs several points and gets as long as its job.
 		*timeout = 480 * time.Minute
 	}
 	set, err := loadRecipes(*recipes)

@@ -1,4 +1,4 @@
-// Package archtest enforces the import layering of spec/architecture.md: imports point
+// Package archtest enforces the import layering of docs/architecture.md#layering: imports point
 // down only, the generator never reaches agent-side packages and the agent never reaches
 // generator-side ones.
 package archtest
@@ -87,7 +87,7 @@ func TestLayering(t *testing.T) {
 		}
 		from, ok := layers[p.ImportPath]
 		if !ok {
-			t.Errorf("package %s has no layer: add it to the table here and in spec/architecture.md's spirit", p.ImportPath)
+			t.Errorf("package %s has no layer: add it to the table here and to docs/architecture.md#layering", p.ImportPath)
 			continue
 		}
 		for _, imp := range p.Imports {

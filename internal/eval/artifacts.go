@@ -14,7 +14,7 @@ import (
 	"github.com/inferbench/inferbench/internal/result"
 )
 
-// Artifact file names (spec §5.4): the collectors look for meta_env.json and the newest
+// Artifact file names (docs/evals.md#artifacts): the collectors look for meta_env.json and the newest
 // *.json carrying lm_eval_version; samples travel as samples_<task>_<date>.jsonl.
 const MetaEnvFile = "meta_env.json"
 

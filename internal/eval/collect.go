@@ -14,7 +14,7 @@ import (
 )
 
 // Collect reads every eval set under root and returns the rows of agg_eval_all.json, as
-// collect_eval_results.py does (spec §5.5): an eval set is a directory holding meta_env.json
+// collect_eval_results.py does (docs/evals.md#collection): an eval set is a directory holding meta_env.json
 // (root itself, when it is one, or an immediate sub-directory: the reference misses the flat
 // single-artifact case, a later fix includes it); its lm-eval file is the newest *.json other
 // than meta_env.json that has a top-level lm_eval_version; there is one row per task. Sets

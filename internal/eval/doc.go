@@ -1,4 +1,4 @@
-// Package eval runs accuracy evals next to the throughput benchmark (spec agent.md §5):
+// Package eval runs accuracy evals next to the throughput benchmark (docs/evals.md):
 //
 //   - a built-in gsm8k eval against any OpenAI-compatible chat endpoint (Run), with a small
 //     hand-written gsm8k-style set embedded in the binary and the harness's 2-shot prompt;

@@ -74,7 +74,7 @@ func ReadResults(path string) (*ResultsFile, error) {
 // Tasks are the tasks of the results file in file order.
 func (rf *ResultsFile) Tasks() []string { return rf.taskOrder }
 
-// Record extracts one task the way collect_eval_results.py does (spec §5.5): the base metric
+// Record extracts one task the way collect_eval_results.py does (docs/evals.md#collection): the base metric
 // is the first of the task's metric_list (default exact_match); a filter whose name contains
 // "strict" gives the strict pair, one containing "flex" or "extract" the flexible pair; a
 // task without filters gives accuracy from "acc" if present, else its bare metric as strict.

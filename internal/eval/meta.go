@@ -13,7 +13,7 @@ import (
 )
 
 // MetaFromEnv builds meta_env.json from the job's environment as append_lm_eval_summary does
-// (spec §5.4): FRAMEWORK and PRECISION, else the tokens before "_tp" in RESULT_FILENAME;
+// (docs/evals.md#artifacts): FRAMEWORK and PRECISION, else the tokens before "_tp" in RESULT_FILENAME;
 // TP defaults to 1; DP_ATTENTION is true only for "true"; the model is MODEL_NAME, else
 // MODEL; hw is RUNNER_TYPE, else "unknown"; ISL and OSL stay strings. Unlike the shell
 // original, a non-numeric TP/EP_SIZE/CONC is an error instead of invalid JSON.

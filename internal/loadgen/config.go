@@ -47,7 +47,7 @@ const (
 )
 
 // Config is one benchmark point. The zero value is not usable; start from DefaultConfig,
-// which mirrors how the reference invokes its client (spec agent.md §3.1).
+// which mirrors how the reference invokes its client (docs/measurement.md#client-defaults).
 type Config struct {
 	BaseURL  string // scheme://host:port, e.g. http://127.0.0.1:8000
 	Endpoint string // EndpointCompletions (default) or EndpointChat

@@ -20,7 +20,7 @@ type Prompt struct {
 	PromptLen int // prefix + input (+ chat template): the client-side input token count
 }
 
-// Dataset is the reference's random dataset (spec agent.md §3.2) without a tokenizer.
+// Dataset is the reference's random dataset (docs/measurement.md#dataset) without a tokenizer.
 //
 // Divergence from the reference, by design: the draws come from Go's PCG seeded with Seed,
 // not NumPy's Mersenne Twister, so lengths are uniform in the same ranges with the same draw

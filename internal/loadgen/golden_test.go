@@ -70,8 +70,8 @@ func TestGoldenRawResult(t *testing.T) {
 	golden(t, "raw.golden.json", append(indent(t, raw), '\n'))
 	golden(t, "requests.golden.jsonl", jsonl)
 
-	// The reference's keys come first, in the reference's order (spec agent.md §3.9, with
-	// the p90/p99.9 percentiles of the later default).
+	// The reference's keys come first, in the reference's order (with the p90/p99.9
+	// percentiles of the later default; docs/measurement.md#raw-result).
 	var ref []string
 	for _, k := range []string{"date", "backend", "model_id", "tokenizer_id", "best_of", "num_prompts", "request_rate",
 		"burstiness", "max_concurrency", "duration", "completed", "total_input_tokens", "total_output_tokens",
@@ -134,7 +134,7 @@ func TestGoldenDetailed(t *testing.T) {
 }
 
 // TestGoldenAgg: our raw result, read back as a file would be, converts to the agg record
-// the dashboard reads (spec agent.md §4.2), including the per-request interactivity.
+// the dashboard reads (docs/measurement.md#agg-record), including the per-request interactivity.
 func TestGoldenAgg(t *testing.T) {
 	raw, err := goldenOutcome().MarshalRaw(time.UTC, "bench_result.requests.jsonl")
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 )
 
 // Metrics is the aggregate of one point, in the reference's units: latency statistics in
-// milliseconds, throughputs per second (spec agent.md §3.8), plus our additions.
+// milliseconds, throughputs per second (docs/measurement.md#run-window), plus our additions.
 type Metrics struct {
 	Percentiles []float64 // the percentiles every Summary holds, in order
 

@@ -12,8 +12,8 @@ import (
 	"github.com/inferbench/inferbench/internal/result"
 )
 
-// Record is one benchmark point: the typed view of an agg_*.json record (spec agent.md
-// §4.2). Raw keeps the file's bytes so agg_bmk.json reproduces each record exactly, field
+// Record is one benchmark point: the typed view of an agg_*.json record
+// (docs/measurement.md#agg-record). Raw keeps the file's bytes so agg_bmk.json reproduces each record exactly, field
 // order and our additional fields included.
 type Record struct {
 	HW           string

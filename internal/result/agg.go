@@ -16,7 +16,7 @@ type Workers struct {
 }
 
 // Job is the configuration of one benchmark job: what process_result.py read from the
-// environment (spec §4.1), typed.
+// environment, typed (docs/measurement.md#agg-record).
 type Job struct {
 	HW             string // RUNNER_TYPE, e.g. b200-trt
 	Runner         string // RUNNER_NAME, e.g. b200-nv_0
@@ -58,7 +58,7 @@ type Value struct {
 	Value float64
 }
 
-// Agg is the agg_<stem>.json record (spec §4.2), field order as the reference emits it.
+// Agg is the agg_<stem>.json record (docs/measurement.md#agg-record), field order as the reference emits it.
 type Agg struct {
 	HW           string
 	Conc         int

@@ -1,6 +1,6 @@
 package result
 
-// MetaEnv is meta_env.json, written next to the lm-eval results (spec §5.4). isl and osl are
+// MetaEnv is meta_env.json, written next to the lm-eval results (docs/evals.md#artifacts). isl and osl are
 // strings in the reference format.
 type MetaEnv struct {
 	Framework    string `json:"framework"`
@@ -16,7 +16,7 @@ type MetaEnv struct {
 	OSL          string `json:"osl"`
 }
 
-// EvalRow is one row of agg_eval_all.json (spec §5.5), field order as the reference emits it.
+// EvalRow is one row of agg_eval_all.json (docs/evals.md#collection), field order as the reference emits it.
 // Scores are fractions in 0..1; absent values are null.
 type EvalRow struct {
 	Model        string   `json:"model"`

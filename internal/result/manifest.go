@@ -86,7 +86,7 @@ type Manifest struct {
 // OK reports whether the point counts as a success.
 func (m *Manifest) OK() bool { return m.Status == StatusSuccess }
 
-// RunStats is run_stats.json: per GPU SKU, successes over attempts (spec §4.5).
+// RunStats is run_stats.json: per GPU SKU, successes over attempts (docs/measurement.md#success-rate).
 type RunStats map[string]SKUStats
 
 // SKUStats counts one SKU's jobs.

@@ -6,14 +6,15 @@ import (
 	"strings"
 )
 
-// SingleNodeStem is RESULT_FILENAME of a single-node job (spec §1.2):
+// SingleNodeStem is RESULT_FILENAME of a single-node job (docs/architecture.md#result-files):
 // {exp}_{prec}_{fw}_tp{tp}-ep{ep}-dpa{dpa}_disagg-{d}_spec-{s}_conc{c}_{runner}.
 func SingleNodeStem(expName, precision, framework string, tp, ep int, dpAttention, disagg bool, spec string, conc int, runner string) string {
 	return fmt.Sprintf("%s_%s_%s_tp%d-ep%d-dpa%t_disagg-%t_spec-%s_conc%d_%s",
 		expName, precision, framework, tp, ep, dpAttention, disagg, spec, conc, runner)
 }
 
-// MultiNodeStem is RESULT_FILENAME of a multi-node job (spec §1.3); concurrencies joined by x.
+// MultiNodeStem is RESULT_FILENAME of a multi-node job; concurrencies joined by x
+// (docs/architecture.md#result-files).
 func MultiNodeStem(expName, precision, framework string, prefill, decode Workers, disagg bool, spec string, concs []int, runner string) string {
 	cs := make([]string, len(concs))
 	for i, c := range concs {
@@ -35,7 +36,7 @@ func RequestsFile(stem string) string { return stem + ".requests.jsonl" }
 // ServerLogFile is the engine log's name inside the point's directory and artifact.
 const ServerLogFile = "server.log"
 
-// Artifact names of a job (spec §2.9).
+// Artifact names of a job (docs/workflows.md#artifacts).
 func BenchArtifact(stem string) string     { return "bmk_" + stem }
 func ServerLogArtifact(stem string) string { return "server_logs_" + stem }
 func EvalArtifact(expName, stem string) string {

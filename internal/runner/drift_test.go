@@ -52,7 +52,7 @@ func configSets(t *testing.T) map[string]string {
 // TestNoDriftBetweenConfigsRecipesAndInventory fails when a master-config entry, single-node
 // or multi-node, has no engine recipe of its kind on some node of its runner type, or a
 // runner node has no inventory entry: the drift the reference's bash scripts accumulated
-// (spec agent.md §10.14).
+// (docs/recipes.md#drift-check).
 func TestNoDriftBetweenConfigsRecipesAndInventory(t *testing.T) {
 	recipes, err := recipe.LoadFile(filepath.Join("..", "..", "configs", "recipes.yaml"))
 	if err != nil {
@@ -93,8 +93,8 @@ func TestNoDriftBetweenConfigsRecipesAndInventory(t *testing.T) {
 }
 
 // knownAnchorDrift is drift in the reference itself that no recipe or inventory entry can
-// fix: two master-config entries name a runner type runners.yaml lacks (generator.md §2,
-// vector case28), so their rows are never scheduled there.
+// fix: two master-config entries name a runner type runners.yaml lacks (the generator
+// skips them: docs/generator.md#quirk-unknown-runner), so their rows are never scheduled there.
 var knownAnchorDrift = []string{"runner type h200-multinode-slurm is not in runners.yaml"}
 
 func withoutKnownAnchorDrift(t *testing.T, problems []string) []string {

@@ -14,8 +14,8 @@ import (
 )
 
 // Row is one matrix row, the only contract between the generator and the agent: a
-// single-node row (generator.md §5.1, top-level tp/ep/dp-attn) or a multi-node
-// disaggregated row (§5.2, prefill and decode worker blocks instead). Conc may be one value
+// single-node row (top-level tp/ep/dp-attn) or a multi-node disaggregated row (prefill
+// and decode worker blocks instead); docs/generator.md#rows. Conc may be one value
 // or a list: consecutive points run against one server (one deployment for a multi-node row)
 // when its rendered launch is the same.
 type Row struct {
@@ -41,7 +41,7 @@ type Row struct {
 	Decode  *Workers `json:"decode,omitempty"`
 }
 
-// Workers is one side of a disaggregated deployment (a §5.2 worker block).
+// Workers is one side of a disaggregated deployment (a worker block: docs/generator.md#rows).
 type Workers struct {
 	NumWorkers int  `json:"num-worker"`
 	TP         int  `json:"tp"`
@@ -229,7 +229,8 @@ func noDuplicateKeys(b []byte) error {
 	return walk("")
 }
 
-// RowFromEnv builds a row from the reference's environment contract (spec §1.4).
+// RowFromEnv builds a row from the reference's environment contract
+// (docs/architecture.md#row-from-environment).
 func RowFromEnv(getenv func(string) string) (Row, error) {
 	var errs []error
 	num := func(k string, def int) int {
@@ -278,12 +279,13 @@ func RowFromEnv(getenv func(string) string) (Row, error) {
 	return r, r.Validate()
 }
 
-// isMultinodeEnv tells the multi-node contract (spec §1.3) from the single-node one.
+// isMultinodeEnv tells the multi-node contract (docs/architecture.md#row-from-environment) from the single-node one.
 func isMultinodeEnv(getenv func(string) string) bool {
 	return strings.EqualFold(getenv("IS_MULTINODE"), "true") || getenv("PREFILL_TP") != "" || getenv("CONC_LIST") != ""
 }
 
-// knownSettings are the additional-settings keys the master configs use (spec §1.3); the
+// knownSettings are the additional-settings keys the master configs use
+// (docs/architecture.md#row-from-environment); the
 // workflow exports them as plain variables, so without the JSON arrays they are read back
 // from the environment by name.
 var knownSettings = []string{"CONFIG_FILE", "PREFILL_NODES", "DECODE_NODES", "DECODE_MTP_SIZE",
@@ -424,7 +426,7 @@ func (r *Row) validateWorkers() []error {
 // PointStem is the file stem of one point. Single-node: Stem. Multi-node: the job's
 // RESULT_FILENAME (given, or built with result.MultiNodeStem over the whole conc list)
 // followed by the per-point suffix the reference's multi-node template parses
-// (_conc<C>_gpus_<G>_ctx_<P>_gen_<D>, spec §6.1), so each concurrency has its own files.
+// (_conc<C>_gpus_<G>_ctx_<P>_gen_<D>, docs/architecture.md#result-files), so each concurrency has its own files.
 func (r *Row) PointStem(given, runnerName string, conc int) string {
 	if !r.Multinode() {
 		return r.Stem(given, runnerName, conc)
@@ -440,7 +442,7 @@ func (r *Row) PointStem(given, runnerName string, conc int) string {
 
 // Stem is the RESULT_FILENAME of one point. When the workflow handed one in, a single-point
 // run uses it verbatim and a multi-point run swaps its conc<...> part; otherwise it is built
-// with the reference's grammar (spec §1.2).
+// with the reference's grammar (docs/architecture.md#result-files).
 func (r *Row) Stem(given, runnerName string, conc int) string {
 	if given != "" {
 		if len(r.Conc) == 1 {

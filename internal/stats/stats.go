@@ -1,7 +1,7 @@
 // Package stats holds the pure numerics behind benchmark results: mean, population standard
 // deviation and percentiles with NumPy's default (linear interpolation) semantics, so our
 // numbers match the reference client's. Every function returns 0 for an empty sample, as the
-// reference does (spec agent.md §3.8).
+// reference does (docs/measurement.md#statistics).
 package stats
 
 import (

@@ -51,7 +51,7 @@ func matrixPaths(src []byte) map[string]int {
 }
 
 // TestMatrixFieldsExistInRowSchema: every matrix.config.* the workflows read is a field of
-// the generator's rows (generator.md §5.1/§5.2), so a renamed or dropped field fails here
+// the generator's rows (docs/generator.md#rows), so a renamed or dropped field fails here
 // rather than as an empty string in a job name or a runner label.
 func TestMatrixFieldsExistInRowSchema(t *testing.T) {
 	srcs := rowSchemas(t)
@@ -122,7 +122,7 @@ func declaredInputs(wf *actionlint.Workflow) map[string]bool {
 }
 
 // TestAgentReceivesEveryRowField: the benchmark job hands the agent the whole row, so every
-// field of the schema the agent needs (agent.md §1.2, §1.3: all of them) reaches it. If the
+// field of the schema the agent needs (all of them: docs/workflows.md#benchmark-job) reaches it. If the
 // workflow ever passes fields one by one instead, each schema field must be among them.
 func TestAgentReceivesEveryRowField(t *testing.T) {
 	schema := loadRowSchema(t)

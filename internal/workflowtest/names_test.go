@@ -11,7 +11,8 @@ import (
 // TestNamesMatchTheAgent evaluates benchmark.yml's RESULT_STEM, job-name, timeout and
 // runner-label expressions on every row the generator makes from configs/, both kinds, and
 // compares them with the agent's naming (internal/result), the reference's job names
-// (generator.md §7.3) and its templates' timeouts and labels (agent.md §1.2, §1.3). The
+// (docs/workflows.md#benchmark-job) and its templates' timeouts and labels
+// (docs/workflows.md#timeouts). The
 // artifact names, the result files and the success rate's SKU lookup all hang on these.
 func TestNamesMatchTheAgent(t *testing.T) {
 	job := workflowNamed(t, "benchmark.yml").wf.Jobs["bench"]

@@ -45,8 +45,8 @@ type schemaSource struct {
 }
 
 // rowSchemas reads the row schema twice: from the reference's own output in the shared
-// conformance vectors (all three subcommands, both kinds, changelog buckets; generator.md
-// §5.1, §5.2, §6.6) and from this repository's generator (internal/matrix) expanding
+// conformance vectors (all three subcommands, both kinds, changelog buckets;
+// docs/generator.md#rows, docs/generator.md#changelog-output) and from this repository's generator (internal/matrix) expanding
 // configs/*-master.yaml. A field the workflows read must be in both.
 func rowSchemas(t *testing.T) []schemaSource {
 	t.Helper()
