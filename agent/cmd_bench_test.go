@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/loadgen"
 )
 
@@ -46,20 +49,19 @@ func startServeSim(t *testing.T, args ...string) string {
 	}()
 	t.Cleanup(func() {
 		cancel()
-		if c := <-code; c != exitOK {
-			mu.Lock()
-			t.Errorf("serve-sim exited %d:\n%s", c, logs.String())
-			mu.Unlock()
-		}
+		c := <-code
+		mu.Lock()
+		assert.Equal(t, exitOK, c, "serve-sim exited %d:\n%s", c, logs.String())
+		mu.Unlock()
 	})
 	select {
 	case u := <-urls:
 		return u
 	case c := <-code:
 		code <- c
-		t.Fatalf("serve-sim exited %d before listening", c)
+		require.FailNowf(t, "serve-sim stopped", "exited %d before listening", c)
 	case <-time.After(10 * time.Second):
-		t.Fatal("serve-sim did not start")
+		require.FailNow(t, "serve-sim did not start")
 	}
 	return ""
 }
@@ -106,17 +108,11 @@ type benchResult struct {
 func readBenchResult(t *testing.T, path string) (benchResult, int) {
 	t.Helper()
 	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("result not written: %v", err)
-	}
+	require.NoError(t, err, "result not written")
 	var r benchResult
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatalf("result %s: %v", path, err)
-	}
+	require.NoError(t, json.Unmarshal(b, &r), "result %s", path)
 	jl, err := os.ReadFile(filepath.Join(filepath.Dir(path), r.RequestsFile))
-	if err != nil {
-		t.Fatalf("per-request records not written: %v", err)
-	}
+	require.NoError(t, err, "per-request records not written")
 	return r, bytes.Count(jl, []byte("\n"))
 }
 
@@ -134,39 +130,43 @@ func TestBenchCommandAgainstServeSim(t *testing.T) {
 		{"completions, reference flags", nil, []string{"--backend", "vllm", "--dataset-name", "random", "--save-result",
 			"--percentile-metrics", "ttft,tpot,itl,e2el", "--ignore-eos", "--request-rate", "inf"}, exitOK,
 			func(t *testing.T, r benchResult, stderr string) {
-				if r.Completed != 20 || r.TotalOutput != 160 || r.TotalInput != 20*32 || r.Endpoint != "/v1/completions" ||
-					r.DatasetMode != "token-ids" || r.MaxConcurrency != 4 || r.RequestRate != "inf" {
-					t.Errorf("result %+v", r)
-				}
-				if r.MeanTTFT == nil || r.P99ITL == nil || r.P999E2EL == nil || *r.MeanTTFT <= 0 {
-					t.Errorf("latency keys missing or zero: ttft %v itl %v e2el %v", r.MeanTTFT, r.P99ITL, r.P999E2EL)
-				}
-				if r.AgentVersion == "" {
-					t.Error("agent_version not recorded")
-				}
-				if !strings.Contains(stderr, "bench: 20/20 done, 0 failed") {
-					t.Errorf("no final progress line (non-TTY stderr) in:\n%s", stderr)
-				}
+				assert.Equal(t, 20, r.Completed, "result")
+				assert.Equal(t, 160, r.TotalOutput, "result")
+				assert.Equal(t, 20*32, r.TotalInput, "result")
+				assert.Equal(t, "/v1/completions", r.Endpoint, "result")
+				assert.Equal(t, "token-ids", r.DatasetMode, "result")
+				assert.Equal(t, 4, r.MaxConcurrency, "result")
+				assert.Equal(t, "inf", r.RequestRate, "result")
+				require.NotNil(t, r.MeanTTFT, "latency keys missing or zero")
+				assert.NotNil(t, r.P99ITL, "latency keys missing or zero")
+				assert.NotNil(t, r.P999E2EL, "latency keys missing or zero")
+				assert.Greater(t, *r.MeanTTFT, float64(0), "latency keys missing or zero")
+				assert.NotEmpty(t, r.AgentVersion, "agent_version not recorded")
+				assert.Contains(t, stderr, "bench: 20/20 done, 0 failed", "no final progress line (non-TTY stderr)")
 			}},
 		{"chat endpoint", nil, []string{"--endpoint", "/v1/chat/completions"}, exitOK,
 			func(t *testing.T, r benchResult, _ string) {
-				if r.Completed != 20 || r.TotalOutput != 160 || r.Endpoint != "/v1/chat/completions" || r.DatasetMode != "text" {
-					t.Errorf("result %+v", r)
-				}
+				assert.Equal(t, 20, r.Completed, "result")
+				assert.Equal(t, 160, r.TotalOutput, "result")
+				assert.Equal(t, "/v1/chat/completions", r.Endpoint, "result")
+				assert.Equal(t, "text", r.DatasetMode, "result")
 			}},
 		{"openai-chat backend implies the chat endpoint", nil, []string{"--backend", "openai-chat"}, exitOK,
 			func(t *testing.T, r benchResult, _ string) {
-				if r.Completed != 20 || r.Endpoint != "/v1/chat/completions" || r.Backend != "openai-chat" {
-					t.Errorf("result %+v", r)
-				}
+				assert.Equal(t, 20, r.Completed, "result")
+				assert.Equal(t, "/v1/chat/completions", r.Endpoint, "result")
+				assert.Equal(t, "openai-chat", r.Backend, "result")
 			}},
 		{"the reference's --use-chat-template", nil, []string{"--use-chat-template", "--backend", "vllm"}, exitOK,
 			func(t *testing.T, r benchResult, _ string) {
 				// 29 words of content and the simulator's 3 template tokens: the nominal 32.
-				if r.Completed != 20 || r.TotalOutput != 160 || r.TotalInput != 20*32 || r.Endpoint != "/v1/chat/completions" ||
-					r.DatasetMode != "text" || !r.ChatTemplate || r.TemplateTokens != 3 {
-					t.Errorf("result %+v", r)
-				}
+				assert.Equal(t, 20, r.Completed, "result")
+				assert.Equal(t, 160, r.TotalOutput, "result")
+				assert.Equal(t, 20*32, r.TotalInput, "result")
+				assert.Equal(t, "/v1/chat/completions", r.Endpoint, "result")
+				assert.Equal(t, "text", r.DatasetMode, "result")
+				assert.True(t, r.ChatTemplate, "result %+v", r)
+				assert.Equal(t, 3, r.TemplateTokens, "result")
 			}},
 		{"text prompts for a text-only server: lengths from its usage", []string{"--text-only"}, []string{"--prompt-form", "text"}, exitOK,
 			func(t *testing.T, r benchResult, _ string) {
@@ -174,48 +174,50 @@ func TestBenchCommandAgainstServeSim(t *testing.T) {
 				for _, n := range r.InputLens {
 					sum += n
 				}
-				if r.Completed != 20 || r.DatasetMode != "text" || r.TotalInput <= 20*32 || r.TotalInput != sum {
-					t.Errorf("completed %d mode %s input %d (per request %v): want the server's sub-word counts, above one per word",
-						r.Completed, r.DatasetMode, r.TotalInput, r.InputLens)
-				}
+				assert.Equal(t, 20, r.Completed)
+				assert.Equal(t, "text", r.DatasetMode)
+				assert.Greater(t, r.TotalInput, 20*32)
+				assert.Equal(t, sum, r.TotalInput)
 			}},
 		{"a text-only server refuses token ids", []string{"--text-only"}, nil, exitBenchFail,
 			func(t *testing.T, r benchResult, stderr string) {
-				if r.Failed != 20 || !strings.Contains(stderr, "accepts only text prompts") {
-					t.Errorf("failed %d; stderr:\n%s", r.Failed, stderr)
-				}
+				assert.Equal(t, 20, r.Failed)
+				assert.Contains(t, stderr, "accepts only text prompts")
 			}},
 		{"missing usage is flagged, not zero", []string{"--no-usage-rate", "1"}, nil, exitOK,
 			func(t *testing.T, r benchResult, stderr string) {
-				if r.MissingUsage != 20 || r.TotalOutput != 160 || r.ShortOutputs != 0 || !strings.Contains(stderr, "no usage") {
-					t.Errorf("missing usage %d, output %d, short %d; stderr:\n%s", r.MissingUsage, r.TotalOutput, r.ShortOutputs, stderr)
-				}
+				assert.Equal(t, 20, r.MissingUsage)
+				assert.Equal(t, 160, r.TotalOutput)
+				assert.Equal(t, 0, r.ShortOutputs)
+				assert.Contains(t, stderr, "no usage")
 			}},
 		// ignore_eos asks for exactly max_tokens: a shorter answer is a failed request.
 		{"short outputs are flagged and failed", []string{"--short-rate", "1"}, nil, exitBenchFail,
 			func(t *testing.T, r benchResult, stderr string) {
-				if r.ShortOutputs != 20 || r.Failed != 20 || r.TotalOutput != 0 || !strings.Contains(stderr, "fewer tokens than max_tokens") {
-					t.Errorf("short %d, failed %d, output %d; stderr:\n%s", r.ShortOutputs, r.Failed, r.TotalOutput, stderr)
-				}
+				assert.Equal(t, 20, r.ShortOutputs)
+				assert.Equal(t, 20, r.Failed)
+				assert.Equal(t, 0, r.TotalOutput)
+				assert.Contains(t, stderr, "fewer tokens than max_tokens")
 			}},
 		{"more than 5% failed: non-zero exit, everything written", []string{"--fail-rate", "0.5", "--seed", "3"}, nil, exitBenchFail,
 			func(t *testing.T, r benchResult, stderr string) {
-				if r.Failed == 0 || r.Failed+r.Completed != 20 || r.Errors == nil || !strings.Contains(stderr, "requests failed") ||
-					!strings.Contains(stderr, "HTTP 500") {
-					t.Errorf("failed %d completed %d errors %v; stderr:\n%s", r.Failed, r.Completed, r.Errors, stderr)
-				}
+				assert.NotEqual(t, 0, r.Failed)
+				assert.Equal(t, 20, r.Failed+r.Completed)
+				assert.NotNil(t, r.Errors)
+				assert.Contains(t, stderr, "requests failed")
+				assert.Contains(t, stderr, "HTTP 500")
 			}},
 		{"paced gamma arrivals", nil, []string{"--request-rate", "200", "--burstiness", "0.5", "--seed", "7"}, exitOK,
 			func(t *testing.T, r benchResult, _ string) {
-				if r.Completed != 20 || r.RequestRate != 200.0 || r.Burstiness != 0.5 {
-					t.Errorf("result %+v", r)
-				}
+				assert.Equal(t, 20, r.Completed, "result")
+				assert.Equal(t, 200.0, r.RequestRate, "result")
+				assert.Equal(t, 0.5, r.Burstiness, "result")
 			}},
 		{"save detailed", nil, []string{"--save-detailed"}, exitOK,
 			func(t *testing.T, r benchResult, _ string) {
-				if len(r.DetailedTTFTs) != 20 || r.DetailedTTFTs[0] <= 0 || len(r.DetailedRequests) != 20 {
-					t.Errorf("ttfts %v request_errors %v", r.DetailedTTFTs, r.DetailedRequests)
-				}
+				require.Len(t, r.DetailedTTFTs, 20)
+				assert.Greater(t, r.DetailedTTFTs[0], float64(0))
+				assert.Len(t, r.DetailedRequests, 20)
 			}},
 	}
 	for _, tc := range tests {
@@ -227,63 +229,51 @@ func TestBenchCommandAgainstServeSim(t *testing.T) {
 				"--random-range-ratio", "1", "--num-prompts", "20", "--max-concurrency", "4", "--num-warmups", "2",
 				"--result-dir", dir, "--result-filename", "point.json", "--progress", "auto"}, tc.bench...)
 			code, stdout, stderr := bench(t, args...)
-			if code != tc.wantCode {
-				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tc.wantCode, stderr)
-			}
-			if !strings.Contains(stdout, "Serving Benchmark Result") {
-				t.Errorf("no summary on stdout:\n%s", stdout)
-			}
+			require.Equal(t, tc.wantCode, code, "exit %d, want %d; stderr:\n%s", code, tc.wantCode, stderr)
+			assert.Contains(t, stdout, "Serving Benchmark Result", "no summary on stdout")
 			r, lines := readBenchResult(t, filepath.Join(dir, "point.json"))
-			if lines != 20 {
-				t.Errorf("%d per-request records, want 20", lines)
-			}
+			assert.Equal(t, 20, lines, "%d per-request records, want 20", lines)
 			tc.check(t, r, stderr)
 		})
 	}
 }
 
 func TestBenchCommandDefaultFileName(t *testing.T) {
+	t.Parallel()
 	url := startServeSim(t, "--ttft", "1ms", "--itl", "1ms", "--model", "org/sim-model")
 	dir := t.TempDir()
 	code, _, stderr := bench(t, "--base-url", url, "--model", "org/sim-model", "--input-len", "8", "--output-len", "4",
 		"--max-concurrency", "2", "--result-dir", dir, "--progress", "none")
-	if code != exitOK {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
+	require.Equal(t, exitOK, code, "exit %d: %s", code, stderr)
 	matches, _ := filepath.Glob(filepath.Join(dir, "vllm-infqps-concurrency2-sim-model-*.json"))
 	if len(matches) != 1 {
 		entries, _ := os.ReadDir(dir)
-		t.Fatalf("files %v, want one vllm-infqps-concurrency2-sim-model-<date>.json", entries)
+		require.Len(t, matches, 1, "files %v, want one vllm-infqps-concurrency2-sim-model-<date>.json", entries)
 	}
 	// 10 prompts per slot and 2 warm-ups per slot when not given, as the reference runs.
 	r, lines := readBenchResult(t, matches[0])
-	if r.NumPrompts != 20 || lines != 20 {
-		t.Errorf("num_prompts %d, %d records; want 20", r.NumPrompts, lines)
-	}
+	assert.Equal(t, 20, r.NumPrompts)
+	assert.Equal(t, 20, lines)
 }
 
 func TestBenchCommandUsageErrors(t *testing.T) {
+	t.Parallel()
 	code, _, stderr := bench(t, "--model", "m", "--dataset-name", "sharegpt", "--request-rate", "0",
 		"--metric-percentiles", "99,100", "--percentile-metrics", "ttft,goodput", "--progress", "fancy", "extra")
-	if code != exitUsage {
-		t.Fatalf("exit %d, want %d", code, exitUsage)
-	}
+	require.Equal(t, exitUsage, code)
 	for _, want := range []string{"unexpected arguments", "--dataset-name", "--request-rate", "--metric-percentiles", "--percentile-metrics", "--progress"} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("stderr does not mention %s:\n%s", want, stderr)
-		}
+		assert.Contains(t, stderr, want, "stderr")
 	}
 	code, _, stderr = bench(t, "--model", "m", "--backend", "tgi", "--max-concurrency", "1", "--port", "1")
-	if code != exitUsage || !strings.Contains(stderr, "generate API") {
-		t.Errorf("backend tgi: exit %d\n%s", code, stderr)
-	}
+	assert.Equal(t, exitUsage, code, "backend tgi")
+	assert.Contains(t, stderr, "generate API", "backend tgi")
 	code, _, stderr = bench(t, "--model", "m", "--port", "1")
-	if code != exitUsage || !strings.Contains(stderr, "number of prompts") {
-		t.Errorf("no prompts: exit %d\n%s", code, stderr)
-	}
+	assert.Equal(t, exitUsage, code, "no prompts")
+	assert.Contains(t, stderr, "number of prompts", "no prompts")
 }
 
 func TestDefaultResultNameRate(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		rate float64
 		want string
@@ -291,42 +281,35 @@ func TestDefaultResultNameRate(t *testing.T) {
 		c := loadgen.DefaultConfig()
 		c.Model, c.MaxConcurrency, c.RequestRate = "org/model", 4, tc.rate
 		got := defaultResultName(&c, time.Date(2026, 2, 9, 12, 0, 0, 0, time.UTC))
-		if want := "vllm-" + tc.want + "qps-concurrency4-model-20260209-120000.json"; got != want {
-			t.Errorf("rate %v: %s, want %s", tc.rate, got, want)
-		}
+		assert.Equal(t, "vllm-"+tc.want+"qps-concurrency4-model-20260209-120000.json", got, "rate %v", tc.rate)
 	}
 }
 
 func TestServeSimCommand(t *testing.T) {
+	t.Parallel()
 	url := startServeSim(t, "--startup-delay", "1h")
 	get := func(path string) (int, string) {
 		resp, err := http.Get(url + path)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	if code, _ := get("/health"); code != http.StatusServiceUnavailable {
-		t.Errorf("/health during the startup delay: %d, want 503", code)
-	}
+	code, _ := get("/health")
+	assert.Equal(t, http.StatusServiceUnavailable, code, "/health during the startup delay")
 	code, body := get("/version")
 	var v struct{ Version string }
-	if json.Unmarshal([]byte(body), &v); code != 200 || v.Version != agentVersion()+"-sim" {
-		t.Errorf("/version: %d %s, want {\"version\": %q}", code, body, agentVersion()+"-sim")
-	}
+	assert.Equal(t, 200, code, "/version")
+	require.NoError(t, json.Unmarshal([]byte(body), &v), "/version: %s", body)
+	assert.Equal(t, agentVersion()+"-sim", v.Version)
 
 	var stderr bytes.Buffer
 	e := env{stdout: io.Discard, stderr: &stderr, getenv: func(string) string { return "" }}
-	if c := cmdServeSim(context.Background(), e, []string{"--jitter", "2", "--fail-rate", "-1"}); c != exitUsage ||
-		!strings.Contains(stderr.String(), "jitter") || !strings.Contains(stderr.String(), "fail rate") {
-		t.Errorf("bad settings: exit %d\n%s", c, stderr.String())
-	}
+	assert.Equal(t, exitUsage, cmdServeSim(context.Background(), e, []string{"--jitter", "2", "--fail-rate", "-1"}), "bad settings")
+	assert.Contains(t, stderr.String(), "jitter", "bad settings")
+	assert.Contains(t, stderr.String(), "fail rate", "bad settings")
 	host, port, _ := net.SplitHostPort(strings.TrimPrefix(url, "http://"))
 	stderr.Reset()
-	if c := cmdServeSim(context.Background(), e, []string{"--host", host, "--port", port}); c != exitEngine ||
-		!strings.Contains(stderr.String(), "choose another --port") {
-		t.Errorf("port in use: exit %d\n%s", c, stderr.String())
-	}
+	assert.Equal(t, exitEngine, cmdServeSim(context.Background(), e, []string{"--host", host, "--port", port}), "port in use")
+	assert.Contains(t, stderr.String(), "choose another --port", "port in use")
 }

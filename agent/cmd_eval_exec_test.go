@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/engine"
 	"github.com/inferbench/inferbench/internal/eval"
 	"github.com/inferbench/inferbench/internal/execx"
@@ -32,9 +35,7 @@ tasks:
   gsm8k: {num_fewshot: 2, yaml: "unused"}
 `
 	p := filepath.Join(t.TempDir(), "eval-harness.yaml")
-	if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(p, []byte(cfg), 0o644))
 	return p
 }
 
@@ -63,6 +64,7 @@ func inProcessAgent(argv, env []string, mount func(string) string) (stdout, stde
 // outputs read back on the host. Without an Exec it runs next to the engine with a warning;
 // placement host never uses the Exec.
 func TestRowEvaluatorRunsTheHarnessInTheContainer(t *testing.T) {
+	t.Parallel()
 	base := startScriptedSim(t, func(i int) bool { return i == 3 })
 	for _, tc := range []struct {
 		name, placement string
@@ -91,9 +93,7 @@ func TestRowEvaluatorRunsTheHarnessInTheContainer(t *testing.T) {
 			}}
 			var log bytes.Buffer
 			ev, err := newRowEvaluator(agentHarness(t, tc.placement), thresholdsFile, "", host, func(string) string { return "" }, &log)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			target := runner.EvalTarget{BaseURL: base, Model: "sim-model", Conc: 4, OutDir: out, Stem: "sim_1k8k_fp8_sim_tp1_conc4_ci", HW: "ci",
 				Row: runner.Row{Model: "sim-model", Precision: "fp8", Framework: "sim", Runner: "ci", ISL: 1024, OSL: 8192, TP: 1, EP: 1,
 					SpecDecoding: "none", ExpName: "sim_1k8k", RunEval: true}}
@@ -111,34 +111,24 @@ func TestRowEvaluatorRunsTheHarnessInTheContainer(t *testing.T) {
 				}
 			}
 			row, err := ev.Eval(context.Background(), target)
-			if err != nil {
-				t.Fatalf("%v\n%s", err, log.String())
-			}
-			if (len(execArgv) > 0) != tc.wantIn || (len(host.Calls()) > 0) == tc.wantIn {
-				t.Fatalf("exec calls %q, host calls %q", execArgv, host.CallLines())
-			}
-			if tc.wantIn && !strings.Contains(strings.Join(execArgv[0], " "), "--result-dir /workspace/eval_work-") {
-				t.Errorf("the harness did not write into the container's workspace: %q", execArgv[0])
-			}
-			if strings.Contains(log.String(), "next to it") != tc.wantWarn {
-				t.Errorf("log:\n%s", log.String())
-			}
-			if *row.EMStrict != 0.875 || !*row.Passed || row.Conc != 4 {
-				t.Errorf("row %+v", row)
-			}
+			require.NoError(t, err, "%v\n%s", err, log.String())
+			require.Equal(t, tc.wantIn, len(execArgv) > 0)
+			require.NotEqual(t, tc.wantIn, len(host.Calls()) > 0)
+			assert.False(t, tc.wantIn && !strings.Contains(strings.Join(execArgv[0], " "), "--result-dir /workspace/eval_work-"), "the harness did not write into the container's workspace")
+			assert.Equal(t, tc.wantWarn, strings.Contains(log.String(), "next to it"))
+			assert.Equal(t, 0.875, *row.EMStrict)
+			assert.True(t, *row.Passed, "row %+v", row)
+			assert.Equal(t, 4, row.Conc)
 			dir := filepath.Join(out, result.EvalArtifact("sim_1k8k", target.Stem))
 			for _, pattern := range []string{"meta_env.json", "results_*.json", "samples_gsm8k_*.jsonl", "lm_eval.log"} {
-				if got, _ := filepath.Glob(filepath.Join(dir, pattern)); len(got) != 1 {
-					t.Errorf("%s: %v", pattern, got)
-				}
+				got, _ := filepath.Glob(filepath.Join(dir, pattern))
+				assert.Len(t, got, 1, "%s", pattern)
 			}
 			res, _ := filepath.Glob(filepath.Join(dir, "results_*.json"))
-			if b, _ := os.ReadFile(res[0]); !strings.Contains(string(b), "num_concurrent=4") {
-				t.Errorf("CONC did not reach the harness: %s", b)
-			}
-			if left, _ := filepath.Glob(filepath.Join(out, "eval_work-*")); len(left) != 0 {
-				t.Errorf("work directories left behind: %v", left)
-			}
+			b, _ := os.ReadFile(res[0])
+			assert.Contains(t, string(b), "num_concurrent=4", "CONC did not reach the harness")
+			left, _ := filepath.Glob(filepath.Join(out, "eval_work-*"))
+			assert.Empty(t, left, "work directories left behind")
 		})
 	}
 }

@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/engine"
 	"github.com/inferbench/inferbench/internal/eval"
 	"github.com/inferbench/inferbench/internal/execx"
@@ -34,33 +37,21 @@ var (
 func startScriptedSim(t *testing.T, wrong func(i int) bool) string {
 	t.Helper()
 	script, err := eval.SimScript(wrong)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	path := filepath.Join(t.TempDir(), "gsm8k-script.json")
-	if err := os.WriteFile(path, script, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, script, 0o644))
 	rules, err := sim.LoadScript(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	s, err := sim.New(sim.Config{Model: "sim-model", Mode: sim.ModeScript, Script: rules})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, ln) }()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("simulator: %v", err)
-		}
+		assert.NoError(t, <-done, "simulator")
 	})
 	return "http://" + ln.Addr().String()
 }
@@ -76,89 +67,81 @@ var rowEnv = map[string]string{
 }
 
 func TestEvalCommandAgainstSimulator(t *testing.T) {
+	t.Parallel()
 	base := startScriptedSim(t, func(i int) bool { return i == 3 })
 	root := t.TempDir()
 	dir := filepath.Join(root, "eval_sim_1k8k_stem")
 	e, out, errb := evalEnv(rowEnv)
 	code := cmdEval(context.Background(), e, []string{"--base-url", base, "--model", "sim-model", "--task", "gsm8k",
 		"--limit", "20", "--concurrency", "4", "--num-fewshot", "2", "--result-dir", dir, "--thresholds", thresholdsFile})
-	if code != exitOK {
-		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errb)
-	}
-	if !strings.Contains(out.String(), "gsm8k: em_strict 0.9500") || !strings.Contains(out.String(), "meets the minimum 0.8500") {
-		t.Errorf("stdout:\n%s", out)
-	}
+	require.Equal(t, exitOK, code, "exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errb)
+	assert.Contains(t, out.String(), "gsm8k: em_strict 0.9500", "stdout")
+	assert.Contains(t, out.String(), "meets the minimum 0.8500", "stdout")
 	for _, pattern := range []string{"meta_env.json", "results_*.json", "samples_gsm8k_*.jsonl"} {
-		if m, _ := filepath.Glob(filepath.Join(dir, pattern)); len(m) != 1 {
-			t.Errorf("%s: %v", pattern, m)
-		}
+		m, _ := filepath.Glob(filepath.Join(dir, pattern))
+		assert.Len(t, m, 1, "%s", pattern)
 	}
 	th, err := eval.LoadThresholds(thresholdsFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	rows, err := eval.Collect(root, th)
-	if err != nil || len(rows) != 1 {
-		t.Fatalf("collect: %+v %v", rows, err)
-	}
+	require.NoError(t, err, "collect")
+	require.Len(t, rows, 1, "collect")
 	r := rows[0]
-	if r.Model != "sim-model" || r.HW != "H100-SIM" || r.Framework != "sim" || r.TP != 8 || r.Conc != 4 ||
-		*r.EMStrict != 0.95 || *r.EMFlexible != 0.95 || *r.NEff != 20 || *r.ScoreName != "em_strict" || !*r.Passed || *r.Threshold != 0.85 {
-		t.Errorf("row %+v", r)
-	}
+	assert.Equal(t, "sim-model", r.Model, "row")
+	assert.Equal(t, "H100-SIM", r.HW, "row")
+	assert.Equal(t, "sim", r.Framework, "row")
+	assert.Equal(t, 8, r.TP, "row")
+	assert.Equal(t, 4, r.Conc, "row")
+	assert.Equal(t, 0.95, *r.EMStrict, "row")
+	assert.Equal(t, 0.95, *r.EMFlexible, "row")
+	assert.Equal(t, 20, *r.NEff, "row")
+	assert.Equal(t, "em_strict", *r.ScoreName, "row")
+	assert.True(t, *r.Passed, "row %+v", r)
+	assert.Equal(t, 0.85, *r.Threshold, "row")
 	// the samples file is in the harness's format: the re-scorer reads it back and agrees.
 	samples, _ := filepath.Glob(filepath.Join(dir, "samples_gsm8k_*.jsonl"))
 	e, out, _ = evalEnv(nil)
-	if code := cmdEval(context.Background(), e, []string{"--rescore", samples[0]}); code != exitOK || !strings.Contains(out.String(), "re-scored 40 sample lines") {
-		t.Errorf("rescore exit %d: %s", code, out)
-	}
+	assert.Equal(t, exitOK, cmdEval(context.Background(), e, []string{"--rescore", samples[0]}))
+	assert.Contains(t, out.String(), "re-scored 40 sample lines")
 }
 
 func TestEvalCommandBelowThresholdFails(t *testing.T) {
+	t.Parallel()
 	base := startScriptedSim(t, func(i int) bool { return i%2 == 0 })
 	root := t.TempDir()
 	e, out, errb := evalEnv(rowEnv)
 	code := cmdEval(context.Background(), e, []string{"--base-url", base + "/v1", "--model", "sim-model", "--limit", "10",
 		"--concurrency", "2", "--result-dir", filepath.Join(root, "eval_x"), "--thresholds", thresholdsFile})
-	if code != exitBenchFail {
-		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, exitBenchFail, out, errb)
-	}
-	if !strings.Contains(errb.String(), "eval failed: gsm8k score 0.5000 is below the minimum 0.8500 for sim-model") {
-		t.Errorf("stderr:\n%s", errb)
-	}
+	require.Equal(t, exitBenchFail, code, "exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, exitBenchFail, out, errb)
+	assert.Contains(t, errb.String(), "eval failed: gsm8k score 0.5000 is below the minimum 0.8500 for sim-model", "stderr")
 	rows, _ := eval.Collect(root, nil)
-	if len(rows) != 1 || *rows[0].Score != 0.5 {
-		t.Fatalf("rows %+v", rows)
-	}
+	require.Len(t, rows, 1)
+	require.Equal(t, 0.5, *rows[0].Score)
 }
 
 func TestEvalCommandUsageAndUnreachable(t *testing.T) {
 	e, _, errb := evalEnv(nil)
-	if code := cmdEval(context.Background(), e, []string{"--limit", "-1"}); code != exitUsage || !strings.Contains(errb.String(), "base URL") {
-		t.Errorf("exit %d: %s", code, errb)
-	}
+	assert.Equal(t, exitUsage, cmdEval(context.Background(), e, []string{"--limit", "-1"}))
+	assert.Contains(t, errb.String(), "base URL")
 	e, _, errb = evalEnv(nil)
-	if code := cmdEval(context.Background(), e, []string{"--base-url", "http://127.0.0.1:1", "--model", "m", "--thresholds", "nope.yaml"}); code != exitUsage {
-		t.Errorf("missing thresholds file: exit %d: %s", code, errb)
-	}
+	assert.Equal(t, exitUsage, cmdEval(context.Background(), e, []string{"--base-url", "http://127.0.0.1:1", "--model", "m", "--thresholds", "nope.yaml"}),
+		"missing thresholds file: %s", errb)
 	// a port nothing listens on: every request fails.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	addr := ln.Addr().String()
 	ln.Close()
 	e, _, errb = evalEnv(nil)
 	code := cmdEval(context.Background(), e, []string{"--base-url", "http://" + addr, "--model", "m", "--limit", "2", "--retries", "0", "--result-dir", t.TempDir()})
-	if code != exitEngine || !strings.Contains(errb.String(), "all 2 eval requests failed") {
-		t.Errorf("unreachable: exit %d: %s", code, errb)
-	}
+	assert.Equal(t, exitEngine, code, "unreachable")
+	assert.Contains(t, errb.String(), "all 2 eval requests failed", "unreachable")
 }
 
 // The runner's hook: a row with run-eval gets its eval artifacts under
 // <out>/eval_<exp>_<stem>/, a row for agg_eval_all.json, and an error (eval_failed) when the
 // score is below its threshold.
 func TestRowEvaluatorHook(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		wrong func(int) bool
@@ -170,31 +153,27 @@ func TestRowEvaluatorHook(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			base := startScriptedSim(t, tc.wrong)
 			ev, err := newRowEvaluator(harnessFile, thresholdsFile, eval.ModeBuiltin, nil, func(string) string { return "" }, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			out := t.TempDir()
 			row := runner.Row{Model: "sim-model", Precision: "fp8", Framework: "sim", Runner: "h100", ISL: 1024, OSL: 8192,
 				TP: 2, EP: 1, SpecDecoding: "none", ExpName: "sim_1k8k", RunEval: true}
 			got, err := ev.Eval(context.Background(), runner.EvalTarget{BaseURL: base, Model: "sim-model", Conc: 8, Row: row,
 				OutDir: out, Stem: "sim_1k8k_fp8_sim_tp2_conc8_h100", HW: "h100"})
-			if tc.pass != (err == nil) || got == nil || *got.Passed != tc.pass {
-				t.Fatalf("row %+v, err %v", got, err)
-			}
-			if !tc.pass && !strings.Contains(err.Error(), "below the minimum") {
-				t.Errorf("error %v", err)
-			}
+			require.Equal(t, err == nil, tc.pass, "row")
+			require.NotNil(t, got, "row")
+			require.Equal(t, tc.pass, *got.Passed, "row")
+			assert.False(t, !tc.pass && !strings.Contains(err.Error(), "below the minimum"), "error %v", err)
 			dir := filepath.Join(out, "eval_sim_1k8k_sim_1k8k_fp8_sim_tp2_conc8_h100")
-			if _, err := os.Stat(filepath.Join(dir, eval.MetaEnvFile)); err != nil {
-				t.Error(err)
-			}
+			_, err = os.Stat(filepath.Join(dir, eval.MetaEnvFile))
+			assert.NoError(t, err)
 			rows, err := eval.Collect(out, nil)
-			if err != nil || len(rows) != 1 || *rows[0].NEff != 32 || rows[0].Conc != 8 || rows[0].HW != "H100" {
-				t.Fatalf("collected %+v, %v", rows, err)
-			}
-			if leftovers, _ := filepath.Glob(filepath.Join(out, "eval_work-*")); len(leftovers) != 0 {
-				t.Errorf("work directories left behind: %v", leftovers)
-			}
+			require.NoError(t, err, "collected")
+			require.Len(t, rows, 1, "collected")
+			require.Equal(t, 32, *rows[0].NEff, "collected")
+			require.Equal(t, 8, rows[0].Conc, "collected")
+			require.Equal(t, "H100", rows[0].HW, "collected")
+			leftovers, _ := filepath.Glob(filepath.Join(out, "eval_work-*"))
+			assert.Empty(t, leftovers, "work directories left behind")
 		})
 	}
 }
@@ -244,6 +223,7 @@ func (s *scriptSimServer) Stop(context.Context) error {
 // <out>/eval_<exp>_<stem>/, the manifest's eval row, a collected agg_eval_all.json row, and
 // a model answering worse than its threshold marked eval_failed.
 func TestRunRowWithEvalAgainstSimulator(t *testing.T) {
+	t.Parallel()
 	set, err := recipe.Parse("r.yaml", []byte(`recipes:
   - name: sim
     match: {framework: sim}
@@ -252,13 +232,9 @@ func TestRunRowWithEvalAgainstSimulator(t *testing.T) {
     gpus: "0"
     ready-timeout: 10s
 `))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	inv, err := inventory.Parse("i.yaml", []byte("families:\n  ci-local: {gpu: cpu, vendor: none, backend: local, port: 0}\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, tc := range []struct {
 		name  string
 		wrong func(int) bool
@@ -269,17 +245,11 @@ func TestRunRowWithEvalAgainstSimulator(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			script, err := eval.SimScript(tc.wrong)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			var rules []sim.Rule
-			if err := json.Unmarshal(script, &rules); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, json.Unmarshal(script, &rules))
 			ev, err := newRowEvaluator(harnessFile, thresholdsFile, eval.ModeBuiltin, nil, func(string) string { return "" }, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			out := t.TempDir()
 			var log bytes.Buffer
 			rep, err := runner.Run(context.Background(), runner.Options{
@@ -290,55 +260,48 @@ func TestRunRowWithEvalAgainstSimulator(t *testing.T) {
 				ReadyInterval: 20 * time.Millisecond, WatchInterval: 20 * time.Millisecond, Exec: &execx.Fake{}, AgentVersion: "test",
 				Evaluator: ev,
 			})
-			if tc.pass != (err == nil) {
-				t.Fatalf("run error %v\n%s", err, log.String())
-			}
-			if rep == nil || len(rep.Points) != 1 {
-				t.Fatalf("report %+v", rep)
-			}
+			require.Equal(t, err == nil, tc.pass, "run error %v\n%s", err, log.String())
+			require.NotNil(t, rep, "report")
+			require.Len(t, rep.Points, 1, "report")
 			m := rep.Points[0]
 			wantStatus := result.StatusSuccess
 			if !tc.pass {
 				wantStatus = result.StatusEvalFailed
-				if !strings.Contains(err.Error(), "below the minimum 0.8500") {
-					t.Errorf("run error %v", err)
-				}
+				assert.Contains(t, err.Error(), "below the minimum 0.8500", "run")
 			}
-			if m.Status != wantStatus || m.Eval == nil || *m.Eval.Passed != tc.pass {
-				t.Fatalf("manifest status %s eval %+v message %q", m.Status, m.Eval, m.Message)
-			}
+			require.Equal(t, wantStatus, m.Status, "manifest")
+			require.NotNil(t, m.Eval, "manifest")
+			require.Equal(t, tc.pass, *m.Eval.Passed, "manifest")
 			// the manifest on disk says the same
 			b, err := os.ReadFile(filepath.Join(out, result.ManifestFile(m.ResultFilename)))
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			var onDisk result.Manifest
-			if err := json.Unmarshal(b, &onDisk); err != nil || onDisk.Status != wantStatus || onDisk.Eval == nil {
-				t.Errorf("manifest on disk: %s (%v)", b, err)
-			}
+			assert.NoError(t, json.Unmarshal(b, &onDisk), "manifest on disk: %s", b)
+			assert.Equal(t, wantStatus, onDisk.Status, "manifest on disk: %s", b)
+			assert.NotNil(t, onDisk.Eval, "manifest on disk: %s", b)
 			evalDir := filepath.Join(out, result.EvalArtifact("sim_1k8k", m.ResultFilename))
 			for _, pattern := range []string{"meta_env.json", "results_*.json", "samples_gsm8k_*.jsonl"} {
-				if got, _ := filepath.Glob(filepath.Join(evalDir, pattern)); len(got) != 1 {
-					t.Errorf("%s in %s: %v", pattern, evalDir, got)
-				}
+				got, _ := filepath.Glob(filepath.Join(evalDir, pattern))
+				assert.Len(t, got, 1, "%s in %s", pattern, evalDir)
 			}
 			th, _ := eval.LoadThresholds(thresholdsFile)
 			rows, err := eval.Collect(out, th)
-			if err != nil || len(rows) != 1 {
-				t.Fatalf("collect: %+v %v", rows, err)
-			}
+			require.NoError(t, err, "collect")
+			require.Len(t, rows, 1, "collect")
 			r := rows[0]
 			wantScore := 31.0 / 32
 			if !tc.pass {
 				wantScore = 0.5
 			}
-			if r.HW != "H100-SIM" || r.Framework != "sim" || r.Conc != 4 || *r.Score != wantScore || *r.NEff != 32 || *r.Passed != tc.pass {
-				t.Errorf("collected row %+v", r)
-			}
+			assert.Equal(t, "H100-SIM", r.HW, "collected row")
+			assert.Equal(t, "sim", r.Framework, "collected row")
+			assert.Equal(t, 4, r.Conc, "collected row")
+			assert.Equal(t, wantScore, *r.Score, "collected row")
+			assert.Equal(t, 32, *r.NEff, "collected row")
+			assert.Equal(t, tc.pass, *r.Passed, "collected row")
 			agg, err := eval.MarshalRows(rows)
-			if err != nil || !strings.Contains(string(agg), `"task": "gsm8k"`) {
-				t.Errorf("agg_eval_all.json: %s %v", agg, err)
-			}
+			assert.NoError(t, err, "agg_eval_all.json")
+			assert.Contains(t, string(agg), `"task": "gsm8k"`, "agg_eval_all.json")
 		})
 	}
 }

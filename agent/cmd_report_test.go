@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/testkit"
 )
 
@@ -21,11 +24,11 @@ var (
 	reportGolden = filepath.Join("..", "internal", "report", "testdata", "golden")
 )
 
-// goldenFile compares got with internal/report/testdata/golden/<name> (rewritten with
-// -update).
+// goldenFile compares got with testdata/golden/<name> (rewritten with -update). The
+// goldens of internal/report that collect must reproduce are read, never written, here.
 func goldenFile(t *testing.T, name string, got []byte) {
 	t.Helper()
-	testkit.Golden(t, filepath.Join(reportGolden, name), got)
+	testkit.Golden(t, filepath.Join("testdata", "golden", name), got)
 }
 
 type run struct {
@@ -42,22 +45,18 @@ func runAgent(t *testing.T, envVars map[string]string, args ...string) run {
 }
 
 func TestCollectWritesReferenceFiles(t *testing.T) {
+	t.Parallel()
 	out := t.TempDir()
 	summary := filepath.Join(t.TempDir(), "step_summary.md")
 	r := runAgent(t, map[string]string{"GITHUB_STEP_SUMMARY": summary}, "collect", sweepOld, "-o", out)
-	if r.code != exitOK {
-		t.Fatalf("exit %d\n%s", r.code, r.stderr)
-	}
+	require.Equal(t, exitOK, r.code, "exit %d\n%s", r.code, r.stderr)
 	// The fixture is real runs (internal/report/testdata/README.md): 16 points, one of
 	// which failed its load; its agg file is there but is not a result.
 	var agg []map[string]any
 	readJSON(t, filepath.Join(out, "agg_bmk.json"), &agg)
-	if len(agg) != 15 {
-		t.Errorf("agg_bmk.json has %d records, want 15", len(agg))
-	}
-	if !strings.Contains(r.stderr, "left out 1 result of failed points") || !strings.Contains(r.stderr, "raw client results") {
-		t.Errorf("summary line does not account for the failed point and the raw results:\n%s", r.stderr)
-	}
+	assert.Len(t, agg, 15, "agg_bmk.json has %d records, want 15", len(agg))
+	assert.Contains(t, r.stderr, "left out 1 result of failed points", "summary line does not account for the failed point")
+	assert.Contains(t, r.stderr, "raw client results", "summary line does not account for the failed point")
 	// Both eval rows, the one below its threshold included and marked.
 	var evals []map[string]any
 	readJSON(t, filepath.Join(out, "agg_eval_all.json"), &evals)
@@ -65,35 +64,31 @@ func TestCollectWritesReferenceFiles(t *testing.T) {
 	for _, e := range evals {
 		passed[e["hw"].(string)] = e["passed"]
 	}
-	if len(evals) != 2 || passed["H200-SIM"] != true || passed["H100-SIM"] != false {
-		t.Errorf("agg_eval_all.json = %v, want an H200-SIM row that passed and an H100-SIM row that failed", evals)
-	}
+	assert.Len(t, evals, 2, "agg_eval_all.json")
+	assert.Equal(t, true, passed["H200-SIM"], "agg_eval_all.json")
+	assert.Equal(t, false, passed["H100-SIM"], "agg_eval_all.json")
 	// The success rate counts every status record, failed ones included.
 	var stats map[string]map[string]int
 	readJSON(t, filepath.Join(out, "run_stats.json"), &stats)
 	for sku, want := range map[string][2]int{"h100": {6, 7}, "h200": {7, 8}, "gb200": {1, 1}, "b200": {0, 0}} {
-		if got := stats[sku]; got["n_success"] != want[0] || got["total"] != want[1] {
-			t.Errorf("run_stats[%s] = %v, want %d of %d", sku, got, want[0], want[1])
-		}
+		got := stats[sku]
+		assert.Equal(t, want[0], got["n_success"], "run_stats[%s]", sku)
+		assert.Equal(t, want[1], got["total"], "run_stats[%s]", sku)
 	}
 	md, err := os.ReadFile(summary)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, want := range []string{"## Single-Node Results", "## Multi-Node Results", "## Eval Summary", "## Success Rate", "bench_failed", "eval_failed"} {
-		if !strings.Contains(string(md), want) || !strings.Contains(r.stdout, want) {
-			t.Errorf("step summary or stdout lacks %q", want)
-		}
+		assert.Contains(t, string(md), want, "step summary or stdout")
+		assert.Contains(t, r.stdout, want, "step summary or stdout")
 	}
 
 	// The files match the goldens: agg_bmk.json and run_stats.json byte for byte with
-	// internal/report's, agg_eval_all.json and the printed tables with their own.
+	// internal/report's, agg_eval_all.json and the printed tables with this package's.
 	for _, f := range []string{"agg_bmk.json", "run_stats.json"} {
 		got, _ := os.ReadFile(filepath.Join(out, f))
 		want, err := os.ReadFile(filepath.Join(reportGolden, f))
-		if err != nil || !bytes.Equal(got, want) {
-			t.Errorf("%s differs from %s (%v)", f, filepath.Join(reportGolden, f), err)
-		}
+		assert.NoError(t, err, "%s differs from %s", f, filepath.Join(reportGolden, f))
+		assert.Equal(t, string(want), string(got), "%s differs from %s", f, filepath.Join(reportGolden, f))
 	}
 	evalJSON, _ := os.ReadFile(filepath.Join(out, "agg_eval_all.json"))
 	abs, _ := filepath.Abs(sweepOld)
@@ -103,39 +98,27 @@ func TestCollectWritesReferenceFiles(t *testing.T) {
 }
 
 func TestCollectFiltersAndReportsBrokenFiles(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	copyDir(t, sweepOld, dir)
 	broken := filepath.Join(dir, "bmk_broken", "agg_broken.json")
-	if err := os.MkdirAll(filepath.Dir(broken), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(broken, []byte(`{"hw": "b200", "tput_per_gpu": 1`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.MkdirAll(filepath.Dir(broken), 0o755))
+	require.NoError(t, os.WriteFile(broken, []byte(`{"hw": "b200", "tput_per_gpu": 1`), 0o644))
 	out := t.TempDir()
 	r := runAgent(t, nil, "collect", dir, "-o", out, "-q", "--hw", "h200", "--framework", "vllm", "--isl", "1024", "--osl", "1024")
-	if r.code != exitBenchFail {
-		t.Errorf("exit %d, want %d for an unreadable file", r.code, exitBenchFail)
-	}
-	if !strings.Contains(r.stderr, "agg_broken.json") {
-		t.Errorf("stderr does not name the broken file:\n%s", r.stderr)
-	}
+	assert.Equal(t, exitBenchFail, r.code, "exit %d, want %d for an unreadable file", r.code, exitBenchFail)
+	assert.Contains(t, r.stderr, "agg_broken.json", "stderr does not name the broken file")
 	var agg []map[string]any
 	readJSON(t, filepath.Join(out, "agg_bmk.json"), &agg)
-	if len(agg) != 3 {
-		t.Errorf("filtered agg_bmk.json has %d records, want 3 (h200 vllm 1k1k)", len(agg))
-	}
+	assert.Len(t, agg, 3, "filtered agg_bmk.json has %d records, want 3 (h200 vllm 1k1k)", len(agg))
 	var evals []map[string]any
 	readJSON(t, filepath.Join(out, "agg_eval_all.json"), &evals)
-	if len(evals) != 0 {
-		t.Errorf("filtered agg_eval_all.json has %d rows, want 0 (the evals are 1k8k)", len(evals))
-	}
-	if r.stdout != "" {
-		t.Errorf("-q printed to stdout:\n%s", r.stdout)
-	}
+	assert.Empty(t, evals, "filtered agg_eval_all.json has %d rows, want 0 (the evals are 1k8k)", len(evals))
+	assert.Empty(t, r.stdout, "-q printed to stdout")
 }
 
 func TestCompareExitCodes(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		args []string
@@ -153,47 +136,33 @@ func TestCompareExitCodes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := runAgent(t, nil, tt.args...)
-			if r.code != tt.want {
-				t.Errorf("exit %d, want %d\nstderr: %s", r.code, tt.want, r.stderr)
-			}
+			assert.Equal(t, tt.want, r.code, "exit %d, want %d\nstderr: %s", r.code, tt.want, r.stderr)
 		})
 	}
 }
 
 func TestReportWritesSelfContainedHTML(t *testing.T) {
+	t.Parallel()
 	out := filepath.Join(t.TempDir(), "r.html")
 	r := runAgent(t, nil, "report", sweepOld, "-o", out, "--model-prefix", "gptoss")
-	if r.code != exitOK {
-		t.Fatalf("exit %d\n%s", r.code, r.stderr)
-	}
+	require.Equal(t, exitOK, r.code, "exit %d\n%s", r.code, r.stderr)
 	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	html := string(b)
 	for _, bad := range []string{"http://", "https://", "<link ", " src="} {
 		// The SVG namespace URI is an identifier, not a fetch.
-		if strings.Contains(strings.ReplaceAll(html, "http://www.w3.org/2000/svg", ""), bad) {
-			t.Errorf("report references %q: it must not need the network", bad)
-		}
+		assert.NotContains(t, strings.ReplaceAll(html, "http://www.w3.org/2000/svg", ""), bad, "report references %q: it must not need the network", bad)
 	}
-	if !strings.Contains(r.stdout, out) {
-		t.Errorf("stdout does not name the report: %q", r.stdout)
-	}
-	if strings.Contains(html, "DeepSeek") || !strings.Contains(html, "gpt-oss") {
-		t.Error("--model-prefix gptoss kept the dsr1 results or lost the gptoss ones")
-	}
+	assert.Contains(t, r.stdout, out, "stdout does not name the report")
+	assert.NotContains(t, html, "DeepSeek", "--model-prefix gptoss kept the dsr1 results or lost the gptoss ones")
+	assert.Contains(t, html, "gpt-oss", "--model-prefix gptoss kept the dsr1 results or lost the gptoss ones")
 }
 
 func readJSON(t *testing.T, path string, v any) {
 	t.Helper()
 	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, v), "%s", path)
 }
 
 func copyDir(t *testing.T, src, dst string) {
@@ -213,22 +182,17 @@ func copyDir(t *testing.T, src, dst string) {
 		}
 		return os.WriteFile(target, b, 0o644)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 }
 
 // --eval-thresholds re-judges the eval rows against another thresholds file instead of the
 // verdicts the runs recorded.
 func TestCollectEvalThresholds(t *testing.T) {
+	t.Parallel()
 	strict := filepath.Join(t.TempDir(), "strict.yaml")
-	if err := os.WriteFile(strict, []byte("default: 0.99\ntasks:\n  gsm8k: 0.99\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(strict, []byte("default: 0.99\ntasks:\n  gsm8k: 0.99\n"), 0o644))
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
-	if err := os.WriteFile(bad, []byte("default: [\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(bad, []byte("default: [\n"), 0o644))
 	tests := []struct {
 		name       string
 		args       []string
@@ -245,21 +209,16 @@ func TestCollectEvalThresholds(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			out := t.TempDir()
 			r := runAgent(t, nil, append([]string{"collect", "-q", "-o", out, sweepOld}, tt.args...)...)
-			if r.code != tt.code {
-				t.Fatalf("exit %d, want %d\n%s", r.code, tt.code, r.stderr)
-			}
+			require.Equal(t, tt.code, r.code, "exit %d, want %d\n%s", r.code, tt.code, r.stderr)
 			if tt.code != exitOK {
 				return
 			}
 			var evals []map[string]any
 			readJSON(t, filepath.Join(out, "agg_eval_all.json"), &evals)
-			if len(evals) != len(tt.passed) {
-				t.Fatalf("%d eval rows, want %d", len(evals), len(tt.passed))
-			}
+			require.Len(t, evals, len(tt.passed), "%d eval rows, want %d", len(evals), len(tt.passed))
 			for _, e := range evals {
-				if e["passed"] != tt.passed[e["hw"].(string)] || e["threshold"] != tt.thresholds {
-					t.Errorf("%s: passed %v threshold %v, want %v %v", e["hw"], e["passed"], e["threshold"], tt.passed[e["hw"].(string)], tt.thresholds)
-				}
+				assert.Equal(t, tt.passed[e["hw"].(string)], e["passed"])
+				assert.Equal(t, tt.thresholds, e["threshold"])
 			}
 		})
 	}

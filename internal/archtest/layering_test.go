@@ -8,6 +8,9 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 const module = "github.com/inferbench/inferbench/"
@@ -60,16 +63,12 @@ type pkg struct {
 func listPackages(t *testing.T) []pkg {
 	t.Helper()
 	out, err := exec.Command("go", "list", "-json", module+"...").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
+	require.NoError(t, err, "go list")
 	dec := json.NewDecoder(strings.NewReader(string(out)))
 	var pkgs []pkg
 	for dec.More() {
 		var p pkg
-		if err := dec.Decode(&p); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, dec.Decode(&p))
 		p.ImportPath = strings.TrimPrefix(p.ImportPath, module)
 		pkgs = append(pkgs, p)
 	}
@@ -77,17 +76,15 @@ func listPackages(t *testing.T) []pkg {
 }
 
 func TestLayering(t *testing.T) {
+	t.Parallel()
 	pkgs := listPackages(t)
-	if len(pkgs) < 10 {
-		t.Fatalf("go list found only %d packages", len(pkgs))
-	}
+	require.GreaterOrEqual(t, len(pkgs), 10, "go list found only %d packages", len(pkgs))
 	for _, p := range pkgs {
 		if isTestOnly(p.ImportPath) {
 			continue
 		}
 		from, ok := layers[p.ImportPath]
-		if !ok {
-			t.Errorf("package %s has no layer: add it to the table here and to docs/architecture.md#layering", p.ImportPath)
+		if !assert.True(t, ok, "package %s has no layer: add it to the table here and to docs/architecture.md#layering", p.ImportPath) {
 			continue
 		}
 		for _, imp := range p.Imports {
@@ -95,9 +92,7 @@ func TestLayering(t *testing.T) {
 				continue
 			}
 			imp = strings.TrimPrefix(imp, module)
-			if problem := check(from, imp); problem != "" {
-				t.Errorf("%s imports %s: %s", p.ImportPath, imp, problem)
-			}
+			assert.Empty(t, check(from, imp), "%s imports %s", p.ImportPath, imp)
 		}
 	}
 }
@@ -121,6 +116,7 @@ func check(from layer, imp string) string {
 
 // TestCheckCanFail guards the checker itself.
 func TestCheckCanFail(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		from layer
 		imp  string
@@ -134,23 +130,20 @@ func TestCheckCanFail(t *testing.T) {
 		{layers["internal/config"], "internal/diag", false},
 		{layers["agent"], "internal/workflowtest", true},
 	} {
-		if got := check(tc.from, tc.imp) != ""; got != tc.bad {
-			t.Errorf("check(%v, %s) flagged=%v, want %v", tc.from, tc.imp, got, tc.bad)
-		}
+		assert.Equal(t, tc.bad, check(tc.from, tc.imp) != "", "check(%v, %s) flagged", tc.from, tc.imp)
 	}
 }
 
 // TestOnlyExecxRunsProcesses keeps process execution behind internal/execx, so every
 // other package can be tested with its fake.
 func TestOnlyExecxRunsProcesses(t *testing.T) {
+	t.Parallel()
 	for _, p := range listPackages(t) {
 		if p.ImportPath == "internal/execx" || isTestOnly(p.ImportPath) {
 			continue
 		}
 		for _, imp := range p.Imports {
-			if imp == "os/exec" {
-				t.Errorf("%s imports os/exec: go through internal/execx", p.ImportPath)
-			}
+			assert.NotEqual(t, "os/exec", imp, "%s imports os/exec: go through internal/execx", p.ImportPath)
 		}
 	}
 }

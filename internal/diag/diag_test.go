@@ -3,9 +3,15 @@ package diag
 import (
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	_ "github.com/inferbench/inferbench/internal/testkit" // defines -update, so `go test ./... -update` runs here too
 )
 
 func TestStringForms(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		d    Diagnostic
 		want string
@@ -17,13 +23,12 @@ func TestStringForms(t *testing.T) {
 		{Diagnostic{File: "a.yaml", Line: 1, Col: 1, Severity: Warning, Message: "odd"}, "a.yaml:1:1: warning: odd"},
 	}
 	for _, tt := range tests {
-		if got := tt.d.String(); got != tt.want {
-			t.Errorf("got %q, want %q", got, tt.want)
-		}
+		assert.Equal(t, tt.want, tt.d.String())
 	}
 }
 
 func TestSortDedupeAndWrite(t *testing.T) {
+	t.Parallel()
 	var l List
 	l.Add("b.yaml", 1, 1, "", "late file")
 	l.Add("a.yaml", 10, 2, "fix b", "second")
@@ -32,9 +37,7 @@ func TestSortDedupeAndWrite(t *testing.T) {
 	l.Add("a.yaml", 2, 5, "fix a", "first")
 	l.Sort()
 	var b strings.Builder
-	if err := WriteText(&b, l); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, WriteText(&b, l))
 	want := `a.yaml:2:5: first
     hint: fix a
 a.yaml:10:2: second
@@ -42,16 +45,12 @@ a.yaml:10:2: second
 a.yaml:10:2: warning: same place, warning
 b.yaml:1:1: late file
 `
-	if b.String() != want {
-		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
-	}
-	if !l.HasErrors() || len(l.Errors()) != 3 || len(l.Warnings()) != 1 {
-		t.Errorf("HasErrors %v, %d errors, %d warnings", l.HasErrors(), len(l.Errors()), len(l.Warnings()))
-	}
-	if (List{}).HasErrors() || l.Warnings().HasErrors() {
-		t.Error("a list without errors reports errors")
-	}
-	if err := (&ErrorList{l[:1]}); err.Error() != "a.yaml:2:5: first\n    hint: fix a" {
-		t.Errorf("ErrorList.Error() = %q", err.Error())
-	}
+	assert.Equal(t, want, b.String())
+	assert.True(t, l.HasErrors(), "HasErrors %v, %d errors, %d warnings", l.HasErrors(), len(l.Errors()), len(l.Warnings()))
+	assert.Len(t, l.Errors(), 3)
+	assert.Len(t, l.Warnings(), 1)
+	assert.False(t, (List{}).HasErrors(), "a list without errors reports errors")
+	assert.False(t, l.Warnings().HasErrors(), "a list without errors reports errors")
+	err := (&ErrorList{l[:1]})
+	assert.Equal(t, "a.yaml:2:5: first\n    hint: fix a", err.Error(), "ErrorList.Error()")
 }

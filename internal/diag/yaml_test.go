@@ -3,12 +3,15 @@ package diag
 import (
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 )
 
 // YAMLSyntaxLine gives the 1-based line of the construct at fault for scanner and
 // parser errors alike (yaml.v3 prints parser errors' lines 0-based).
 func TestYAMLSyntaxLine(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, text string
 		line       int
@@ -26,13 +29,10 @@ func TestYAMLSyntaxLine(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var n yaml.Node
 			err := yaml.Unmarshal([]byte(tt.text), &n)
-			if err == nil {
-				t.Fatal("no error")
-			}
+			require.Error(t, err, "no error")
 			line, msg := YAMLSyntaxLine(err)
-			if line != tt.line || msg != tt.msg {
-				t.Errorf("YAMLSyntaxLine(%q) = %d, %q; want %d, %q", err, line, msg, tt.line, tt.msg)
-			}
+			assert.Equal(t, tt.line, line, "YAMLSyntaxLine(%q)", err)
+			assert.Equal(t, tt.msg, msg, "YAMLSyntaxLine(%q)", err)
 		})
 	}
 }

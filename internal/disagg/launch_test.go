@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inferbench/inferbench/internal/execx"
+
+	_ "github.com/inferbench/inferbench/internal/testkit" // defines -update, so `go test ./... -update` runs here too
 )
 
 // fakeProc is a process that runs until the test ends it or a signal it obeys arrives.
@@ -248,7 +250,7 @@ func TestLauncherWithNothingToRunWaitsForTheStop(t *testing.T) {
 	l := startLaunch(t, context.Background(), nil, 0, nil)
 	select {
 	case code := <-l.code:
-		t.Fatalf("launcher with no process exited (%d) before being stopped", code)
+		require.FailNowf(t, "launcher exited early", "launcher with no process exited (%d) before being stopped", code)
 	default:
 	}
 	l.signals <- syscall.SIGTERM

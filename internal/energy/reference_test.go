@@ -20,6 +20,7 @@ import (
 // nvidia-smi file and benchmark result and compares every power field of the agg record
 // and the sidecar's verdict: same names, same values, same validity.
 func TestMatchesReferenceAggregatePower(t *testing.T) {
+	t.Parallel()
 	script := testkit.Shared(t, "anchor/inferencex-2026-08-21/utils/aggregate_power.py")
 	py, err := execx.LookPath("python3")
 	if err != nil {

@@ -10,12 +10,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/execx"
 	"github.com/inferbench/inferbench/internal/result"
 )
 
 // ExecFunc keeps execx.Runner's contract on top of a backend's exec.
 func TestExecFuncRunner(t *testing.T) {
+	t.Parallel()
 	boom := errors.New("daemon gone")
 	for _, tc := range []struct {
 		name     string
@@ -40,25 +44,20 @@ func TestExecFuncRunner(t *testing.T) {
 			var out, errb bytes.Buffer
 			tc.cmd.Stdout, tc.cmd.Stderr = &out, &errb
 			res, err := f.Run(context.Background(), tc.cmd)
-			if res.ExitCode != tc.wantCode {
-				t.Errorf("exit code %d, want %d", res.ExitCode, tc.wantCode)
-			}
+			assert.Equal(t, tc.wantCode, res.ExitCode)
 			var ee *execx.ExitError
-			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) || errors.As(err, &ee) != tc.exitErr {
-				t.Fatalf("err %v, want %q (exit error %v)", err, tc.wantErr, tc.exitErr)
-			}
+			require.False(t, tc.wantErr == "" && err != nil, "err %v, want %q (exit error %v)", err, tc.wantErr, tc.exitErr)
+			require.False(t, tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)), "err %v, want %q (exit error %v)", err, tc.wantErr, tc.exitErr)
+			require.Equal(t, tc.exitErr, errors.As(err, &ee))
 			if tc.cmd.Dir != "" {
-				if gotArgv != nil {
-					t.Error("ran despite the refusal")
-				}
+				assert.Nil(t, gotArgv, "ran despite the refusal")
 				return
 			}
-			if !slices.Equal(gotArgv, append([]string{tc.cmd.Name}, tc.cmd.Args...)) || !slices.Equal(gotEnv, tc.cmd.Env) {
-				t.Errorf("argv %q env %q", gotArgv, gotEnv)
-			}
-			if out.String() != "table" || errb.String() != "Traceback\n" || string(res.Stdout) != "table" {
-				t.Errorf("streams %q %q result %q", out.String(), errb.String(), res.Stdout)
-			}
+			assert.Equal(t, append([]string{tc.cmd.Name}, tc.cmd.Args...), gotArgv)
+			assert.Equal(t, tc.cmd.Env, gotEnv)
+			assert.Equal(t, "table", out.String(), "streams")
+			assert.Equal(t, "Traceback\n", errb.String(), "streams")
+			assert.Equal(t, "table", string(res.Stdout), "streams")
 		})
 	}
 }
@@ -69,12 +68,10 @@ func TestHarnessCommandPassEnv(t *testing.T) {
 	c := loadRepoEvalConfig(t)
 	_, run, err := c.Commands(HarnessOptions{Task: "gsm8k", BaseURL: "http://127.0.0.1:8888", Model: "m", APIKey: "k",
 		WorkDir: "/host/w", ContainerWorkDir: "/workspace/w", PassEnv: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if run.Name != "python3" || run.Args[0] != "/workspace/w/lm_eval_launcher.py" || !slices.Equal(run.Env, []string{"OPENAI_API_KEY=k"}) {
-		t.Errorf("command %s env %q", run.String(), run.Env)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "python3", run.Name, "command %s", run.String())
+	assert.Equal(t, "/workspace/w/lm_eval_launcher.py", run.Args[0], "command %s", run.String())
+	assert.Equal(t, []string{"OPENAI_API_KEY=k"}, run.Env, "command %s", run.String())
 }
 
 // placement: container with an exec: the install steps and the harness run through the
@@ -117,18 +114,14 @@ func TestPhaseHarnessInsideContainer(t *testing.T) {
 		WorkDir: work, ContainerWorkDir: "/workspace/eval_work-1", Exec: container,
 		Meta: result.MetaEnv{Framework: "vllm", Precision: "fp4", TP: 8, Conc: 64, EP: 1, Model: "acme/model-x", HW: "h100"},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(calls) != 3 || !slices.Equal(runEnv, []string{"OPENAI_API_KEY=sk-1"}) {
-		t.Errorf("exec calls %q, env %q", calls, runEnv)
-	}
-	if *res.Row.EMStrict != 0.6 || len(res.Files) != 4 || len(res.Warnings) != 0 {
-		t.Errorf("row %+v files %v warnings %v", res.Row, res.Files, res.Warnings)
-	}
+	require.NoError(t, err)
+	assert.Len(t, calls, 3, "exec")
+	assert.Equal(t, []string{"OPENAI_API_KEY=sk-1"}, runEnv, "exec")
+	assert.Equal(t, 0.6, *res.Row.EMStrict)
+	assert.Len(t, res.Files, 4)
+	assert.Empty(t, res.Warnings)
 	for _, name := range []string{"gsm8k.yaml", "lm_eval_launcher.py"} {
-		if _, err := os.Stat(filepath.Join(work, name)); err != nil {
-			t.Errorf("the harness's input files are not in the shared directory: %v", err)
-		}
+		_, err := os.Stat(filepath.Join(work, name))
+		assert.NoError(t, err, "the harness's input files are not in the shared directory")
 	}
 }

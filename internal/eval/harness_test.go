@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
 	"github.com/inferbench/inferbench/internal/execx"
@@ -17,15 +19,14 @@ import (
 func loadRepoEvalConfig(t *testing.T) *EvalConfig {
 	t.Helper()
 	c, err := LoadEvalConfig(filepath.Join(configsDir, "eval-harness.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return c
 }
 
 // The task file handed to the harness and the built-in scorer must describe the same
 // pipeline; this pins them together.
 func TestHarnessTaskYAMLMatchesScorer(t *testing.T) {
+	t.Parallel()
 	c := loadRepoEvalConfig(t)
 	var task struct {
 		Task       string `yaml:"task"`
@@ -48,65 +49,54 @@ func TestHarnessTaskYAMLMatchesScorer(t *testing.T) {
 			} `yaml:"filter"`
 		} `yaml:"filter_list"`
 	}
-	if err := yaml.Unmarshal([]byte(c.Tasks["gsm8k"].YAML), &task); err != nil {
-		t.Fatal(err)
-	}
-	if task.Task != "gsm8k" || task.DocToText != "Question: {{question}}\nEnd your answer with: #### <answer>\nAnswer:" {
-		t.Errorf("task %q doc_to_text %q", task.Task, task.DocToText)
-	}
+	require.NoError(t, yaml.Unmarshal([]byte(c.Tasks["gsm8k"].YAML), &task))
+	assert.Equal(t, "gsm8k", task.Task)
+	assert.Equal(t, "Question: {{question}}\nEnd your answer with: #### <answer>\nAnswer:", task.DocToText)
 	m := task.MetricList[0]
-	if m.Metric != "exact_match" || !m.IgnoreCase || m.IgnorePunctation ||
-		!slices.Equal(m.RegexesToIgnore, []string{",", `\$`, "(?s).*#### ", `\.$`}) {
-		t.Errorf("metric %+v", m)
-	}
-	if !slices.Equal(task.GenerationKwargs.Until, StopStrings) {
-		t.Errorf("until %v, built-in stops %v", task.GenerationKwargs.Until, StopStrings)
-	}
+	assert.Equal(t, "exact_match", m.Metric)
+	assert.True(t, m.IgnoreCase, "metric %+v", m)
+	assert.False(t, m.IgnorePunctation, "metric %+v", m)
+	assert.Equal(t, []string{",", `\$`, "(?s).*#### ", `\.$`}, m.RegexesToIgnore)
+	assert.Equal(t, StopStrings, task.GenerationKwargs.Until, "until %v, built-in stops %v", task.GenerationKwargs.Until, StopStrings)
 	want := map[string]struct {
 		re  string
 		sel int
 	}{FilterStrict: {strictRe.String(), 0}, FilterFlexible: {flexibleRe.String(), -1}}
-	if len(task.FilterList) != 2 {
-		t.Fatalf("%d filters", len(task.FilterList))
-	}
+	require.Len(t, task.FilterList, 2, "%d filters", len(task.FilterList))
 	for _, f := range task.FilterList {
 		w := want[f.Name]
-		if f.Filter[0].Function != "regex" || f.Filter[0].RegexPattern != w.re || f.Filter[0].GroupSelect != w.sel || f.Filter[1].Function != "take_first" {
-			t.Errorf("filter %s = %+v, built-in uses %q group %d", f.Name, f.Filter, w.re, w.sel)
-		}
+		assert.Equal(t, "regex", f.Filter[0].Function, "filter %s", f.Name)
+		assert.Equal(t, w.re, f.Filter[0].RegexPattern, "filter %s", f.Name)
+		assert.Equal(t, w.sel, f.Filter[0].GroupSelect, "filter %s", f.Name)
+		assert.Equal(t, "take_first", f.Filter[1].Function, "filter %s", f.Name)
 	}
-	if c.Tasks["gsm8k"].NumFewshot != 2 || c.Harness.Commit != "b315ef3b05176acc9732bb7fdec116abe1ecc476" {
-		t.Errorf("num_fewshot %d commit %s", c.Tasks["gsm8k"].NumFewshot, c.Harness.Commit)
-	}
+	assert.Equal(t, 2, c.Tasks["gsm8k"].NumFewshot)
+	assert.Equal(t, "b315ef3b05176acc9732bb7fdec116abe1ecc476", c.Harness.Commit)
 }
 
 func TestHarnessCommandLine(t *testing.T) {
+	t.Parallel()
 	c := loadRepoEvalConfig(t)
 	install, run, err := c.Commands(HarnessOptions{
 		Task: "gsm8k", BaseURL: "http://0.0.0.0:8888", Model: "acme/model-x", Conc: 64,
 		WorkDir: "/host/w", ContainerWorkDir: "/workspace/w", ExecPrefix: []string{"docker", "exec", "-i", "srv"}, Limit: 10,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(install) != 2 || !strings.HasSuffix(install[1].String(), "archive/b315ef3b05176acc9732bb7fdec116abe1ecc476.tar.gz") ||
-		install[0].Name != "docker" {
-		t.Errorf("install %v", install)
-	}
+	require.NoError(t, err)
+	require.Len(t, install, 2)
+	assert.True(t, strings.HasSuffix(install[1].String(), "archive/b315ef3b05176acc9732bb7fdec116abe1ecc476.tar.gz"), "install %v", install)
+	assert.Equal(t, "docker", install[0].Name)
 	want := []string{"docker", "exec", "-i", "srv", "env", "OPENAI_API_KEY=EMPTY",
 		"python3", "/workspace/w/lm_eval_launcher.py", "--model", "local-chat-completions", "--apply_chat_template",
 		"--tasks", "/workspace/w/gsm8k.yaml", "--num_fewshot", "2", "--output_path", "/workspace/w/lm_eval_out", "--log_samples",
 		"--model_args", "model=acme/model-x,base_url=http://0.0.0.0:8888/v1/chat/completions,api_key=EMPTY,eos_string=</s>,max_retries=5,num_concurrent=64,timeout=600,tokenized_requests=False,max_length=16384",
 		"--gen_kwargs", "max_tokens=8192,temperature=0,top_p=1", "--limit", "10"}
-	if got := append([]string{run.Name}, run.Args...); !slices.Equal(got, want) {
-		t.Errorf("command\n got %q\nwant %q", got, want)
-	}
-	if _, _, err := c.Commands(HarnessOptions{Task: "mmlu", BaseURL: "x", Model: "m", WorkDir: "w"}); err == nil || !strings.Contains(err.Error(), "have gsm8k") {
-		t.Errorf("unknown task: %v", err)
-	}
+	assert.Equal(t, want, append([]string{run.Name}, run.Args...), "command")
+	_, _, err = c.Commands(HarnessOptions{Task: "mmlu", BaseURL: "x", Model: "m", WorkDir: "w"})
+	assert.ErrorContains(t, err, "have gsm8k", "unknown task")
 }
 
 func TestEvalConfigValidation(t *testing.T) {
+	t.Parallel()
 	_, err := ParseEvalConfig("h.yaml", []byte(`mode: fast
 harness:
   commit: main
@@ -115,18 +105,13 @@ harness:
 tasks:
   gsm8k: {num_fewshot: -1, yaml: ""}
 `))
-	if err == nil {
-		t.Fatal("no error")
-	}
+	require.Error(t, err, "no error")
 	for _, want := range []string{`h.yaml:1:7: mode "fast"`, "h.yaml:3:11: harness.commit", `h.yaml:4:14: harness.placement "moon"`,
 		"h.yaml:5:12: unknown placeholder ${nope}", "h.yaml:7:34: tasks.gsm8k.yaml is empty", "h.yaml:7:24: tasks.gsm8k.num_fewshot -1"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error lacks %q:\n%v", want, err)
-		}
+		assert.Contains(t, err.Error(), want, "error")
 	}
-	if _, err := ParseEvalConfig("h.yaml", []byte("mode: harness\nharnes: {}\n")); err == nil || !strings.Contains(err.Error(), "line 2") {
-		t.Errorf("unknown key: %v", err)
-	}
+	_, err = ParseEvalConfig("h.yaml", []byte("mode: harness\nharnes: {}\n"))
+	assert.ErrorContains(t, err, "line 2", "unknown key")
 }
 
 // fakeHarness answers the install steps and makes the harness run drop the fixture files
@@ -141,17 +126,11 @@ func addFakeHarness(t *testing.T, f *execx.Fake, exitCode int, withOutput bool) 
 		i := slices.Index(c.Args, "--output_path")
 		if withOutput {
 			dst := filepath.Join(c.Args[i+1], "acme__model-x")
-			if err := os.MkdirAll(dst, 0o755); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, os.MkdirAll(dst, 0o755))
 			for _, name := range []string{"results_2026-02-09T10-11-12.345678.json", "samples_gsm8k_2026-02-09T10-11-12.345678.jsonl"} {
 				b, err := os.ReadFile(filepath.Join(fixtureDir, name))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(filepath.Join(dst, name), b, 0o644); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
+				require.NoError(t, os.WriteFile(filepath.Join(dst, name), b, 0o644))
 			}
 		}
 		return execx.Result{Stdout: []byte("|Tasks|Version|Filter|n-shot|Metric|...\n"), Stderr: []byte("Traceback: boom\n"), ExitCode: exitCode}, nil
@@ -164,30 +143,27 @@ func TestRunHarnessReadsItsOutput(t *testing.T) {
 	work := t.TempDir()
 	f := fakeHarness(t, 0, true)
 	hr, err := c.RunHarness(context.Background(), f, HarnessOptions{Task: "gsm8k", BaseURL: "http://127.0.0.1:8888", Model: "acme/model-x", Conc: 8, WorkDir: work})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := len(f.Calls()); n != 3 {
-		t.Errorf("%d commands, want 2 installs and the run: %v", n, f.CallLines())
-	}
+	require.NoError(t, err)
+	n := len(f.Calls())
+	assert.Equal(t, 3, n, "%d commands, want 2 installs and the run", n)
 	checkMeasure(t, "strict", hr.Record.Strict, 0.6, 0.24494897427831783)
-	if hr.Rescore == nil || hr.Rescore.Checked != 10 || len(hr.Rescore.Disagreements) != 0 || len(hr.Record.Samples) != 5 {
-		t.Errorf("rescore %+v, %d samples", hr.Rescore, len(hr.Record.Samples))
-	}
+	require.NotNil(t, hr.Rescore)
+	assert.Equal(t, 10, hr.Rescore.Checked)
+	assert.Empty(t, hr.Rescore.Disagreements)
+	assert.Len(t, hr.Record.Samples, 5)
 	for _, name := range []string{"gsm8k.yaml", "lm_eval_launcher.py", "lm_eval.log"} {
-		if _, err := os.Stat(filepath.Join(work, name)); err != nil {
-			t.Error(err)
-		}
+		_, err := os.Stat(filepath.Join(work, name))
+		assert.NoError(t, err)
 	}
 	dir := t.TempDir()
 	files, err := CopyHarnessArtifacts(dir, result.MetaEnv{Model: "acme/model-x", HW: "h100", TP: 8, Conc: 8}, hr)
-	if err != nil || len(files) != 4 {
-		t.Fatalf("copied %v: %v", files, err)
-	}
+	require.NoError(t, err, "copied")
+	require.Len(t, files, 4, "copied")
 	rows, err := Collect(dir, nil)
-	if err != nil || len(rows) != 1 || *rows[0].EMStrict != 0.6 || rows[0].HW != "H100" {
-		t.Fatalf("collected %+v: %v", rows, err)
-	}
+	require.NoError(t, err, "collected")
+	require.Len(t, rows, 1, "collected")
+	require.Equal(t, 0.6, *rows[0].EMStrict, "collected")
+	require.Equal(t, "H100", rows[0].HW, "collected")
 }
 
 func TestRunHarnessFailures(t *testing.T) {
@@ -196,19 +172,16 @@ func TestRunHarnessFailures(t *testing.T) {
 
 	opts.WorkDir, opts.APIKey = t.TempDir(), "sk-secret"
 	_, err := c.RunHarness(context.Background(), fakeHarness(t, 1, false), opts)
-	if err == nil || !strings.Contains(err.Error(), "exit status 1") || !strings.Contains(err.Error(), "Traceback: boom") || !strings.Contains(err.Error(), "lm_eval.log") {
-		t.Errorf("non-zero exit: %v", err)
-	}
-	if strings.Contains(err.Error(), "sk-secret") || !strings.Contains(err.Error(), "api_key=***") {
-		t.Errorf("the API key is not redacted: %v", err)
-	}
+	assert.ErrorContains(t, err, "exit status 1", "non-zero")
+	assert.Contains(t, err.Error(), "Traceback: boom", "non-zero")
+	assert.Contains(t, err.Error(), "lm_eval.log", "non-zero")
+	assert.NotContains(t, err.Error(), "sk-secret", "the API key is not redacted")
+	assert.Contains(t, err.Error(), "api_key=***", "the API key is not redacted")
 	opts.APIKey = ""
 
 	opts.WorkDir = t.TempDir()
 	_, err = c.RunHarness(context.Background(), fakeHarness(t, 0, false), opts)
-	if err == nil || !strings.Contains(err.Error(), "no results_*.json") {
-		t.Errorf("no output: %v", err)
-	}
+	assert.ErrorContains(t, err, "no results_*.json", "no output")
 
 	// a failing install is a warning: images may ship the harness.
 	f := &execx.Fake{}
@@ -216,7 +189,6 @@ func TestRunHarnessFailures(t *testing.T) {
 	addFakeHarness(t, f, 0, true)
 	opts.WorkDir = t.TempDir()
 	hr, err := c.RunHarness(context.Background(), f, opts)
-	if err != nil || len(hr.Warnings) != 1 {
-		t.Errorf("install failure: %v, warnings %v", err, hr.Warnings)
-	}
+	assert.NoError(t, err, "install failure")
+	assert.Len(t, hr.Warnings, 1, "install failure")
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"net/http/httptest"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/inferbench/inferbench/internal/result"
 )
@@ -14,30 +16,26 @@ import (
 func TestPhaseHarnessModeBelowThreshold(t *testing.T) {
 	cfg := loadRepoEvalConfig(t)
 	th, err := LoadThresholds(filepath.Join(configsDir, "eval-thresholds.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	out := t.TempDir()
 	ph := &Phase{Config: cfg, Thresholds: th, Runner: fakeHarness(t, 0, true)}
 	res, err := ph.Run(context.Background(), PhaseRequest{
 		BaseURL: "http://127.0.0.1:8888", Model: "acme/model-x", Conc: 64, ResultDir: out,
 		Meta: result.MetaEnv{Framework: "vllm", Precision: "fp4", TP: 8, Conc: 64, EP: 1, Model: "acme/model-x", HW: "h100-cr"},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Verdict.Passed || !strings.Contains(res.Verdict.Message, "score 0.6000 is below the minimum 0.8500") {
-		t.Errorf("verdict %+v", res.Verdict)
-	}
-	if *res.Row.Passed || *res.Row.Threshold != 0.85 || *res.Row.EMFlexible != 0.8 || res.Row.Source != filepath.Join(out, "results_2026-02-09T10-11-12.345678.json") {
-		t.Errorf("row %+v", res.Row)
-	}
-	if len(res.Files) != 4 || res.Rescore == nil || len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "next to it") {
-		t.Errorf("files %v rescore %+v warnings %v", res.Files, res.Rescore, res.Warnings)
-	}
-	if _, err := (&Phase{Config: cfg}).Run(context.Background(), PhaseRequest{ResultDir: out}); err == nil {
-		t.Error("harness mode without a runner gave no error")
-	}
+	require.NoError(t, err)
+	assert.False(t, res.Verdict.Passed, "verdict")
+	assert.Contains(t, res.Verdict.Message, "score 0.6000 is below the minimum 0.8500")
+	assert.False(t, *res.Row.Passed, "row")
+	assert.Equal(t, 0.85, *res.Row.Threshold)
+	assert.Equal(t, 0.8, *res.Row.EMFlexible)
+	assert.Equal(t, filepath.Join(out, "results_2026-02-09T10-11-12.345678.json"), res.Row.Source)
+	assert.Len(t, res.Files, 4)
+	assert.NotNil(t, res.Rescore)
+	require.Len(t, res.Warnings, 1)
+	assert.Contains(t, res.Warnings[0], "next to it")
+	_, err = (&Phase{Config: cfg}).Run(context.Background(), PhaseRequest{ResultDir: out})
+	assert.Error(t, err, "harness mode without a runner gave no error")
 }
 
 func TestPhaseBuiltinMode(t *testing.T) {
@@ -49,25 +47,24 @@ func TestPhaseBuiltinMode(t *testing.T) {
 	ph := &Phase{Now: func() time.Time { return clock }}
 	res, err := ph.Run(context.Background(), PhaseRequest{BaseURL: ts.URL, Model: "m", Conc: 3, Limit: 5, ResultDir: out,
 		Meta: result.MetaEnv{HW: "b200", TP: 1, EP: 1, Conc: 3, Model: "m"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !res.Verdict.Passed || res.Verdict.HasMin || res.Row.Passed == nil || !*res.Row.Passed || res.Row.Threshold != nil {
-		t.Errorf("no thresholds: verdict %+v row %+v", res.Verdict, res.Row)
-	}
+	require.NoError(t, err)
+	assert.True(t, res.Verdict.Passed, "no thresholds: verdict")
+	assert.False(t, res.Verdict.HasMin, "no thresholds: verdict")
+	require.NotNil(t, res.Row.Passed, "no thresholds")
+	assert.True(t, *res.Row.Passed, "no thresholds: verdict")
+	assert.Nil(t, res.Row.Threshold, "no thresholds")
 	want := []string{MetaEnvFile, "results_2026-02-09T10-11-12.345678.json", "samples_gsm8k_2026-02-09T10-11-12.345678.jsonl"}
 	for i, f := range res.Files {
-		if filepath.Base(f) != want[i] {
-			t.Errorf("file %d = %s, want %s", i, f, want[i])
-		}
+		assert.Equal(t, want[i], filepath.Base(f))
 	}
 	// the results file reads back as the same record
 	rf, err := ReadResults(res.Files[1])
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	back, _ := rf.Record("gsm8k")
-	if back.N != 5 || back.Strict.Value != 1 || back.Strict.Stderr == nil || *back.Strict.Stderr != 0 || back.Harness != BuiltinHarness || back.NumFewshot != 2 {
-		t.Errorf("read back %+v", back)
-	}
+	assert.Equal(t, 5, back.N, "read")
+	assert.Equal(t, float64(1), back.Strict.Value, "read")
+	require.NotNil(t, back.Strict.Stderr, "read")
+	assert.Equal(t, float64(0), *back.Strict.Stderr, "read")
+	assert.Equal(t, BuiltinHarness, back.Harness, "read")
+	assert.Equal(t, 2, back.NumFewshot, "read")
 }

@@ -3,70 +3,55 @@ package eval
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inferbench/inferbench/internal/testkit"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
+// golden compares got with testdata/<name> (rewritten with -update).
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(want) != string(got) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it)\n got:\n%s\nwant:\n%s", name, got, want)
-	}
+	testkit.Golden(t, filepath.Join("testdata", name), got)
 }
 
 func TestBuiltinDataset(t *testing.T) {
+	t.Parallel()
 	ds, err := BuiltinDataset(TaskGSM8K)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ds.Test) < 30 || len(ds.Fewshot) < 2 {
-		t.Fatalf("%d test and %d few-shot documents", len(ds.Test), len(ds.Fewshot))
-	}
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(ds.Test), 30)
+	require.GreaterOrEqual(t, len(ds.Fewshot), 2)
 	for i, d := range append(ds.Test, ds.Fewshot...) {
 		// the reference answer must score as correct under both filters
-		if s := ScoreGSM8K(d.Answer, d.Answer); !s.StrictOK || !s.FlexibleOK {
-			t.Errorf("doc %d: its own answer does not score: %+v", i, s)
-		}
+		s := ScoreGSM8K(d.Answer, d.Answer)
+		assert.True(t, s.StrictOK, "doc %d: its own answer does not score: %+v", i, s)
+		assert.True(t, s.FlexibleOK, "doc %d: its own answer does not score: %+v", i, s)
 	}
-	if _, err := BuiltinDataset("mmlu"); err == nil {
-		t.Error("unknown task gave no error")
-	}
+	_, err = BuiltinDataset("mmlu")
+	assert.Error(t, err, "unknown task gave no error")
 }
 
 func TestParseDocsReportsEveryBadLine(t *testing.T) {
+	t.Parallel()
 	_, err := parseDocs("x.jsonl", []byte("{\"question\":\"q\",\"answer\":\"#### 1\"}\nnope\n{\"question\":\"q\",\"answer\":\"1\"}\n"))
-	if err == nil || !strings.Contains(err.Error(), "x.jsonl:2") || !strings.Contains(err.Error(), "x.jsonl:3") {
-		t.Fatalf("error %v, want lines 2 and 3", err)
-	}
+	require.ErrorContains(t, err, "x.jsonl:2")
+	require.Contains(t, err.Error(), "x.jsonl:3")
 }
 
 func TestBuildPromptTwoShot(t *testing.T) {
+	t.Parallel()
 	ds, _ := BuiltinDataset(TaskGSM8K)
 	golden(t, "prompt_2shot.txt", []byte(BuildPrompt(ds.Test[0], ds.Fewshot, 2)))
-	if got := BuildPrompt(ds.Test[0], ds.Fewshot, 0); got != docToText(ds.Test[0]) {
-		t.Errorf("zero-shot prompt %q", got)
-	}
+	assert.Equal(t, docToText(ds.Test[0]), BuildPrompt(ds.Test[0], ds.Fewshot, 0), "zero-shot prompt")
 }
 
 // scriptServer answers chat completions from a function of the prompt and records the
@@ -129,24 +114,24 @@ func TestRunScoresAndBoundsConcurrency(t *testing.T) {
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 	rec, err := Run(context.Background(), Options{BaseURL: ts.URL, Model: "m", NumFewshot: 2, Limit: 20, Concurrency: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rec.N != 20 || rec.NOriginal != len(ds.Test) || rec.Failed != 0 {
-		t.Errorf("n=%d original=%d failed=%d", rec.N, rec.NOriginal, rec.Failed)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, 20, rec.N)
+	assert.Equal(t, len(ds.Test), rec.NOriginal)
+	assert.Equal(t, 0, rec.Failed)
 	checkMeasure(t, "strict", rec.Strict, 0.75, 0.09933992677987828)
 	checkMeasure(t, "flexible", rec.Flexible, 0.75, 0.09933992677987828)
-	if p := srv.peak.Load(); p > 4 || p < 2 {
-		t.Errorf("peak concurrency %d, want 2..4", p)
-	}
+	p := srv.peak.Load()
+	assert.LessOrEqual(t, p, int64(4), "peak concurrency")
+	assert.GreaterOrEqual(t, p, int64(2), "peak concurrency")
 	r := srv.reqs[0]
-	if r.Model != "m" || r.MaxTokens != 8192 || r.Temperature != 0 || r.TopP != 1 || r.Stream || len(r.Stop) != 3 {
-		t.Errorf("request %+v", r)
-	}
-	if !strings.HasPrefix(r.Messages[0].Content, "Question: "+ds.Fewshot[0].Question) || r.Messages[0].Role != "user" {
-		t.Errorf("prompt does not start with the first few-shot example: %q", r.Messages[0].Content)
-	}
+	assert.Equal(t, "m", r.Model, "request")
+	assert.Equal(t, 8192, r.MaxTokens, "request")
+	assert.Equal(t, float64(0), r.Temperature, "request")
+	assert.Equal(t, float64(1), r.TopP, "request")
+	assert.False(t, r.Stream, "request %+v", r)
+	assert.Len(t, r.Stop, 3, "request")
+	assert.True(t, strings.HasPrefix(r.Messages[0].Content, "Question: "+ds.Fewshot[0].Question), "prompt does not start with the first few-shot example")
+	assert.Equal(t, "user", r.Messages[0].Role, "prompt does not start with the first few-shot example")
 }
 
 func TestRunCountsFailedRequests(t *testing.T) {
@@ -162,15 +147,11 @@ func TestRunCountsFailedRequests(t *testing.T) {
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 	rec, err := Run(context.Background(), Options{BaseURL: ts.URL + "/v1", Model: "m", Limit: 4, Concurrency: 2, Retries: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rec.Failed != 1 || rec.Samples[1].Err == "" || rec.Samples[1].StrictOK {
-		t.Errorf("failed=%d sample %+v", rec.Failed, rec.Samples[1])
-	}
-	if calls.Load() != 2 {
-		t.Errorf("%d attempts at the failing document, want 2 (one retry)", calls.Load())
-	}
+	require.NoError(t, err)
+	assert.Equal(t, 1, rec.Failed)
+	assert.NotEmpty(t, rec.Samples[1].Err)
+	assert.False(t, rec.Samples[1].StrictOK, "failed")
+	assert.Equal(t, int64(2), calls.Load(), "%d attempts at the failing document, want 2 (one retry)", calls.Load())
 	checkMeasure(t, "strict", rec.Strict, 0.75, 0.25)
 }
 
@@ -180,37 +161,29 @@ func TestRunErrors(t *testing.T) {
 	}))
 	defer bad.Close()
 	_, err := Run(context.Background(), Options{BaseURL: bad.URL, Model: "m", Limit: 3})
-	if err == nil || !strings.Contains(err.Error(), "all 3 eval requests failed") || !strings.Contains(err.Error(), "404") {
-		t.Errorf("all-failed error %v", err)
-	}
+	assert.ErrorContains(t, err, "all 3 eval requests failed", "all-failed")
+	assert.Contains(t, err.Error(), "404", "all-failed")
 	_, err = Run(context.Background(), Options{Limit: -1, NumFewshot: -2})
 	for _, want := range []string{"base URL", "model", "limit", "num-fewshot"} {
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("validation error %v does not mention %s", err, want)
-		}
+		assert.ErrorContains(t, err, want, "validation error %v does not mention %s", err, want)
 	}
 	_, err = Run(context.Background(), Options{BaseURL: bad.URL, Model: "m", NumFewshot: 99})
-	if err == nil || !strings.Contains(err.Error(), "few-shot") {
-		t.Errorf("too many shots: %v", err)
-	}
+	assert.ErrorContains(t, err, "few-shot", "too many shots")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := Run(ctx, Options{BaseURL: bad.URL, Model: "m"}); err == nil {
-		t.Error("cancelled run gave no error")
-	}
+	_, err = Run(ctx, Options{BaseURL: bad.URL, Model: "m"})
+	assert.Error(t, err, "cancelled run gave no error")
 }
 
 func TestMessageTextFallsBackToReasoning(t *testing.T) {
+	t.Parallel()
 	empty, r := "", "thinking... #### 5"
-	if got := messageText(&empty, &r); got != r {
-		t.Errorf("got %q", got)
-	}
-	if got := messageText(nil, nil); got != "" {
-		t.Errorf("got %q", got)
-	}
+	assert.Equal(t, r, messageText(&empty, &r))
+	assert.Empty(t, messageText(nil, nil))
 }
 
 func TestChatURL(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"http://h:1":                     "http://h:1/v1/chat/completions",
 		"http://h:1/":                    "http://h:1/v1/chat/completions",
@@ -218,8 +191,6 @@ func TestChatURL(t *testing.T) {
 		"http://h:1/v1/chat/completions": "http://h:1/v1/chat/completions",
 		"http://0.0.0.0:8888/v1/chat/completions/": "http://0.0.0.0:8888/v1/chat/completions",
 	} {
-		if got := chatURL(in); got != want {
-			t.Errorf("chatURL(%q) = %q, want %q", in, got, want)
-		}
+		assert.Equal(t, want, chatURL(in), "chatURL(%q)", in)
 	}
 }

@@ -1,6 +1,11 @@
 package eval
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
 
 // The expected values are what lm-evaluation-harness (commit b315ef3b, gsm8k.yaml of
 // InferenceX utils/evals) produces, worked out by hand through its pipeline:
@@ -77,22 +82,20 @@ var harnessCases = []struct {
 }
 
 func TestScoreGSM8KMatchesHarness(t *testing.T) {
+	t.Parallel()
 	cases := harnessCases
-	if len(cases) < 40 {
-		t.Fatalf("table has %d cases, want at least 40", len(cases))
-	}
+	require.GreaterOrEqual(t, len(cases), 40, "table has %d cases, want at least 40", len(cases))
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got := ScoreGSM8K(c.resp, c.ref)
 			want := Score{Strict: c.strict, Flexible: c.flex, StrictOK: c.sOK, FlexibleOK: c.fOK}
-			if got != want {
-				t.Errorf("ScoreGSM8K(%q, %q)\n got %+v\nwant %+v", c.resp, c.ref, got, want)
-			}
+			assert.Equal(t, want, got, "ScoreGSM8K(%q, %q)", c.resp, c.ref)
 		})
 	}
 }
 
 func TestNormalize(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ in, want string }{
 		{"1,234", "1234"},
 		{"$42.", "42"},
@@ -104,8 +107,6 @@ func TestNormalize(t *testing.T) {
 		{"[invalid]", "[invalid]"},
 	}
 	for _, c := range cases {
-		if got := Normalize(c.in); got != c.want {
-			t.Errorf("Normalize(%q) = %q, want %q", c.in, got, c.want)
-		}
+		assert.Equal(t, c.want, Normalize(c.in), "Normalize(%q)", c.in)
 	}
 }

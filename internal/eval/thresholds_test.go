@@ -2,26 +2,29 @@ package eval
 
 import (
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 var configsDir = filepath.Join("..", "..", "configs")
 
 func TestRepoThresholdsFile(t *testing.T) {
+	t.Parallel()
 	th, err := LoadThresholds(filepath.Join(configsDir, "eval-thresholds.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m, from, ok := th.Min("any/model", "gsm8k"); !ok || m != 0.85 || from != "tasks.gsm8k" {
-		t.Errorf("gsm8k minimum %v from %q (%t), want 0.85 from tasks.gsm8k", m, from, ok)
-	}
-	if m, from, _ := th.Min("any/model", "unknown_task"); m != 0.85 || from != "default" {
-		t.Errorf("fallback %v from %q", m, from)
-	}
+	require.NoError(t, err)
+	m, from, ok := th.Min("any/model", "gsm8k")
+	assert.True(t, ok, "gsm8k minimum %v from %q (%t), want 0.85 from tasks.gsm8k", m, from, ok)
+	assert.Equal(t, 0.85, m, "gsm8k minimum")
+	assert.Equal(t, "tasks.gsm8k", from, "gsm8k minimum")
+	m, from, _ = th.Min("any/model", "unknown_task")
+	assert.Equal(t, 0.85, m, "fallback")
+	assert.Equal(t, "default", from, "fallback")
 }
 
 func TestThresholdLookupAndCheck(t *testing.T) {
+	t.Parallel()
 	th, err := ParseThresholds("t.yaml", []byte(`
 default: 0.5
 tasks:
@@ -30,9 +33,7 @@ models:
   Acme/Big:
     gsm8k: 0.93
 `))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	cases := []struct {
 		model, task string
 		score       *float64
@@ -49,17 +50,20 @@ models:
 	}
 	for _, c := range cases {
 		v := th.Check(c.model, c.task, c.score)
-		if v.Passed != c.pass || !v.HasMin || v.Min != c.min || !strings.Contains(v.Message, c.msg) {
-			t.Errorf("Check(%s, %s, %v) = %+v, want pass=%t min=%v message containing %q", c.model, c.task, c.score, v, c.pass, c.min, c.msg)
-		}
+		assert.Equal(t, c.pass, v.Passed, "Check(%s, %s, %v)", c.model, c.task, c.score)
+		assert.True(t, v.HasMin, "Check(%s, %s, %v) = %+v, want pass=%t min=%v message containing %q", c.model, c.task, c.score, v, c.pass, c.min, c.msg)
+		assert.Equal(t, c.min, v.Min, "Check(%s, %s, %v)", c.model, c.task, c.score)
+		assert.Contains(t, v.Message, c.msg, "Check(%s, %s, %v)", c.model, c.task, c.score)
 	}
 	var none *Thresholds
-	if v := none.Check("m", "gsm8k", ptr(0.1)); !v.Passed || v.HasMin || v.MinPtr() != nil {
-		t.Errorf("no thresholds: %+v", v)
-	}
+	v := none.Check("m", "gsm8k", ptr(0.1))
+	assert.True(t, v.Passed, "no thresholds: %+v", v)
+	assert.False(t, v.HasMin, "no thresholds: %+v", v)
+	assert.Nil(t, v.MinPtr(), "no thresholds")
 }
 
 func TestThresholdErrorsCarryPositions(t *testing.T) {
+	t.Parallel()
 	_, err := ParseThresholds("bad.yaml", []byte(`default: 85
 tasks:
   gsm8k: high
@@ -68,9 +72,7 @@ modles: {}
 models:
   m: 0.9
 `))
-	if err == nil {
-		t.Fatal("no error")
-	}
+	require.Error(t, err, "no error")
 	for _, want := range []string{
 		`bad.yaml:1:10: "85" is not a score`,
 		`bad.yaml:3:10: "high" is not a score`,
@@ -78,8 +80,6 @@ models:
 		`bad.yaml:5:1: unknown key "modles"`,
 		`bad.yaml:7:6: a task list must be a mapping`,
 	} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error does not contain %q:\n%v", want, err)
-		}
+		assert.Contains(t, err.Error(), want, "error")
 	}
 }

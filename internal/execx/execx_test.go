@@ -7,9 +7,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	_ "github.com/inferbench/inferbench/internal/testkit" // defines -update, so `go test ./... -update` runs here too
 )
 
 func TestOSRun(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	tests := []struct {
 		name       string
@@ -30,35 +36,24 @@ func TestOSRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res, err := OS{}.Run(ctx, tt.cmd)
-			if got := string(res.Stdout); got != tt.wantOut {
-				t.Errorf("stdout = %q, want %q", got, tt.wantOut)
-			}
-			if res.ExitCode != tt.wantCode {
-				t.Errorf("exit code = %d, want %d", res.ExitCode, tt.wantCode)
-			}
+			assert.Equal(t, tt.wantOut, string(res.Stdout), "stdout")
+			assert.Equal(t, tt.wantCode, res.ExitCode)
 			var ee *ExitError
-			if errors.As(err, &ee) != tt.wantExit {
-				t.Errorf("err = %v, want ExitError %v", err, tt.wantExit)
-			}
-			if errors.Is(err, ErrNotFound) != tt.wantNotFnd {
-				t.Errorf("err = %v, want not-found %v", err, tt.wantNotFnd)
-			}
-			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
-				t.Errorf("err = %v, want it to contain %q", err, tt.wantErr)
-			}
-			if !tt.wantExit && !tt.wantNotFnd && err != nil {
-				t.Errorf("unexpected err %v", err)
-			}
+			assert.Equal(t, tt.wantExit, errors.As(err, &ee), "err = %v, want ExitError %v", err, tt.wantExit)
+			assert.Equal(t, tt.wantNotFnd, errors.Is(err, ErrNotFound), "err = %v, want not-found %v", err, tt.wantNotFnd)
+			assert.False(t, tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)), "err = %v, want it to contain %q", err, tt.wantErr)
+			assert.False(t, !tt.wantExit && !tt.wantNotFnd && err != nil, "unexpected err %v", err)
 		})
 	}
 }
 
 func TestOSRunStreamsAndCaptures(t *testing.T) {
+	t.Parallel()
 	var live bytes.Buffer
 	res, err := OS{}.Run(context.Background(), Cmd{Name: "echo", Args: []string{"hi"}, Stdout: &live})
-	if err != nil || live.String() != "hi\n" || string(res.Stdout) != "hi\n" {
-		t.Fatalf("live=%q captured=%q err=%v", live.String(), res.Stdout, err)
-	}
+	require.NoError(t, err)
+	require.Equal(t, "hi\n", live.String())
+	require.Equal(t, "hi\n", string(res.Stdout))
 }
 
 func TestOSRunCancelKillsGroup(t *testing.T) {
@@ -67,45 +62,36 @@ func TestOSRunCancelKillsGroup(t *testing.T) {
 	start := time.Now()
 	// The child sleep keeps stdout open; only killing the group ends the wait promptly.
 	_, err := OS{}.Run(ctx, Cmd{Name: "sh", Args: []string{"-c", "sleep 30 & sleep 30"}, KillGrace: time.Second})
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("err = %v, want deadline exceeded", err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Fatalf("cancel took %v", d)
-	}
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.LessOrEqual(t, time.Since(start), 5*time.Second, "cancel took")
 }
 
 func TestFake(t *testing.T) {
+	t.Parallel()
 	f := &Fake{}
 	f.On([]string{"git", "rev-parse"}, "abc\n", 0)
 	f.On([]string{"git"}, "", 128)
 	ctx := context.Background()
 
 	res, err := f.Run(ctx, Cmd{Name: "git", Args: []string{"rev-parse", "HEAD"}})
-	if err != nil || string(res.Stdout) != "abc\n" {
-		t.Fatalf("rev-parse: %q %v", res.Stdout, err)
-	}
+	require.NoError(t, err, "rev-parse")
+	require.Equal(t, "abc\n", string(res.Stdout), "rev-parse")
 	_, err = f.Run(ctx, Cmd{Name: "git", Args: []string{"show"}})
 	var ee *ExitError
-	if !errors.As(err, &ee) || ee.ExitCode != 128 {
-		t.Fatalf("show: %v", err)
-	}
+	require.ErrorAs(t, err, &ee, "show")
+	require.Equal(t, 128, ee.ExitCode, "show")
 	_, err = f.Run(ctx, Cmd{Name: "docker"})
-	if !errors.Is(err, ErrNotFound) {
-		t.Fatalf("docker: %v", err)
-	}
+	require.ErrorIs(t, err, ErrNotFound, "docker")
 	want := []string{"git rev-parse HEAD", "git show", "docker"}
-	if got := f.CallLines(); strings.Join(got, "|") != strings.Join(want, "|") {
-		t.Fatalf("calls = %q, want %q", got, want)
-	}
+	got := f.CallLines()
+	require.Equal(t, strings.Join(want, "|"), strings.Join(got, "|"), "calls")
 }
 
 func TestCmdString(t *testing.T) {
+	t.Parallel()
 	got := Cmd{Name: "git", Args: []string{"show", "a b", "it's", ""}}.String()
 	want := `git show 'a b' 'it'\''s' ''`
-	if got != want {
-		t.Fatalf("got %s, want %s", got, want)
-	}
+	require.Equal(t, want, got)
 }
 
 // TestOSRunPassthrough: a passthrough program writes where it is told and nothing is kept,
@@ -115,10 +101,9 @@ func TestOSRunPassthrough(t *testing.T) {
 	var out, errOut bytes.Buffer
 	res, err := OS{}.Run(context.Background(), Cmd{Name: "sh", Args: []string{"-c", "echo out; echo err >&2"},
 		Stdout: &out, Stderr: &errOut, Passthrough: true, KillWithParent: true})
-	if err != nil || out.String() != "out\n" || errOut.String() != "err\n" {
-		t.Fatalf("stdout %q stderr %q err %v", out.String(), errOut.String(), err)
-	}
-	if len(res.Stdout) != 0 || len(res.Stderr) != 0 {
-		t.Errorf("passthrough output was kept: stdout %q stderr %q", res.Stdout, res.Stderr)
-	}
+	require.NoError(t, err, "stdout")
+	require.Equal(t, "out\n", out.String(), "stdout")
+	require.Equal(t, "err\n", errOut.String(), "stdout")
+	assert.Empty(t, res.Stdout, "passthrough output was kept")
+	assert.Empty(t, res.Stderr, "passthrough output was kept")
 }

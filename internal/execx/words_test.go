@@ -1,11 +1,14 @@
 package execx
 
 import (
-	"slices"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestSplitWords(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in      string
 		want    []string
@@ -30,13 +33,10 @@ func TestSplitWords(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, err := SplitWords(tt.in)
-		if (err != nil) != tt.wantErr {
-			t.Errorf("SplitWords(%q) err = %v, wantErr %v", tt.in, err, tt.wantErr)
+		if !assert.Equal(t, tt.wantErr, err != nil, "SplitWords(%q) err = %v", tt.in, err) {
 			continue
 		}
-		if !slices.Equal(got, tt.want) {
-			t.Errorf("SplitWords(%q) = %q, want %q", tt.in, got, tt.want)
-		}
+		assert.Equal(t, tt.want, got, "SplitWords(%q)", tt.in)
 	}
 }
 
@@ -53,9 +53,8 @@ func FuzzSplitWords(f *testing.F) {
 			line += quoteAll(w) + " "
 		}
 		again, err := SplitWords(line)
-		if err != nil || !slices.Equal(again, words) {
-			t.Fatalf("round trip of %q: %q -> %q (%v)", s, words, again, err)
-		}
+		require.NoError(t, err, "round trip of %q", s)
+		require.Equal(t, words, again, "round trip of %q", s)
 	})
 }
 

@@ -7,6 +7,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	_ "github.com/inferbench/inferbench/internal/testkit" // defines -update, so `go test ./... -update` runs here too
 )
 
 func fakeEnv(vars map[string]string) func(string) string {
@@ -14,40 +19,37 @@ func fakeEnv(vars map[string]string) func(string) string {
 }
 
 func TestSetOutput(t *testing.T) {
+	t.Parallel()
 	file := filepath.Join(t.TempDir(), "out")
 	var w bytes.Buffer
 	g := New(fakeEnv(map[string]string{"GITHUB_OUTPUT": file}), &w)
-	if err := g.SetOutput("matrix", `[{"a": 1}]`); err != nil {
-		t.Fatal(err)
-	}
-	if err := g.SetOutput("other", "x\ny"); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, g.SetOutput("matrix", `[{"a": 1}]`))
+	require.NoError(t, g.SetOutput("other", "x\ny"))
 	got, _ := os.ReadFile(file)
 	re := regexp.MustCompile(`^matrix<<(\S+)\n\[\{"a": 1\}\]\n(\S+)\nother<<(\S+)\nx\ny\n(\S+)\n$`)
-	if m := re.FindStringSubmatch(string(got)); m == nil || m[1] != m[2] || m[3] != m[4] {
-		t.Errorf("GITHUB_OUTPUT holds %q", got)
-	}
-	if w.Len() != 0 {
-		t.Errorf("SetOutput wrote %q to the command stream", w.String())
-	}
+	m := re.FindStringSubmatch(string(got))
+	require.NotNil(t, m, "GITHUB_OUTPUT holds %q", got)
+	assert.Equal(t, m[2], m[1], "GITHUB_OUTPUT holds %q", got)
+	assert.Equal(t, m[4], m[3], "GITHUB_OUTPUT holds %q", got)
+	assert.Equal(t, 0, w.Len(), "SetOutput wrote %q to the command stream", w.String())
 }
 
 func TestSetOutputWithoutFileDoesNothing(t *testing.T) {
+	t.Parallel()
 	var w bytes.Buffer
-	if err := New(fakeEnv(nil), &w).SetOutput("matrix", "[]"); err != nil || w.Len() != 0 {
-		t.Errorf("err %v, wrote %q", err, w.String())
-	}
+	assert.NoError(t, New(fakeEnv(nil), &w).SetOutput("matrix", "[]"))
+	assert.Equal(t, 0, w.Len())
 }
 
 func TestSetOutputUnwritableIsAnError(t *testing.T) {
+	t.Parallel()
 	g := New(fakeEnv(map[string]string{"GITHUB_OUTPUT": filepath.Join(t.TempDir(), "missing", "out")}), &bytes.Buffer{})
-	if err := g.SetOutput("matrix", "[]"); err == nil || !strings.Contains(err.Error(), "GITHUB_OUTPUT") {
-		t.Errorf("err = %v, want an error naming GITHUB_OUTPUT", err)
-	}
+	err := g.SetOutput("matrix", "[]")
+	assert.ErrorContains(t, err, "GITHUB_OUTPUT", "err = %v, want an error naming GITHUB_OUTPUT", err)
 }
 
 func TestAnnotate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		level     Level
 		file      string
@@ -63,21 +65,20 @@ func TestAnnotate(t *testing.T) {
 	for _, tt := range tests {
 		var w bytes.Buffer
 		New(fakeEnv(nil), &w).Annotate(tt.level, tt.file, tt.line, tt.col, tt.msg)
-		if w.String() != tt.want {
-			t.Errorf("got %q, want %q", w.String(), tt.want)
-		}
+		assert.Equal(t, tt.want, w.String())
 	}
 }
 
 func TestInActions(t *testing.T) {
-	if New(fakeEnv(nil), nil).InActions() || !New(fakeEnv(map[string]string{"GITHUB_ACTIONS": "true"}), nil).InActions() {
-		t.Error("InActions does not follow GITHUB_ACTIONS")
-	}
+	t.Parallel()
+	assert.False(t, New(fakeEnv(nil), nil).InActions(), "InActions does not follow GITHUB_ACTIONS")
+	assert.True(t, New(fakeEnv(map[string]string{"GITHUB_ACTIONS": "true"}), nil).InActions(), "InActions does not follow GITHUB_ACTIONS")
 }
 
 // Annotation paths are made relative to GITHUB_WORKSPACE (GitHub attaches annotations
 // only to repository-relative paths); paths outside it stay as they are.
 func TestAnnotatePathRelativeToWorkspace(t *testing.T) {
+	t.Parallel()
 	ws := filepath.Join(string(filepath.Separator), "home", "runner", "work", "repo")
 	tests := []struct {
 		name, workspace, wd, file, want string
@@ -98,39 +99,35 @@ func TestAnnotatePathRelativeToWorkspace(t *testing.T) {
 			g.getwd = func() (string, error) { return tt.wd, nil }
 			g.Annotate(Error, tt.file, 2, 3, "bad")
 			want := "::error col=3,file=" + strings.ReplaceAll(tt.want, ":", "%3A") + ",line=2::bad\n"
-			if w.String() != want {
-				t.Errorf("got %q, want %q", w.String(), want)
-			}
+			assert.Equal(t, want, w.String())
 		})
 	}
 }
 
 func TestAddStepSummary(t *testing.T) {
+	t.Parallel()
 	file := filepath.Join(t.TempDir(), "summary.md")
 	g := New(fakeEnv(map[string]string{"GITHUB_STEP_SUMMARY": file}), &bytes.Buffer{})
 	for _, md := range []string{"# Sweep\n\n| a | b |\n", "", "no newline", "\n"} {
-		if err := g.AddStepSummary(md); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, g.AddStepSummary(md))
 	}
 	got, _ := os.ReadFile(file)
-	if want := "# Sweep\n\n| a | b |\nno newline\n"; string(got) != want {
-		t.Errorf("step summary holds %q, want %q (appended exactly as given)", got, want)
-	}
+	want := "# Sweep\n\n| a | b |\nno newline\n"
+	assert.Equal(t, want, string(got), "step summary holds %q, want %q (appended exactly as given)", got, want)
 }
 
 func TestAddStepSummaryWithoutFileDoesNothing(t *testing.T) {
+	t.Parallel()
 	var w bytes.Buffer
-	if err := New(fakeEnv(nil), &w).AddStepSummary("# x\n"); err != nil || w.Len() != 0 {
-		t.Errorf("err %v, wrote %q", err, w.String())
-	}
+	assert.NoError(t, New(fakeEnv(nil), &w).AddStepSummary("# x\n"))
+	assert.Equal(t, 0, w.Len())
 }
 
 func TestAddStepSummaryUnwritableIsAnError(t *testing.T) {
+	t.Parallel()
 	for _, md := range []string{"# x\n", "# x"} {
 		g := New(fakeEnv(map[string]string{"GITHUB_STEP_SUMMARY": filepath.Join(t.TempDir(), "missing", "s.md")}), &bytes.Buffer{})
-		if err := g.AddStepSummary(md); err == nil || !strings.Contains(err.Error(), "GITHUB_STEP_SUMMARY") {
-			t.Errorf("AddStepSummary(%q) err = %v, want an error naming GITHUB_STEP_SUMMARY", md, err)
-		}
+		err := g.AddStepSummary(md)
+		assert.ErrorContains(t, err, "GITHUB_STEP_SUMMARY", "AddStepSummary(%q) err = %v, want an error naming GITHUB_STEP_SUMMARY", md, err)
 	}
 }

@@ -2,28 +2,32 @@ package inventory
 
 import (
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestRepoInventoryLoads(t *testing.T) {
+	t.Parallel()
 	inv, err := LoadFile(filepath.Join("..", "..", "configs", "inventory.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	f, err := inv.Family("b200-dgxc_1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f.Backend != "docker" || f.Vendor != "nvidia" || f.Docker.ShmSize != "16g" || f.Env["CUDA_DEVICE_ORDER"] != "PCI_BUS_ID" || f.Env["TORCH_CUDA_ARCH_LIST"] != "10.0" {
-		t.Errorf("b200-dgxc = %+v", f)
-	}
-	if f, _ := inv.Family("mi355x-amds_3"); f == nil || f.Backend != "slurm" || f.SquashDir != "/var/lib/squash" || f.Slurm.CPUsPerTask != 128 {
-		t.Errorf("mi355x-amds = %+v", f)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "docker", f.Backend, "b200-dgxc")
+	assert.Equal(t, "nvidia", f.Vendor, "b200-dgxc")
+	assert.Equal(t, "16g", f.Docker.ShmSize, "b200-dgxc")
+	assert.Equal(t, "PCI_BUS_ID", f.Env["CUDA_DEVICE_ORDER"], "b200-dgxc")
+	assert.Equal(t, "10.0", f.Env["TORCH_CUDA_ARCH_LIST"], "b200-dgxc")
+	f, _ = inv.Family("mi355x-amds_3")
+	require.NotNil(t, f, "mi355x-amds")
+	assert.Equal(t, "slurm", f.Backend, "mi355x-amds")
+	assert.Equal(t, "/var/lib/squash", f.SquashDir, "mi355x-amds")
+	assert.Equal(t, 128, f.Slurm.CPUsPerTask, "mi355x-amds")
 }
 
 func TestParseErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, yaml string
 		want       []string
@@ -39,43 +43,36 @@ func TestParseErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse("x.yaml", []byte(tt.yaml))
-			if err == nil {
-				t.Fatal("no error")
-			}
+			require.Error(t, err, "no error")
 			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not mention %q", err, w)
-				}
+				assert.Contains(t, err.Error(), w, "error %q does not mention %q", err, w)
 			}
 		})
 	}
 }
 
 func TestFamilyLookup(t *testing.T) {
+	t.Parallel()
 	inv, err := Parse("x.yaml", []byte("families:\n  b200-nv: {gpu: b200, vendor: nvidia, backend: slurm}\n  b200-nv_1: {gpu: b200, vendor: nvidia, backend: slurm, port: 9000}\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for name, port := range map[string]int{"b200-nv_0": 0, "b200-nv_1": 9000, "b200-nv": 0} {
 		f, err := inv.Family(name)
-		if err != nil || f.Port != port {
-			t.Errorf("%s: %+v %v", name, f, err)
-		}
+		assert.NoError(t, err, "%s", name)
+		assert.Equal(t, port, f.Port, "%s", name)
 	}
-	if _, err := inv.Family("h200-xx_0"); err == nil || !strings.Contains(err.Error(), `no family "h200-xx"`) {
-		t.Errorf("unknown family: %v", err)
-	}
+	_, err = inv.Family("h200-xx_0")
+	assert.ErrorContains(t, err, `no family "h200-xx"`, "unknown family")
 }
 
 func TestParseSize(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]int64{"": 0, "16g": 16 << 30, "64m": 64 << 20, "512": 512, "1T": 1 << 40} {
-		if got, err := ParseSize(in); err != nil || got != want {
-			t.Errorf("%q = %d, %v", in, got, err)
-		}
+		got, err := ParseSize(in)
+		assert.NoError(t, err, "%q", in)
+		assert.Equal(t, want, got, "%q", in)
 	}
 	for _, bad := range []string{"x", "-1g", "1.5g"} {
-		if _, err := ParseSize(bad); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
+		_, err := ParseSize(bad)
+		assert.Error(t, err, "%q accepted", bad)
 	}
 }

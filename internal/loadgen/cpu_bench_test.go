@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/loadgen"
 	"github.com/inferbench/inferbench/internal/sim"
 )
@@ -29,9 +32,7 @@ func BenchmarkClientCPUPerMillionTokens(b *testing.B) {
 	b.ReportMetric(perM, "cpu-s/Mtok")
 	b.ReportMetric(sys.Seconds()/(float64(tokens)/1e6), "sys-s/Mtok")
 	b.ReportMetric(0, "ns/op")
-	if perM > budgetPerMtok {
-		b.Errorf("client CPU %.3f s per million tokens, over the budget of %.1f s (a tenth of the reference client's)", perM, budgetPerMtok)
-	}
+	assert.LessOrEqual(b, perM, budgetPerMtok, "client CPU %.3f s per million tokens, over the budget of %.1f s (a tenth of the reference client's)", perM, budgetPerMtok)
 }
 
 // The budgets: a tenth of the reference Python client's cost on this machine.
@@ -49,9 +50,7 @@ func BenchmarkClientCPUPerRequest(b *testing.B) {
 	b.ReportMetric(perReq, "cpu-ms/req")
 	b.ReportMetric(sys.Seconds()*1e3/float64(reqs), "sys-ms/req")
 	b.ReportMetric(0, "ns/op")
-	if perReq > budgetPerReqMS {
-		b.Errorf("client CPU %.4f ms per request, over the budget of %.2f ms (a tenth of the reference client's)", perReq, budgetPerReqMS)
-	}
+	assert.LessOrEqual(b, perReq, budgetPerReqMS, "client CPU %.4f ms per request, over the budget of %.2f ms (a tenth of the reference client's)", perReq, budgetPerReqMS)
 }
 
 // measureRuns runs cfg once per benchmark iteration and adds up the client's CPU time (all
@@ -62,9 +61,8 @@ func measureRuns(b *testing.B, cfg loadgen.Config) (cpu, sys time.Duration, toke
 		out, err := loadgen.Run(context.Background(), cfg, nil)
 		cpu += rusage() - c0
 		sys += sysTime() - s0
-		if err != nil || out.Metrics.Failed > 0 {
-			b.Fatalf("run: %v, %d failed", err, out.Metrics.Failed)
-		}
+		require.NoError(b, err, "run")
+		require.LessOrEqual(b, out.Metrics.Failed, 0, "run")
 		tokens += out.Metrics.TotalOutput
 		reqs += out.Metrics.Completed
 	}

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/result"
 	"github.com/inferbench/inferbench/internal/testkit"
 )
@@ -52,20 +55,13 @@ func TestGoldenRawResult(t *testing.T) {
 	dir := t.TempDir()
 	o := goldenOutcome()
 	paths, err := WriteResults(dir, "bench_result", o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if filepath.Base(paths.Raw) != "bench_result.json" || filepath.Base(paths.Requests) != "bench_result.requests.jsonl" {
-		t.Errorf("paths %+v", paths)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "bench_result.json", filepath.Base(paths.Raw))
+	assert.Equal(t, "bench_result.requests.jsonl", filepath.Base(paths.Requests))
 	raw, err := o.MarshalRaw(time.UTC, "bench_result.requests.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	written, _ := os.ReadFile(paths.Raw)
-	if !bytes.Equal(bytes.ReplaceAll(written, []byte(`"date": "`+o.End.Local().Format("20060102-150405")), []byte(`"date": "20260209-120000`)), raw) {
-		t.Errorf("WriteResults and MarshalRaw disagree")
-	}
+	assert.Equal(t, string(raw), string(bytes.ReplaceAll(written, []byte(`"date": "`+o.End.Local().Format("20060102-150405")), []byte(`"date": "20260209-120000`))), "WriteResults and MarshalRaw disagree")
 	jsonl, _ := os.ReadFile(paths.Requests)
 	golden(t, "raw.golden.json", append(indent(t, raw), '\n'))
 	golden(t, "requests.golden.jsonl", jsonl)
@@ -84,14 +80,13 @@ func TestGoldenRawResult(t *testing.T) {
 		}
 	}
 	keys := orderedKeys(t, raw)
-	if strings.Join(keys[:len(ref)], ",") != strings.Join(ref, ",") {
-		t.Errorf("leading keys\n%v\nwant\n%v", keys[:len(ref)], ref)
-	}
+	assert.Equal(t, strings.Join(ref, ","), strings.Join(keys[:len(ref)], ","), "leading keys")
 	// And the lead's reader takes the file back.
 	var back result.Raw
-	if err := json.Unmarshal(raw, &back); err != nil || back.Completed != 4 || back.Ext == nil || back.Ext.Failed != 1 {
-		t.Errorf("result.Raw round trip: %v %+v", err, back.Ext)
-	}
+	assert.NoError(t, json.Unmarshal(raw, &back), "result.Raw round trip")
+	assert.Equal(t, 4, back.Completed, "result.Raw round trip")
+	require.NotNil(t, back.Ext, "result.Raw round trip")
+	assert.Equal(t, 1, back.Ext.Failed, "result.Raw round trip")
 }
 
 // TestGoldenDetailed: --save-detailed appends the reference's per-request keys after
@@ -100,35 +95,30 @@ func TestGoldenDetailed(t *testing.T) {
 	o := goldenOutcome()
 	o.Config.SaveDetailed = true
 	raw, err := o.MarshalRaw(time.UTC, "bench_result.requests.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	golden(t, "raw_detailed.golden.json", append(indent(t, raw), '\n'))
 	var d struct {
 		TTFTs  []float64   `json:"ttfts"`
 		ITLs   [][]float64 `json:"itls"`
 		Errors []string    `json:"request_errors"`
 	}
-	if err := json.Unmarshal(raw, &d); err != nil {
-		t.Fatal(err)
-	}
-	if len(d.TTFTs) != 5 || d.TTFTs[0] != 0.01 || d.TTFTs[2] != 0 || len(d.ITLs[0]) != 7 || d.ITLs[0][0] != 0.004 ||
-		len(d.ITLs[2]) != 0 || d.Errors[0] != "" || !strings.Contains(d.Errors[2], "HTTP 500") {
-		t.Errorf("detailed keys %+v", d)
-	}
+	require.NoError(t, json.Unmarshal(raw, &d))
+	require.Len(t, d.TTFTs, 5, "detailed keys")
+	assert.Equal(t, 0.01, d.TTFTs[0], "detailed keys")
+	assert.Equal(t, float64(0), d.TTFTs[2], "detailed keys")
+	require.Len(t, d.ITLs[0], 7, "detailed keys")
+	assert.Equal(t, 0.004, d.ITLs[0][0], "detailed keys")
+	assert.Empty(t, d.ITLs[2], "detailed keys")
+	assert.Empty(t, d.Errors[0], "detailed keys")
+	assert.Contains(t, d.Errors[2], "HTTP 500", "detailed keys")
 	var back result.Raw
-	if err := json.Unmarshal(raw, &back); err != nil || back.Completed != 4 {
-		t.Errorf("result.Raw round trip: %v", err)
-	}
+	assert.NoError(t, json.Unmarshal(raw, &back), "result.Raw round trip")
+	assert.Equal(t, 4, back.Completed, "result.Raw round trip")
 	keys := orderedKeys(t, raw)
-	if got := strings.Join(keys[len(keys)-3:], ","); got != "ttfts,itls,request_errors" {
-		t.Errorf("last keys %s, want ttfts,itls,request_errors", got)
-	}
+	assert.Equal(t, "ttfts,itls,request_errors", strings.Join(keys[len(keys)-3:], ","), "last keys")
 	seen := map[string]bool{}
 	for _, k := range keys {
-		if seen[k] {
-			t.Errorf("key %q appears twice", k)
-		}
+		assert.False(t, seen[k], "key %q appears twice", k)
 		seen[k] = true
 	}
 }
@@ -137,28 +127,20 @@ func TestGoldenDetailed(t *testing.T) {
 // the dashboard reads (docs/measurement.md#agg-record), including the per-request interactivity.
 func TestGoldenAgg(t *testing.T) {
 	raw, err := goldenOutcome().MarshalRaw(time.UTC, "bench_result.requests.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var back result.Raw
-	if err := json.Unmarshal(raw, &back); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, json.Unmarshal(raw, &back))
 	job := result.Job{HW: "h100", Runner: "h100_0", ResultFilename: "bench_result", Image: "vllm/vllm-openai:v0.11.0",
 		Model: "org/model", ModelPrefix: "model", Framework: "vllm", Precision: "fp8", SpecDecoding: "none",
 		ISL: 16, OSL: 8, TP: 2, EP: 1}
 	a, err := result.NewAgg(&back, job)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	b, err := json.MarshalIndent(a, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	golden(t, "agg.golden.json", append(b, '\n'))
-	if v, ok := a.Get("mean_ttft"); !ok || math.Abs(v-0.01025) > 1e-12 {
-		t.Errorf("mean_ttft = %v (%v), want the raw mean 10.25 ms in seconds", v, ok)
-	}
+	v, ok := a.Get("mean_ttft")
+	assert.True(t, ok, "mean_ttft = %v (%v), want the raw mean 10.25 ms in seconds", v, ok)
+	assert.InDelta(t, 0.01025, v, 1e-12, "mean_ttft")
 }
 
 // TestGoldenMetrics pins the arithmetic behind the golden file.
@@ -187,37 +169,28 @@ func TestGoldenMetrics(t *testing.T) {
 		{"send lag max", m.SendLagMax, 1},
 	}
 	for _, c := range checks {
-		if !near(c.got, c.want) {
-			t.Errorf("%s = %v, want %v", c.what, c.got, c.want)
-		}
+		assert.True(t, near(c.got, c.want), "%s = %v, want %v", c.what, c.got, c.want)
 	}
 }
 
 func indent(t *testing.T, b []byte) []byte {
 	// Indent keeps key order, so the golden file stays readable and exact.
 	var out bytes.Buffer
-	if err := json.Indent(&out, b, "", "  "); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, json.Indent(&out, b, "", "  "))
 	return out.Bytes()
 }
 
 func orderedKeys(t *testing.T, b []byte) []string {
 	dec := json.NewDecoder(bytes.NewReader(b))
-	if _, err := dec.Token(); err != nil {
-		t.Fatal(err)
-	}
+	_, err := dec.Token()
+	require.NoError(t, err)
 	var keys []string
 	for dec.More() {
 		k, err := dec.Token()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		keys = append(keys, k.(string))
 		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, dec.Decode(&skip))
 	}
 	return keys
 }

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
 )
 
 // fakeClock is a clock the test advances by hand; each tick is delivered synchronously.
@@ -85,9 +87,7 @@ func TestProgress(t *testing.T) {
 			cfg.ProgressTTY, cfg.ProgressInterval = tc.tty, tc.every
 			p := &progressState{total: 10}
 			stop := startProgressClock(&out, &cfg, p, fc.clock())
-			if fc.every != tc.wantEvery {
-				t.Errorf("ticker interval %v, want %v", fc.every, tc.wantEvery)
-			}
+			assert.Equal(t, tc.wantEvery, fc.every, "ticker interval")
 			fc.advance(&out)
 			for i := range 4 {
 				r := Record{Status: 200, Chunks: []Chunk{{}}, OutputTokens: 100}
@@ -99,9 +99,7 @@ func TestProgress(t *testing.T) {
 			p.inflight.Add(2)
 			fc.advance(&out)
 			stop()
-			if got := out.String(); got != tc.want {
-				t.Errorf("progress output\n%q\nwant\n%q", got, tc.want)
-			}
+			assert.Equal(t, tc.want, out.String(), "progress output")
 		})
 	}
 }

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/loadgen"
 	"github.com/inferbench/inferbench/internal/sim"
 )
@@ -21,21 +24,15 @@ func startSim(t testing.TB, cfg sim.Config) (*sim.Sim, string) {
 		cfg.Model = "sim-model"
 	}
 	s, err := sim.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := s.Serve(ctx, ln); err != nil {
-			t.Errorf("sim: %v", err)
-		}
+		assert.NoError(t, s.Serve(ctx, ln), "sim")
 	}()
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	return s, "http://" + ln.Addr().String()
@@ -120,8 +117,7 @@ func withAttempts(t *testing.T, n int, try func(logf func(string, ...any)) verdi
 			return
 		}
 	}
-	if real != nil {
-		t.Errorf("no attempt of %d passed; last error in requests read in time: %s", n, strings.Join(real, "; "))
+	if !assert.Nil(t, real, "no attempt of %d passed; last error in requests read in time", n) {
 		return
 	}
 	t.Skipf("machine too busy for a timing comparison in all %d attempts; last: %s", n, busy)
@@ -199,9 +195,7 @@ func compareWithTruth(t *testing.T, logf func(string, ...any), conc, prompts int
 		url = startSimProcess(t, simCfg)
 	}
 	out, err := loadgen.Run(context.Background(), benchConfig(url, conc, prompts, 4), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var truth map[string]sim.Truth
 	if inProcess {
 		truth = truthByID(s)
@@ -213,12 +207,11 @@ func compareWithTruth(t *testing.T, logf func(string, ...any), conc, prompts int
 	for i := range out.Records {
 		r := &out.Records[i]
 		tr, ok := truth[r.ID]
-		if !r.OK() || !ok || !tr.OK() {
-			t.Fatalf("request %s: client ok=%v err=%q, truth found=%v %+v", r.ID, r.OK(), r.Error, ok, tr)
-		}
-		if len(r.Chunks) != len(tr.Chunks) || r.OutputTokens != tr.CompletionTokens {
-			t.Fatalf("request %s: %d chunks/%d tokens, truth %d/%d", r.ID, len(r.Chunks), r.OutputTokens, len(tr.Chunks), tr.CompletionTokens)
-		}
+		require.True(t, r.OK(), "request")
+		require.True(t, ok, "request")
+		require.True(t, tr.OK(), "request")
+		require.Len(t, r.Chunks, len(tr.Chunks), "request")
+		require.Equal(t, tr.CompletionTokens, r.OutputTokens, "request")
 		all.add(r, &tr)
 		if merged(r) {
 			nMerged++
@@ -227,9 +220,8 @@ func compareWithTruth(t *testing.T, logf func(string, ...any), conc, prompts int
 		}
 	}
 	// The aggregated metrics are the same numbers the result file reports.
-	if got, want := out.Metrics.TTFT.Mean, meanOf(clientTTFTs(out)); math.Abs(got-want) > 1e-9 {
-		t.Errorf("mean_ttft_ms %v, want %v", got, want)
-	}
+	got, want := out.Metrics.TTFT.Mean, meanOf(clientTTFTs(out))
+	assert.InDelta(t, want, got, 1e-9, "mean_ttft_ms")
 	problems := all.meanProblems(logf, "")
 	logf("send lag p99 %.3f ms, read lag p99 %.3f ms, %d of %d requests with merged chunks, client CPU %.2f cores",
 		out.Metrics.SendLag.Percentiles[0], out.Metrics.ReadLag.Percentiles[0], nMerged, len(out.Records), out.Metrics.ClientCPUUtil)

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/sim"
 )
 
@@ -65,26 +67,18 @@ func startSimProcess(t testing.TB, cfg sim.Config) string {
 		cfg.Model = "sim-model"
 	}
 	js, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	inR, inW, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	outR, outW, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	env := append(os.Environ(), childEnv+"="+string(js))
 	p, err := os.StartProcess(os.Args[0], []string{os.Args[0], "-test.run=^$"}, &os.ProcAttr{
 		Env: env, Files: []*os.File{inR, outW, os.Stderr},
 	})
 	inR.Close()
 	outW.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() {
 		inW.Close()
 		done := make(chan struct{})
@@ -97,9 +91,8 @@ func startSimProcess(t testing.TB, cfg sim.Config) string {
 		}
 	})
 	line, err := bufio.NewReader(outR).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "ADDR ") {
-		t.Fatalf("simulator child: %q %v", line, err)
-	}
+	require.NoError(t, err, "simulator child")
+	require.True(t, strings.HasPrefix(line, "ADDR "), "simulator child: %q %v", line, err)
 	return "http://" + strings.TrimSpace(strings.TrimPrefix(line, "ADDR "))
 }
 
@@ -107,14 +100,10 @@ func startSimProcess(t testing.TB, cfg sim.Config) string {
 func fetchTruth(t testing.TB, url string) map[string]sim.Truth {
 	t.Helper()
 	resp, err := http.Get(url + "/sim/truth")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer resp.Body.Close()
 	var list []sim.Truth
-	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&list))
 	m := map[string]sim.Truth{}
 	for _, tr := range list {
 		m[tr.ID] = tr

@@ -12,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestDataset(t *testing.T) {
@@ -21,47 +24,42 @@ func TestDataset(t *testing.T) {
 	again := NewDataset(cfg)
 	var sumIn float64
 	for i, p := range d.Prompts {
-		if p.InputLen < 80 || p.InputLen > 100 || p.OutputLen < 40 || p.OutputLen > 50 || p.PromptLen != p.InputLen+3 {
-			t.Fatalf("prompt %d lengths %+v outside [floor(L*0.8), L]", i, p)
-		}
-		if p != again.Prompts[i] {
-			t.Fatalf("prompt %d differs between runs with one seed", i)
-		}
+		require.GreaterOrEqual(t, p.InputLen, 80, "prompt %d lengths", i)
+		require.LessOrEqual(t, p.InputLen, 100, "prompt %d lengths", i)
+		require.GreaterOrEqual(t, p.OutputLen, 40, "prompt %d lengths", i)
+		require.LessOrEqual(t, p.OutputLen, 50, "prompt %d lengths", i)
+		require.Equal(t, p.InputLen+3, p.PromptLen, "prompt %d lengths", i)
+		require.Equal(t, again.Prompts[i], p, "prompt %d differs between runs with one seed", i)
 		sumIn += float64(p.InputLen)
 	}
-	if mean := sumIn / 500; math.Abs(mean-90) > 1.5 {
-		t.Errorf("mean input length %.1f, want about 90", mean)
-	}
+	mean := sumIn / 500
+	assert.InDelta(t, 90, mean, 1.5, "mean input length %.1f, want about 90", mean)
 	cfg.Seed = 8
-	if other := NewDataset(cfg); other.Prompts[0] == d.Prompts[0] && other.Prompts[1] == d.Prompts[1] {
-		t.Error("another seed gave the same prompts")
-	}
+	reseeded := NewDataset(cfg)
+	assert.NotEqual(t, d.Prompts[:2], reseeded.Prompts[:2], "another seed gave the same prompts")
 	var ids []int
-	if err := json.Unmarshal(d.appendIDs(nil, &d.Prompts[5]), &ids); err != nil || len(ids) != d.Prompts[5].PromptLen {
-		t.Fatalf("ids %v (%v), want %d ids", ids, err, d.Prompts[5].PromptLen)
-	}
+	require.NoError(t, json.Unmarshal(d.appendIDs(nil, &d.Prompts[5]), &ids))
+	require.Len(t, ids, d.Prompts[5].PromptLen)
 	for _, id := range ids {
-		if id < idBase || id >= cfg.VocabSize {
-			t.Fatalf("id %d outside [%d, %d)", id, idBase, cfg.VocabSize)
-		}
+		require.GreaterOrEqual(t, id, idBase)
+		require.Less(t, id, cfg.VocabSize)
 	}
 	var text string
-	if err := json.Unmarshal(d.appendText(nil, &d.Prompts[5]), &text); err != nil || len(strings.Fields(text)) != d.Prompts[5].PromptLen {
-		t.Fatalf("text %q (%v), want %d words", text, err, d.Prompts[5].PromptLen)
-	}
+	require.NoError(t, json.Unmarshal(d.appendText(nil, &d.Prompts[5]), &text))
+	require.Len(t, strings.Fields(text), d.Prompts[5].PromptLen)
 	cfg.RangeRatio = 1
 	for _, p := range NewDataset(cfg).Prompts {
-		if p.InputLen != 100 || p.OutputLen != 50 {
-			t.Fatalf("ratio 1 gave %+v", p)
-		}
+		require.Equal(t, 100, p.InputLen, "ratio")
+		require.Equal(t, 50, p.OutputLen, "ratio")
 	}
 	// Every prompt starts with the same shared prefix.
 	var first, other []int
 	json.Unmarshal(d.appendIDs(nil, &d.Prompts[0]), &first)
 	json.Unmarshal(d.appendIDs(nil, &d.Prompts[1]), &other)
-	if len(d.Prefix) != 3 || !slices.Equal(first[:3], d.Prefix) || !slices.Equal(other[:3], d.Prefix) || slices.Equal(first[3:6], other[3:6]) {
-		t.Errorf("prefix %v: prompts start %v and %v, want the shared prefix then different ids", d.Prefix, first[:6], other[:6])
-	}
+	require.Len(t, d.Prefix, 3)
+	assert.Equal(t, d.Prefix, first[:3])
+	assert.Equal(t, d.Prefix, other[:3])
+	assert.NotEqual(t, other[3:6], first[3:6])
 }
 
 // TestDatasetBounds: lengths are uniform over [floor(L*r), L], both ends included (the
@@ -75,16 +73,15 @@ func TestDatasetBounds(t *testing.T) {
 		inSeen[p.InputLen]++
 		outSeen[p.OutputLen]++
 	}
-	if lo, hi := slices.Min(slices.Collect(maps.Keys(inSeen))), slices.Max(slices.Collect(maps.Keys(inSeen))); lo != 819 || hi != 1024 {
-		t.Errorf("input lengths span [%d, %d], want [819, 1024]", lo, hi)
-	}
-	if len(outSeen) != 3 { // 8, 9, 10, about a third each
-		t.Fatalf("output lengths %v, want 8, 9 and 10", outSeen)
-	}
+	lo, hi := slices.Min(slices.Collect(maps.Keys(inSeen))), slices.Max(slices.Collect(maps.Keys(inSeen)))
+	assert.Equal(t, 819, lo, "input lengths span")
+	assert.Equal(t, 1024, hi, "input lengths span")
+	// 8, 9, 10, about a third each
+	require.Len(t, outSeen, 3, "output lengths %v, want 8, 9 and 10", outSeen)
 	for l, n := range outSeen {
-		if l < 8 || l > 10 || math.Abs(float64(n)/20000-1.0/3) > 0.02 {
-			t.Errorf("output length %d drawn %d times of 20000, want about a third", l, n)
-		}
+		assert.GreaterOrEqual(t, l, 8, "output length")
+		assert.LessOrEqual(t, l, 10, "output length")
+		assert.InDelta(t, 1.0/3, float64(n)/20000, 0.02, "output length")
 	}
 }
 
@@ -93,15 +90,12 @@ func TestDatasetBounds(t *testing.T) {
 // exponential, Poisson arrivals; b<1 burstier, b>1 more regular), and a seed gives the
 // same times every run.
 func TestArrivals(t *testing.T) {
-	if a := arrivals(5, math.Inf(1), 1, 0); a[4] != 0 {
-		t.Errorf("infinite rate should send at once: %v", a)
-	}
+	a := arrivals(5, math.Inf(1), 1, 0)
+	assert.Equal(t, time.Duration(0), a[4], "infinite rate should send at once")
 	const n, rate = 40000, 100.0
 	for _, b := range []float64{0.25, 0.5, 1, 4} {
 		a := arrivals(n+1, rate, b, 1)
-		if a[0] != 0 {
-			t.Errorf("burstiness %v: first arrival at %v, want 0", b, a[0])
-		}
+		assert.Equal(t, time.Duration(0), a[0], "burstiness %v: first arrival", b)
 		gaps := make([]float64, n)
 		var sum float64
 		for i := range gaps {
@@ -119,28 +113,22 @@ func TestArrivals(t *testing.T) {
 		}
 		variance := ss / n
 		wantVar := 1 / (rate * rate * b)
-		if math.Abs(mean-1/rate)/(1/rate) > 0.03 {
-			t.Errorf("burstiness %v: mean gap %.5f s, want %.5f", b, mean, 1/rate)
-		}
-		if math.Abs(variance-wantVar)/wantVar > 0.1 {
-			t.Errorf("burstiness %v: gap variance %.3g s², want %.3g (1/(rate²·b))", b, variance, wantVar)
-		}
+		assert.LessOrEqual(t, math.Abs(mean-1/rate)/(1/rate), 0.03, "burstiness %v: mean gap", b)
+		assert.LessOrEqual(t, math.Abs(variance-wantVar)/wantVar, 0.1, "burstiness %v: gap variance %.3g s², want %.3g (1/(rate²·b))", b, variance, wantVar)
 		if b == 1 { // exponential: P(gap < mean) = 1 - 1/e
-			if f := float64(below) / n; math.Abs(f-(1-1/math.E)) > 0.01 {
-				t.Errorf("Poisson arrivals: %.3f of gaps below the mean, want %.3f", f, 1-1/math.E)
-			}
+			f := float64(below) / n
+			assert.InDelta(t, (1 - 1/math.E), f, 0.01, "Poisson arrivals: %.3f of gaps below the mean, want %.3f", f, 1-1/math.E)
 		}
-		if again := arrivals(n+1, rate, b, 1); again[n] != a[n] {
-			t.Errorf("burstiness %v: the same seed gave another schedule", b)
-		}
-		if other := arrivals(n+1, rate, b, 2); other[n] == a[n] {
-			t.Errorf("burstiness %v: another seed gave the same schedule", b)
-		}
+		again := arrivals(n+1, rate, b, 1)
+		assert.Equal(t, a[n], again[n], "burstiness %v: the same seed gave another schedule", b)
+		other := arrivals(n+1, rate, b, 2)
+		assert.NotEqual(t, a[n], other[n], "burstiness %v: another seed gave the same schedule", b)
 	}
 }
 
 func TestScanChunk(t *testing.T) {
 	tests := []struct {
+		name        string
 		in          string
 		choices     bool
 		usage       bool
@@ -148,40 +136,43 @@ func TestScanChunk(t *testing.T) {
 		prompt      int
 		errContains string
 	}{
-		{`{"id":"x","choices":[{"index":0,"text":" hi","finish_reason":null}],"usage":null}`, true, false, 0, 0, ""},
-		{`{"choices":[{"text":"a \"usage\": {\"completion_tokens\": 9}"}],"usage":{"prompt_tokens":5,"total_tokens":8,"completion_tokens":3}}`, true, true, 3, 5, ""},
-		{`{"id":"x","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":40}}`, false, true, 40, 12, ""},
-		{`{"choices": [ ], "usage": { "completion_tokens" : 7 }}`, false, true, 7, 0, ""},
-		{`{"choices":[{"delta":{"role":"assistant"}}]}`, true, false, 0, 0, ""},
-		{`{"error":{"object":"error","message":"out of memory","code":500}}`, false, false, 0, 0, "out of memory"},
-		{`{"object":"error","message":"bad \"thing\"","code":400}`, false, false, 0, 0, `bad \"thing\"`},
+		{name: "text chunk, usage null", in: `{"id":"x","choices":[{"index":0,"text":" hi","finish_reason":null}],"usage":null}`, choices: true},
+		{name: "usage lookalike inside the text is not usage",
+			in:      `{"choices":[{"text":"a \"usage\": {\"completion_tokens\": 9}"}],"usage":{"prompt_tokens":5,"total_tokens":8,"completion_tokens":3}}`,
+			choices: true, usage: true, completion: 3, prompt: 5},
+		{name: "final usage chunk", in: `{"id":"x","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":40}}`, usage: true, completion: 40, prompt: 12},
+		{name: "spaces around keys", in: `{"choices": [ ], "usage": { "completion_tokens" : 7 }}`, usage: true, completion: 7},
+		{name: "chat role delta", in: `{"choices":[{"delta":{"role":"assistant"}}]}`, choices: true},
+		{name: "error object", in: `{"error":{"object":"error","message":"out of memory","code":500}}`, errContains: "out of memory"},
+		{name: "top-level error with escapes", in: `{"object":"error","message":"bad \"thing\"","code":400}`, errContains: `bad \"thing\"`},
 	}
 	for _, tc := range tests {
-		ci := scanChunk([]byte(tc.in))
-		if ci.choices != tc.choices || ci.usage != tc.usage || ci.completionTokens != tc.completion || ci.promptTokens != tc.prompt ||
-			(tc.errContains == "") != (ci.errMsg == nil) || !strings.Contains(string(ci.errMsg), tc.errContains) {
-			t.Errorf("scanChunk(%s) = %+v (err %q)", tc.in, ci, ci.errMsg)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			ci := scanChunk([]byte(tc.in))
+			assert.Equal(t, tc.choices, ci.choices, "choices")
+			assert.Equal(t, tc.usage, ci.usage, "usage")
+			assert.Equal(t, tc.completion, ci.completionTokens, "completion tokens")
+			assert.Equal(t, tc.prompt, ci.promptTokens, "prompt tokens")
+			assert.Equal(t, tc.errContains == "", ci.errMsg == nil, "error message")
+			assert.Contains(t, string(ci.errMsg), tc.errContains)
+		})
 	}
 }
 
 func TestConfigValidate(t *testing.T) {
 	cfg := Config{Endpoint: EndpointChat, DatasetMode: DatasetTokenIDs, RangeRatio: 2, Burstiness: 0, Percentiles: []float64{100}}
 	err := cfg.Validate()
-	if err == nil {
-		t.Fatal("want errors")
-	}
+	require.Error(t, err, "want errors")
 	for _, want := range []string{"base URL", "model", "input length", "range ratio", "token-ids", "vocab", "prompts", "request rate", "burstiness", "percentile 100"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("errors do not mention %q:\n%v", want, err)
-		}
+		assert.Contains(t, err.Error(), want, "errors")
 	}
 	good := DefaultConfig()
 	good.BaseURL, good.Model, good.InputLen, good.OutputLen, good.MaxConcurrency, good.NumWarmups = "http://127.0.0.1:1", "m", 1, 1, 4, -1
 	good.Normalize()
-	if err := good.Validate(); err != nil || good.NumPrompts != 40 || good.NumWarmups != 8 || good.DatasetMode != DatasetTokenIDs {
-		t.Errorf("defaults: %v, prompts %d warmups %d mode %s", err, good.NumPrompts, good.NumWarmups, good.DatasetMode)
-	}
+	assert.NoError(t, good.Validate(), "defaults")
+	assert.Equal(t, 40, good.NumPrompts, "defaults")
+	assert.Equal(t, 8, good.NumWarmups, "defaults")
+	assert.Equal(t, DatasetTokenIDs, good.DatasetMode, "defaults")
 }
 
 // rawServer answers each request on a connection with the canned responses in turn, then
@@ -189,9 +180,7 @@ func TestConfigValidate(t *testing.T) {
 func rawServer(t *testing.T, responses ...string) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -272,22 +261,19 @@ func TestHTTPFraming(t *testing.T) {
 			cfg.BaseURL, cfg.Model, cfg.InputLen, cfg.OutputLen, cfg.NumPrompts, cfg.MaxConcurrency = url, "m", 4, 2, len(tc.responses)*2, 1
 			cfg.RangeRatio, cfg.MaxFailureRate = 1, 1
 			out, err := Run(t.Context(), cfg, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			r := out.Records[0]
 			if tc.wantErr != "" {
-				if !strings.Contains(r.Error, tc.wantErr) {
-					t.Fatalf("error %q, want %q", r.Error, tc.wantErr)
-				}
+				require.Contains(t, r.Error, tc.wantErr)
 				return
 			}
 			// Every response is answered, including after the server closes a connection
 			// (the next request redials).
 			for _, r := range out.Records {
-				if !r.OK() || len(r.Chunks) != 2 || r.OutputTokens != 2 || r.ServerPromptTokens != 4 {
-					t.Fatalf("record %+v", r)
-				}
+				require.True(t, r.OK(), "record %+v", r)
+				require.Len(t, r.Chunks, 2, "record")
+				require.Equal(t, 2, r.OutputTokens, "record")
+				require.Equal(t, 4, r.ServerPromptTokens, "record")
 			}
 		})
 	}
@@ -313,12 +299,8 @@ func TestStaleKeepAliveIsRetried(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.BaseURL, cfg.Model, cfg.InputLen, cfg.OutputLen, cfg.NumPrompts, cfg.MaxConcurrency, cfg.RangeRatio = url, "m", 4, 1, 5, 1, 1
 	out, err := Run(t.Context(), cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out.Metrics.Failed != 0 {
-		t.Fatalf("failed %d: %v", out.Metrics.Failed, out.Metrics.Errors)
-	}
+	require.NoError(t, err)
+	require.Equal(t, 0, out.Metrics.Failed, "failed")
 }
 
 // TestFailureRule: the run fails above 5 % failed requests (the reference's later rule),
@@ -329,9 +311,7 @@ func TestFailureRule(t *testing.T) {
 		want               bool
 	}{{20, 20, false}, {20, 19, false}, {20, 18, true}, {1000, 949, true}, {1000, 950, false}, {0, 0, true}} {
 		o := Outcome{Config: Config{NumPrompts: tc.prompts, MaxFailureRate: 0.05}, Metrics: Metrics{Completed: tc.completed}}
-		if got := o.Failed(); got != tc.want {
-			t.Errorf("%d of %d completed: Failed() = %v, want %v", tc.completed, tc.prompts, got, tc.want)
-		}
+		assert.Equal(t, tc.want, o.Failed(), "%d of %d completed: Failed()", tc.completed, tc.prompts)
 	}
 }
 
@@ -392,12 +372,9 @@ func TestClientBehind(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.MaxConcurrency = 4
 			m := Aggregate(&cfg, tc.recs(), time.Second, tc.cpu)
-			if m.ClientBehind != tc.want || !strings.Contains(strings.Join(m.BehindReasons, "\n"), tc.because) {
-				t.Errorf("behind %v %q, want %v because of %q", m.ClientBehind, m.BehindReasons, tc.want, tc.because)
-			}
-			if tc.want && !slices.Contains(m.Warnings(), m.BehindReasons[0]) {
-				t.Errorf("warnings %q lack the reason", m.Warnings())
-			}
+			assert.Equal(t, tc.want, m.ClientBehind)
+			assert.Contains(t, strings.Join(m.BehindReasons, "\n"), tc.because)
+			assert.False(t, tc.want && !slices.Contains(m.Warnings(), m.BehindReasons[0]), "warnings %q lack the reason", m.Warnings())
 		})
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/loadgen"
 	"github.com/inferbench/inferbench/internal/sim"
 )
@@ -22,18 +24,16 @@ func TestTTFTErrorAtConcurrency1024(t *testing.T) {
 	withAttempts(t, 4, func(logf func(string, ...any)) verdict {
 		url := startSimProcess(t, sim.Config{TTFT: 100 * time.Millisecond, ITL: 20 * time.Millisecond, ChunkTokens: 1})
 		out, err := loadgen.Run(context.Background(), benchConfig(url, 1024, 2048, 16), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		truth := fetchTruth(t, url)
 		var errs, firstWave, clean, itlErr []float64
 		nMerged := 0
 		for i := range out.Records {
 			r := &out.Records[i]
 			tr, ok := truth[r.ID]
-			if !r.OK() || !ok || !tr.OK() {
-				t.Fatalf("request %s failed: %q", r.ID, r.Error)
-			}
+			require.True(t, r.OK(), "request")
+			require.True(t, ok, "request")
+			require.True(t, tr.OK(), "request")
 			d := ms(r.TTFT() - tr.TTFT())
 			errs = append(errs, d)
 			if i < 1024 {

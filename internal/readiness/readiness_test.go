@@ -2,7 +2,6 @@ package readiness
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +11,11 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	_ "github.com/inferbench/inferbench/internal/testkit" // defines -update, so `go test ./... -update` runs here too
 )
 
 // fakeServer is a server process as readiness sees it.
@@ -22,9 +26,7 @@ type fakeServer struct {
 
 func newFake(t *testing.T, log string) *fakeServer {
 	p := filepath.Join(t.TempDir(), "server.log")
-	if err := os.WriteFile(p, []byte(log), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(p, []byte(log), 0o644))
 	return &fakeServer{done: make(chan struct{}), log: p}
 }
 
@@ -34,9 +36,7 @@ func (f *fakeServer) LogPath() string       { return f.log }
 
 func (f *fakeServer) appendLog(t *testing.T, s string) {
 	fh, err := os.OpenFile(f.log, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	fh.WriteString(s)
 	fh.Close()
 }
@@ -98,40 +98,33 @@ func TestWait(t *testing.T) {
 			start := time.Now()
 			err := Wait(context.Background(), fs, cfg(srv.URL))
 			var re *Error
-			switch {
-			case tt.wantCause == "" && err != nil:
-				t.Fatalf("err = %v", err)
-			case tt.wantCause != "" && (!errors.As(err, &re) || re.Cause != tt.wantCause):
-				t.Fatalf("err = %v, want cause %q", err, tt.wantCause)
+			if tt.wantCause == "" {
+				require.NoError(t, err)
+			} else {
+				require.ErrorAs(t, err, &re)
+				require.Equal(t, tt.wantCause, re.Cause, "err = %v", err)
 			}
-			if re != nil && !strings.Contains(re.Error(), tt.wantTail) {
-				t.Errorf("error %q lacks the log tail %q", re, tt.wantTail)
-			}
-			if (tt.wantCause == CauseFatalLog || tt.wantCause == CauseExited) && time.Since(start) > 300*time.Millisecond {
-				t.Errorf("did not fail fast: %s", time.Since(start))
-			}
+			assert.False(t, re != nil && !strings.Contains(re.Error(), tt.wantTail), "error %q lacks the log tail %q", re, tt.wantTail)
+			assert.False(t, (tt.wantCause == CauseFatalLog || tt.wantCause == CauseExited) && time.Since(start) > 300*time.Millisecond, "did not fail fast: %s", time.Since(start))
 		})
 	}
 }
 
 func TestWaitIgnoresEarlierLaunchesLog(t *testing.T) {
+	t.Parallel()
 	srv, _ := engine(t, 0, 200)
 	old := "==== launch 1\nCUDA out of memory\n"
 	fs := newFake(t, old+"==== launch 2\n")
 	c := cfg(srv.URL)
 	c.LogFrom = int64(len(old))
-	if err := Wait(context.Background(), fs, c); err != nil {
-		t.Fatalf("a fatal line of an earlier launch failed this one: %v", err)
-	}
+	require.NoError(t, Wait(context.Background(), fs, c), "a fatal line of an earlier launch failed this one")
 }
 
 func TestWaitHonoursCancel(t *testing.T) {
 	srv, _ := engine(t, 1<<30, 200)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
-	if err := Wait(ctx, newFake(t, ""), cfg(srv.URL)); !errors.Is(err, context.Canceled) {
-		t.Fatalf("err = %v, want context.Canceled", err)
-	}
+	require.ErrorIs(t, Wait(ctx, newFake(t, ""), cfg(srv.URL)), context.Canceled)
 }
 
 func TestProbeChat(t *testing.T) {
@@ -146,12 +139,9 @@ func TestProbeChat(t *testing.T) {
 	c := cfg(srv.URL)
 	c.Endpoint = "/v1/chat/completions"
 	c.Client = srv.Client()
-	if err := probe(context.Background(), c); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(body, `"messages"`) || !strings.Contains(body, `"max_tokens":1`) {
-		t.Errorf("probe body = %s", body)
-	}
+	require.NoError(t, probe(context.Background(), c))
+	assert.Contains(t, body, `"messages"`, "probe")
+	assert.Contains(t, body, `"max_tokens":1`, "probe")
 }
 
 func TestWatch(t *testing.T) {
@@ -160,38 +150,34 @@ func TestWatch(t *testing.T) {
 		ch := Watch(context.Background(), fs, nil, 10*time.Millisecond)
 		close(fs.done)
 		var re *Error
-		if err := <-ch; !errors.As(err, &re) || re.Cause != CauseExited || !strings.Contains(re.Detail, "during the load") {
-			t.Fatalf("err = %v", err)
-		}
+		require.ErrorAs(t, <-ch, &re)
+		require.Equal(t, CauseExited, re.Cause)
+		require.Contains(t, re.Detail, "during the load")
 	})
 	t.Run("fatal line after start", func(t *testing.T) {
 		fs := newFake(t, "old CUDA out of memory\n")
 		ch := Watch(context.Background(), fs, cfg("").Fatal, 10*time.Millisecond)
 		fs.appendLog(t, "step 10\nRuntimeError: CUDA out of memory\n")
 		var re *Error
-		if err := <-ch; !errors.As(err, &re) || re.Cause != CauseFatalLog || re.Detail != "RuntimeError: CUDA out of memory" {
-			t.Fatalf("err = %v", err)
-		}
+		require.ErrorAs(t, <-ch, &re)
+		require.Equal(t, CauseFatalLog, re.Cause)
+		require.Equal(t, "RuntimeError: CUDA out of memory", re.Detail)
 	})
 	t.Run("quiet until cancelled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		ch := Watch(ctx, newFake(t, ""), nil, 10*time.Millisecond)
 		time.Sleep(50 * time.Millisecond)
 		cancel()
-		if err, ok := <-ch; ok {
-			t.Fatalf("got %v", err)
-		}
+		err, ok := <-ch
+		require.False(t, ok, "got %v", err)
 	})
 }
 
 func TestLogScannerPartialLines(t *testing.T) {
+	t.Parallel()
 	fs := newFake(t, "CUDA out of")
 	s := NewLogScanner(fs.log, cfg("").Fatal)
-	if l := s.Scan(); l != "" {
-		t.Fatalf("matched a partial line: %q", l)
-	}
+	require.Empty(t, s.Scan(), "matched a partial line")
 	fs.appendLog(t, " memory\n")
-	if l := s.Scan(); l != "CUDA out of memory" {
-		t.Fatalf("got %q", l)
-	}
+	require.Equal(t, "CUDA out of memory", s.Scan())
 }

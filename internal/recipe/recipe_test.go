@@ -4,29 +4,28 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func repoRecipes(t *testing.T) *Set {
 	t.Helper()
 	s, err := LoadFile(filepath.Join("..", "..", "configs", "recipes.yaml"))
-	if err != nil {
-		t.Fatalf("configs/recipes.yaml: %v", err)
-	}
+	require.NoError(t, err, "configs/recipes.yaml")
 	return s
 }
 
 func TestRepoRecipesLoad(t *testing.T) {
+	t.Parallel()
 	s := repoRecipes(t)
-	if len(s.Recipes) < 10 {
-		t.Fatalf("only %d recipes", len(s.Recipes))
-	}
+	require.GreaterOrEqual(t, len(s.Recipes), 10, "recipes")
 	for _, r := range s.Recipes {
 		if r.BaseOnly {
 			continue
 		}
-		if _, err := r.Render(SampleValues(), "img"); err != nil {
-			t.Errorf("%s: %v", r.Name, err)
-		}
+		_, err := r.Render(SampleValues(), "img")
+		assert.NoError(t, err, "%s", r.Name)
 	}
 }
 
@@ -71,13 +70,12 @@ recipes:
 func testSet(t *testing.T) *Set {
 	t.Helper()
 	s, err := Parse("r.yaml", []byte(testRecipes))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return s
 }
 
 func TestLookup(t *testing.T) {
+	t.Parallel()
 	s := testSet(t)
 	tests := []struct {
 		key     Key
@@ -97,107 +95,88 @@ func TestLookup(t *testing.T) {
 	for _, tt := range tests {
 		r, err := s.Lookup(tt.key)
 		if tt.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("%s: err = %v, want %q", tt.key, err, tt.wantErr)
-			}
+			assert.ErrorContains(t, err, tt.wantErr, "%s", tt.key)
 			continue
 		}
-		if err != nil || r.Name != tt.want {
-			t.Errorf("%s: got %v %v, want %s", tt.key, r, err, tt.want)
-		}
+		assert.NoError(t, err, "%s", tt.key)
+		assert.Equal(t, tt.want, r.Name, "%s", tt.key)
 	}
 }
 
 func TestRender(t *testing.T) {
+	t.Parallel()
 	s := testSet(t)
 	r, _ := s.Lookup(Key{"vllm", "gptoss", "fp4", "h100", "none", false})
 	v := SampleValues()
 	v.Model, v.Port, v.TP, v.EP, v.Conc, v.ISL, v.OSL = "openai/gpt-oss-120b", 9000, 4, 1, 8, 8192, 1024
 	out, err := r.Render(v, "img:1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	wantArgv := "vllm serve openai/gpt-oss-120b --port=9000 --block-size=64 --interval=10 --extra"
-	if got := strings.Join(out.Argv, " "); got != wantArgv {
-		t.Errorf("argv = %s\nwant   %s", got, wantArgv)
-	}
-	if got := strings.Join(out.Env, " "); got != "A=y B=4" {
-		t.Errorf("env = %s", got)
-	}
-	if out.Files["c.yaml"] != "bs: 8\n" || out.Image != "img:1" || out.GPUs != 4 || out.Health != "/health" ||
-		out.Endpoint != "/v1/completions" || out.ClientBackend != "vllm" || out.FatalLog[0] != "OOM" {
-		t.Errorf("rendered = %+v", out)
-	}
+	assert.Equal(t, wantArgv, strings.Join(out.Argv, " "))
+	assert.Equal(t, "A=y B=4", strings.Join(out.Env, " "), "env")
+	assert.Equal(t, "bs: 8\n", out.Files["c.yaml"], "rendered")
+	assert.Equal(t, "img:1", out.Image, "rendered")
+	assert.Equal(t, 4, out.GPUs, "rendered")
+	assert.Equal(t, "/health", out.Health, "rendered")
+	assert.Equal(t, "/v1/completions", out.Endpoint, "rendered")
+	assert.Equal(t, "vllm", out.ClientBackend, "rendered")
+	assert.Equal(t, "OOM", out.FatalLog[0], "rendered")
 	v.EP, v.Conc, v.ISL = 4, 128, 1024
 	out, _ = r.Render(v, "img:1")
-	if got := strings.Join(out.Argv, " "); got != "vllm serve openai/gpt-oss-120b --port=9000 --block-size=16 --enable-expert-parallel --interval=30 --huge" {
-		t.Errorf("argv = %s", got)
-	}
+	assert.Equal(t, "vllm serve openai/gpt-oss-120b --port=9000 --block-size=16 --enable-expert-parallel --interval=30 --huge", strings.Join(out.Argv, " "), "argv")
 }
 
 func TestRenderMultinode(t *testing.T) {
+	t.Parallel()
 	s := testSet(t)
 	r, err := s.Lookup(Key{"vllm", "gptoss", "fp4", "h100", "none", true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	v := SampleValues()
 	v.Settings = map[string]string{"CONFIG_FILE": "recipes/a.yaml"}
 	v.Prefill.NumWorkers, v.Prefill.TP, v.Decode.TP, v.ConcList = 3, 2, 16, "2x4"
 	v.TotalGPUs, v.GPUsPerNode, v.Nodes = 22, 4, 6
 	out, err := r.Render(v, "img")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := strings.Join(out.Argv, " "); got != "launch.sh --config=recipes/a.yaml --prefill=3x2 --decode=1x16 --conc=2x4" {
-		t.Errorf("argv = %s", got)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "launch.sh --config=recipes/a.yaml --prefill=3x2 --decode=1x16 --conc=2x4", strings.Join(out.Argv, " "), "argv")
 	// Defaults for a multi-node recipe: one node's GPUs per node, the runner's node count.
-	if out.GPUs != 4 || out.Nodes != 6 {
-		t.Errorf("gpus %d nodes %d, want 4 and 6", out.GPUs, out.Nodes)
-	}
+	assert.Equal(t, 4, out.GPUs)
+	assert.Equal(t, 6, out.Nodes)
 	v.Settings = nil
 	out, _ = r.Render(v, "img")
-	if out.Argv[1] != "--config=" {
-		t.Errorf("a missing setting renders empty, got %q", out.Argv[1])
-	}
+	assert.Equal(t, "--config=", out.Argv[1], "a missing setting renders empty")
 	// Single-node recipes occupy one node.
 	g, _ := s.Lookup(Key{"vllm", "dsr1", "fp8", "h100", "none", false})
-	if out, _ := g.Render(SampleValues(), "img"); out.Nodes != 1 {
-		t.Errorf("single-node recipe nodes = %d", out.Nodes)
-	}
+	out, _ = g.Render(SampleValues(), "img")
+	assert.Equal(t, 1, out.Nodes, "single-node recipe nodes")
 }
 
 func TestFingerprintFollowsConcDependence(t *testing.T) {
+	t.Parallel()
 	s := testSet(t)
 	r, _ := s.Lookup(Key{"vllm", "gptoss", "fp4", "h100", "none", false})
 	v := SampleValues()
 	at := func(conc int) Rendered {
 		v.Conc = conc
 		out, err := r.Render(v, "img")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return out
 	}
 	// Config file content depends on conc, so every conc differs here...
-	if at(4).Fingerprint() == at(8).Fingerprint() {
-		t.Errorf("different config files, same fingerprint")
-	}
-	if d := at(8).Diff(at(32)); !strings.Contains(d, "---interval=10 +--interval=30") || !strings.Contains(d, "config files differ (c.yaml: -bs: 8 +bs: 32)") {
-		t.Errorf("diff = %s", d)
-	}
+	assert.NotEqual(t, at(8).Fingerprint(), at(4).Fingerprint(), "different config files, same fingerprint")
+	d := at(8).Diff(at(32))
+	assert.Contains(t, d, "---interval=10 +--interval=30")
+	assert.Contains(t, d, "config files differ (c.yaml: -bs: 8 +bs: 32)")
 	// ...while the generic recipe differs only through --max-num-seqs.
 	g, _ := s.Lookup(Key{"vllm", "dsr1", "fp8", "h100", "none", false})
 	v.Conc = 4
 	a, _ := g.Render(v, "img")
 	b, _ := g.Render(v, "img")
-	if a.Fingerprint() != b.Fingerprint() || a.Diff(b) != "identical" {
-		t.Errorf("same inputs, different launches")
-	}
+	assert.Equal(t, b.Fingerprint(), a.Fingerprint(), "same inputs, different launches")
+	assert.Equal(t, "identical", a.Diff(b), "same inputs, different launches")
 }
 
 func TestParseErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, yaml string
 		want       []string
@@ -215,25 +194,20 @@ func TestParseErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse("r.yaml", []byte(tt.yaml))
-			if err == nil {
-				t.Fatal("no error")
-			}
+			require.Error(t, err, "no error")
 			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
+				assert.Contains(t, err.Error(), w, "error %q lacks %q", err, w)
 			}
 		})
 	}
 }
 
 func TestByName(t *testing.T) {
+	t.Parallel()
 	s := repoRecipes(t)
 	r, err := s.ByName("sim")
-	if err != nil || r.Name != "sim" {
-		t.Fatalf("ByName(sim) = %v, %v", r, err)
-	}
-	if _, err := s.ByName("no-such-engine"); err == nil || !strings.Contains(err.Error(), "sim") {
-		t.Fatalf("ByName of a missing recipe should fail and list the names, got %v", err)
-	}
+	require.NoError(t, err, "ByName(sim)")
+	require.Equal(t, "sim", r.Name, "ByName(sim)")
+	_, err = s.ByName("no-such-engine")
+	require.ErrorContains(t, err, "sim", "ByName of a missing recipe should fail and list the names")
 }

@@ -11,7 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/execx"
+	"github.com/inferbench/inferbench/internal/testkit"
 )
 
 // The browser tests open the report in headless Chromium (Debian's chromium package) and
@@ -30,10 +34,7 @@ func findChromium(t *testing.T) string {
 			}
 		}
 	}
-	if os.Getenv("INFERBENCH_INTEGRATION") == "1" {
-		t.Fatal("chromium not found in PATH (install Debian's chromium package)")
-	}
-	t.Skip("chromium not found in PATH; set INFERBENCH_INTEGRATION=1 to make this a failure")
+	testkit.Integration(t, "chromium", false, "install Debian's chromium package")
 	return ""
 }
 
@@ -46,17 +47,13 @@ func chromium(t *testing.T, bin string, args ...string) []byte {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	res, err := execx.OS{}.Run(ctx, execx.Cmd{Name: bin, Args: append(base, args...)})
-	if err != nil {
-		t.Fatalf("chromium: %v", err)
-	}
+	require.NoError(t, err, "chromium")
 	return res.Stdout
 }
 
 func artifactDir(t *testing.T) string {
 	if d := os.Getenv("INFERBENCH_ARTIFACTS"); d != "" {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.MkdirAll(d, 0o755))
 		return d
 	}
 	return t.TempDir()
@@ -66,12 +63,8 @@ func writeReport(t *testing.T, dir string, in HTMLInput) string {
 	t.Helper()
 	path := filepath.Join(dir, "report.html")
 	var b bytes.Buffer
-	if err := WriteHTML(&b, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, WriteHTML(&b, in))
+	require.NoError(t, os.WriteFile(path, b.Bytes(), 0o644))
 	return path
 }
 
@@ -97,9 +90,7 @@ func parseDOM(t *testing.T, html []byte) dom {
 		d.chartPts[m[1]], _ = strconv.Atoi(m[2])
 	}
 	m := bodyRe.FindStringSubmatch(d.html)
-	if m == nil {
-		t.Fatalf("the report's script did not finish (no data-render-ms on <body>); DOM starts:\n%s", clip(html, 2000))
-	}
+	require.NotNil(t, m, "the report's script did not finish (no data-render-ms on <body>); DOM starts:\n%s", clip(html, 2000))
 	d.renderMS, _ = strconv.ParseFloat(m[1], 64)
 	d.bodyPoints, _ = strconv.Atoi(m[2])
 	for _, l := range legendRe.FindAllStringSubmatch(d.html, -1) {
@@ -114,6 +105,7 @@ func loadDOM(t *testing.T, bin, url string) dom {
 }
 
 func TestBrowserReport(t *testing.T) {
+	t.Parallel()
 	bin := findChromium(t)
 	s := scanFixture(t, "sweep")
 	dir := t.TempDir()
@@ -122,22 +114,19 @@ func TestBrowserReport(t *testing.T) {
 
 	all := loadDOM(t, bin, url+"#model=gptoss&seq=1k1k")
 	for _, id := range chartIDs {
-		if all.chartPts[id] == 0 {
-			t.Errorf("chart %s rendered no data points", id)
-		}
+		assert.NotEqual(t, 0, all.chartPts[id], "chart %s rendered no data points", id)
 	}
 	circles := strings.Count(all.html, `<circle class="pt"`)
 	frontiers := strings.Count(all.html, `<polyline class="frontier"`)
 	bars := strings.Count(all.html, `<rect class="bar"`)
-	if circles == 0 || frontiers == 0 || bars == 0 {
-		t.Errorf("circles %d, frontier lines %d, bars %d: want all > 0", circles, frontiers, bars)
-	}
+	assert.NotEqual(t, 0, circles)
+	assert.NotEqual(t, 0, frontiers)
+	assert.NotEqual(t, 0, bars)
 	// The gptoss 1k1k view holds h100 and h200, trt and vllm, at three concurrencies; the
 	// h200 trt tp4 point whose load failed is not a result.
-	if all.bodyPoints != 12 || all.chartPts["chart-pareto"] != 12 || len(all.legend) != 4 {
-		t.Errorf("unfiltered view shows %d results, %d pareto points, legend %q; want 12, 12 and 4 entries",
-			all.bodyPoints, all.chartPts["chart-pareto"], all.legend)
-	}
+	assert.Equal(t, 12, all.bodyPoints, "unfiltered view")
+	assert.Equal(t, 12, all.chartPts["chart-pareto"], "unfiltered view")
+	assert.Len(t, all.legend, 4, "unfiltered view")
 
 	// Each filter changes what every chart shows, not only the count.
 	for _, tt := range []struct {
@@ -150,19 +139,15 @@ func TestBrowserReport(t *testing.T) {
 		{"&hw=h100&fw=trt", 3, []string{"h100-sim · trt"}},
 	} {
 		d := loadDOM(t, bin, url+"#model=gptoss&seq=1k1k"+tt.hash)
-		if d.bodyPoints != tt.points || d.chartPts["chart-pareto"] != tt.points || d.chartPts["chart-tput"] != tt.points {
-			t.Errorf("%s shows %d results, %d pareto and %d throughput points; want %d", tt.hash, d.bodyPoints,
-				d.chartPts["chart-pareto"], d.chartPts["chart-tput"], tt.points)
-		}
-		if strings.Join(d.legend, "|") != strings.Join(tt.legend, "|") {
-			t.Errorf("%s legend = %q, want %q", tt.hash, d.legend, tt.legend)
-		}
+		assert.Equal(t, tt.points, d.bodyPoints, "%s", tt.hash)
+		assert.Equal(t, tt.points, d.chartPts["chart-pareto"], "%s", tt.hash)
+		assert.Equal(t, tt.points, d.chartPts["chart-tput"], "%s", tt.hash)
+		assert.Equal(t, strings.Join(tt.legend, "|"), strings.Join(d.legend, "|"), "%s legend", tt.hash)
 	}
 	// The seq-len filter switches to the other workload: the two 1k8k eval rows.
 	long := loadDOM(t, bin, url+"#model=gptoss&seq=1k8k")
-	if long.bodyPoints != 2 || strings.Contains(long.html, ">1024 / 1024<") {
-		t.Errorf("seq=1k8k shows %d results, want 2", long.bodyPoints)
-	}
+	assert.Equal(t, 2, long.bodyPoints, "seq=1k8k")
+	assert.NotContains(t, long.html, ">1024 / 1024<", "seq=1k8k")
 
 	art := artifactDir(t)
 	for name, extra := range map[string][]string{
@@ -172,9 +157,9 @@ func TestBrowserReport(t *testing.T) {
 		shot := filepath.Join(art, name)
 		args := append([]string{"--hide-scrollbars", "--window-size=1400,1900", "--screenshot=" + shot}, extra...)
 		chromium(t, bin, append(args, url+"#model=gptoss&seq=1k1k")...)
-		if st, err := os.Stat(shot); err != nil || st.Size() < 10_000 {
-			t.Errorf("screenshot %s missing or blank: %v", shot, err)
-		}
+		st, err := os.Stat(shot)
+		assert.NoError(t, err, "screenshot %s missing or blank", shot)
+		assert.GreaterOrEqual(t, st.Size(), int64(10_000), "screenshot %s missing or blank", shot)
 	}
 	t.Logf("screenshots in %s", art)
 }
@@ -195,37 +180,33 @@ func TestBrowserLargeReport(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			recs, err := specRecords(tt.spec)
-			if err != nil || len(recs) != 5000 {
-				t.Fatalf("%d records: %v", len(recs), err)
-			}
+			require.NoError(t, err)
+			require.Len(t, recs, 5000)
 			dir := t.TempDir()
 			path := writeReport(t, dir, HTMLInput{Records: recs})
 			st, err := os.Stat(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			const maxBytes = 5 << 20
-			if st.Size() >= maxBytes {
-				t.Errorf("report is %d bytes, budget %d", st.Size(), maxBytes)
-			}
+			assert.Less(t, st.Size(), int64(maxBytes), "report is %d bytes, budget %d", st.Size(), maxBytes)
 			start := time.Now()
 			d := loadDOM(t, bin, "file://"+path)
 			wall := time.Since(start)
 			for _, id := range chartIDs {
-				if d.chartPts[id] == 0 {
-					t.Errorf("chart %s rendered no data points", id)
-				}
+				assert.NotEqual(t, 0, d.chartPts[id], "chart %s rendered no data points", id)
 			}
-			if d.bodyPoints != tt.wantView {
-				t.Errorf("default view shows %d results, want %d", d.bodyPoints, tt.wantView)
-			}
+			assert.Equal(t, tt.wantView, d.bodyPoints, "default view shows %d results, want %d", d.bodyPoints, tt.wantView)
 			t.Logf("5000 results: report %d bytes (%.2f MB); default view %d results drawn in %.1f ms (in-page); chromium start to DOM dump %v",
 				st.Size(), float64(st.Size())/(1<<20), d.bodyPoints, d.renderMS, wall.Round(time.Millisecond))
-			if d.renderMS >= 2000 {
-				t.Errorf("first render took %.0f ms, budget 2000 ms", d.renderMS)
-			}
+			assert.Less(t, d.renderMS, float64(2000), "first render took %.0f ms, budget 2000 ms", d.renderMS)
 			shot := filepath.Join(artifactDir(t), "report-5000-"+strings.ReplaceAll(tt.name, " ", "-")+".png")
 			chromium(t, bin, "--hide-scrollbars", "--window-size=1400,1900", "--screenshot="+shot, "file://"+path)
 		})
 	}
+}
+
+func clip(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "\n..."
+	}
+	return string(b)
 }

@@ -8,6 +8,9 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/result"
 )
 
@@ -21,9 +24,7 @@ const goodAgg = `{"hw": "b200", "conc": 4, "image": "img", "model": "m/M", "infm
 func withKey(t *testing.T, base, key string, val any) string {
 	t.Helper()
 	var m map[string]any
-	if err := json.Unmarshal([]byte(base), &m); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, json.Unmarshal([]byte(base), &m))
 	if val == nil {
 		delete(m, key)
 	} else {
@@ -34,6 +35,7 @@ func withKey(t *testing.T, base, key string, val any) string {
 }
 
 func TestScanClassifiesEveryFile(t *testing.T) {
+	t.Parallel()
 	manifest, _ := json.Marshal(result.Manifest{SchemaVersion: result.ManifestSchema, Status: result.StatusSuccess, HW: "b200-trt"})
 	tests := []struct {
 		name        string
@@ -67,28 +69,25 @@ func TestScanClassifiesEveryFile(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			fsys := fstest.MapFS{"sweep/" + tt.file: {Data: []byte(tt.body)}}
 			s, err := Scan(fsys, "sweep")
-			if err != nil {
-				t.Fatal(err)
+			require.NoError(t, err)
+			assert.Len(t, s.Records, tt.records)
+			assert.Len(t, s.Statuses, tt.statuses)
+			if tt.problem == "" {
+				assert.Empty(t, s.Problems)
+			} else {
+				require.Len(t, s.Problems, 1)
+				assert.Contains(t, s.Problems[0].Msg, tt.problem)
+				assert.Equal(t, tt.file, s.Problems[0].Path)
 			}
-			if len(s.Records) != tt.records || len(s.Statuses) != tt.statuses {
-				t.Errorf("records %d statuses %d, want %d %d", len(s.Records), len(s.Statuses), tt.records, tt.statuses)
-			}
-			switch {
-			case tt.problem == "" && len(s.Problems) > 0:
-				t.Errorf("unexpected problems %v", s.Problems)
-			case tt.problem != "" && (len(s.Problems) != 1 || !strings.Contains(s.Problems[0].Msg, tt.problem)):
-				t.Errorf("problems %v, want one containing %q", s.Problems, tt.problem)
-			case tt.problem != "" && s.Problems[0].Path != tt.file:
-				t.Errorf("problem path %q, want %q", s.Problems[0].Path, tt.file)
-			}
-			if tt.ignoredKind != "" && s.Ignored[tt.ignoredKind] != 1 {
-				t.Errorf("ignored %v, want one %q", s.Ignored, tt.ignoredKind)
+			if tt.ignoredKind != "" {
+				assert.Equal(t, 1, s.Ignored[tt.ignoredKind], "ignored %s", tt.ignoredKind)
 			}
 		})
 	}
 }
 
 func TestScanCountsADuplicatedStatusOnce(t *testing.T) {
+	t.Parallel()
 	m, _ := json.Marshal(result.Manifest{SchemaVersion: result.ManifestSchema, ResultFilename: "x", Status: result.StatusSuccess, HW: "b200"})
 	retry, _ := json.Marshal(result.Manifest{SchemaVersion: result.ManifestSchema, ResultFilename: "x", Status: result.StatusSuccess, HW: "b200", Started: fixtureTime})
 	fsys := fstest.MapFS{
@@ -97,12 +96,9 @@ func TestScanCountsADuplicatedStatusOnce(t *testing.T) {
 		"s/bmk_x_retry/manifest_x.json":   {Data: retry},
 	}
 	s, err := Scan(fsys, "s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(s.Statuses) != 2 || s.Ignored["duplicate status records"] != 1 {
-		t.Errorf("statuses %d, ignored %v: want 2 and one duplicate", len(s.Statuses), s.Ignored)
-	}
+	require.NoError(t, err)
+	assert.Len(t, s.Statuses, 2)
+	assert.Equal(t, 1, s.Ignored["duplicate status records"])
 }
 
 func multinodeAgg(t *testing.T) string {
@@ -116,59 +112,49 @@ func multinodeAgg(t *testing.T) string {
 }
 
 func TestDecodeRecordNormalisesReferenceQuirks(t *testing.T) {
+	t.Parallel()
 	// dp_attention is a string at the anchor and a bool in some files; ints may be strings.
 	r, err := DecodeRecord([]byte(withKey(t, withKey(t, goodAgg, "dp_attention", true), "tp", "8")), "a.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.DPAttention != "true" || r.TP != 8 || r.GPUs() != 8 {
-		t.Errorf("dp_attention %q tp %d", r.DPAttention, r.TP)
-	}
-	if v, ok := r.Metric("p99_ttft"); !ok || v != 0.1 {
-		t.Errorf("p99_ttft = %v %v", v, ok)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "true", r.DPAttention)
+	assert.Equal(t, 8, r.TP)
+	assert.Equal(t, 8, r.GPUs())
+	v, ok := r.Metric("p99_ttft")
+	assert.True(t, ok, "p99_ttft = %v %v", v, ok)
+	assert.Equal(t, 0.1, v, "p99_ttft")
 	m, err := DecodeRecord([]byte(multinodeAgg(t)), "m.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m.GPUs() != 20 || m.DecodeDPAttention != "true" || m.PrefillDPAttention != "true" {
-		t.Errorf("multinode: gpus %d, dpa %q/%q", m.GPUs(), m.PrefillDPAttention, m.DecodeDPAttention)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, 20, m.GPUs(), "multinode")
+	assert.Equal(t, "true", m.DecodeDPAttention, "multinode")
+	assert.Equal(t, "true", m.PrefillDPAttention, "multinode")
 	// A null statistic (one the run could not compute) is absent, not zero and not an error.
 	n, err := DecodeRecord([]byte(withKey(t, goodAgg, "std_intvty", json.RawMessage("null"))), "n.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := n.Metric("std_intvty"); ok {
-		t.Error("null std_intvty read as a value")
-	}
+	require.NoError(t, err)
+	_, ok = n.Metric("std_intvty")
+	assert.False(t, ok, "null std_intvty read as a value")
 }
 
 func TestWriteAggJSONKeepsRecordsVerbatim(t *testing.T) {
+	t.Parallel()
 	r1, _ := DecodeRecord([]byte(goodAgg), "a")
 	r2, _ := DecodeRecord([]byte(withKey(t, goodAgg, "extra_field", "kept")), "b")
 	var b bytes.Buffer
-	if err := WriteAggJSON(&b, []Record{r1, r2}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, WriteAggJSON(&b, []Record{r1, r2}))
 	var back []map[string]any
-	if err := json.Unmarshal(b.Bytes(), &back); err != nil {
-		t.Fatalf("output is not a JSON array: %v\n%s", err, b.String())
-	}
-	if len(back) != 2 || back[1]["extra_field"] != "kept" || back[0]["hw"] != "b200" {
-		t.Errorf("round trip lost data: %v", back)
-	}
+	err := json.Unmarshal(b.Bytes(), &back)
+	require.NoError(t, err, "output is not a JSON array: %v\n%s", err, b.String())
+	require.Len(t, back, 2, "round trip lost data")
+	assert.Equal(t, "kept", back[1]["extra_field"], "round trip lost data")
+	assert.Equal(t, "b200", back[0]["hw"], "round trip lost data")
 	// Field order is the file's, not alphabetical: hw comes before conc.
-	if strings.Index(b.String(), `"hw"`) > strings.Index(b.String(), `"conc"`) {
-		t.Error("field order not kept")
-	}
+	assert.LessOrEqual(t, strings.Index(b.String(), `"hw"`), strings.Index(b.String(), `"conc"`), "field order not kept")
 	b.Reset()
-	if err := WriteAggJSON(&b, nil); err != nil || b.String() != "[]\n" {
-		t.Errorf("empty = %q, %v", b.String(), err)
-	}
+	assert.NoError(t, WriteAggJSON(&b, nil), "empty")
+	assert.Equal(t, "[]\n", b.String(), "empty")
 }
 
 func TestRunStatsCountsAttemptsPerSKU(t *testing.T) {
+	t.Parallel()
 	st := func(hw string, s result.Status) Status {
 		return Status{Manifest: result.Manifest{HW: hw, Status: s}}
 	}
@@ -178,13 +164,9 @@ func TestRunStatsCountsAttemptsPerSKU(t *testing.T) {
 	}, []string{"b200", "gb200", "h100"})
 	want := result.RunStats{"b200": {NSuccess: 1, Total: 2}, "gb200": {NSuccess: 1, Total: 2},
 		"h100": {}, "x1": {NSuccess: 1, Total: 1}}
-	if len(got) != len(want) {
-		t.Fatalf("got %v, want %v", got, want)
-	}
+	require.Len(t, got, len(want))
 	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s: got %+v, want %+v", k, got[k], v)
-		}
+		assert.Equal(t, v, got[k])
 	}
 }
 
@@ -194,6 +176,7 @@ var fixtureTime = time.Date(2026, 2, 9, 12, 0, 0, 0, time.UTC)
 // agent run writes the agg record of a point whose load failed (for diagnosis); Scan must
 // keep it out of the results, by the point's own status record, and say so.
 func TestScanLeavesOutFailedPoints(t *testing.T) {
+	t.Parallel()
 	status := func(st result.Status, started time.Time) []byte {
 		b, _ := json.Marshal(result.Manifest{SchemaVersion: result.ManifestSchema, ResultFilename: "x", Status: st, HW: "b200", Started: started})
 		return b
@@ -226,19 +209,12 @@ func TestScanLeavesOutFailedPoints(t *testing.T) {
 				fsys[p] = &fstest.MapFile{Data: b}
 			}
 			s, err := Scan(fsys, "s")
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			// agg_y has no status record and is always kept
-			if len(s.Records) != tt.kept+1 || len(s.FailedPoints) != 1-tt.kept {
-				t.Fatalf("records %d, failed points %d; want %d and %d", len(s.Records), len(s.FailedPoints), tt.kept+1, 1-tt.kept)
-			}
-			if tt.kept == 0 && !strings.Contains(s.SummaryLine(), "left out 1 result of failed points") {
-				t.Errorf("summary line %q does not mention the failed point", s.SummaryLine())
-			}
-			if len(s.Problems) > 0 {
-				t.Errorf("problems %v", s.Problems)
-			}
+			require.Len(t, s.Records, tt.kept+1)
+			require.Len(t, s.FailedPoints, 1-tt.kept)
+			assert.False(t, tt.kept == 0 && !strings.Contains(s.SummaryLine(), "left out 1 result of failed points"), "summary line")
+			assert.Empty(t, s.Problems)
 		})
 	}
 }

@@ -3,6 +3,9 @@ package report
 import (
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // pt is a record with the metrics compare reads, all scaled from one "speed".
@@ -21,19 +24,18 @@ func fewRequests(r Record) Record {
 
 func verdictOf(t *testing.T, c Comparison, metric string) Verdict {
 	t.Helper()
-	if len(c.Rows) != 1 {
-		t.Fatalf("rows = %d, want 1", len(c.Rows))
-	}
+	require.Len(t, c.Rows, 1)
 	for i, m := range CompareMetrics {
 		if m.Key == metric {
 			return c.Rows[0].Deltas[i].Verdict
 		}
 	}
-	t.Fatalf("no metric %s", metric)
+	require.FailNowf(t, "no such metric", "metric %s", metric)
 	return Same
 }
 
 func TestCompareVerdicts(t *testing.T) {
+	t.Parallel()
 	base := pt("b200", 4, 100, 0.1, 0.02)
 	tests := []struct {
 		name   string
@@ -69,55 +71,47 @@ func TestCompareVerdicts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := Compare(tt.old, tt.new, CompareOptions{Threshold: 5})
-			if got := verdictOf(t, c, tt.metric); got != tt.want {
-				t.Errorf("verdict %v, want %v (deltas %+v)", got, tt.want, c.Rows[0].Deltas)
-			}
+			got := verdictOf(t, c, tt.metric)
+			assert.Equal(t, tt.want, got, "verdict %v, want %v (deltas", got, tt.want)
 		})
 	}
 }
 
 func TestCompareJoinsOnConfiguration(t *testing.T) {
+	t.Parallel()
 	oldRs := []Record{pt("b200", 4, 100, 0.1, 0.02), pt("b200", 16, 200, 0.1, 0.02), pt("h200", 4, 50, 0.1, 0.02)}
 	other := pt("b200", 4, 100, 0.1, 0.02)
 	other.TP = 4 // another layout is another configuration
 	newRs := []Record{pt("b200", 4, 80, 0.1, 0.02), pt("b200", 16, 200, 0.1, 0.02), other}
 	c := Compare(oldRs, newRs, CompareOptions{Threshold: 5})
-	if len(c.Rows) != 2 || c.Regressions != 1 || len(c.OnlyOld) != 1 || len(c.OnlyNew) != 1 {
-		t.Fatalf("rows %d regressions %d only-old %v only-new %v", len(c.Rows), c.Regressions, c.OnlyOld, c.OnlyNew)
-	}
-	if !strings.Contains(c.OnlyOld[0], "h200") || !strings.Contains(c.OnlyNew[0], "tp4") {
-		t.Errorf("only-old %v only-new %v", c.OnlyOld, c.OnlyNew)
-	}
+	require.Len(t, c.Rows, 2)
+	require.Equal(t, 1, c.Regressions)
+	require.Len(t, c.OnlyOld, 1)
+	require.Len(t, c.OnlyNew, 1)
+	assert.Contains(t, c.OnlyOld[0], "h200")
+	assert.Contains(t, c.OnlyNew[0], "tp4")
 	var b strings.Builder
-	if err := c.Write(&b); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, c.Write(&b))
 	for _, want := range []string{"1 with a regression", "### Regressions", "TPUT/GPU 100.0 → 80.00 tok/s (-20.0%", "### Only in old", "### Only in new"} {
-		if !strings.Contains(b.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, b.String())
-		}
+		assert.Contains(t, b.String(), want, "output")
 	}
 }
 
 func TestCompareMissingMetric(t *testing.T) {
+	t.Parallel()
 	o := pt("b200", 4, 100, 0.1, 0.02)
 	n := pt("b200", 4, 100, 0.1, 0.02)
 	delete(n.Metrics, "p99_ttft")
 	c := Compare([]Record{o}, []Record{n}, CompareOptions{Threshold: 5})
-	if got := verdictOf(t, c, "p99_ttft"); got != Missing {
-		t.Errorf("verdict %v, want Missing", got)
-	}
+	assert.Equal(t, Missing, verdictOf(t, c, "p99_ttft"), "verdict")
 }
 
 func TestCompareAnyLayoutJoinsBestConfigs(t *testing.T) {
+	t.Parallel()
 	o := pt("b200", 4, 100, 0.1, 0.02)
 	n := pt("b200", 4, 120, 0.1, 0.02)
 	n.TP = 4 // the new best layout differs
-	if c := Compare([]Record{o}, []Record{n}, CompareOptions{Threshold: 5}); len(c.Rows) != 0 {
-		t.Errorf("layouts joined without AnyLayout")
-	}
+	assert.Empty(t, Compare([]Record{o}, []Record{n}, CompareOptions{Threshold: 5}).Rows, "layouts joined without AnyLayout")
 	c := Compare([]Record{o}, []Record{n}, CompareOptions{Threshold: 5, AnyLayout: true})
-	if got := verdictOf(t, c, "tput_per_gpu"); got != Improvement {
-		t.Errorf("verdict %v, want Improvement", got)
-	}
+	assert.Equal(t, Improvement, verdictOf(t, c, "tput_per_gpu"), "verdict")
 }

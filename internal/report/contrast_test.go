@@ -6,6 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // The report must stay readable in light and dark mode: its colours come from CSS custom
@@ -23,13 +26,9 @@ var (
 func themes(t *testing.T) (light, dark map[string]string) {
 	t.Helper()
 	i := strings.Index(pageCSS, "@media (prefers-color-scheme: dark)")
-	if i < 0 {
-		t.Fatal("report.css has no prefers-color-scheme: dark block")
-	}
+	require.GreaterOrEqual(t, i, 0, "report.css has no prefers-color-scheme: dark block")
 	end := strings.Index(pageCSS[i:], "\n}\n")
-	if end < 0 {
-		t.Fatal("cannot find the end of the dark block")
-	}
+	require.GreaterOrEqual(t, end, 0, "cannot find the end of the dark block")
 	parse := func(s string) map[string]string {
 		m := map[string]string{}
 		for _, v := range cssVarRe.FindAllStringSubmatch(s, -1) {
@@ -60,62 +59,47 @@ func contrast(a, b string) float64 {
 }
 
 func TestContrastHelper(t *testing.T) {
-	if c := contrast("#000000", "#ffffff"); math.Abs(c-21) > 1e-9 {
-		t.Errorf("black on white = %v, want 21", c)
-	}
-	if c := contrast("#777777", "#777777"); c != 1 {
-		t.Errorf("same colour = %v, want 1", c)
-	}
+	t.Parallel()
+	assert.InDelta(t, 21, contrast("#000000", "#ffffff"), 1e-9, "black on white")
+	assert.Equal(t, float64(1), contrast("#777777", "#777777"), "same colour")
 }
 
 func TestReportReadableInLightAndDarkMode(t *testing.T) {
+	t.Parallel()
 	light, dark := themes(t)
 	m := paletteRe.FindStringSubmatch(pageJS)
-	if m == nil {
-		t.Fatal("report.js has no PALETTE")
-	}
+	require.NotNil(t, m, "report.js has no PALETTE")
 	palette := hexRe.FindAllString(m[1], -1)
-	if len(palette) < 8 {
-		t.Fatalf("palette has %d colours", len(palette))
-	}
+	require.GreaterOrEqual(t, len(palette), 8, "palette has %d colours", len(palette))
 	for name, th := range map[string]map[string]string{"light": light, "dark": dark} {
 		for _, bg := range []string{"bg", "panel"} {
 			back := th[bg]
-			if back == "" {
-				t.Fatalf("%s mode defines no --%s", name, bg)
-			}
+			require.NotEmpty(t, back, "%s mode defines no --%s", name, bg)
 			for _, fg := range []string{"fg", "muted", "accent", "bad", "good"} {
-				if c := contrast(th[fg], back); th[fg] == "" || c < 4.5 {
-					t.Errorf("%s mode: text --%s %s on --%s %s has contrast %.2f, want >= 4.5", name, fg, th[fg], bg, back, c)
-				}
+				c := contrast(th[fg], back)
+				assert.NotEmpty(t, th[fg], "%s mode: text", name)
+				assert.GreaterOrEqual(t, c, 4.5, "%s mode: text", name)
 			}
-			if c := contrast(th["axis"], back); c < 3 {
-				t.Errorf("%s mode: --axis %s on --%s %s has contrast %.2f, want >= 3", name, th["axis"], bg, back, c)
-			}
+			assert.GreaterOrEqual(t, contrast(th["axis"], back), float64(3), "%s mode: --axis", name)
 			for _, p := range palette {
-				if c := contrast(p, back); c < 3 {
-					t.Errorf("%s mode: series colour %s on --%s %s has contrast %.2f, want >= 3", name, p, bg, back, c)
-				}
+				c := contrast(p, back)
+				assert.GreaterOrEqual(t, c, float64(3), "%s mode: series colour %s on --%s %s has contrast %.2f, want >= 3", name, p, bg, back, c)
 			}
 		}
 	}
 	// the dark block must really change the page, not repeat the light colours
-	if light["bg"] == dark["bg"] || light["fg"] == dark["fg"] {
-		t.Errorf("dark mode keeps the light colours: bg %s/%s fg %s/%s", light["bg"], dark["bg"], light["fg"], dark["fg"])
-	}
+	assert.NotEqual(t, dark["bg"], light["bg"], "dark mode keeps the light colours")
+	assert.NotEqual(t, dark["fg"], light["fg"], "dark mode keeps the light colours")
 }
 
 // Chart text and lines take their colour from the theme; a hard-coded colour in the SVG
 // would vanish in one of the modes.
 func TestChartTextUsesThemeColours(t *testing.T) {
+	t.Parallel()
 	for _, bad := range []string{`fill="#000`, `fill="black"`, `fill="#fff`, `fill="white"`, `stroke="#000`, `stroke="black"`} {
-		if strings.Contains(pageJS, bad) {
-			t.Errorf("report.js hard-codes %s", bad)
-		}
+		assert.NotContains(t, pageJS, bad, "report.js hard-codes")
 	}
 	for _, rule := range []string{"svg.plot text { fill: var(--muted)", "svg.plot .title { fill: var(--fg)", "svg.plot .axis { stroke: var(--axis)"} {
-		if !strings.Contains(pageCSS, rule) {
-			t.Errorf("report.css lacks %q", rule)
-		}
+		assert.Contains(t, pageCSS, rule, "report.css")
 	}
 }

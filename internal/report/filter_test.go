@@ -3,6 +3,9 @@ package report
 import (
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func rec(hw, fw, prec, prefix string, isl, osl, tp, conc int, tput float64) Record {
@@ -12,6 +15,7 @@ func rec(hw, fw, prec, prefix string, isl, osl, tp, conc int, tput float64) Reco
 }
 
 func TestFilter(t *testing.T) {
+	t.Parallel()
 	rs := []Record{
 		rec("b200", "sglang", "fp8", "dsr1", 1024, 1024, 8, 4, 10),
 		rec("b200-trt", "trt", "fp8", "dsr1", 1024, 1024, 8, 4, 12),
@@ -40,14 +44,13 @@ func TestFilter(t *testing.T) {
 			for _, r := range tt.f.Apply(rs) {
 				got = append(got, r.HW)
 			}
-			if g := strings.Join(got, " "); g != tt.want {
-				t.Errorf("got %q, want %q", g, tt.want)
-			}
+			assert.Equal(t, tt.want, strings.Join(got, " "))
 		})
 	}
 }
 
 func TestBestPerGroupKeepsHighestThroughput(t *testing.T) {
+	t.Parallel()
 	rs := []Record{
 		rec("b200", "sglang", "fp8", "dsr1", 1024, 1024, 8, 4, 10),
 		rec("b200", "sglang", "fp8", "dsr1", 1024, 1024, 4, 4, 15),  // better layout, same group
@@ -56,29 +59,27 @@ func TestBestPerGroupKeepsHighestThroughput(t *testing.T) {
 		rec("h200", "sglang", "fp8", "dsr1", 1024, 1024, 8, 4, 1),   // other hw: own group
 	}
 	got := BestPerGroup(rs)
-	if len(got) != 3 {
-		t.Fatalf("got %d records, want 3", len(got))
-	}
-	if got[0].TP != 4 || got[1].Conc != 16 || got[2].HW != "h200" {
-		t.Errorf("got %+v", got)
-	}
+	require.Len(t, got, 3, "got %d records, want 3", len(got))
+	assert.Equal(t, 4, got[0].TP)
+	assert.Equal(t, 16, got[1].Conc)
+	assert.Equal(t, "h200", got[2].HW)
 }
 
 func TestSeqLenAndSKU(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		isl, osl int
 		want     string
 	}{{1024, 1024, "1k1k"}, {1024, 8192, "1k8k"}, {8192, 1024, "8k1k"}, {1000, 2000, "1k2k"}, {100, 300, "100_300"}, {1024, 300, "1024_300"}} {
-		if got := SeqLen(tt.isl, tt.osl); got != tt.want {
-			t.Errorf("SeqLen(%d,%d) = %q, want %q", tt.isl, tt.osl, got, tt.want)
-		}
+		assert.Equal(t, tt.want, SeqLen(tt.isl, tt.osl), "SeqLen(%d,%d)", tt.isl, tt.osl)
 	}
-	if SKU("B200-trt") != "b200" || SKU("gb200") != "gb200" || SKU("mi355x-disagg") != "mi355x" {
-		t.Error("SKU")
-	}
+	assert.Equal(t, "b200", SKU("B200-trt"))
+	assert.Equal(t, "gb200", SKU("gb200"))
+	assert.Equal(t, "mi355x", SKU("mi355x-disagg"))
 }
 
 func TestFilterMatchEval(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		f    Filter
@@ -96,13 +97,9 @@ func TestFilterMatchEval(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.f.MatchEval("H200-SIM", "vllm", "fp4", "gptoss", 1024, 8192); got != tt.want {
-				t.Errorf("MatchEval = %v, want %v", got, tt.want)
-			}
+			assert.Equal(t, tt.want, tt.f.MatchEval("H200-SIM", "vllm", "fp4", "gptoss", 1024, 8192), "MatchEval")
 		})
 	}
 	// an eval set whose workload is unknown is not selected by a filter that names one
-	if (Filter{ISL: 1024}).MatchEval("h200", "vllm", "fp4", "", 0, 0) {
-		t.Error("unknown isl matched --isl 1024")
-	}
+	assert.False(t, (Filter{ISL: 1024}).MatchEval("h200", "vllm", "fp4", "", 0, 0), "unknown isl matched --isl 1024")
 }

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/eval"
 	"github.com/inferbench/inferbench/internal/execx"
 )
@@ -141,6 +143,7 @@ func keepFile(name string) bool {
 }
 
 func TestRegenFixtureSweeps(t *testing.T) {
+	t.Parallel()
 	if !*regen {
 		t.Skip("run with -regen to rerun the agent against the simulator and rewrite the fixture sweeps")
 	}
@@ -150,19 +153,13 @@ func TestRegenFixtureSweeps(t *testing.T) {
 	agent, rows := buildAndExpand(ctx, t, scratch)
 	recipes := writeFixtureRecipes(t, scratch)
 	for dir, jobs := range map[string][]fixtureJob{"testdata/sweep": oldJobs, "testdata/sweep-new": newJobs} {
-		if err := os.RemoveAll(dir); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.RemoveAll(dir))
 		for i, j := range jobs {
 			row, err := j.row(rows)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			out := filepath.Join(scratch, strings.ReplaceAll(dir, "/", "_"), fmt.Sprintf("job%02d", i))
 			runFixtureJob(ctx, t, agent, recipes, j, row, out)
-			if err := layOut(out, dir, j.exp); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, layOut(out, dir, j.exp))
 		}
 	}
 }
@@ -174,9 +171,8 @@ func buildAndExpand(ctx context.Context, t *testing.T, scratch string) (string, 
 	agent, gen := filepath.Join(scratch, "agent"), filepath.Join(scratch, "generator")
 	for bin, pkg := range map[string]string{agent: "./agent", gen: "./generator"} {
 		res, err := execx.OS{}.Run(ctx, execx.Cmd{Name: "go", Args: []string{"build", "-o", bin, pkg}, Dir: repoRoot})
-		if err != nil || res.ExitCode != 0 {
-			t.Fatalf("go build %s: %v\n%s", pkg, err, res.Stderr)
-		}
+		require.NoError(t, err, "go build %s", pkg)
+		require.Equal(t, 0, res.ExitCode, "go build %s", pkg)
 	}
 	cfg := filepath.Join(repoRoot, "configs")
 	var rows []map[string]json.RawMessage
@@ -184,13 +180,10 @@ func buildAndExpand(ctx context.Context, t *testing.T, scratch string) (string, 
 		args := append(append([]string{}, sweep...), "--config-files", filepath.Join(cfg, "nvidia-master.yaml"),
 			filepath.Join(cfg, "amd-master.yaml"), "--runner-config", filepath.Join(cfg, "runners.yaml"))
 		res, err := execx.OS{}.Run(ctx, execx.Cmd{Name: gen, Args: args})
-		if err != nil || res.ExitCode != 0 {
-			t.Fatalf("generator: %v\n%s", err, res.Stderr)
-		}
+		require.NoError(t, err, "generator")
+		require.Equal(t, 0, res.ExitCode, "generator")
 		var part []map[string]json.RawMessage
-		if err := json.Unmarshal(res.Stdout, &part); err != nil {
-			t.Fatalf("generator output: %v", err)
-		}
+		require.NoError(t, json.Unmarshal(res.Stdout, &part), "generator output")
 		rows = append(rows, part...)
 	}
 	return agent, rows
@@ -203,17 +196,11 @@ func writeFixtureRecipes(t *testing.T, scratch string) string {
 		"gsm8k-bad.json":  func(i int) bool { return i%2 == 1 },
 	} {
 		script, err := eval.SimScript(wrong)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(scratch, name), script, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(scratch, name), script, 0o644))
 	}
 	path := filepath.Join(scratch, "recipes.yaml")
-	if err := os.WriteFile(path, []byte(fmt.Sprintf(fixtureRecipes, scratch)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, []byte(fmt.Sprintf(fixtureRecipes, scratch)), 0o644))
 	return path
 }
 
@@ -285,9 +272,7 @@ func runFixtureJob(ctx context.Context, t *testing.T, agent, recipes string, j f
 	start := time.Now()
 	res, err := execx.OS{}.Run(ctx, execx.Cmd{Name: agent, Args: args})
 	// exit 1 (a failed point or eval) is part of the fixture; anything else is not
-	if res.ExitCode != 0 && res.ExitCode != 1 {
-		t.Fatalf("%s: agent run exit %d: %v\n%s", j, res.ExitCode, err, res.Stderr)
-	}
+	require.False(t, res.ExitCode != 0 && res.ExitCode != 1, "%s: agent run exit %d: %v\n%s", j, res.ExitCode, err, res.Stderr)
 	t.Logf("%s: exit %d in %v\n%s", j, res.ExitCode, time.Since(start).Round(time.Second), bytes.TrimSpace(res.Stdout))
 }
 

@@ -2,41 +2,20 @@ package report
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inferbench/inferbench/internal/testkit"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
-
-// golden compares got with testdata/golden/<name>, or rewrites it with -update.
+// golden compares got with testdata/golden/<name> (rewritten with -update).
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (run with -update after checking the diff)\n--- got ---\n%s", name, clip(got, 4000))
-	}
-}
-
-func clip(b []byte, n int) string {
-	if len(b) > n {
-		return string(b[:n]) + "\n..."
-	}
-	return string(b)
+	testkit.Golden(t, filepath.Join("testdata", "golden", name), got)
 }
 
 // fixtureResults is how many results testdata/sweep holds: the 16 points of oldJobs
@@ -47,49 +26,40 @@ const fixtureResults = 15
 func scanFixture(t *testing.T, dir string) *Sweep {
 	t.Helper()
 	s, err := Scan(os.DirFS("testdata"), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(s.Problems) > 0 {
-		t.Fatalf("fixture %s has problems: %v", dir, s.Problems)
-	}
+	require.NoError(t, err)
+	require.Empty(t, s.Problems, "fixture %s has problems", dir)
 	return s
 }
 
 func TestGoldenAggBmk(t *testing.T) {
+	t.Parallel()
 	s := scanFixture(t, "sweep")
-	if got, want := len(s.Records), fixtureResults; got != want {
-		t.Fatalf("records = %d, want %d (every point but the failed one)", got, want)
-	}
+	got, want := len(s.Records), fixtureResults
+	require.Equal(t, want, got, "records = %d, want %d (every point but the failed one)", got, want)
 	var b bytes.Buffer
-	if err := WriteAggJSON(&b, s.Records); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, WriteAggJSON(&b, s.Records))
 	golden(t, "agg_bmk.json", b.Bytes())
 }
 
 func TestGoldenSummary(t *testing.T) {
+	t.Parallel()
 	s := scanFixture(t, "sweep")
 	var b bytes.Buffer
-	if err := WriteMarkdown(&b, s.Records); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteSuccessRate(&b, RunStats(s.Statuses, DefaultSKUs), s.Statuses); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, WriteMarkdown(&b, s.Records))
+	require.NoError(t, WriteSuccessRate(&b, RunStats(s.Statuses, DefaultSKUs), s.Statuses))
 	golden(t, "summary.md", b.Bytes())
 }
 
 func TestGoldenRunStats(t *testing.T) {
+	t.Parallel()
 	s := scanFixture(t, "sweep")
 	var b bytes.Buffer
-	if err := WriteRunStats(&b, RunStats(s.Statuses, DefaultSKUs)); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, WriteRunStats(&b, RunStats(s.Statuses, DefaultSKUs)))
 	golden(t, "run_stats.json", b.Bytes())
 }
 
 func TestGoldenCompare(t *testing.T) {
+	t.Parallel()
 	oldS, newS := scanFixture(t, "sweep"), scanFixture(t, "sweep-new")
 	c := Compare(oldS.Records, newS.Records, CompareOptions{Threshold: 5})
 	// sweep-new served h200 with an engine 30 % slower per token: every h200 row must show
@@ -104,23 +74,16 @@ func TestGoldenCompare(t *testing.T) {
 			switch {
 			case r.Ref.HW == "h200-sim" && m.Label == "TPUT/GPU":
 				h200++
-				if d.Verdict != Regression {
-					t.Errorf("planted h200 slowdown not flagged on %s: %+v", r.Key, d)
-				}
-			case r.Ref.HW != "h200-sim" && steady[m.Label] && d.Verdict == Regression:
-				t.Errorf("false %s regression on %s: %+v", m.Label, r.Key, d)
+				assert.Equal(t, Regression, d.Verdict, "planted h200 slowdown not flagged on %s", r.Key)
+			case r.Ref.HW != "h200-sim" && steady[m.Label]:
+				assert.NotEqual(t, Regression, d.Verdict, "false %s regression on %s: %+v", m.Label, r.Key, d)
 			}
 		}
 	}
-	if h200 != 6 {
-		t.Errorf("%d h200 rows joined, want 6", h200)
-	}
-	if len(c.OnlyOld) != 3 || len(c.OnlyNew) != 0 {
-		t.Errorf("only in old %v, only in new %v: want the dropped h100 trt conc 4 and the two 1k8k points", c.OnlyOld, c.OnlyNew)
-	}
+	assert.Equal(t, 6, h200, "%d h200 rows joined, want 6", h200)
+	assert.Len(t, c.OnlyOld, 3, "want the dropped h100 trt conc 4 and the two 1k8k points only in old")
+	assert.Empty(t, c.OnlyNew, "nothing only in new")
 	var b bytes.Buffer
-	if err := c.Write(&b); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, c.Write(&b))
 	golden(t, "compare.md", b.Bytes())
 }

@@ -13,6 +13,7 @@ import (
 // A 200 MB file named like an agg record must not be read whole (collect once peaked at
 // 12 GB on one): it is reported as a problem, and other huge JSON is skipped unread.
 func TestHostile11HugeAggFileIsRefusedNotRead(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for _, name := range []string{"agg_huge.json", "huge_raw_result.json"} {
 		f, err := os.Create(filepath.Join(dir, name))

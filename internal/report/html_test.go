@@ -6,93 +6,78 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestWriteHTMLEmbedsDataSafely(t *testing.T) {
+	t.Parallel()
 	evil := rec("b200", "sglang", "fp8", "dsr1", 1024, 1024, 8, 4, 10)
 	evil.Model = `</script><script>alert(1)</script>`
 	evil.Metrics = map[string]float64{"median_ttft": 0.05, "median_tpot": 0.02, "median_intvty": 50, "median_e2el": 20}
 	var b bytes.Buffer
 	err := WriteHTML(&b, HTMLInput{Records: []Record{evil}, Problems: []Problem{{Path: "x/<b>.json", Msg: "bad <i>"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	html := b.String()
-	if strings.Contains(html, "<script>alert(1)") || strings.Contains(html, "<b>.json") {
-		t.Error("labels reach the page unescaped")
-	}
+	assert.NotContains(t, html, "<script>alert(1)", "labels reach the page unescaped")
+	assert.NotContains(t, html, "<b>.json", "labels reach the page unescaped")
 	m := regexp.MustCompile(`(?s)<script type="application/json" id="report-data">(.*?)</script>`).FindStringSubmatch(html)
-	if m == nil {
-		t.Fatal("no embedded data")
-	}
+	require.NotNil(t, m, "no embedded data")
 	var data struct {
 		Cols []string            `json:"cols"`
 		Dims map[string][]string `json:"dims"`
 		Rows [][]any             `json:"rows"`
 	}
-	if err := json.Unmarshal([]byte(m[1]), &data); err != nil {
-		t.Fatalf("embedded data is not JSON: %v", err)
-	}
-	if len(data.Rows) != 1 || len(data.Rows[0]) != len(data.Cols) || data.Dims["served"][0] != evil.Model {
-		t.Errorf("data = %+v", data)
-	}
+	require.NoError(t, json.Unmarshal([]byte(m[1]), &data), "embedded data is not JSON")
+	require.Len(t, data.Rows, 1)
+	assert.Len(t, data.Rows[0], len(data.Cols))
+	assert.Equal(t, evil.Model, data.Dims["served"][0])
 	// Absent statistics are null, never 0 (a zero TTFT would be a lie on a chart).
 	col := map[string]int{}
 	for i, c := range data.Cols {
 		col[c] = i
 	}
-	if data.Rows[0][col["ttft99"]] != nil || data.Rows[0][col["tpot"]] != 20.0 {
-		t.Errorf("ttft99 %v tpot %v", data.Rows[0][col["ttft99"]], data.Rows[0][col["tpot"]])
-	}
+	assert.Nil(t, data.Rows[0][col["ttft99"]])
+	assert.Equal(t, 20.0, data.Rows[0][col["tpot"]])
 }
 
 func TestRound5(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		in   float64
 		want any
 	}{{1234.5678, 1234.6}, {0.000123456, 0.00012346}, {100, 100.0}} {
-		if got := round5(tt.in); got != tt.want {
-			t.Errorf("round5(%v) = %v, want %v", tt.in, got, tt.want)
-		}
+		assert.Equal(t, tt.want, round5(tt.in), "round5(%v)", tt.in)
 	}
 }
 
 func TestWriteMarkdownEmpty(t *testing.T) {
+	t.Parallel()
 	var b bytes.Buffer
-	if err := WriteMarkdown(&b, nil); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(b.String(), "No benchmark results") {
-		t.Errorf("got %q", b.String())
-	}
+	require.NoError(t, WriteMarkdown(&b, nil))
+	assert.Contains(t, b.String(), "No benchmark results")
 }
 
 func TestTableEscapesPipes(t *testing.T) {
+	t.Parallel()
 	tb := newTable("a", "b").alignRight(1)
 	tb.add("x|y", "1")
 	var b strings.Builder
-	if err := tb.write(&b); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, tb.write(&b))
 	want := "| a    | b |\n|------|---|\n| x\\|y | 1 |\n"
-	if b.String() != want {
-		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
-	}
+	assert.Equal(t, want, b.String())
 }
 
 // BenchmarkWriteHTML5000 is the Go side of the 5,000-result budget (the browser side is
 // TestBrowserLargeReport): building the page, data included.
 func BenchmarkWriteHTML5000(b *testing.B) {
 	recs, err := specRecords(bigSpec(5000))
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	var buf bytes.Buffer
 	for b.Loop() {
 		buf.Reset()
-		if err := WriteHTML(&buf, HTMLInput{Records: recs}); err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, WriteHTML(&buf, HTMLInput{Records: recs}))
 	}
 	b.ReportMetric(float64(buf.Len()), "bytes/report")
 }

@@ -120,6 +120,7 @@ func TestCompareFlagsEnergyRegressions(t *testing.T) {
 }
 
 func TestBrowserEnergyCharts(t *testing.T) {
+	t.Parallel()
 	bin := findChromium(t)
 	s := scanFixture(t, "sweep")
 	// h200 draws more per GPU than h100 here, so the two hardware series differ.

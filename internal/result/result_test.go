@@ -2,27 +2,20 @@ package result
 
 import (
 	"encoding/json"
-	"flag"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/inferbench/inferbench/internal/testkit"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
+// golden compares got with testdata/<name> (rewritten with -update).
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		require.NoError(t, os.WriteFile(path, got, 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test -update to create %s", path)
-	assert.Equal(t, string(want), string(got))
+	testkit.Golden(t, filepath.Join("testdata", name), got)
 }
 
 func f(v float64) *float64 { return &v }
@@ -46,6 +39,7 @@ func sampleRaw() *Raw {
 }
 
 func TestRawGoldenAndRoundTrip(t *testing.T) {
+	t.Parallel()
 	b, err := json.Marshal(sampleRaw())
 	require.NoError(t, err)
 	golden(t, "raw.json", append(b, '\n'))
@@ -60,6 +54,7 @@ func TestRawGoldenAndRoundTrip(t *testing.T) {
 }
 
 func TestRawReadsReferenceFile(t *testing.T) {
+	t.Parallel()
 	ref := `{"date": "20260209-120000", "backend": "vllm", "model_id": "m", "tokenizer_id": "m", "best_of": 1,
 	"num_prompts": 10, "request_rate": "inf", "burstiness": 1.0, "max_concurrency": 1, "duration": 2.0,
 	"completed": 10, "total_input_tokens": 100, "total_output_tokens": 200, "request_throughput": 5.0,
@@ -83,6 +78,7 @@ func TestRawReadsReferenceFile(t *testing.T) {
 }
 
 func TestAggSingleNodeGolden(t *testing.T) {
+	t.Parallel()
 	job := Job{HW: "b200-trt", Runner: "b200-nv_0", ResultFilename: "stem", Image: "nvcr.io/x:1",
 		ModelPrefix: "gptoss", Framework: "trt", Precision: "fp4", SpecDecoding: "none",
 		ISL: 1024, OSL: 1024, TP: 8, EP: 1, DPAttention: false}
@@ -112,6 +108,7 @@ func TestAggSingleNodeGolden(t *testing.T) {
 }
 
 func TestAggMultiNode(t *testing.T) {
+	t.Parallel()
 	raw := &Raw{MaxConcurrency: 128, TotalTokenThroughput: 28000, OutputThroughput: 16000}
 	job := Job{HW: "gb200", Disagg: true, Multinode: &Multinode{
 		Prefill: Workers{TP: 4, EP: 4, NumWorkers: 5}, Decode: Workers{TP: 8, EP: 8, NumWorkers: 1, DPAttention: true},
@@ -126,6 +123,7 @@ func TestAggMultiNode(t *testing.T) {
 }
 
 func TestAggRefusesImpossibleJobs(t *testing.T) {
+	t.Parallel()
 	for name, job := range map[string]Job{
 		"zero tp":            {TP: 0},
 		"disagg single-node": {TP: 8, Disagg: true},
@@ -139,6 +137,7 @@ func TestAggRefusesImpossibleJobs(t *testing.T) {
 }
 
 func TestAggReadsReferenceStringsAndBools(t *testing.T) {
+	t.Parallel()
 	var a Agg
 	require.NoError(t, json.Unmarshal([]byte(`{"hw":"h200","conc":4,"tp":8,"ep":1,"dp_attention":true,"mean_ttft":0.1}`), &a))
 	assert.Equal(t, "true", a.DPAttention)
@@ -148,6 +147,7 @@ func TestAggReadsReferenceStringsAndBools(t *testing.T) {
 }
 
 func TestNaming(t *testing.T) {
+	t.Parallel()
 	assert.Equal(t, "dsr1_1k8k_fp8_sglang_tp8-ep1-dpafalse_disagg-false_spec-none_conc64_b200-nv_0",
 		SingleNodeStem("dsr1_1k8k", "fp8", "sglang", 8, 1, false, false, "none", 64, "b200-nv_0"))
 	assert.Equal(t, "dsr1_8k1k_fp4_dynamo-trt_prefill-tp4-ep4-dptrue-nw2_decode-tp8-ep8-dpfalse-nw1_disagg-true_spec-none_conc64x128_gb200-nv_1",

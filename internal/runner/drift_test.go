@@ -7,10 +7,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
 	"github.com/inferbench/inferbench/internal/inventory"
 	"github.com/inferbench/inferbench/internal/recipe"
+	"github.com/inferbench/inferbench/internal/testkit"
 )
 
 // masterEntry is the part of a master-config entry that decides recipe and runner.
@@ -34,17 +37,10 @@ type searchSpace struct {
 // configSets are the master configs the drift check runs against: the repository's own and
 // the reference's at the anchor.
 func configSets(t *testing.T) map[string]string {
-	sets := map[string]string{}
-	for name, dir := range map[string]string{
-		"repo":   filepath.Join("..", "..", "configs"),
-		"anchor": filepath.Join("..", "..", "..", "shared", "anchor", "inferencex-2026-02-09"),
-	} {
-		if _, err := os.Stat(filepath.Join(dir, "nvidia-master.yaml")); err == nil {
-			sets[name] = dir
-		}
-	}
-	if len(sets) == 0 {
-		t.Skip("no master configs found")
+	t.Helper()
+	sets := map[string]string{"repo": filepath.Join("..", "..", "configs")}
+	if dir, ok := testkit.LookupShared(t, "anchor/inferencex-2026-02-09"); ok {
+		sets["anchor"] = dir
 	}
 	return sets
 }
@@ -54,14 +50,11 @@ func configSets(t *testing.T) map[string]string {
 // runner node has no inventory entry: the drift the reference's bash scripts accumulated
 // (docs/recipes.md#drift-check).
 func TestNoDriftBetweenConfigsRecipesAndInventory(t *testing.T) {
+	t.Parallel()
 	recipes, err := recipe.LoadFile(filepath.Join("..", "..", "configs", "recipes.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	inv, err := inventory.LoadFile(filepath.Join("..", "..", "configs", "inventory.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for set, dir := range configSets(t) {
 		t.Run(set, func(t *testing.T) {
 			var runners map[string][]string
@@ -85,9 +78,7 @@ func TestNoDriftBetweenConfigsRecipesAndInventory(t *testing.T) {
 			if set == "anchor" {
 				problems = withoutKnownAnchorDrift(t, problems)
 			}
-			if len(problems) > 0 {
-				t.Errorf("%d drift problem(s):\n  %s", len(problems), strings.Join(problems, "\n  "))
-			}
+			assert.Empty(t, problems, "%d drift problem(s):\n  %s", len(problems), strings.Join(problems, "\n  "))
 		})
 	}
 }
@@ -112,9 +103,7 @@ func withoutKnownAnchorDrift(t *testing.T, problems []string) []string {
 		}
 	}
 	for _, k := range knownAnchorDrift {
-		if !seen[k] {
-			t.Errorf("known anchor drift %q no longer occurs: remove it from knownAnchorDrift", k)
-		}
+		assert.True(t, seen[k], "known anchor drift %q no longer occurs: remove it from knownAnchorDrift", k)
 	}
 	return out
 }
@@ -154,12 +143,8 @@ func checkEntry(file, key string, e masterEntry, runners map[string][]string, re
 func readYAML(t *testing.T, path string, v any) {
 	t.Helper()
 	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := yaml.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, yaml.Unmarshal(b, v), "%s", path)
 }
 
 func dedupe(l []string) []string {
@@ -175,33 +160,26 @@ func dedupe(l []string) []string {
 
 // TestDriftCheckCatchesAMissingRecipe makes sure the drift test can fail.
 func TestDriftCheckCatchesAMissingRecipe(t *testing.T) {
+	t.Parallel()
 	recipes, err := recipe.Parse("r.yaml", []byte("recipes:\n  - {name: a, match: {framework: vllm}, command: [x]}\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	inv, err := inventory.Parse("i.yaml", []byte("families:\n  h100-cr: {gpu: h100, vendor: nvidia, backend: docker}\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	runners := map[string][]string{"h100": {"h100-cr_0", "h100-cw_0"}}
 	e := masterEntry{ModelPrefix: "gptoss", Precision: "fp4", Framework: "sglang", Runner: "h100"}
 	e.SeqLenConfigs = []seqLenConfig{{SearchSpace: []searchSpace{{}}}}
 	got := checkEntry("m.yaml", "k", e, runners, recipes, inv)
 	want := []string{"no engine recipe for framework=sglang", `no family "h100-cw"`}
-	if len(got) != 2 {
-		t.Fatalf("got %q", got)
-	}
+	require.Len(t, got, 2)
 	for i, w := range want {
-		if !strings.Contains(got[i], w) {
-			t.Errorf("problem %d = %q, want it to mention %q", i, got[i], w)
-		}
+		assert.Contains(t, got[i], w, "problem %d", i)
 	}
 	// A multi-node entry needs a multinode recipe; a single-node one of the same framework
 	// does not count.
 	e = masterEntry{ModelPrefix: "gptoss", Precision: "fp4", Framework: "vllm", Runner: "h100", Multinode: true}
 	e.SeqLenConfigs = []seqLenConfig{{SearchSpace: []searchSpace{{}}}}
 	runners = map[string][]string{"h100": {"h100-cr_0"}}
-	if got := checkEntry("m.yaml", "mn", e, runners, recipes, inv); len(got) != 1 || !strings.Contains(got[0], "no engine multi-node recipe") {
-		t.Errorf("multi-node entry: got %q", got)
-	}
+	got = checkEntry("m.yaml", "mn", e, runners, recipes, inv)
+	require.Len(t, got, 1, "multi-node entry")
+	assert.Contains(t, got[0], "no engine multi-node recipe", "multi-node entry")
 }

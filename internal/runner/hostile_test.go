@@ -321,8 +321,8 @@ func TestHostile04LoadBoundedBeforeLaunch(t *testing.T) {
 
 	require.Error(t, err)
 	assert.Equal(t, KindUsage, KindOf(err))
-	assert.Contains(t, err.Error(), "output tokens to record, more than")
-	assert.Contains(t, err.Error(), "prompt tokens held at once, more than")
+	assert.Contains(t, err.Error(), "output tokens to record, more")
+	assert.Contains(t, err.Error(), "prompt tokens held at once, more")
 	assert.Empty(t, b.specs)
 }
 

@@ -82,6 +82,7 @@ func TestPlanClientSettings(t *testing.T) {
 
 // The run starts exactly the launches of its plan, tokens added at start time only.
 func TestRunStartsThePlannedLaunches(t *testing.T) {
+	t.Parallel()
 	b := &simBackend{cfg: sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond}}
 	o, log := options(t, b, 4, 16)
 	o.Port = freePortForTest(t)
@@ -106,6 +107,7 @@ func TestRunStartsThePlannedLaunches(t *testing.T) {
 
 // Containers get the agent's tokens when they start; plans name them but never hold them.
 func TestTokensAreForwardedAtStartNotPlanned(t *testing.T) {
+	t.Parallel()
 	b := &simBackend{cfg: sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond}}
 	o, log := options(t, b, 4)
 	o.Port = freePortForTest(t)
@@ -127,6 +129,7 @@ func TestTokensAreForwardedAtStartNotPlanned(t *testing.T) {
 // The family's node launcher settings reach the launch: devices, kernel settings applied on
 // the host first, and scratch directories made fresh for each start and removed after.
 func TestFamilyLauncherSettings(t *testing.T) {
+	t.Parallel()
 	scratchRoot := t.TempDir()
 	fam := "families:\n  ci-local:\n    gpu: cpu\n    vendor: amd\n    backend: docker\n    port: 0\n" +
 		"    docker: {devices: [/dev/mem]}\n    sysctl: {kernel.numa_balancing: \"0\"}\n" +
@@ -214,8 +217,7 @@ func BenchmarkPlanRow(b *testing.B) {
 	require.NoError(b, err)
 	o := Options{Row: row, RunnerName: "b200-nv_0", OutDir: "/tmp/x", Recipes: recipes, Inventory: inv, RunID: "bench", NumWarmups: -1}
 	for b.Loop() {
-		if _, err := PlanRow(o); err != nil {
-			b.Fatal(err)
-		}
+		_, err := PlanRow(o)
+		require.NoError(b, err)
 	}
 }

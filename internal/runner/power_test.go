@@ -115,6 +115,7 @@ func readValidation(t *testing.T, dir, stem string) *energy.Validation {
 }
 
 func TestPowerIsMeasuredForEveryPoint(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		tool, source string
 	}{
@@ -159,6 +160,7 @@ func TestPowerIsMeasuredForEveryPoint(t *testing.T) {
 }
 
 func TestRequirePower(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name    string
 		require bool
@@ -191,6 +193,7 @@ func TestRequirePower(t *testing.T) {
 }
 
 func TestNoPowerToolWritesNoPowerFields(t *testing.T) {
+	t.Parallel()
 	o, _, log := powerOptions(t, "", 2) // auto, on a family without a GPU vendor, not the simulator
 	rep, err := Run(context.Background(), o)
 	require.NoError(t, err, "%s", log)
@@ -206,6 +209,7 @@ func TestNoPowerToolWritesNoPowerFields(t *testing.T) {
 }
 
 func TestPowerGPUSelection(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		env  map[string]string
@@ -233,6 +237,7 @@ func TestPowerGPUSelection(t *testing.T) {
 func recipeRendered(argv, env []string) recipe.Rendered { return recipe.Rendered{Argv: argv, Env: env} }
 
 func TestPowerFollowsServerRestarts(t *testing.T) {
+	t.Parallel()
 	// The recipe's launch changes at 16 concurrent requests: a new server, a new stream
 	// (a Slurm tool must run in the new job), and the old one stopped with its server.
 	o, h, log := powerOptions(t, PowerAMD, 8, 16)

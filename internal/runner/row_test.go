@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 const rowJSON = `{"image": "lmsysorg/sglang:v0.5.6", "model": "deepseek-ai/DeepSeek-R1-0528", "model-prefix": "dsr1",
@@ -12,6 +15,7 @@ const rowJSON = `{"image": "lmsysorg/sglang:v0.5.6", "model": "deepseek-ai/DeepS
  "disagg": false, "run-eval": true}`
 
 func TestParseRow(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		conc    string
 		want    string
@@ -26,18 +30,18 @@ func TestParseRow(t *testing.T) {
 	for _, tt := range tests {
 		r, err := ParseRow([]byte(fmt.Sprintf(rowJSON, tt.conc)))
 		if tt.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("conc %s: err = %v, want %q", tt.conc, err, tt.wantErr)
-			}
+			assert.ErrorContains(t, err, tt.wantErr, "conc %s", tt.conc)
 			continue
 		}
-		if err != nil || fmt.Sprint([]int(r.Conc)) != tt.want || !r.RunEval || r.MaxModelLen != 9416 {
-			t.Errorf("conc %s: %+v %v", tt.conc, r, err)
-		}
+		assert.NoError(t, err, "conc %s", tt.conc)
+		assert.Equal(t, tt.want, fmt.Sprint([]int(r.Conc)), "conc %s", tt.conc)
+		assert.True(t, r.RunEval, "conc %s: %+v %v", tt.conc, r, err)
+		assert.Equal(t, 9416, r.MaxModelLen, "conc %s", tt.conc)
 	}
 }
 
 func TestParseRowRejects(t *testing.T) {
+	t.Parallel()
 	for name, tt := range map[string]struct{ json, want string }{
 		"multi-node without layout": {`{"prefill": {}, "conc": [1]}`, "decode block is missing"},
 		"multi-node bad worker":     {strings.Replace(multinodeJSON, `"num-worker": 2`, `"num-worker": 0`, 1), "decode: num-worker 0, tp 8 and ep 8 must be positive"},
@@ -48,13 +52,13 @@ func TestParseRowRejects(t *testing.T) {
 		"not json":                  {`[1,2]`, "not a JSON object"},
 		"collects":                  {`{"conc": 1, "isl": 0, "osl": 1, "tp": 1}`, "model is empty"},
 	} {
-		if _, err := ParseRow([]byte(tt.json)); err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%s: err = %v, want %q", name, err, tt.want)
-		}
+		_, err := ParseRow([]byte(tt.json))
+		assert.ErrorContains(t, err, tt.want, "%s", name)
 	}
 }
 
 func TestRowFromEnv(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{
 		"EXP_NAME": "gptoss_1k1k", "MODEL": "openai/gpt-oss-120b", "IMAGE": "vllm/vllm-openai:v0.13.0",
 		"FRAMEWORK": "vllm", "PRECISION": "fp4", "TP": "4", "EP_SIZE": "1", "DP_ATTENTION": "false", "CONC": "4 8 16",
@@ -62,48 +66,39 @@ func TestRowFromEnv(t *testing.T) {
 		"RUN_EVAL": "true", "RUNNER_TYPE": "h100",
 	}
 	r, err := RowFromEnv(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.ModelPrefix != "gptoss" || fmt.Sprint([]int(r.Conc)) != "[4 8 16]" || r.TP != 4 || !r.RunEval || r.Runner != "h100" {
-		t.Errorf("row = %+v", r)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "gptoss", r.ModelPrefix, "row")
+	assert.Equal(t, "[4 8 16]", fmt.Sprint([]int(r.Conc)), "row")
+	assert.Equal(t, 4, r.TP, "row")
+	assert.True(t, r.RunEval, "row = %+v", r)
+	assert.Equal(t, "h100", r.Runner, "row")
 	env["TP"], env["CONC"] = "four", ""
-	if _, err := RowFromEnv(func(k string) string { return env[k] }); err == nil ||
-		!strings.Contains(err.Error(), `TP="four" is not an integer`) || !strings.Contains(err.Error(), "CONC is empty") {
-		t.Errorf("err = %v", err)
-	}
+	_, err = RowFromEnv(func(k string) string { return env[k] })
+	assert.ErrorContains(t, err, `TP="four" is not an integer`)
+	assert.Contains(t, err.Error(), "CONC is empty")
 }
 
 func TestParseConcs(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{"64": "[64]", "4 8": "[4 8]", "4,8": "[4 8]", "4x8x16": "[4 8 16]", "[4, 8]": "[4 8]"} {
 		c, err := ParseConcs(in)
-		if err != nil || fmt.Sprint([]int(c)) != want {
-			t.Errorf("%q = %v %v", in, c, err)
-		}
+		assert.NoError(t, err, "%q", in)
+		assert.Equal(t, want, fmt.Sprint([]int(c)), "%q", in)
 	}
-	if _, err := ParseConcs("4 eight"); err == nil {
-		t.Error("accepted a word")
-	}
+	_, err := ParseConcs("4 eight")
+	assert.Error(t, err, "accepted a word")
 }
 
 func TestStem(t *testing.T) {
+	t.Parallel()
 	r, err := ParseRow([]byte(fmt.Sprintf(rowJSON, "[4, 8]")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	want := "dsr1_1k8k_fp8_sglang_tp8-ep1-dpafalse_disagg-false_spec-none_conc8_b200-nv_0"
-	if got := r.Stem("", "b200-nv_0", 8); got != want {
-		t.Errorf("built stem = %s", got)
-	}
+	assert.Equal(t, want, r.Stem("", "b200-nv_0", 8), "built stem")
 	given := "dsr1_1k8k_fp8_sglang_tp8-ep1-dpafalse_disagg-false_spec-none_conc4 8_b200-nv_0"
-	if got := r.Stem(given, "b200-nv_0", 8); got != want {
-		t.Errorf("swapped stem = %s", got)
-	}
+	assert.Equal(t, want, r.Stem(given, "b200-nv_0", 8), "swapped stem")
 	r.Conc = Concs{64}
-	if got := r.Stem("custom-name", "x", 64); got != "custom-name" {
-		t.Errorf("a single point keeps RESULT_FILENAME: %s", got)
-	}
+	assert.Equal(t, "custom-name", r.Stem("custom-name", "x", 64), "a single point keeps RESULT_FILENAME")
 }
 
 // multinodeJSON is a row of the reference's master config (conformance case02), indented as
@@ -119,31 +114,29 @@ const multinodeJSON = `{
 }`
 
 func TestParseMultinodeRow(t *testing.T) {
+	t.Parallel()
 	r, err := ParseRow([]byte(multinodeJSON))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !r.Multinode() || r.PrefillGPUs() != 4 || r.DecodeGPUs() != 16 || r.EP != 0 || r.TP != 0 || fmt.Sprint([]int(r.Conc)) != "[1214 2048]" {
-		t.Errorf("row = %+v", r)
-	}
-	if s := r.Settings(); len(s) != 1 || s[0].Key != "CONFIG_FILE" || !strings.HasSuffix(s[0].Value, "mtp2.yaml") {
-		t.Errorf("settings = %v", s)
-	}
+	require.NoError(t, err)
+	assert.True(t, r.Multinode(), "row = %+v", r)
+	assert.Equal(t, 4, r.PrefillGPUs(), "row")
+	assert.Equal(t, 16, r.DecodeGPUs(), "row")
+	assert.Equal(t, 0, r.EP, "row")
+	assert.Equal(t, 0, r.TP, "row")
+	assert.Equal(t, "[1214 2048]", fmt.Sprint([]int(r.Conc)), "row")
+	s := r.Settings()
+	require.Len(t, s, 1, "settings")
+	assert.Equal(t, "CONFIG_FILE", s[0].Key, "settings")
+	assert.True(t, strings.HasSuffix(s[0].Value, "mtp2.yaml"), "settings = %v", s)
 	want := "dsr1_1k1k_fp4_dynamo-trt_prefill-tp4-ep4-dptrue-nw1_decode-tp8-ep8-dptrue-nw2_disagg-true_spec-mtp_conc1214x2048_b200-dgxc-slurm_0"
-	if got := r.PointStem("", "b200-dgxc-slurm_0", 2048); got != want+"_conc2048_gpus_20_ctx_4_gen_16" {
-		t.Errorf("point stem = %s", got)
-	}
-	if got := r.PointStem("given", "x", 1214); got != "given_conc1214_gpus_20_ctx_4_gen_16" {
-		t.Errorf("point stem with RESULT_FILENAME = %s", got)
-	}
+	assert.Equal(t, want+"_conc2048_gpus_20_ctx_4_gen_16", r.PointStem("", "b200-dgxc-slurm_0", 2048), "point stem")
+	assert.Equal(t, "given_conc1214_gpus_20_ctx_4_gen_16", r.PointStem("given", "x", 1214), "point stem with RESULT_FILENAME")
 	// The row may say how many GPUs a side has.
 	r.Decode.AdditionalSettings = []string{"DECODE_GPUS=12"}
-	if r.DecodeGPUs() != 12 {
-		t.Errorf("DECODE_GPUS not honoured: %d", r.DecodeGPUs())
-	}
+	assert.Equal(t, 12, r.DecodeGPUs(), "DECODE_GPUS not honoured")
 }
 
 func TestRowFromMultinodeEnv(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{
 		"EXP_NAME": "dsr1_8k1k", "MODEL": "deepseek-ai/DeepSeek-R1-0528", "IMAGE": "lmsysorg/sglang:v0.5.8-rocm700-mi35x",
 		"MODEL_PREFIX": "dsr1", "FRAMEWORK": "sglang-disagg", "PRECISION": "fp8", "ISL": "8192", "OSL": "1024",
@@ -153,16 +146,16 @@ func TestRowFromMultinodeEnv(t *testing.T) {
 		"PREFILL_NODES": "1", "DECODE_NODES": "2", "RUNNER_TYPE": "mi355x-disagg",
 	}
 	r, err := RowFromEnv(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !r.Multinode() || fmt.Sprint([]int(r.Conc)) != "[512 1024]" || r.Decode.NumWorkers != 2 || !r.Decode.DPAttn ||
-		r.DecodeGPUs() != 16 || r.setting("DECODE_NODES") != "2" || !r.Disagg {
-		t.Errorf("row = %+v settings %v", r, r.Settings())
-	}
+	require.NoError(t, err)
+	assert.True(t, r.Multinode(), "row = %+v settings %v", r, r.Settings())
+	assert.Equal(t, "[512 1024]", fmt.Sprint([]int(r.Conc)), "row")
+	assert.Equal(t, 2, r.Decode.NumWorkers, "row")
+	assert.True(t, r.Decode.DPAttn, "row = %+v settings %v", r, r.Settings())
+	assert.Equal(t, 16, r.DecodeGPUs(), "row")
+	assert.Equal(t, "2", r.setting("DECODE_NODES"), "row")
+	assert.True(t, r.Disagg, "row = %+v settings %v", r, r.Settings())
 	env["PREFILL_ADDITIONAL_SETTINGS"] = `["CONFIG_FILE=a.yaml"]`
 	env["DECODE_ADDITIONAL_SETTINGS"] = `not json`
-	if _, err := RowFromEnv(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "DECODE_ADDITIONAL_SETTINGS") {
-		t.Errorf("err = %v", err)
-	}
+	_, err = RowFromEnv(func(k string) string { return env[k] })
+	assert.ErrorContains(t, err, "DECODE_ADDITIONAL_SETTINGS")
 }

@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/engine"
 	"github.com/inferbench/inferbench/internal/execx"
 	"github.com/inferbench/inferbench/internal/inventory"
@@ -111,13 +114,9 @@ const runnerInventory = `families:
 func options(t *testing.T, b engine.Backend, conc ...int) (Options, *bytes.Buffer) {
 	t.Helper()
 	set, err := recipe.Parse("r.yaml", []byte(runnerRecipes))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	inv, err := inventory.Parse("i.yaml", []byte(runnerInventory))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var log bytes.Buffer
 	return Options{
 		Row: Row{Image: "img", Model: "sim-model", ModelPrefix: "sim", Precision: "fp8", Framework: "sim", Runner: "ci",
@@ -131,108 +130,89 @@ func options(t *testing.T, b engine.Backend, conc ...int) (Options, *bytes.Buffe
 func readManifest(t *testing.T, dir, stem string) *result.Manifest {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, result.ManifestFile(stem)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var m result.Manifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, json.Unmarshal(b, &m))
 	return &m
 }
 
 func TestServerReusedUntilTheLaunchChanges(t *testing.T) {
+	t.Parallel()
 	b := &simBackend{cfg: sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond}}
 	o, log := options(t, b, 4, 8, 16, 32)
 	rep, err := Run(context.Background(), o)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, log)
-	}
-	if len(b.specs) != 2 {
-		t.Fatalf("%d launches, want 2 (one below conc 16, one from 16)\n%s", len(b.specs), log)
-	}
+	require.NoError(t, err, "%v\n%s", err, log)
+	require.Len(t, b.specs, 2)
 	var reused []bool
 	for _, m := range rep.Points {
 		reused = append(reused, m.ServerReused)
-		if m.Status != result.StatusSuccess || m.ImageDigest != "sha256:feed" || m.AgentVersion != "test" {
-			t.Errorf("conc %d: %+v", m.Conc, m)
-		}
+		assert.Equal(t, result.StatusSuccess, m.Status, "conc")
+		assert.Equal(t, "sha256:feed", m.ImageDigest, "conc")
+		assert.Equal(t, "test", m.AgentVersion, "conc")
 		for _, f := range []string{result.RawFile(m.ResultFilename), result.AggFile(m.ResultFilename), result.ManifestFile(m.ResultFilename)} {
-			if _, err := os.Stat(filepath.Join(o.OutDir, f)); err != nil {
-				t.Errorf("missing %s", f)
-			}
+			_, err := os.Stat(filepath.Join(o.OutDir, f))
+			assert.NoError(t, err, "missing %s", f)
 		}
 	}
-	if fmt.Sprint(reused) != "[false true false true]" {
-		t.Errorf("reused = %v", reused)
-	}
+	assert.Equal(t, "[false true false true]", fmt.Sprint(reused))
 	for _, want := range []string{"reusing server inferbench-t1-1: rendered launch identical", "restarting server: rendered launch differs (args ---recv=10 +--recv=30)"} {
-		if !strings.Contains(log.String(), want) {
-			t.Errorf("log lacks %q:\n%s", want, log)
-		}
+		assert.Contains(t, log.String(), want, "log")
 	}
-	if b.stops != 2 || len(b.cleanups) != 1 || b.cleanups[0] != "t1" {
-		t.Errorf("stops %d cleanups %v", b.stops, b.cleanups)
-	}
-	if s := b.specs[1]; s.Name != "inferbench-t1-2" || s.RunID != "t1" || !strings.HasSuffix(s.LogPath, "server.log") {
-		t.Errorf("second launch spec: %+v", s)
-	}
+	assert.Equal(t, 2, b.stops)
+	require.Len(t, b.cleanups, 1)
+	assert.Equal(t, "t1", b.cleanups[0])
+	s := b.specs[1]
+	assert.Equal(t, "inferbench-t1-2", s.Name, "second launch spec")
+	assert.Equal(t, "t1", s.RunID, "second launch spec")
+	assert.True(t, strings.HasSuffix(s.LogPath, "server.log"), "second launch spec: %+v", s)
 }
 
 func TestBenchFailureKeepsGoingAndIsReported(t *testing.T) {
+	t.Parallel()
 	b := &simBackend{cfg: sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond, FailRate: 0.5, Seed: 1}}
 	o, log := options(t, b, 2, 4)
 	rep, err := Run(context.Background(), o)
-	if KindOf(err) != KindBench {
-		t.Fatalf("kind %v err %v\n%s", KindOf(err), err, log)
-	}
-	if len(rep.Points) != 2 {
-		t.Fatalf("%d points", len(rep.Points))
-	}
+	require.Equal(t, KindBench, KindOf(err), "kind %v err %v\n%s", KindOf(err), err, log)
+	require.Len(t, rep.Points, 2)
 	for _, m := range rep.Points {
-		if m.Status != result.StatusBenchFailed {
-			t.Errorf("conc %d status %s", m.Conc, m.Status)
-		}
-		if _, err := os.Stat(filepath.Join(o.OutDir, result.AggFile(m.ResultFilename))); err != nil {
-			t.Errorf("agg of a failed point missing: %v", err)
-		}
+		assert.Equal(t, result.StatusBenchFailed, m.Status, "conc")
+		_, err := os.Stat(filepath.Join(o.OutDir, result.AggFile(m.ResultFilename)))
+		assert.NoError(t, err, "agg of a failed point missing")
 	}
 }
 
 func TestStartFailureIsAnEngineFailureWithManifests(t *testing.T) {
+	t.Parallel()
 	b := &simBackend{startErr: errors.New("image pull failed: manifest unknown")}
 	o, _ := options(t, b, 2, 4)
 	rep, err := Run(context.Background(), o)
-	if KindOf(err) != KindEngine || !strings.Contains(err.Error(), "manifest unknown") {
-		t.Fatalf("kind %v err %v", KindOf(err), err)
-	}
-	if len(rep.Points) != 2 || rep.Points[1].StopReason != "not run: an earlier point failed" {
-		t.Fatalf("points %+v", rep.Points)
-	}
+	require.Equal(t, KindEngine, KindOf(err))
+	require.Contains(t, err.Error(), "manifest unknown")
+	require.Len(t, rep.Points, 2)
+	require.Equal(t, "not run: an earlier point failed", rep.Points[1].StopReason)
 	m := readManifest(t, o.OutDir, rep.Points[0].ResultFilename)
-	if m.Status != result.StatusEngineFailed || !strings.Contains(m.Message, "manifest unknown") || len(m.Phases) == 0 || m.Phases[0].Status != "failed" {
-		t.Errorf("manifest %+v", m)
-	}
+	assert.Equal(t, result.StatusEngineFailed, m.Status)
+	assert.Contains(t, m.Message, "manifest unknown")
+	require.NotEmpty(t, m.Phases)
+	assert.Equal(t, "failed", m.Phases[0].Status)
 }
 
 func TestTimeoutCancelsAndCleansUp(t *testing.T) {
 	b := &simBackend{cfg: sim.Config{TTFT: 50 * time.Millisecond, ITL: 50 * time.Millisecond}}
-	o, log := options(t, b, 1)
+	o, _ := options(t, b, 1)
 	o.NumPrompts, o.Timeout = 1000, 700*time.Millisecond
 	start := time.Now()
 	rep, err := Run(context.Background(), o)
-	if KindOf(err) != KindCancelled || !strings.Contains(err.Error(), "run timeout") {
-		t.Fatalf("kind %v err %v\n%s", KindOf(err), err, log)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("took %s", d)
-	}
-	if rep.Points[0].Status != result.StatusCancelled || b.stops != 1 || len(b.cleanups) != 1 {
-		t.Errorf("status %s stops %d cleanups %v", rep.Points[0].Status, b.stops, b.cleanups)
-	}
+	require.Equal(t, KindCancelled, KindOf(err))
+	require.Contains(t, err.Error(), "run timeout")
+	assert.LessOrEqual(t, time.Since(start), 5*time.Second, "took")
+	assert.Equal(t, result.StatusCancelled, rep.Points[0].Status)
+	assert.Equal(t, 1, b.stops)
+	assert.Len(t, b.cleanups, 1)
 }
 
 func TestUsageErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		change func(*Options)
@@ -249,12 +229,9 @@ func TestUsageErrors(t *testing.T) {
 			o, _ := options(t, b, 2)
 			tt.change(&o)
 			_, err := Run(context.Background(), o)
-			if KindOf(err) != KindUsage || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("kind %v err %v", KindOf(err), err)
-			}
-			if len(b.specs) != 0 {
-				t.Errorf("launched despite a usage error")
-			}
+			require.Equal(t, KindUsage, KindOf(err))
+			require.Contains(t, err.Error(), tt.want)
+			assert.Empty(t, b.specs, "launched despite a usage error")
 		})
 	}
 }
@@ -272,20 +249,18 @@ func TestEvaluatorRunsAfterThePointsWhenAsked(t *testing.T) {
 	ev := &fakeEval{}
 	o.Evaluator, o.Row.RunEval = ev, true
 	rep, err := Run(context.Background(), o)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, log)
-	}
-	if ev.got.Conc != 4 || !strings.HasPrefix(ev.got.BaseURL, "http://127.0.0.1:") {
-		t.Errorf("eval target %+v", ev.got)
-	}
+	require.NoError(t, err, "%v\n%s", err, log)
+	assert.Equal(t, 4, ev.got.Conc, "eval target")
+	assert.True(t, strings.HasPrefix(ev.got.BaseURL, "http://127.0.0.1:"), "eval target")
 	m := readManifest(t, o.OutDir, rep.Points[1].ResultFilename)
 	var names []string
 	for _, p := range m.Phases {
 		names = append(names, p.Name)
 	}
-	if m.Eval == nil || m.Eval.Task != "gsm8k" || strings.Join(names, ",") != "load,eval,stop" || len(m.Files) != 5 {
-		t.Errorf("manifest eval %+v phases %v files %v", m.Eval, names, m.Files)
-	}
+	require.NotNil(t, m.Eval, "manifest")
+	assert.Equal(t, "gsm8k", m.Eval.Task, "manifest")
+	assert.Equal(t, "load,eval,stop", strings.Join(names, ","), "manifest")
+	assert.Len(t, m.Files, 5, "manifest")
 }
 
 const multinodeRecipes = `recipes:
@@ -303,74 +278,56 @@ const multinodeRecipes = `recipes:
 // environment, nodes and GPUs per node from the layout, per-point files under the
 // multi-node names, and agg records with the prefill/decode GPU split.
 func TestMultinodeRow(t *testing.T) {
+	t.Parallel()
 	b := &simBackend{cfg: sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond}}
 	o, log := options(t, b, 2, 4)
 	set, err := recipe.Parse("r.yaml", []byte(multinodeRecipes))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	inv, err := inventory.Parse("i.yaml", []byte("families:\n  gb200-nv: {gpu: gb200, gpus-per-node: 4, vendor: nvidia, backend: slurm, port: 0}\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	row, err := ParseRow([]byte(multinodeJSON))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	row.Model, row.Conc = "sim-model", Concs{2, 4}
 	o.Row, o.Recipes, o.Inventory, o.RunnerName, o.RunnerType = row, set, inv, "gb200-nv_0", "gb200"
 	rep, err := Run(context.Background(), o)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, log)
-	}
-	if len(b.specs) != 1 {
-		t.Fatalf("%d launches, want one deployment for both points", len(b.specs))
-	}
+	require.NoError(t, err, "%v\n%s", err, log)
+	require.Len(t, b.specs, 1)
 	s := b.specs[0]
-	if got := strings.Join(s.Argv, " "); got != "launch --config=recipes/trtllm/b200-fp4/1k1k/mtp/ctx1_gen2_dep8_batch64_eplb0_mtp2.yaml --prefill=1x4@1 --decode=2x8@4" {
-		t.Errorf("argv = %s", got)
-	}
-	if s.Nodes != 5 || s.GPUs != 4 {
-		t.Errorf("nodes %d gpus/node %d, want 5 and 4", s.Nodes, s.GPUs)
-	}
+	assert.Equal(t, "launch --config=recipes/trtllm/b200-fp4/1k1k/mtp/ctx1_gen2_dep8_batch64_eplb0_mtp2.yaml --prefill=1x4@1 --decode=2x8@4", strings.Join(s.Argv, " "), "argv")
+	assert.Equal(t, 5, s.Nodes)
+	assert.Equal(t, 4, s.GPUs)
 	env := strings.Join(s.Env, " ")
 	for _, w := range []string{"CONC_LIST=2 4", "IS_MULTINODE=true", "PREFILL_NUM_WORKERS=1", "PREFILL_TP=4", "PREFILL_EP=4", "PREFILL_DP_ATTN=true",
 		"DECODE_NUM_WORKERS=2", "DECODE_TP=8", "DECODE_GPUS=16", "DECODE_NODES=4", "CONFIG_FILE=recipes/trtllm/", "DISAGG=true", "GPUS_PER_NODE=4"} {
-		if !strings.Contains(env, w) {
-			t.Errorf("env lacks %s: %s", w, env)
-		}
+		assert.Contains(t, env, w, "env")
 	}
 	for _, kv := range s.Env {
-		if strings.HasPrefix(kv, "TP=") || strings.HasPrefix(kv, "EP_SIZE=") {
-			t.Errorf("a multi-node launch has no single %s", kv)
-		}
+		assert.False(t, strings.HasPrefix(kv, "TP="), "a multi-node launch has no single %s", kv)
+		assert.False(t, strings.HasPrefix(kv, "EP_SIZE="), "a multi-node launch has no single %s", kv)
 	}
 	for i, m := range rep.Points {
 		stem := fmt.Sprintf("dsr1_1k1k_fp4_dynamo-trt_prefill-tp4-ep4-dptrue-nw1_decode-tp8-ep8-dptrue-nw2_disagg-true_spec-mtp_conc2x4_gb200-nv_0_conc%d_gpus_20_ctx_4_gen_16", m.Conc)
-		if m.ResultFilename != stem || m.Status != result.StatusSuccess || m.ServerReused != (i > 0) {
-			t.Errorf("point %d: %s %s reused %v", i, m.ResultFilename, m.Status, m.ServerReused)
-		}
+		assert.Equal(t, stem, m.ResultFilename, "point")
+		assert.Equal(t, result.StatusSuccess, m.Status, "point")
+		assert.Equal(t, i > 0, m.ServerReused, "point")
 		b, err := os.ReadFile(filepath.Join(o.OutDir, result.AggFile(stem)))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		var agg result.Agg
-		if err := json.Unmarshal(b, &agg); err != nil {
-			t.Fatal(err)
-		}
-		if !agg.IsMultinode || agg.NumPrefillGPU != 4 || agg.NumDecodeGPU != 16 || agg.Prefill.DPAttention != "true" || agg.Decode.NumWorkers != 2 ||
-			agg.TputPerGPU <= 0 || agg.HW != "gb200" {
-			t.Errorf("agg: %s", b)
-		}
+		require.NoError(t, json.Unmarshal(b, &agg))
+		assert.True(t, agg.IsMultinode, "agg: %s", b)
+		assert.Equal(t, 4, agg.NumPrefillGPU, "agg: %s", b)
+		assert.Equal(t, 16, agg.NumDecodeGPU, "agg: %s", b)
+		assert.Equal(t, "true", agg.Prefill.DPAttention, "agg: %s", b)
+		assert.Equal(t, 2, agg.Decode.NumWorkers, "agg: %s", b)
+		assert.Greater(t, agg.TputPerGPU, float64(0), "agg: %s", b)
+		assert.Equal(t, "gb200", agg.HW, "agg: %s", b)
 	}
-	if b.stops != 1 {
-		t.Errorf("stops = %d", b.stops)
-	}
+	assert.Equal(t, 1, b.stops)
 	// A recipe picked by name must be of the row's kind.
 	o.Engine = "single"
-	if _, err := Run(context.Background(), o); KindOf(err) != KindUsage || !strings.Contains(err.Error(), "is single-node, the row is multi-node") {
-		t.Errorf("err = %v", err)
-	}
+	_, err = Run(context.Background(), o)
+	assert.Equal(t, KindUsage, KindOf(err))
+	assert.Contains(t, err.Error(), "is single-node, the row is multi-node")
 }
 
 // execSimServer is a simServer whose backend can run commands where it runs.
@@ -398,6 +355,7 @@ func (b execSimBackend) Start(ctx context.Context, s engine.Spec) (engine.Server
 // output directory appears to it: the family's workspace mount for container launches, the
 // same path otherwise.
 func TestEvalTargetCarriesTheServersExec(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, inventory, runner string
 		exec                    bool
@@ -415,23 +373,18 @@ func TestEvalTargetCarriesTheServersExec(t *testing.T) {
 			}
 			o, log := options(t, b, 2)
 			inv, err := inventory.Parse("i.yaml", []byte(tc.inventory))
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			o.Inventory, o.RunnerName = inv, tc.runner
 			ev := &fakeEval{}
 			o.Evaluator, o.Row.RunEval = ev, true
-			if _, err := Run(context.Background(), o); err != nil {
-				t.Fatalf("%v\n%s", err, log)
-			}
-			if (ev.got.Exec != nil) != tc.exec || ev.got.ExecOutDir != tc.wantOutDir {
-				t.Fatalf("exec set %v, exec out dir %q", ev.got.Exec != nil, ev.got.ExecOutDir)
-			}
+			_, err = Run(context.Background(), o)
+			require.NoError(t, err, "%v\n%s", err, log)
+			require.Equal(t, tc.exec, ev.got.Exec != nil, "exec set")
+			require.Equal(t, tc.wantOutDir, ev.got.ExecOutDir, "exec set")
 			if tc.exec {
 				res, err := ev.got.Exec(context.Background(), []string{"lm_eval", "--tasks", "gsm8k"}, nil)
-				if err != nil || string(res.Stdout) != "ran lm_eval --tasks gsm8k" {
-					t.Errorf("exec through the target: %q %v", res.Stdout, err)
-				}
+				assert.NoError(t, err, "exec through the target")
+				assert.Equal(t, "ran lm_eval --tasks gsm8k", string(res.Stdout), "exec through the target")
 			}
 		})
 	}

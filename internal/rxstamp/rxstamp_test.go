@@ -5,6 +5,11 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	_ "github.com/inferbench/inferbench/internal/testkit" // defines -update, so `go test ./... -update` runs here too
 )
 
 func TestMonoFromWall(t *testing.T) {
@@ -23,9 +28,8 @@ func TestMonoFromWall(t *testing.T) {
 			if runtime.GOOS != "linux" && tc.want != 0 {
 				t.Skip("kernel stamps are Linux-only")
 			}
-			if got := now.Sub(MonoFromWall(now, tc.wall)); got != tc.want {
-				t.Errorf("MonoFromWall is %v before now, want %v", got, tc.want)
-			}
+			got := now.Sub(MonoFromWall(now, tc.wall))
+			assert.Equal(t, tc.want, got, "MonoFromWall is %v before now, want %v", got, tc.want)
 		})
 	}
 }
@@ -35,23 +39,17 @@ func TestMonoFromWall(t *testing.T) {
 func stampedRead(t *testing.T, addr string, wait time.Duration) time.Duration {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer c.Close()
 	rx := New(c)
-	if rx == nil {
-		t.Fatal("New returned nil for a TCP connection")
-	}
-	if _, err := c.Write([]byte("?")); err != nil {
-		t.Fatal(err)
-	}
+	require.NotNil(t, rx, "New returned nil for a TCP connection")
+	_, err = c.Write([]byte("?"))
+	require.NoError(t, err)
 	time.Sleep(wait)
 	buf := make([]byte, 16)
 	n, wall, err := rx.Read(buf)
-	if err != nil || string(buf[:n]) != "hello" {
-		t.Fatalf("Read = %q, %v", buf[:n], err)
-	}
+	require.NoError(t, err, "Read")
+	require.Equal(t, "hello", string(buf[:n]), "Read")
 	if wall == 0 {
 		return 0
 	}
@@ -67,9 +65,7 @@ func TestReadStampsLoopbackData(t *testing.T) {
 		t.Skip("kernel stamps are Linux-only")
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer ln.Close()
 	go func() {
 		for {
@@ -91,11 +87,8 @@ func TestReadStampsLoopbackData(t *testing.T) {
 			continue
 		}
 		stamped++
-		if lag < 15*time.Millisecond || lag > 5*time.Second {
-			t.Errorf("kernel stamp %v before the read returned, want the ~20ms the data waited", lag)
-		}
+		assert.GreaterOrEqual(t, lag, 15*time.Millisecond, "kernel stamp")
+		assert.LessOrEqual(t, lag, 5*time.Second, "kernel stamp")
 	}
-	if stamped == 0 {
-		t.Error("no read out of 10 carried a kernel receive stamp")
-	}
+	assert.NotEqual(t, 0, stamped, "no read out of 10 carried a kernel receive stamp")
 }

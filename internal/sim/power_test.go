@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inferbench/inferbench/internal/telemetry"
+
+	_ "github.com/inferbench/inferbench/internal/testkit" // defines -update, so `go test ./... -update` runs here too
 )
 
 func TestPowerModelCountsEnergyExactly(t *testing.T) {

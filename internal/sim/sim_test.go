@@ -14,6 +14,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // serve starts s on 127.0.0.1 and returns its base URL and a stop function that cancels
@@ -24,13 +27,9 @@ func serve(t *testing.T, cfg Config) (*Sim, string, func() error) {
 		cfg.Model = "m"
 	}
 	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- s.Serve(ctx, ln) }()
@@ -47,9 +46,7 @@ func serve(t *testing.T, cfg Config) (*Sim, string, func() error) {
 func post(t *testing.T, url, body string) (*http.Response, string) {
 	t.Helper()
 	resp, err := http.Post(url, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp, string(b)
@@ -64,29 +61,24 @@ func TestStartupDelayAndReadiness(t *testing.T) {
 		mu.Unlock()
 	}})
 	resp, err := http.Get(url + "/health")
-	if err != nil || resp.StatusCode != 503 {
-		t.Fatalf("health during startup: %v %v", resp.StatusCode, err)
-	}
-	if r, _ := post(t, url+"/v1/completions", `{"model":"m","prompt":"x"}`); r.StatusCode != 503 {
-		t.Errorf("completion during startup: %d, want 503", r.StatusCode)
-	}
+	require.NoError(t, err, "health during startup")
+	require.Equal(t, 503, resp.StatusCode, "health during startup")
+	r, _ := post(t, url+"/v1/completions", `{"model":"m","prompt":"x"}`)
+	assert.Equal(t, 503, r.StatusCode, "completion during startup")
 	time.Sleep(200 * time.Millisecond)
-	if resp, err := http.Get(url + "/health"); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("health after startup: %v %v", resp.StatusCode, err)
-	}
+	resp, err = http.Get(url + "/health")
+	require.NoError(t, err, "health after startup")
+	require.Equal(t, 200, resp.StatusCode, "health after startup")
 	mu.Lock()
 	defer mu.Unlock()
-	if len(logs) != 2 || !strings.Contains(logs[1], "ready") {
-		t.Errorf("log lines %q, want listening then ready", logs)
-	}
+	require.Len(t, logs, 2, "log lines")
+	assert.Contains(t, logs[1], "ready", "log lines")
 }
 
 func TestEndpoints(t *testing.T) {
 	_, url, _ := serve(t, Config{Model: "org/m", MaxModelLen: 4096})
 	resp, err := http.Get(url + "/v1/models")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var models struct {
 		Data []struct {
 			ID          string `json:"id"`
@@ -94,30 +86,24 @@ func TestEndpoints(t *testing.T) {
 		} `json:"data"`
 	}
 	json.NewDecoder(resp.Body).Decode(&models)
-	if len(models.Data) != 1 || models.Data[0].ID != "org/m" || models.Data[0].MaxModelLen != 4096 {
-		t.Errorf("models %+v", models)
-	}
+	require.Len(t, models.Data, 1)
+	assert.Equal(t, "org/m", models.Data[0].ID)
+	assert.Equal(t, 4096, models.Data[0].MaxModelLen)
 	_, tok := post(t, url+"/tokenize", `{"model":"org/m","prompt":"one two three"}`)
-	if !strings.Contains(tok, `"count":3`) {
-		t.Errorf("tokenize: %s", tok)
-	}
+	assert.Contains(t, tok, `"count":3`, "tokenize")
 	r, body := post(t, url+"/v1/completions", `{"model":"other","prompt":"x"}`)
-	if r.StatusCode != 400 || !strings.Contains(body, "does not exist") {
-		t.Errorf("wrong model: %d %s", r.StatusCode, body)
-	}
+	assert.Equal(t, 400, r.StatusCode, "wrong model")
+	assert.Contains(t, body, "does not exist", "wrong model")
 	post(t, url+"/v1/completions", `{"model":"org/m","prompt":[1,2,3],"max_tokens":4}`)
 	resp, _ = http.Get(url + "/metrics")
 	m, _ := io.ReadAll(resp.Body)
 	for _, want := range []string{`vllm:num_requests_running{model_name="org/m"} 0`, `vllm:num_requests_waiting{model_name="org/m"} 0`,
 		`vllm:prompt_tokens_total{model_name="org/m"} 3`, `vllm:generation_tokens_total{model_name="org/m"} 4`, `vllm:request_success_total{model_name="org/m"} 1`} {
-		if !strings.Contains(string(m), want) {
-			t.Errorf("metrics lack %q:\n%s", want, m)
-		}
+		assert.Contains(t, string(m), want, "metrics")
 	}
 	checkPrometheusText(t, string(m))
-	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
-		t.Errorf("metrics content type %q, want text/plain (Prometheus text format)", ct)
-	}
+	ct := resp.Header.Get("Content-Type")
+	assert.True(t, strings.HasPrefix(ct, "text/plain"), "metrics content type %q, want text/plain (Prometheus text format)", ct)
 }
 
 // checkPrometheusText checks the exposition format: every sample has a name, optional
@@ -129,9 +115,7 @@ func checkPrometheusText(t *testing.T, text string) {
 	for _, l := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
 		if f, ok := strings.CutPrefix(l, "# TYPE "); ok {
 			name, kind, _ := strings.Cut(f, " ")
-			if kind != "counter" && kind != "gauge" && kind != "histogram" {
-				t.Errorf("metric %s has type %q", name, kind)
-			}
+			assert.False(t, kind != "counter" && kind != "gauge" && kind != "histogram", "metric %s has type %q", name, kind)
 			typed[name] = true
 			continue
 		}
@@ -139,13 +123,10 @@ func checkPrometheusText(t *testing.T, text string) {
 			continue
 		}
 		m := sample.FindStringSubmatch(l)
-		if m == nil {
-			t.Errorf("not a Prometheus sample line: %q", l)
+		if !assert.NotNil(t, m, "not a Prometheus sample line: %q", l) {
 			continue
 		}
-		if !typed[m[1]] {
-			t.Errorf("sample %s before its # TYPE line", m[1])
-		}
+		assert.True(t, typed[m[1]], "sample")
 	}
 }
 
@@ -154,15 +135,13 @@ func TestVersion(t *testing.T) {
 		// During the startup delay too: the runner asks while the engine loads.
 		_, url, _ := serve(t, Config{Version: tc.set, StartupDelay: time.Minute})
 		resp, err := http.Get(url + "/version")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		var v struct{ Version string }
 		err = json.NewDecoder(resp.Body).Decode(&v)
 		resp.Body.Close()
-		if err != nil || resp.StatusCode != 200 || v.Version != tc.want {
-			t.Errorf("GET /version = %d %+v (%v), want %q", resp.StatusCode, v, err, tc.want)
-		}
+		assert.NoError(t, err)
+		assert.Equal(t, 200, resp.StatusCode)
+		assert.Equal(t, tc.want, v.Version)
 	}
 }
 
@@ -170,14 +149,13 @@ func TestVersion(t *testing.T) {
 func stream(t *testing.T, url, body string) []string {
 	t.Helper()
 	resp, err := http.Post(url, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer resp.Body.Close()
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+	if resp.StatusCode != 200 {
 		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("status %d %s", resp.StatusCode, b)
+		require.Equal(t, 200, resp.StatusCode, "%s", b)
 	}
+	require.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
 	var out []string
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
@@ -194,9 +172,8 @@ func TestStreamingFormats(t *testing.T) {
 		ev := stream(t, url+"/v1/completions", `{"model":"m","prompt":[5,6],"max_tokens":7,"stream":true,"ignore_eos":true,
 			"stream_options":{"include_usage":true,"continuous_usage_stats":true}}`)
 		// chunks of 1, 3, 3 tokens, the usage chunk, [DONE]
-		if len(ev) != 5 || ev[4] != "[DONE]" {
-			t.Fatalf("events %q", ev)
-		}
+		require.Len(t, ev, 5, "events")
+		require.Equal(t, "[DONE]", ev[4], "events")
 		var c struct {
 			Choices []struct {
 				Text         string  `json:"text"`
@@ -209,42 +186,42 @@ func TestStreamingFormats(t *testing.T) {
 		}
 		for i, want := range []int{1, 4, 7} {
 			json.Unmarshal([]byte(ev[i]), &c)
-			if len(c.Choices) != 1 || c.Usage == nil || c.Usage.CompletionTokens != want {
-				t.Errorf("chunk %d %s: want cumulative usage %d", i, ev[i], want)
-			}
+			assert.Len(t, c.Choices, 1, "chunk %d", i)
+			require.NotNil(t, c.Usage, "chunk %d", i)
+			assert.Equal(t, want, c.Usage.CompletionTokens, "chunk %d", i)
 		}
-		if *c.Choices[0].FinishReason != "length" {
-			t.Errorf("finish reason %v", *c.Choices[0].FinishReason)
-		}
+		assert.Equal(t, "length", *c.Choices[0].FinishReason)
 		c.Choices = nil
 		json.Unmarshal([]byte(ev[3]), &c)
-		if len(c.Choices) != 0 || c.Usage.PromptTokens != 2 || c.Usage.CompletionTokens != 7 {
-			t.Errorf("usage chunk %s", ev[3])
-		}
+		assert.Empty(t, c.Choices, "usage chunk")
+		assert.Equal(t, 2, c.Usage.PromptTokens, "usage chunk")
+		assert.Equal(t, 7, c.Usage.CompletionTokens, "usage chunk")
 	})
 	t.Run("chat without usage", func(t *testing.T) {
 		ev := stream(t, url+"/v1/chat/completions", `{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hi there"}]}],
 			"max_completion_tokens":2,"stream":true}`)
-		if len(ev) != 3 || !strings.Contains(ev[0], `"delta":{"role":"assistant","content":`) || strings.Contains(ev[1], "role") || strings.Contains(ev[1], `"usage":{`) {
-			t.Fatalf("events %q", ev)
-		}
+		require.Len(t, ev, 3, "events")
+		require.Contains(t, ev[0], `"delta":{"role":"assistant","content":`, "events")
+		require.NotContains(t, ev[1], "role", "events")
+		require.NotContains(t, ev[1], `"usage":{`, "events")
 	})
 	t.Run("truth", func(t *testing.T) {
 		tr := s.Truth()
-		if len(tr) != 2 || !tr[0].OK() || len(tr[0].Chunks) != 3 || tr[0].CompletionTokens != 7 || !tr[0].UsageSent || tr[1].UsageSent {
-			t.Errorf("truth %+v", tr)
-		}
+		require.Len(t, tr, 2, "truth")
+		assert.True(t, tr[0].OK(), "truth %+v", tr)
+		assert.Len(t, tr[0].Chunks, 3, "truth")
+		assert.Equal(t, 7, tr[0].CompletionTokens, "truth")
+		assert.True(t, tr[0].UsageSent, "truth %+v", tr)
+		assert.False(t, tr[1].UsageSent, "truth %+v", tr)
 		resp, _ := http.Get(url + "/sim/truth")
 		var list []Truth
 		json.NewDecoder(resp.Body).Decode(&list)
-		if len(list) != 2 || list[0].ID != tr[0].ID {
-			t.Errorf("GET /sim/truth %+v", list)
-		}
+		require.Len(t, list, 2, "GET /sim/truth")
+		assert.Equal(t, tr[0].ID, list[0].ID, "GET /sim/truth")
 		req, _ := http.NewRequest(http.MethodDelete, url+"/sim/truth", nil)
 		http.DefaultClient.Do(req)
-		if n := len(s.Truth()); n != 0 {
-			t.Errorf("%d truth records after DELETE", n)
-		}
+		n := len(s.Truth())
+		assert.Equal(t, 0, n, "%d truth records after DELETE", n)
 	})
 }
 
@@ -252,9 +229,7 @@ func TestReplyModes(t *testing.T) {
 	script := filepath.Join(t.TempDir(), "script.json")
 	os.WriteFile(script, []byte(`{"Janet":"She makes $18 every day.\n#### 18","":"I do not know.\n#### 0"}`), 0o644)
 	rules, err := LoadScript(script)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	tests := []struct {
 		name string
 		cfg  Config
@@ -281,12 +256,9 @@ func TestReplyModes(t *testing.T) {
 					Message struct{ Content string }
 				}
 			}
-			if err := json.Unmarshal([]byte(body), &r); err != nil || len(r.Choices) != 1 {
-				t.Fatalf("response %s: %v", body, err)
-			}
-			if got := r.Choices[0].Text + r.Choices[0].Message.Content; got != tc.want {
-				t.Errorf("reply %q, want %q", got, tc.want)
-			}
+			require.NoError(t, json.Unmarshal([]byte(body), &r), "response %s", body)
+			require.Len(t, r.Choices, 1, "response %s", body)
+			assert.Equal(t, tc.want, r.Choices[0].Text+r.Choices[0].Message.Content, "reply")
 		})
 	}
 }
@@ -305,12 +277,9 @@ func TestBatching(t *testing.T) {
 	}
 	wg.Wait()
 	tr := s.Truth()
-	if len(tr) != 2 {
-		t.Fatalf("truth %+v", tr)
-	}
-	if q := max(tr[0].Queued, tr[1].Queued); q < 15*time.Millisecond {
-		t.Errorf("second request queued %v, want about the first's 20 ms", q)
-	}
+	require.Len(t, tr, 2, "truth")
+	q := max(tr[0].Queued, tr[1].Queued)
+	assert.GreaterOrEqual(t, q, 15*time.Millisecond, "second request queued %v, want about the first's 20 ms", q)
 
 	s2, url2, _ := serve(t, Config{ITL: 2 * time.Millisecond, ITLPerSeq: 2 * time.Millisecond})
 	for range 4 {
@@ -322,49 +291,35 @@ func TestBatching(t *testing.T) {
 	}
 	wg.Wait()
 	for _, tr := range s2.Truth() {
-		if e := tr.E2EL(); e < 10*time.Millisecond {
-			t.Errorf("5 steps of >= 2 ms with up to 4 running took %v", e)
-		}
+		assert.GreaterOrEqual(t, tr.E2EL(), 10*time.Millisecond, "5 steps of >= 2 ms with up to 4 running took")
 	}
 }
 
 func TestInjectedFailuresAndShutdown(t *testing.T) {
 	_, url, stop := serve(t, Config{FailRate: 1, ITL: time.Second})
 	r, body := post(t, url+"/v1/completions", `{"model":"m","prompt":"a"}`)
-	if r.StatusCode != 500 || !strings.Contains(body, "injected") {
-		t.Errorf("%d %s", r.StatusCode, body)
-	}
+	assert.Equal(t, 500, r.StatusCode)
+	assert.Contains(t, body, "injected")
 
 	// A stream in flight is cut and Serve returns promptly on cancel.
 	_, url2, stop2 := serve(t, Config{ITL: time.Second})
 	resp, err := http.Post(url2+"/v1/completions", "application/json", strings.NewReader(`{"model":"m","prompt":"a","max_tokens":100,"stream":true}`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer resp.Body.Close()
 	start := time.Now()
-	if err := stop2(); err != nil {
-		t.Errorf("Serve: %v", err)
-	}
-	if el := time.Since(start); el > 2*time.Second {
-		t.Errorf("shutdown took %v", el)
-	}
+	assert.NoError(t, stop2(), "Serve")
+	assert.LessOrEqual(t, time.Since(start), 2*time.Second, "shutdown took")
 	stop()
 }
 
 func TestValidate(t *testing.T) {
 	err := (&Config{TTFT: -1, Jitter: 1, FailRate: 2, Mode: "script"}).Validate()
-	if err == nil {
-		t.Fatal("want errors")
-	}
+	require.Error(t, err, "want errors")
 	for _, want := range []string{"model", "ttft", "jitter", "fail rate", "script"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("errors lack %q: %v", want, err)
-		}
+		assert.Contains(t, err.Error(), want, "errors")
 	}
-	if _, err := LoadScript(filepath.Join(t.TempDir(), "none.json")); err == nil {
-		t.Error("missing script file accepted")
-	}
+	_, err = LoadScript(filepath.Join(t.TempDir(), "none.json"))
+	assert.Error(t, err, "missing script file accepted")
 }
 
 func TestSplitTokens(t *testing.T) {
@@ -378,9 +333,8 @@ func TestSplitTokens(t *testing.T) {
 		{"", nil},
 	} {
 		got := splitTokens(tc.in)
-		if strings.Join(got, "|") != strings.Join(tc.want, "|") || strings.Join(got, "") != tc.in {
-			t.Errorf("splitTokens(%q) = %q, want %q", tc.in, got, tc.want)
-		}
+		assert.Equal(t, strings.Join(tc.want, "|"), strings.Join(got, "|"), "splitTokens")
+		assert.Equal(t, tc.in, strings.Join(got, ""), "splitTokens")
 	}
 }
 
@@ -395,12 +349,10 @@ func TestJitter(t *testing.T) {
 		sum += g
 	}
 	// Steps are scheduled on absolute times, so their mean stays the configured step.
-	if mean := sum / time.Duration(len(gaps)); mean < 3*time.Millisecond || mean > 6*time.Millisecond {
-		t.Errorf("mean gap %v, want about 4 ms", mean)
-	}
-	if hi-lo < time.Millisecond {
-		t.Errorf("gaps within [%v, %v]: jitter had no effect", lo, hi)
-	}
+	mean := sum / time.Duration(len(gaps))
+	assert.GreaterOrEqual(t, mean, 3*time.Millisecond, "mean gap")
+	assert.LessOrEqual(t, mean, 6*time.Millisecond, "mean gap")
+	assert.GreaterOrEqual(t, hi-lo, time.Millisecond, "gaps within [%v, %v]: jitter had no effect", lo, hi)
 }
 
 // TestWaitingQueueInMetrics: beyond MaxNumSeqs, requests wait, and /metrics shows the
@@ -420,9 +372,7 @@ func TestWaitingQueueInMetrics(t *testing.T) {
 	var last string
 	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		resp, err := http.Get(url + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		last = string(b)
@@ -430,5 +380,5 @@ func TestWaitingQueueInMetrics(t *testing.T) {
 			return
 		}
 	}
-	t.Errorf("metrics never showed 1 running and 2 waiting; last:\n%s", last)
+	assert.Fail(t, "metrics never showed 1 running and 2 waiting", "last:\n%s", last)
 }

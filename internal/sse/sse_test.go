@@ -6,9 +6,15 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	_ "github.com/inferbench/inferbench/internal/testkit" // defines -update, so `go test ./... -update` runs here too
 )
 
 func TestDecoder(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		in    string
@@ -39,37 +45,35 @@ func TestDecoder(t *testing.T) {
 					if errors.Is(err, io.EOF) {
 						break
 					}
-					if err != nil {
-						t.Fatal(err)
-					}
+					require.NoError(t, err)
 					types = append(types, string(ev.Type))
 					datas = append(datas, string(ev.Data))
 				}
-				if strings.Join(types, "|") != strings.Join(tc.types, "|") || strings.Join(datas, "|") != strings.Join(tc.datas, "|") || len(datas) != len(tc.datas) {
-					t.Errorf("got types %q datas %q, want %q %q", types, datas, tc.types, tc.datas)
-				}
+				assert.Equal(t, strings.Join(tc.types, "|"), strings.Join(types, "|"))
+				assert.Equal(t, strings.Join(tc.datas, "|"), strings.Join(datas, "|"))
+				assert.Len(t, datas, len(tc.datas))
 			})
 		}
 	}
 }
 
 func TestDecoderReadError(t *testing.T) {
+	t.Parallel()
 	boom := errors.New("boom")
 	d := NewDecoder(io.MultiReader(strings.NewReader("data: a\n\n"), iotest.ErrReader(boom)), 0)
-	if ev, err := d.Next(); err != nil || string(ev.Data) != "a" {
-		t.Fatalf("first = %q, %v", ev.Data, err)
-	}
-	if _, err := d.Next(); !errors.Is(err, boom) {
-		t.Fatalf("err = %v, want boom", err)
-	}
+	ev, err := d.Next()
+	require.NoError(t, err, "first")
+	require.Equal(t, "a", string(ev.Data), "first")
+	_, err = d.Next()
+	require.ErrorIs(t, err, boom)
 }
 
 func TestDecoderTooLong(t *testing.T) {
+	t.Parallel()
 	d := NewDecoder(strings.NewReader("data: "+strings.Repeat("x", 100)), 8)
 	d.max = 32
-	if _, err := d.Next(); !errors.Is(err, ErrTooLong) {
-		t.Fatalf("err = %v, want ErrTooLong", err)
-	}
+	_, err := d.Next()
+	require.ErrorIs(t, err, ErrTooLong)
 }
 
 func BenchmarkDecoder(b *testing.B) {

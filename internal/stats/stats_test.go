@@ -3,9 +3,15 @@ package stats
 import (
 	"math"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	_ "github.com/inferbench/inferbench/internal/testkit" // defines -update, so `go test ./... -update` runs here too
 )
 
 func TestStats(t *testing.T) {
+	t.Parallel()
 	// Expected values computed with numpy 1.26: np.mean, np.std (ddof=0), np.percentile.
 	tests := []struct {
 		name                     string
@@ -36,30 +42,33 @@ func TestStats(t *testing.T) {
 				{"p100", Percentile(tc.xs, 100), tc.p100},
 			}
 			for _, c := range checks {
-				if !near(c.got, c.want) {
-					t.Errorf("%s = %v, want %v", c.what, c.got, c.want)
-				}
+				assert.True(t, near(c.got, c.want), "%s = %v, want %v", c.what, c.got, c.want)
 			}
 			s := Summarize(tc.xs, []float64{90, 99, 99.9})
-			if !near(s.Mean, tc.mean) || !near(s.Std, tc.std) || !near(s.Median, tc.med) ||
-				!near(s.Percentiles[0], tc.p90) || !near(s.Percentiles[1], tc.p99) || !near(s.Percentiles[2], tc.p999) {
-				t.Errorf("Summarize = %+v", s)
-			}
+			assert.True(t, near(s.Mean, tc.mean), "Summarize = %+v", s)
+			assert.True(t, near(s.Std, tc.std), "Summarize = %+v", s)
+			assert.True(t, near(s.Median, tc.med), "Summarize = %+v", s)
+			assert.True(t, near(s.Percentiles[0], tc.p90), "Summarize = %+v", s)
+			assert.True(t, near(s.Percentiles[1], tc.p99), "Summarize = %+v", s)
+			assert.True(t, near(s.Percentiles[2], tc.p999), "Summarize = %+v", s)
 		})
 	}
 }
 
 func TestPercentileDoesNotModifyInput(t *testing.T) {
+	t.Parallel()
 	xs := []float64{3, 1, 2}
 	Percentile(xs, 50)
-	if xs[0] != 3 || xs[1] != 1 || xs[2] != 2 {
-		t.Fatalf("input modified: %v", xs)
-	}
+	require.Equal(t, float64(3), xs[0], "input modified")
+	require.Equal(t, float64(1), xs[1], "input modified")
+	require.Equal(t, float64(2), xs[2], "input modified")
 }
 
 func TestScale(t *testing.T) {
+	t.Parallel()
 	s := Summary{Mean: 1, Median: 2, Std: 3, Percentiles: []float64{4}}.Scale(1000)
-	if s.Mean != 1000 || s.Median != 2000 || s.Std != 3000 || s.Percentiles[0] != 4000 {
-		t.Fatalf("Scale = %+v", s)
-	}
+	require.Equal(t, float64(1000), s.Mean, "Scale")
+	require.Equal(t, float64(2000), s.Median, "Scale")
+	require.Equal(t, float64(3000), s.Std, "Scale")
+	require.Equal(t, float64(4000), s.Percentiles[0], "Scale")
 }

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // The sampler's own cost and the delay a broken tool adds, measured on this machine:
@@ -60,9 +62,7 @@ func BenchmarkSamplerCPU(b *testing.B) {
 		cpu += cpuNow() - c0
 		sampled += time.Since(t0)
 		samples += sum.Samples
-		if sum.Problem != "" {
-			b.Fatalf("%s: %s", sum.Problem, sum.Message)
-		}
+		require.Empty(b, sum.Problem, "%s: %s", sum.Problem, sum.Message)
 	}
 	b.ReportMetric(cpu.Seconds()*1e3/sampled.Seconds(), "cpu-ms/s")
 	b.ReportMetric(float64(samples)/sampled.Seconds(), "samples/s")
@@ -102,9 +102,7 @@ func BenchmarkStartStopHungTool(b *testing.B) {
 		sum := s.Record(filepath.Join(dir, "m.csv")).Stop(time.Now())
 		s.Close()
 		cancel()
-		if sum.Problem != ProblemStalled {
-			b.Fatalf("problem %q, want %s", sum.Problem, ProblemStalled)
-		}
+		require.Equal(b, ProblemStalled, sum.Problem)
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms-delay/point")
 }
@@ -116,9 +114,7 @@ func BenchmarkStartStopMissingTool(b *testing.B) {
 		s := tl.Start(context.Background(), Options{})
 		sum := s.Record(filepath.Join(dir, "m.csv")).Stop(time.Now())
 		s.Close()
-		if sum.Problem != ProblemMissing {
-			b.Fatalf("problem %q, want %s", sum.Problem, ProblemMissing)
-		}
+		require.Equal(b, ProblemMissing, sum.Problem)
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs-delay/point")
 }

@@ -206,7 +206,7 @@ func TestSamplerHealthyStream(t *testing.T) {
 	assert.Empty(t, sum.Problem, sum.Message)
 	assert.Equal(t, []string{"0", "1"}, sum.GPUs)
 	assert.Equal(t, 8, sum.Samples)
-	assert.Empty(t, st.signals(), "a recording ends, the stream goes on")
+	assert.Empty(t, st.signals(), "a recording ends, the stream goes")
 	s.Close()
 	assert.Equal(t, []os.Signal{syscall.SIGTERM}, st.signals())
 

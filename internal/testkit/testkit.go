@@ -5,6 +5,7 @@ package testkit
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,14 +76,36 @@ func RepoRoot(t testing.TB) string {
 // INFERBENCH_SHARED overrides the location.
 func Shared(t testing.TB, rel string) string {
 	t.Helper()
+	p, err := sharedPath(t, rel)
+	if err != nil {
+		t.Skipf("skipping %s: %v", t.Name(), err)
+	}
+	return p
+}
+
+// LookupShared is Shared for a test that still has something to check without the reference
+// material: it returns false where rel is missing, and logs that the checks against it were
+// skipped.
+func LookupShared(t testing.TB, rel string) (string, bool) {
+	t.Helper()
+	p, err := sharedPath(t, rel)
+	if err != nil {
+		t.Logf("%s: skipping the checks against the reference: %v", t.Name(), err)
+		return "", false
+	}
+	return p, true
+}
+
+func sharedPath(t testing.TB, rel string) (string, error) {
+	t.Helper()
 	root := os.Getenv("INFERBENCH_SHARED")
 	if root == "" {
 		root = filepath.Join(filepath.Dir(RepoRoot(t)), "shared")
 	}
 	p := filepath.Join(root, filepath.FromSlash(rel))
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("skipping %s: the reference material %s is not beside the repository (%s)",
-			t.Name(), strings.TrimPrefix(p, filepath.Dir(root)+string(filepath.Separator)), err)
+		return "", fmt.Errorf("the reference material %s is not beside the repository (%w)",
+			strings.TrimPrefix(p, filepath.Dir(root)+string(filepath.Separator)), err)
 	}
-	return p
+	return p, nil
 }

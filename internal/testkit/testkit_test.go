@@ -62,7 +62,16 @@ func TestIntegration(t *testing.T) {
 }
 
 func TestShared(t *testing.T) {
-	t.Setenv("INFERBENCH_SHARED", t.TempDir())
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "conformance", "case1"), 0o755))
+	t.Setenv("INFERBENCH_SHARED", dir)
 	r := run(t, func(tb testing.TB) { Shared(tb, "conformance/nothing") })
 	assert.True(t, r.skipped)
+	assert.Equal(t, filepath.Join(dir, "conformance", "case1"), Shared(t, "conformance/case1"))
+
+	_, ok := LookupShared(t, "conformance/nothing")
+	assert.False(t, ok, "a missing directory is reported missing")
+	p, ok := LookupShared(t, "conformance/case1")
+	assert.True(t, ok)
+	assert.Equal(t, filepath.Join(dir, "conformance", "case1"), p)
 }

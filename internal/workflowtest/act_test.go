@@ -16,9 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	evalpkg "github.com/inferbench/inferbench/internal/eval"
 	"github.com/inferbench/inferbench/internal/execx"
 	"github.com/inferbench/inferbench/internal/result"
+	"github.com/inferbench/inferbench/internal/testkit"
 )
 
 // Pinned actions the workflows use, mapped to the stand-ins in testdata/actions under act.
@@ -59,7 +63,7 @@ func actBinary(t *testing.T) string {
 			return c
 		}
 	}
-	requireIntegration(t, "nektos/act is not installed (GOBIN=$HOME/go/bin go install github.com/nektos/act@v0.2.89)")
+	testkit.Integration(t, "act", false, "GOBIN=$HOME/go/bin go install github.com/nektos/act@v0.2.89")
 	return ""
 }
 
@@ -68,16 +72,13 @@ func actBinary(t *testing.T) string {
 func newActEnv(t *testing.T, extra map[string][]byte) *actEnv {
 	t.Helper()
 	e := &actEnv{act: actBinary(t)}
-	if _, err := os.Stat(filepath.Join(repoRoot(t), "action.yml")); err != nil {
-		t.Fatalf("the workflows generate their matrix through the root action.yml, which is missing: %v", err)
-	}
+	_, err := os.Stat(filepath.Join(repoRoot(t), "action.yml"))
+	require.NoError(t, err, "the workflows generate their matrix through the root action.yml, which is missing")
 	tmp := t.TempDir()
 	e.ws, e.artifacts, e.cache = filepath.Join(tmp, "repo"), filepath.Join(tmp, "artifacts"), filepath.Join(tmp, "act-cache")
 	copyTree(t, repoRoot(t), e.ws)
 	for rel, b := range extra {
-		if err := os.WriteFile(filepath.Join(e.ws, filepath.FromSlash(rel)), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(filepath.Join(e.ws, filepath.FromSlash(rel)), b, 0o644))
 	}
 	e.git(t, "init", "-q", "-b", "main")
 	// act takes github.repository from the origin remote; the fork guard compares with it.
@@ -97,9 +98,7 @@ func (e *actEnv) git(t *testing.T, args ...string) string {
 	defer cancel()
 	res, err := execx.OS{}.Run(ctx, execx.Cmd{Name: "git", Dir: e.ws,
 		Args: append([]string{"-c", "user.email=act@inferbench.test", "-c", "user.name=act"}, args...)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return strings.TrimSpace(string(res.Stdout))
 }
 
@@ -153,18 +152,14 @@ const (
 func TestE2EDispatchUnderAct(t *testing.T) {
 	t.Parallel() // act runs are independent: own workspace, artifact server and port
 	script, err := evalpkg.SimScript(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	e := newActEnv(t, map[string][]byte{scriptFile: script})
 	command := "full-sweep --single-node --run-evals" +
 		" --config-files " + e2eDir + "/master.yaml" +
 		" --runner-config " + e2eDir + "/runners.yaml"
 	out, err := e.run(t, 10*time.Minute, e.args(t, "e2e.yml", map[string]string{"command": command, "test-name": "act"},
 		"--env", "INFERBENCH_RECIPES="+e2eDir+"/recipes.yaml", "--env", "INFERBENCH_EVAL_MODE=builtin"))
-	if err != nil {
-		t.Fatalf("act failed: %v\n%s", err, tail(out, 120))
-	}
+	require.NoError(t, err, "act failed: %v\n%s", err, tail(out, 120))
 	t.Log(logLine(out, "collect: "))
 	// The names benchmark.yml builds in expressions must be the agent's own (internal/result),
 	// e.g. simtiny_128_16_fp8_sim_tp1-ep1-dpafalse_disagg-false_spec-none_conc1_local_0.
@@ -180,13 +175,10 @@ func TestE2EDispatchUnderAct(t *testing.T) {
 		checkArtifact(t, arts, result.ServerLogArtifact(stem), result.ServerLogFile)
 	}
 	records := aggRecords(t, arts)
-	if len(records) != len(wantStems) {
-		t.Errorf("agg_bmk.json has %d records, want %d", len(records), len(wantStems))
-	}
+	assert.Len(t, records, len(wantStems), "agg_bmk.json")
 	for _, r := range records {
-		if r["hw"] != "sim" || (r["infmax_model_prefix"] != "simtiny" && r["infmax_model_prefix"] != "simeval") {
-			t.Errorf("record hw=%v infmax_model_prefix=%v, want sim, simtiny or simeval", r["hw"], r["infmax_model_prefix"])
-		}
+		assert.Equal(t, "sim", r["hw"], "record")
+		assert.False(t, r["infmax_model_prefix"] != "simtiny" && r["infmax_model_prefix"] != "simeval", "record hw")
 	}
 	checkRunStats(t, arts, len(wantStems))
 
@@ -202,20 +194,17 @@ func TestE2EDispatchUnderAct(t *testing.T) {
 			samples++
 		}
 	}
-	if results != 1 || samples == 0 {
-		t.Errorf("artifact %s: %d results*.json and %d samples*.jsonl at its top level, want 1 and some (has %v)",
-			evalArt, results, samples, keys(arts[evalArt]))
-	}
+	assert.Equal(t, 1, results, "artifact %s", evalArt)
+	assert.NotEqual(t, 0, samples, "artifact %s", evalArt)
 	var evals []result.EvalRow
-	if err := json.Unmarshal(arts["eval_results_all"]["agg_eval_all.json"], &evals); err != nil {
-		t.Fatalf("eval_results_all/agg_eval_all.json: %v", err)
-	}
-	if len(evals) != 1 {
-		t.Fatalf("agg_eval_all.json has %d rows, want 1: %+v", len(evals), evals)
-	}
-	if r := evals[0]; r.Task != "gsm8k" || r.HW != "SIM" || r.Conc != 1 || r.Score == nil || *r.Score < 0.85 {
-		t.Errorf("agg_eval_all.json row: task %q hw %q conc %d score %v, want gsm8k SIM 1 >= 0.85", r.Task, r.HW, r.Conc, r.Score)
-	}
+	require.NoError(t, json.Unmarshal(arts["eval_results_all"]["agg_eval_all.json"], &evals), "eval_results_all/agg_eval_all.json")
+	require.Len(t, evals, 1, "agg_eval_all.json has %d rows, want 1: %+v", len(evals), evals)
+	r := evals[0]
+	assert.Equal(t, "gsm8k", r.Task, "agg_eval_all.json row")
+	assert.Equal(t, "SIM", r.HW, "agg_eval_all.json row")
+	assert.Equal(t, 1, r.Conc, "agg_eval_all.json row")
+	require.NotNil(t, r.Score, "agg_eval_all.json row")
+	assert.GreaterOrEqual(t, *r.Score, 0.85, "agg_eval_all.json row")
 }
 
 // TestE2EMultiNodeUnderAct dispatches a multi-node sweep: the disaggregated row (framework
@@ -230,9 +219,7 @@ func TestE2EMultiNodeUnderAct(t *testing.T) {
 		" --config-files " + e2eDir + "/master-multinode.yaml" +
 		" --runner-config " + e2eDir + "/runners.yaml"
 	out, err := e.run(t, 10*time.Minute, e.args(t, "e2e.yml", map[string]string{"command": command, "test-name": "act-multinode"}))
-	if err != nil {
-		t.Fatalf("act failed: %v\n%s", err, tail(out, 120))
-	}
+	require.NoError(t, err, "act failed: %v\n%s", err, tail(out, 120))
 	t.Log(logLine(out, "collect: "))
 	stem := result.MultiNodeStem("simtiny_128_16", "fp8", "sim-disagg",
 		result.Workers{TP: 1, EP: 1, NumWorkers: 1}, result.Workers{TP: 1, EP: 1, NumWorkers: 2}, true, "none", []int{1, 2}, e2eNode)
@@ -245,14 +232,12 @@ func TestE2EMultiNodeUnderAct(t *testing.T) {
 	checkArtifact(t, arts, result.BenchArtifact(stem), want...)
 	checkArtifact(t, arts, result.ServerLogArtifact(stem), result.ServerLogFile)
 	records := aggRecords(t, arts)
-	if len(records) != 2 {
-		t.Errorf("agg_bmk.json has %d records, want 2", len(records))
-	}
+	assert.Len(t, records, 2, "agg_bmk.json")
 	for _, r := range records {
-		if r["hw"] != "sim" || r["is_multinode"] != true || r["num_prefill_gpu"] != 1.0 || r["num_decode_gpu"] != 2.0 {
-			t.Errorf("record hw=%v is_multinode=%v num_prefill_gpu=%v num_decode_gpu=%v, want sim, true, 1, 2",
-				r["hw"], r["is_multinode"], r["num_prefill_gpu"], r["num_decode_gpu"])
-		}
+		assert.Equal(t, "sim", r["hw"], "record")
+		assert.Equal(t, true, r["is_multinode"], "record")
+		assert.Equal(t, 1.0, r["num_prefill_gpu"], "record")
+		assert.Equal(t, 2.0, r["num_decode_gpu"], "record")
 	}
 	checkRunStats(t, arts, 2)
 }
@@ -281,22 +266,19 @@ func TestE2EStatusRecordOfEarlyDeath(t *testing.T) {
 			command := "full-sweep " + tc.args + " --runner-config " + e2eDir + "/runners.yaml"
 			out, err := e.run(t, 10*time.Minute, e.args(t, "e2e.yml", map[string]string{"command": command, "test-name": "act-" + tc.kind},
 				"--env", "INFERBENCH_RECIPES="+e2eDir+"/no-such-recipes.yaml"))
-			if err == nil {
-				t.Fatalf("act succeeded although no benchmark job could start its agent:\n%s", tail(out, 60))
-			}
+			require.Error(t, err, "act succeeded although no benchmark job could start its agent:\n%s", tail(out, 60))
 			arts := artifactsByName(t, e.artifacts)
 			for _, stem := range tc.stems {
 				name := result.ManifestFile(stem)
 				checkArtifact(t, arts, result.BenchArtifact(stem), name)
 				var m result.Manifest
-				if err := json.Unmarshal(arts[result.BenchArtifact(stem)][name], &m); err != nil {
-					t.Errorf("%s: %v", name, err)
+				if !assert.NoError(t, json.Unmarshal(arts[result.BenchArtifact(stem)][name], &m), name) {
 					continue
 				}
-				if m.Status != result.StatusError || m.ResultFilename != stem || m.HW != "sim" || m.Runner != e2eNode {
-					t.Errorf("%s: status %s result_filename %s hw %s runner %s, want error %s sim %s",
-						name, m.Status, m.ResultFilename, m.HW, m.Runner, stem, e2eNode)
-				}
+				assert.Equal(t, result.StatusError, m.Status, "%s", name)
+				assert.Equal(t, stem, m.ResultFilename, "%s", name)
+				assert.Equal(t, "sim", m.HW, "%s", name)
+				assert.Equal(t, e2eNode, m.Runner, "%s", name)
 			}
 			// act ends the run at the failed benchmark job, so collect.yml's `if: always()`
 			// job does not run here; its command does, on the uploaded bmk_* artifacts.
@@ -317,20 +299,14 @@ func collectLocally(t *testing.T, arts map[string]map[string][]byte) map[string]
 		}
 		for f, b := range files {
 			p := filepath.Join(results, name, filepath.FromSlash(f))
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(p, b, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+			require.NoError(t, os.WriteFile(p, b, 0o644))
 		}
 	}
 	run(t, execx.Cmd{Name: "go", Args: []string{"build", "-o", agent, "./agent"}, Dir: repoRoot(t)})
 	run(t, execx.Cmd{Name: agent, Args: []string{"collect", "-o", out, "-name", "bmk", "-eval-name", "all", results}})
 	b, err := os.ReadFile(filepath.Join(out, "run_stats.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return map[string][]byte{"run_stats.json": b}
 }
 
@@ -338,14 +314,12 @@ func collectLocally(t *testing.T, arts map[string]map[string][]byte) map[string]
 func checkArtifact(t *testing.T, arts map[string]map[string][]byte, name string, files ...string) {
 	t.Helper()
 	got, ok := arts[name]
-	if !ok {
-		t.Errorf("no artifact %s; artifacts: %v", name, keys(arts))
+	if !assert.True(t, ok, "no artifact %s; artifacts: %v", name, keys(arts)) {
 		return
 	}
 	for _, f := range files {
-		if _, ok := got[f]; !ok {
-			t.Errorf("artifact %s lacks %s (has %v)", name, f, keys(got))
-		}
+		_, ok := got[f]
+		assert.True(t, ok, "artifact %s lacks %s (has %v)", name, f, keys(got))
 	}
 }
 
@@ -354,9 +328,8 @@ func aggRecords(t *testing.T, arts map[string]map[string][]byte) []map[string]an
 	t.Helper()
 	agg := arts["results_bmk"]["agg_bmk.json"]
 	var records []map[string]any
-	if err := json.Unmarshal(agg, &records); err != nil {
-		t.Fatalf("results_bmk/agg_bmk.json: %v\n%s", err, agg)
-	}
+	err := json.Unmarshal(agg, &records)
+	require.NoError(t, err, "results_bmk/agg_bmk.json: %v\n%s", err, agg)
 	return records
 }
 
@@ -373,12 +346,10 @@ func checkRunStatsOf(t *testing.T, arts map[string]map[string][]byte, success, t
 		NSuccess int `json:"n_success"`
 		Total    int `json:"total"`
 	}
-	if err := json.Unmarshal(arts["run-stats"]["run_stats.json"], &stats); err != nil {
-		t.Fatalf("run-stats/run_stats.json: %v", err)
-	}
-	if s := stats["sim"]; s.NSuccess != success || s.Total != total {
-		t.Errorf("run_stats.json sim = %+v, want %d of %d successful; all: %+v", s, success, total, stats)
-	}
+	require.NoError(t, json.Unmarshal(arts["run-stats"]["run_stats.json"], &stats), "run-stats/run_stats.json")
+	s := stats["sim"]
+	assert.Equal(t, success, s.NSuccess, "run_stats.json sim")
+	assert.Equal(t, total, s.Total, "run_stats.json sim")
 }
 
 // TestCommandBoxInjectionStaysLiteral types shell syntax into the command box. None of it
@@ -405,15 +376,10 @@ func TestCommandBoxInjectionStaysLiteral(t *testing.T) {
 		" --step-size '" + payloads[0] + "'"
 	out, err := e.run(t, 5*time.Minute, e.args(t, "e2e.yml", map[string]string{"command": command}, "-j", "setup"))
 	matches, _ := filepath.Glob(marker + "*")
-	if len(matches) > 0 {
-		t.Errorf("the command box ran shell code: %v exist", matches)
-	}
-	if err == nil {
-		t.Errorf("act succeeded; the generator should have rejected --step-size %q", payloads[0])
-	}
-	if want := "invalid int value: '" + payloads[0] + "'"; !strings.Contains(out, want) {
-		t.Errorf("generator output does not quote the payload literally (%q):\n%s", want, tail(out, 60))
-	}
+	assert.Empty(t, matches, "the command box ran shell code: %v exist", matches)
+	assert.Error(t, err, "act succeeded; the generator should have rejected --step-size")
+	want := "invalid int value: '" + payloads[0] + "'"
+	assert.Contains(t, out, want, "generator output does not quote the payload literally (%q):\n%s", want, tail(out, 60))
 	t.Log(logLine(out, "invalid int value"))
 }
 
@@ -448,9 +414,7 @@ func artifactsByName(t *testing.T, dir string) map[string]map[string][]byte {
 		out[name] = files
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return out
 }
 
@@ -483,27 +447,22 @@ func copyTree(t *testing.T, src, dst string) {
 		}
 		return os.WriteFile(filepath.Join(dst, rel), b, info.Mode().Perm())
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 }
 
 func run(t *testing.T, c execx.Cmd) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	if _, err := (execx.OS{}).Run(ctx, c); err != nil {
-		t.Fatal(err)
-	}
+	_, err := (execx.OS{}).Run(ctx, c)
+	require.NoError(t, err)
 }
 
 // freePort asks the OS for a free loopback port for act's artifact server.
 func freePort(t *testing.T) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }

@@ -9,8 +9,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/inferbench/inferbench/internal/runner"
 	"github.com/rhysd/actionlint"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inferbench/inferbench/internal/runner"
+	"github.com/inferbench/inferbench/internal/testkit"
 )
 
 var (
@@ -54,6 +58,7 @@ func matrixPaths(src []byte) map[string]int {
 // the generator's rows (docs/generator.md#rows), so a renamed or dropped field fails here
 // rather than as an empty string in a job name or a runner label.
 func TestMatrixFieldsExistInRowSchema(t *testing.T) {
+	t.Parallel()
 	srcs := rowSchemas(t)
 	total := 0
 	for _, w := range parseWorkflows(t) {
@@ -63,20 +68,16 @@ func TestMatrixFieldsExistInRowSchema(t *testing.T) {
 			}
 			total++
 			for _, src := range srcs {
-				if !src.schema.has(p) {
-					t.Errorf("%s:%d: matrix.config.%s is not a field of the rows of the %s; fields: %s",
-						w.name, line, p, src.name, strings.Join(src.schema.all(), ", "))
-				}
+				assert.True(t, src.schema.has(p), "%s:%d: matrix.config.%s is not a field of the rows of the %s; fields: %s", w.name, line, p, src.name, strings.Join(src.schema.all(), ", "))
 			}
 		}
 	}
-	if total == 0 {
-		t.Fatal("found no matrix.config.* reference in any workflow; the scan is broken")
-	}
+	require.NotEqual(t, 0, total, "found no matrix.config.* reference in any workflow; the scan is broken")
 }
 
 // TestMatrixPathsScan keeps the scanner honest on the syntaxes GitHub accepts.
 func TestMatrixPathsScan(t *testing.T) {
+	t.Parallel()
 	src := []byte("# matrix.config.in-comment\nname: ${{ matrix.config.exp-name }} ${{ matrix.config['model-prefix'] }}\nx: ${{ toJSON(matrix.config) }} ${{ matrix.config.prefill.dp-attn }}\n")
 	got := matrixPaths(src)
 	var keys []string
@@ -85,20 +86,17 @@ func TestMatrixPathsScan(t *testing.T) {
 	}
 	sort.Strings(keys)
 	want := []string{"", "exp-name", "model-prefix", "prefill.dp-attn"}
-	if strings.Join(keys, ",") != strings.Join(want, ",") {
-		t.Errorf("matrixPaths = %q, want %q", keys, want)
-	}
+	assert.Equal(t, strings.Join(want, ","), strings.Join(keys, ","), "matrixPaths")
 }
 
 // TestInputsDeclared: every inputs.* a workflow reads is one of its declared inputs.
 func TestInputsDeclared(t *testing.T) {
+	t.Parallel()
 	for _, w := range parseWorkflows(t) {
 		declared := declaredInputs(w.wf)
 		for i, line := range strings.Split(withoutComments(w.src), "\n") {
 			for _, m := range inputsRef.FindAllStringSubmatch(line, -1) {
-				if !declared[m[1]] {
-					t.Errorf("%s:%d: inputs.%s is not a declared input of %s", w.name, i+1, m[1], w.name)
-				}
+				assert.True(t, declared[m[1]], "%s:%d: inputs.", w.name, i+1)
 			}
 		}
 	}
@@ -125,12 +123,11 @@ func declaredInputs(wf *actionlint.Workflow) map[string]bool {
 // field of the schema the agent needs (all of them: docs/workflows.md#benchmark-job) reaches it. If the
 // workflow ever passes fields one by one instead, each schema field must be among them.
 func TestAgentReceivesEveryRowField(t *testing.T) {
+	t.Parallel()
 	schema := loadRowSchema(t)
 	w := workflowNamed(t, "benchmark.yml")
 	step, script := agentRunStep(t, w)
-	if step.Env == nil {
-		t.Fatalf("%s: the agent run step has no env: the row cannot reach the agent", w.name)
-	}
+	require.NotNil(t, step.Env, "%s: the agent run step has no env: the row cannot reach the agent", w.name)
 	covered := map[string]bool{}
 	whole := ""
 	for _, v := range step.Env.Vars {
@@ -144,15 +141,11 @@ func TestAgentReceivesEveryRowField(t *testing.T) {
 		}
 	}
 	if whole != "" {
-		if !strings.Contains(script, `--entry "$`+whole+`"`) {
-			t.Errorf("%s: the row is in $%s but the script does not pass it as --entry \"$%s\":\n%s", w.name, whole, whole, script)
-		}
+		assert.Contains(t, script, `--entry "$`+whole+`"`, "%s: the row is in $%s but the script does not pass it as --entry \"$%s\":\n%s", w.name, whole, whole, script)
 		return
 	}
 	for _, p := range topLevel(schema.all()) {
-		if !covered[p] {
-			t.Errorf("%s: row field %q does not reach the agent run step", w.name, p)
-		}
+		assert.True(t, covered[p], "%s: row field %q does not reach the agent run step", w.name, p)
 	}
 }
 
@@ -164,16 +157,12 @@ func agentRunStep(t *testing.T, w parsedWorkflow) (*actionlint.Step, string) {
 	for _, job := range w.wf.Jobs {
 		for _, s := range job.Steps {
 			if r, ok := s.Exec.(*actionlint.ExecRun); ok && r.Run != nil && strings.Contains(r.Run.Value, " run --entry") {
-				if found != nil {
-					t.Fatalf("%s: more than one step runs the agent", w.name)
-				}
+				require.Nil(t, found, "%s: more than one step runs the agent", w.name)
 				found, script = s, r.Run.Value
 			}
 		}
 	}
-	if found == nil {
-		t.Fatalf("%s: no step runs `agent run --entry`", w.name)
-	}
+	require.NotNil(t, found, "%s: no step runs `agent run --entry`", w.name)
 	return found, script
 }
 
@@ -184,32 +173,28 @@ func workflowNamed(t *testing.T, name string) parsedWorkflow {
 			return w
 		}
 	}
-	t.Fatalf("no workflow %s", name)
+	require.FailNowf(t, "no such workflow", "workflow %s", name)
 	return parsedWorkflow{}
 }
 
 // TestRowSchemaSources documents where the schema comes from and fails if the sources
 // lose a kind or a field the workflows depend on for routing and naming.
 func TestRowSchemaSources(t *testing.T) {
+	t.Parallel()
 	s := loadRowSchema(t)
 	for _, p := range []string{"runner", "exp-name", "precision", "framework", "conc", "spec-decoding", "disagg", "run-eval"} {
-		if !s.single[p] || !s.multi[p] {
-			t.Errorf("field %q missing from single- or multi-node rows", p)
-		}
+		assert.True(t, s.single[p], "field %q missing from single- or multi-node rows", p)
+		assert.True(t, s.multi[p], "field %q missing from single- or multi-node rows", p)
 	}
 	for _, p := range []string{"tp", "ep", "dp-attn"} {
-		if !s.single[p] || s.multi[p] {
-			t.Errorf("field %q should be single-node only", p)
-		}
+		assert.True(t, s.single[p], "field %q should be single-node only", p)
+		assert.False(t, s.multi[p], "field %q should be single-node only", p)
 	}
 	for _, p := range []string{"prefill.tp", "prefill.ep", "prefill.dp-attn", "prefill.num-worker", "decode.num-worker"} {
-		if !s.multi[p] {
-			t.Errorf("multi-node rows lack %q", p)
-		}
+		assert.True(t, s.multi[p], "multi-node rows lack %q", p)
 	}
-	if _, err := os.Stat(filepath.Join(repoRoot(t), ".github", "workflows", "benchmark.yml")); err != nil {
-		t.Fatal(err)
-	}
+	_, err := os.Stat(filepath.Join(repoRoot(t), ".github", "workflows", "benchmark.yml"))
+	require.NoError(t, err)
 }
 
 // TestAgentUnderstandsEveryRow: what reaches the agent is a row it can parse. `agent run`
@@ -217,33 +202,29 @@ func TestRowSchemaSources(t *testing.T) {
 // floor. Multi-node rows (prefill/decode blocks) must parse as well: `agent run` serves them
 // with a multinode recipe.
 func TestAgentUnderstandsEveryRow(t *testing.T) {
+	t.Parallel()
 	rows := generatedRows(t)
-	for _, f := range conformanceOutputs(t) {
-		rows = append(rows, rowsOf(t, f)...)
+	if conf, ok := testkit.LookupShared(t, "conformance"); ok {
+		for _, f := range conformanceOutputs(t, conf) {
+			rows = append(rows, rowsOf(t, f)...)
+		}
 	}
 	var single, multi int
 	for _, row := range rows {
 		// GitHub's toJSON(matrix.config) is indented JSON of the same object.
 		b, err := json.MarshalIndent(row, "", "  ")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		parsed, perr := runner.ParseRow(b)
 		if _, ok := row["prefill"]; ok {
 			multi++
-			if perr != nil {
-				t.Errorf("agent run cannot parse a multi-node row: %v\n%s", perr, b)
-			} else if !parsed.Multinode() {
-				t.Errorf("agent run reads a multi-node row as single-node:\n%s", b)
+			if assert.NoError(t, perr, "agent run cannot parse a multi-node row:\n%s", b) {
+				assert.True(t, parsed.Multinode(), "agent run reads a multi-node row as single-node:\n%s", b)
 			}
 			continue
 		}
 		single++
-		if perr != nil {
-			t.Errorf("agent run cannot parse a single-node row: %v\n%s", perr, b)
-		}
+		assert.NoError(t, perr, "agent run cannot parse a single-node row: %v\n%s", perr, b)
 	}
-	if single == 0 || multi == 0 {
-		t.Fatalf("%d single-node and %d multi-node rows; want both kinds", single, multi)
-	}
+	require.NotEqual(t, 0, single)
+	require.NotEqual(t, 0, multi)
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/rhysd/actionlint"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // evalExpr evaluates one ${{ }} expression with the subset of GitHub's semantics the
@@ -16,17 +18,12 @@ import (
 func evalExpr(t *testing.T, src string, ctx map[string]any) any {
 	t.Helper()
 	inner, ok := strings.CutPrefix(strings.TrimSpace(src), "${{")
-	if !ok || !strings.HasSuffix(inner, "}}") {
-		t.Fatalf("not a single ${{ }} expression: %q", src)
-	}
+	require.True(t, ok, "not a single ${{ }} expression: %q", src)
+	require.True(t, strings.HasSuffix(inner, "}}"), "not a single ${{ }} expression: %q", src)
 	node, err := actionlint.NewExprParser().Parse(actionlint.NewExprLexer(inner))
-	if err != nil {
-		t.Fatalf("parse %q: %v", src, err)
-	}
+	require.Nil(t, err, "parse %q", src)
 	v, eerr := eval(node, ctx)
-	if eerr != nil {
-		t.Fatalf("evaluate %q: %v", src, eerr)
-	}
+	require.NoError(t, eerr, "evaluate %q", src)
 	return v
 }
 
@@ -149,6 +146,7 @@ func toString(v any) string {
 }
 
 func TestEvalExpr(t *testing.T) {
+	t.Parallel()
 	ctx := map[string]any{"matrix": map[string]any{"config": map[string]any{
 		"conc": []any{float64(4), float64(8)}, "tp": float64(8), "dp-attn": false, "run-eval": true}}}
 	for _, tc := range []struct{ src, want string }{
@@ -161,8 +159,6 @@ func TestEvalExpr(t *testing.T) {
 		{"${{ matrix.config.run-eval && ' | eval' || '' }}", " | eval"},
 		{"${{ format('{0}{1}{2}{3}{4}{5}{6}{7}{8}{9}{10}', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k') }}", "abcdefghijk"},
 	} {
-		if got := toString(evalExpr(t, tc.src, ctx)); got != tc.want {
-			t.Errorf("%s = %q, want %q", tc.src, got, tc.want)
-		}
+		assert.Equal(t, tc.want, toString(evalExpr(t, tc.src, ctx)), "%s", tc.src)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/rhysd/actionlint"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 )
 
@@ -73,12 +75,8 @@ func rootAction(t *testing.T) (a compositeAction, ok bool) {
 	if os.IsNotExist(err) {
 		return a, false
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := yaml.Unmarshal(data, &a); err != nil {
-		t.Fatalf("action.yml: %v", err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, yaml.Unmarshal(data, &a), "action.yml")
 	return a, true
 }
 
@@ -93,13 +91,9 @@ func actionScripts(t *testing.T) []script {
 	}
 	for _, f := range localActions(t) {
 		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		var a compositeAction
-		if err := yaml.Unmarshal(data, &a); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
+		require.NoError(t, yaml.Unmarshal(data, &a), "%s", f)
 		rel, _ := filepath.Rel(repoRoot(t), f)
 		for i, s := range a.Runs.Steps {
 			if s.Run != "" {
@@ -114,9 +108,7 @@ func actionScripts(t *testing.T) []script {
 func localActions(t *testing.T) []string {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(repoRoot(t), ".github", "actions", "*", "action.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return files
 }
 
@@ -126,28 +118,24 @@ func localActions(t *testing.T) []string {
 // through env: instead. The rule is absolute so that nobody has to judge what is
 // "user-controlled".
 func TestNoExpressionsInScripts(t *testing.T) {
+	t.Parallel()
 	all := scripts(t)
-	if len(all) < 5 {
-		t.Fatalf("found only %d run: scripts; the scan is broken", len(all))
-	}
+	require.GreaterOrEqual(t, len(all), 5, "found only %d run: scripts; the scan is broken", len(all))
 	for _, s := range all {
-		if strings.Contains(s.run, "${{") {
-			t.Errorf("%s: run: script contains ${{ }}; pass the value through env: instead:\n%s", s.where, s.run)
-		}
+		assert.NotContains(t, s.run, "${{", "%s: run: script contains ${{ }}; pass the value through env", s.where)
 	}
 }
 
 // TestActionsPinnedBySHA: every action that is not in this repository is pinned by commit.
 func TestActionsPinnedBySHA(t *testing.T) {
+	t.Parallel()
 	n := 0
 	check := func(where, uses string) {
 		if strings.HasPrefix(uses, "./") || uses == "" {
 			return
 		}
 		n++
-		if !pinnedUses.MatchString(uses) {
-			t.Errorf("%s: %q is not pinned by a full commit SHA", where, uses)
-		}
+		assert.True(t, pinnedUses.MatchString(uses), "%s: %q is not pinned by a full commit SHA", where, uses)
 	}
 	for _, w := range parseWorkflows(t) {
 		for _, job := range w.wf.Jobs {
@@ -166,18 +154,15 @@ func TestActionsPinnedBySHA(t *testing.T) {
 			check("action.yml step "+strconv.Itoa(i+1), s.Uses)
 		}
 	}
-	if n == 0 {
-		t.Fatal("found no third-party action at all; the scan is broken")
-	}
+	require.NotEqual(t, 0, n, "found no third-party action at all; the scan is broken")
 }
 
 // TestPermissionsReadOnly: every workflow sets top-level permissions, and nothing anywhere
 // asks for write access.
 func TestPermissionsReadOnly(t *testing.T) {
+	t.Parallel()
 	for _, w := range parseWorkflows(t) {
-		if w.wf.Permissions == nil {
-			t.Errorf("%s: no top-level permissions: the token would get the repository default", w.name)
-		}
+		assert.NotNil(t, w.wf.Permissions, "%s: no top-level permissions: the token would get the repository default", w.name)
 		checkPerms(t, w.name, w.wf.Permissions)
 		for id, job := range w.wf.Jobs {
 			checkPerms(t, w.name+" job "+id, job.Permissions)
@@ -190,19 +175,16 @@ func checkPerms(t *testing.T, where string, p *actionlint.Permissions) {
 	if p == nil {
 		return
 	}
-	if p.All != nil && p.All.Value != "read-all" && p.All.Value != "{}" {
-		t.Errorf("%s: permissions: %s", where, p.All.Value)
-	}
+	assert.False(t, p.All != nil && p.All.Value != "read-all" && p.All.Value != "{}", "%s: permissions", where)
 	for name, s := range p.Scopes {
-		if s.Value.Value != "read" && s.Value.Value != "none" {
-			t.Errorf("%s: permission %s: %s; only read is allowed", where, name, s.Value.Value)
-		}
+		assert.False(t, s.Value.Value != "read" && s.Value.Value != "none", "%s: permission %s", where, name)
 	}
 }
 
 // TestSelfHostedJobsRefuseForks: a job that can land on a self-hosted runner carries the
 // fork guard itself, whoever calls it.
 func TestSelfHostedJobsRefuseForks(t *testing.T) {
+	t.Parallel()
 	n := 0
 	for _, w := range parseWorkflows(t) {
 		for id, job := range w.wf.Jobs {
@@ -210,14 +192,11 @@ func TestSelfHostedJobsRefuseForks(t *testing.T) {
 				continue
 			}
 			n++
-			if job.If == nil || !strings.Contains(job.If.Value, forkGuard) {
-				t.Errorf("%s job %s runs on a self-hosted runner without the fork guard %q", w.name, id, forkGuard)
-			}
+			require.NotNil(t, job.If, "%s job %s runs on a self-hosted runner", w.name, id)
+			assert.Contains(t, job.If.Value, forkGuard, "%s job %s runs on a self-hosted runner", w.name, id)
 		}
 	}
-	if n == 0 {
-		t.Fatal("no job runs on a self-hosted runner; the scan is broken")
-	}
+	require.NotEqual(t, 0, n, "no job runs on a self-hosted runner; the scan is broken")
 }
 
 // selfHosted: the labels name self-hosted or come from an expression (a matrix row).
@@ -236,15 +215,12 @@ func selfHosted(r *actionlint.Runner) bool {
 // TestSecretsOnlyWhereNeeded: secrets are never inherited wholesale, never set for a whole
 // job, and the only step that sees one is the step that runs the agent.
 func TestSecretsOnlyWhereNeeded(t *testing.T) {
+	t.Parallel()
 	for _, w := range parseWorkflows(t) {
-		if strings.Contains(string(w.src), "secrets: inherit") {
-			t.Errorf("%s: secrets: inherit hands every secret to the callee", w.name)
-		}
+		assert.NotContains(t, string(w.src), "secrets: inherit", "%s: secrets: inherit hands every secret to the callee", w.name)
 		for id, job := range w.wf.Jobs {
 			for k, v := range envOf(job.Env) {
-				if strings.Contains(v, "secrets.") {
-					t.Errorf("%s job %s: job-level env %s holds a secret; every step would see it", w.name, id, k)
-				}
+				assert.NotContains(t, v, "secrets.", "%s job %s: job-level env %s holds a secret; every step would see it", w.name, id, k)
 			}
 			for _, s := range job.Steps {
 				agent := false
@@ -253,15 +229,11 @@ func TestSecretsOnlyWhereNeeded(t *testing.T) {
 				}
 				if a, ok := s.Exec.(*actionlint.ExecAction); ok {
 					for name, in := range a.Inputs {
-						if in.Value != nil && strings.Contains(in.Value.Value, "secrets.") {
-							t.Errorf("%s job %s: input %s of %s holds a secret", w.name, id, name, a.Uses.Value)
-						}
+						assert.False(t, in.Value != nil && strings.Contains(in.Value.Value, "secrets."), "%s job %s: input %s", w.name, id, name)
 					}
 				}
 				for k, v := range envOf(s.Env) {
-					if strings.Contains(v, "secrets.") && !agent {
-						t.Errorf("%s job %s: step env %s holds a secret but the step does not run the agent", w.name, id, k)
-					}
+					assert.False(t, strings.Contains(v, "secrets.") && !agent, "%s job %s: step env %s holds a secret but the step does not run the agent", w.name, id, k)
 				}
 			}
 		}
@@ -270,11 +242,10 @@ func TestSecretsOnlyWhereNeeded(t *testing.T) {
 
 // TestJobsHaveTimeouts: every job that runs steps has a timeout.
 func TestJobsHaveTimeouts(t *testing.T) {
+	t.Parallel()
 	for _, w := range parseWorkflows(t) {
 		for id, job := range w.wf.Jobs {
-			if job.WorkflowCall == nil && job.TimeoutMinutes == nil {
-				t.Errorf("%s job %s has no timeout-minutes", w.name, id)
-			}
+			assert.False(t, job.WorkflowCall == nil && job.TimeoutMinutes == nil, "%s job %s has no timeout-minutes", w.name, id)
 		}
 	}
 }

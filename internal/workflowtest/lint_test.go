@@ -8,9 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inferbench/inferbench/internal/execx"
 	"github.com/rhysd/actionlint"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
+
+	"github.com/inferbench/inferbench/internal/execx"
+	"github.com/inferbench/inferbench/internal/testkit"
 )
 
 // shellcheckPath is where Debian's shellcheck package installs it (.ci/services.sh installs it).
@@ -19,33 +23,27 @@ const shellcheckPath = "/usr/bin/shellcheck"
 // TestActionlint runs actionlint, with shellcheck on every run: script, over the repository's
 // workflows (and, through them, the local actions they use) and requires zero findings.
 func TestActionlint(t *testing.T) {
+	t.Parallel()
 	sc := shellcheck(t)
 	root := repoRoot(t)
 	l, err := actionlint.NewLinter(io.Discard, &actionlint.LinterOptions{Shellcheck: sc, WorkingDir: root})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	// An explicit project, not LintRepository: that one needs a .git directory, which a
 	// source tarball or a copied tree lacks. The project still reads .github/actionlint.yaml.
 	proj, err := actionlint.NewProject(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if proj.Config() == nil {
-		t.Fatal(".github/actionlint.yaml was not read")
-	}
+	require.NoError(t, err)
+	require.NotNil(t, proj.Config(), ".github/actionlint.yaml was not read")
 	errs, err := l.LintFiles(workflowFiles(t), proj)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, e := range errs {
-		t.Errorf("%s:%d:%d: %s [%s]", e.Filepath, e.Line, e.Column, e.Message, e.Kind)
+		assert.Fail(t, "actionlint", "%s:%d:%d: %s [%s]", e.Filepath, e.Line, e.Column, e.Message, e.Kind)
 	}
 }
 
 // TestActionlintCatches keeps TestActionlint honest: the same linter setup must report a
 // shellcheck finding and an untrusted expression in a deliberately bad workflow.
 func TestActionlintCatches(t *testing.T) {
+	t.Parallel()
 	sc := shellcheck(t)
 	bad := []byte(`name: bad
 on: pull_request
@@ -56,21 +54,15 @@ jobs:
       - run: echo ${{ github.event.pull_request.title }}; cd $HOME
 `)
 	l, err := actionlint.NewLinter(io.Discard, &actionlint.LinterOptions{Shellcheck: sc, WorkingDir: repoRoot(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	errs, err := l.Lint(".github/workflows/bad.yml", bad, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	kinds := map[string]bool{}
 	for _, e := range errs {
 		kinds[e.Kind] = true
 	}
 	for _, want := range []string{"shellcheck", "expression"} {
-		if !kinds[want] {
-			t.Errorf("actionlint reported no %q finding on a bad workflow; got %v", want, errs)
-		}
+		assert.True(t, kinds[want], "actionlint reported no %q finding on a bad workflow; got %v", want, errs)
 	}
 }
 
@@ -86,18 +78,8 @@ func shellcheck(t *testing.T) string {
 			return p
 		}
 	}
-	requireIntegration(t, "shellcheck is not installed (apt-get install shellcheck)")
+	testkit.Integration(t, "shellcheck", false, "apt-get install shellcheck")
 	return ""
-}
-
-// requireIntegration skips a test whose real component is missing, or fails it when CI
-// says every component must be there.
-func requireIntegration(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv("INFERBENCH_INTEGRATION") == "1" {
-		t.Fatal(why)
-	}
-	t.Skip(why)
 }
 
 func isFile(p string) bool {
@@ -108,6 +90,7 @@ func isFile(p string) bool {
 // TestShellcheckActionScripts runs shellcheck on the run: scripts of composite actions,
 // which actionlint does not check: the root action.yml, .github/actions and the act stand-ins.
 func TestShellcheckActionScripts(t *testing.T) {
+	t.Parallel()
 	sc := shellcheck(t)
 	files, _ := filepath.Glob(filepath.Join("testdata", "actions", "*", "action.yml"))
 	files = append(files, localActions(t)...)
@@ -117,13 +100,9 @@ func TestShellcheckActionScripts(t *testing.T) {
 	n := 0
 	for _, f := range files {
 		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		var a compositeAction
-		if err := yaml.Unmarshal(data, &a); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
+		require.NoError(t, yaml.Unmarshal(data, &a), "%s", f)
 		for i, s := range a.Runs.Steps {
 			if s.Run == "" {
 				continue
@@ -131,26 +110,21 @@ func TestShellcheckActionScripts(t *testing.T) {
 			n++
 			// GitHub runs `shell: bash` as bash --noprofile --norc -eo pipefail {0}.
 			script := filepath.Join(t.TempDir(), "step.sh")
-			if err := os.WriteFile(script, []byte("#!/bin/bash\nset -eo pipefail\n"+s.Run), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, os.WriteFile(script, []byte("#!/bin/bash\nset -eo pipefail\n"+s.Run), 0o644))
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			res, err := execx.OS{}.Run(ctx, execx.Cmd{Name: sc, Args: []string{"--norc", "-s", "bash", "-f", "gcc", script}})
 			cancel()
-			if err != nil {
-				t.Errorf("%s step %d: shellcheck: %v\n%s", f, i+1, err, res.Stdout)
-			}
+			assert.NoError(t, err, "%s step %d: shellcheck: %v\n%s", f, i+1, err, res.Stdout)
 		}
 	}
-	if n == 0 {
-		t.Fatal("no composite action scripts found; the scan is broken")
-	}
+	require.NotEqual(t, 0, n, "no composite action scripts found; the scan is broken")
 }
 
 // TestRunnerLabelsMatchRunnerTypes: actionlint's self-hosted labels are the runner types of
 // configs/runners.yaml, so a new runner type (a multi-node one included) is not reported as
 // an unknown label, and a removed one does not linger.
 func TestRunnerLabelsMatchRunnerTypes(t *testing.T) {
+	t.Parallel()
 	root := repoRoot(t)
 	var cfg struct {
 		SelfHostedRunner struct {
@@ -163,24 +137,17 @@ func TestRunnerLabelsMatchRunnerTypes(t *testing.T) {
 	labels := map[string]bool{}
 	for _, l := range cfg.SelfHostedRunner.Labels {
 		labels[l] = true
-		if _, ok := runners[l]; !ok {
-			t.Errorf(".github/actionlint.yaml: label %q is not a runner type of configs/runners.yaml", l)
-		}
+		_, ok := runners[l]
+		assert.True(t, ok, ".github/actionlint.yaml: label %q is not a runner type of configs/runners.yaml", l)
 	}
 	for r := range runners {
-		if !labels[r] {
-			t.Errorf(".github/actionlint.yaml: runner type %q of configs/runners.yaml is not a self-hosted label", r)
-		}
+		assert.True(t, labels[r], ".github/actionlint.yaml: runner type %q of configs/runners.yaml is not a self-hosted label", r)
 	}
 }
 
 func readYAML(t *testing.T, path string, v any) {
 	t.Helper()
 	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := yaml.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, yaml.Unmarshal(b, v), "%s", path)
 }

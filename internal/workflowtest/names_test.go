@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/result"
 )
 
@@ -15,16 +18,17 @@ import (
 // (docs/workflows.md#timeouts). The
 // artifact names, the result files and the success rate's SKU lookup all hang on these.
 func TestNamesMatchTheAgent(t *testing.T) {
+	t.Parallel()
 	job := workflowNamed(t, "benchmark.yml").wf.Jobs["bench"]
-	if job == nil || job.Env == nil || job.Env.Vars["result_stem"] == nil || job.Name == nil {
-		t.Fatal("benchmark.yml: job bench with env RESULT_STEM and a name expected")
-	}
-	if job.TimeoutMinutes == nil || job.TimeoutMinutes.Expression == nil {
-		t.Fatal("benchmark.yml: job bench needs timeout-minutes by row kind (an expression)")
-	}
-	if job.RunsOn == nil || len(job.RunsOn.Labels) != 2 || job.RunsOn.Labels[0].Value != "self-hosted" {
-		t.Fatal("benchmark.yml: job bench must run on [self-hosted, <the row's runner>]")
-	}
+	require.NotNil(t, job, "benchmark.yml: job bench with env RESULT_STEM")
+	require.NotNil(t, job.Env, "benchmark.yml: job bench with env RESULT_STEM")
+	require.NotNil(t, job.Env.Vars["result_stem"], "benchmark.yml: job bench with env RESULT_STEM")
+	require.NotNil(t, job.Name, "benchmark.yml: job bench with env RESULT_STEM")
+	require.NotNil(t, job.TimeoutMinutes, "benchmark.yml: job bench needs timeout-minutes by row kind (an expression)")
+	require.NotNil(t, job.TimeoutMinutes.Expression, "benchmark.yml: job bench needs timeout-minutes by row kind (an expression)")
+	require.NotNil(t, job.RunsOn, "benchmark.yml: job bench must run on [self-hosted, <the row's runner>]")
+	require.Len(t, job.RunsOn.Labels, 2, "benchmark.yml: job bench must run on [self-hosted, <the row's runner>]")
+	require.Equal(t, "self-hosted", job.RunsOn.Labels[0].Value, "benchmark.yml: job bench must run on [self-hosted, <the row's runner>]")
 	stemExpr, nameExpr := job.Env.Vars["result_stem"].Value.Value, job.Name.Value
 	timeoutExpr, labelExpr := job.TimeoutMinutes.Expression.Value, job.RunsOn.Labels[1].Value
 	const node = "b200-nv_0"
@@ -43,36 +47,24 @@ func TestNamesMatchTheAgent(t *testing.T) {
 		}
 	}
 	for _, row := range rows {
-		if t.Failed() {
-			t.Fatal("stopping at the first row that differs")
-		}
+		require.False(t, t.Failed(), "stopping at the first row that differs")
 		ctx := map[string]any{"matrix": map[string]any{"config": row}}
 		stem := toString(evalExpr(t, stemExpr, ctx)) + "_" + node
 		name := toString(evalExpr(t, nameExpr, ctx))
 		wantStem, wantName := expectedNames(row, node)
-		if stem != wantStem {
-			t.Errorf("RESULT_FILENAME = %s\n                 want %s", stem, wantStem)
-		}
-		if name != wantName {
-			t.Errorf("job name = %q\n     want %q", name, wantName)
-		}
-		if !strings.Contains(name, " "+str(row["runner"])+" ") {
-			t.Errorf("job name %q lacks the runner %q that the success rate looks for", name, row["runner"])
-		}
+		assert.Equal(t, wantStem, stem, "RESULT_FILENAME")
+		assert.Equal(t, wantName, name, "job name")
+		assert.Contains(t, name, " "+str(row["runner"])+" ", "job name %q lacks the runner", name)
 		_, multi := row["prefill"]
 		_, list := row["conc"].([]any)
 		kinds[multi]++
 		wantTimeout := map[bool]float64{false: 180, true: 480}[multi || list]
-		if got := evalExpr(t, timeoutExpr, ctx); got != wantTimeout {
-			t.Errorf("%s: timeout-minutes = %v, want %v", wantStem, got, wantTimeout)
-		}
-		if got := evalExpr(t, labelExpr, ctx); got != row["runner"] {
-			t.Errorf("%s: runner label = %v, want the row's runner %v", wantStem, got, row["runner"])
-		}
+		assert.Equal(t, wantTimeout, evalExpr(t, timeoutExpr, ctx), "%s: timeout-minutes", wantStem)
+		got := evalExpr(t, labelExpr, ctx)
+		assert.Equal(t, row["runner"], got, "%s: runner label = %v, want the row's runner", wantStem, got)
 	}
-	if kinds[false] == 0 || kinds[true] == 0 {
-		t.Fatalf("rows per kind (multi-node?): %v; want both", kinds)
-	}
+	require.NotEqual(t, 0, kinds[false], "rows per kind (multi-node?)")
+	require.NotEqual(t, 0, kinds[true], "rows per kind (multi-node?)")
 }
 
 // expectedNames is RESULT_FILENAME (by internal/result) and the job name (by the reference's

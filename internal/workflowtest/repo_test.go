@@ -7,18 +7,16 @@ import (
 	"testing"
 
 	"github.com/rhysd/actionlint"
+	"github.com/stretchr/testify/require"
 )
 
 // repoRoot is the module root, two levels above this package.
 func repoRoot(t *testing.T) string {
 	t.Helper()
 	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		t.Fatalf("module root not found at %s: %v", root, err)
-	}
+	require.NoError(t, err)
+	_, err = os.Stat(filepath.Join(root, "go.mod"))
+	require.NoError(t, err, "module root not found at %s", root)
 	return root
 }
 
@@ -26,12 +24,8 @@ func repoRoot(t *testing.T) string {
 func workflowFiles(t *testing.T) []string {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(repoRoot(t), ".github", "workflows", "*.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Fatal("no workflows in .github/workflows")
-	}
+	require.NoError(t, err)
+	require.NotEmpty(t, files, "no workflows in .github/workflows")
 	sort.Strings(files)
 	return files
 }
@@ -49,13 +43,9 @@ func parseWorkflows(t *testing.T) []parsedWorkflow {
 	var out []parsedWorkflow
 	for _, f := range workflowFiles(t) {
 		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		wf, errs := actionlint.Parse(src)
-		if len(errs) > 0 {
-			t.Fatalf("%s: %v", f, errs[0])
-		}
+		require.Empty(t, errs, "%s", f)
 		out = append(out, parsedWorkflow{path: f, name: filepath.Base(f), src: src, wf: wf})
 	}
 	return out

@@ -33,6 +33,7 @@ esac
 // a push, the pull request the commit came from, its newest finished sweep that left
 // results; for a pull request, its own; nothing when gh is missing or finds nothing.
 func TestFindTheSweepToReuse(t *testing.T) {
+	t.Parallel()
 	var script string
 	for _, s := range workflowNamed(t, "run-sweep.yml").wf.Jobs["setup"].Steps {
 		if s.ID != nil && s.ID.Value == "reuse" {

@@ -8,8 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/config"
 	"github.com/inferbench/inferbench/internal/matrix"
+	"github.com/inferbench/inferbench/internal/testkit"
 )
 
 // rowSchema is the set of field paths ("conc", "prefill.tp") that occur in generator rows,
@@ -44,21 +47,27 @@ type schemaSource struct {
 	schema rowSchema
 }
 
-// rowSchemas reads the row schema twice: from the reference's own output in the shared
-// conformance vectors (all three subcommands, both kinds, changelog buckets;
-// docs/generator.md#rows, docs/generator.md#changelog-output) and from this repository's generator (internal/matrix) expanding
-// configs/*-master.yaml. A field the workflows read must be in both.
+// rowSchemas reads the row schema from this repository's generator (internal/matrix)
+// expanding configs/*-master.yaml and, where the shared conformance vectors are beside the
+// repository, from the reference's own output in them (all three subcommands, both kinds,
+// changelog buckets; docs/generator.md#rows, docs/generator.md#changelog-output). A field
+// the workflows read must be in every source.
 func rowSchemas(t *testing.T) []schemaSource {
 	t.Helper()
-	ref := rowSchema{single: map[string]bool{}, multi: map[string]bool{}}
-	for _, f := range conformanceOutputs(t) {
-		ref.add(t, rowsOf(t, f))
-	}
 	ours := rowSchema{single: map[string]bool{}, multi: map[string]bool{}}
 	ours.add(t, generatedRows(t))
-	ref.complete(t, "shared/conformance")
 	ours.complete(t, "internal/matrix")
-	return []schemaSource{{"reference generator (shared/conformance)", ref}, {"internal/matrix on configs/", ours}}
+	srcs := []schemaSource{{"internal/matrix on configs/", ours}}
+	conf, ok := testkit.LookupShared(t, "conformance")
+	if !ok {
+		return srcs
+	}
+	ref := rowSchema{single: map[string]bool{}, multi: map[string]bool{}}
+	for _, f := range conformanceOutputs(t, conf) {
+		ref.add(t, rowsOf(t, f))
+	}
+	ref.complete(t, "shared/conformance")
+	return append(srcs, schemaSource{"reference generator (shared/conformance)", ref})
 }
 
 // loadRowSchema is the schema both sources agree on.
@@ -67,16 +76,25 @@ func loadRowSchema(t *testing.T) rowSchema {
 	srcs := rowSchemas(t)
 	both := rowSchema{single: map[string]bool{}, multi: map[string]bool{}}
 	for p := range srcs[0].schema.single {
-		if srcs[1].schema.single[p] {
+		if all(srcs, func(s rowSchema) bool { return s.single[p] }) {
 			both.single[p] = true
 		}
 	}
 	for p := range srcs[0].schema.multi {
-		if srcs[1].schema.multi[p] {
+		if all(srcs, func(s rowSchema) bool { return s.multi[p] }) {
 			both.multi[p] = true
 		}
 	}
 	return both
+}
+
+func all(srcs []schemaSource, has func(rowSchema) bool) bool {
+	for _, s := range srcs {
+		if !has(s.schema) {
+			return false
+		}
+	}
+	return true
 }
 
 func (s rowSchema) add(t *testing.T, rows []map[string]any) {
@@ -93,20 +111,16 @@ func (s rowSchema) add(t *testing.T, rows []map[string]any) {
 // complete fails unless rows of both kinds were seen.
 func (s rowSchema) complete(t *testing.T, source string) {
 	t.Helper()
-	if len(s.single) == 0 || len(s.multi) == 0 {
-		t.Fatalf("%s: found no single-node or no multi-node row", source)
-	}
+	require.NotEmpty(t, s.single, "%s: found no single-node or no multi-node row", source)
+	require.NotEmpty(t, s.multi, "%s: found no single-node or no multi-node row", source)
 }
 
-func conformanceOutputs(t *testing.T) []string {
+func conformanceOutputs(t *testing.T, conf string) []string {
 	t.Helper()
-	conf := filepath.Join(repoRoot(t), "..", "shared", "conformance")
 	var files []string
 	for _, pattern := range []string{"case*/expected.json", "changelog/cl*/expected.json"} {
 		m, err := filepath.Glob(filepath.Join(conf, pattern))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		files = append(files, m...)
 	}
 	if len(files) == 0 {
@@ -122,19 +136,16 @@ func generatedRows(t *testing.T) []map[string]any {
 	cfg := filepath.Join(repoRoot(t), "configs")
 	m, diags := config.LoadMaster(filepath.Join(cfg, "nvidia-master.yaml"), filepath.Join(cfg, "amd-master.yaml"))
 	r, rdiags := config.LoadRunners(filepath.Join(cfg, "runners.yaml"))
-	if diags.HasErrors() || rdiags.HasErrors() || m == nil || r == nil {
-		t.Fatalf("configs/ do not load: %v %v", diags, rdiags)
-	}
+	require.False(t, diags.HasErrors(), "configs/ do not load: %v %v", diags, rdiags)
+	require.False(t, rdiags.HasErrors(), "configs/ do not load: %v %v", diags, rdiags)
+	require.NotNil(t, m, "configs/ do not load")
+	require.NotNil(t, r, "configs/ do not load")
 	var out []map[string]any
 	for _, kind := range []matrix.Kind{matrix.SingleNode, matrix.MultiNode} {
 		rows, err := matrix.FullSweep(m, r, matrix.SweepOptions{Kind: kind, Evals: matrix.EvalsRun})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		var decoded []map[string]any
-		if err := json.Unmarshal(matrix.AppendJSON(nil, rows), &decoded); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, json.Unmarshal(matrix.AppendJSON(nil, rows), &decoded))
 		out = append(out, decoded...)
 	}
 	return out
@@ -145,24 +156,18 @@ func generatedRows(t *testing.T) []map[string]any {
 func rowsOf(t *testing.T, file string) []map[string]any {
 	t.Helper()
 	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var arr []map[string]any
 	if json.Unmarshal(data, &arr) == nil {
 		return arr
 	}
 	var buckets map[string]json.RawMessage
-	if err := json.Unmarshal(data, &buckets); err != nil {
-		t.Fatalf("%s: neither a row array nor changelog buckets: %v", file, err)
-	}
+	require.NoError(t, json.Unmarshal(data, &buckets), "%s: neither a row array nor changelog buckets", file)
 	var out []map[string]any
 	for _, kind := range []string{"single_node", "multi_node"} {
 		var bySeq map[string][]map[string]any
 		if raw, ok := buckets[kind]; ok {
-			if err := json.Unmarshal(raw, &bySeq); err != nil {
-				t.Fatalf("%s: %s: %v", file, kind, err)
-			}
+			require.NoError(t, json.Unmarshal(raw, &bySeq), "%s: %s", file, kind)
 		}
 		for _, rs := range bySeq {
 			out = append(out, rs...)

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/rhysd/actionlint"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 )
 
@@ -14,6 +16,7 @@ import (
 // stand-in, the stand-in is valid YAML, and it declares every input the workflows pass,
 // so that the act run exercises the same `with:` the real action gets.
 func TestStandInsCoverWorkflowInputs(t *testing.T) {
+	t.Parallel()
 	used := map[string]map[string]bool{} // uses -> input names
 	for _, w := range parseWorkflows(t) {
 		for _, job := range w.wf.Jobs {
@@ -33,15 +36,12 @@ func TestStandInsCoverWorkflowInputs(t *testing.T) {
 	}
 	for uses, inputs := range used {
 		dir, ok := actStandIns[uses]
-		if !ok {
-			t.Errorf("%s has no act stand-in in actStandIns; the act tests cannot run it", uses)
+		if !assert.True(t, ok, "%s has no act stand-in in actStandIns; the act tests cannot run it", uses) {
 			continue
 		}
 		declared := standInInputs(t, filepath.Join("testdata", "actions", dir, "action.yml"))
 		for name := range inputs {
-			if !declared[name] {
-				t.Errorf("stand-in %s lacks input %q that the workflows pass to %s", dir, name, uses)
-			}
+			assert.True(t, declared[name], "stand-in %s lacks input %q that the workflows pass to %s", dir, name, uses)
 		}
 	}
 	var unused []string
@@ -51,29 +51,21 @@ func TestStandInsCoverWorkflowInputs(t *testing.T) {
 		}
 	}
 	sort.Strings(unused)
-	if len(unused) > 0 {
-		t.Errorf("stand-ins for actions no workflow uses (a pin changed?): %v", unused)
-	}
+	assert.Empty(t, unused, "stand-ins for actions no workflow uses (a pin changed?)")
 }
 
 func standInInputs(t *testing.T, path string) map[string]bool {
 	t.Helper()
 	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var md struct {
 		Inputs map[string]any `yaml:"inputs"`
 		Runs   struct {
 			Using string `yaml:"using"`
 		} `yaml:"runs"`
 	}
-	if err := yaml.Unmarshal(data, &md); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	if md.Runs.Using != "composite" {
-		t.Errorf("%s: runs.using = %q, want composite (act runs it on the host)", path, md.Runs.Using)
-	}
+	require.NoError(t, yaml.Unmarshal(data, &md), "%s", path)
+	assert.Equal(t, "composite", md.Runs.Using, "%s: runs.using = %q, want composite (act runs it on the host)", path, md.Runs.Using)
 	out := map[string]bool{}
 	for k := range md.Inputs {
 		out[k] = true

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestRunSweepTriggersUnderAct evaluates run-sweep.yml's gate on real event payloads with
@@ -50,20 +53,14 @@ func TestRunSweepTriggersUnderAct(t *testing.T) {
 		t.Run(tc.what, func(t *testing.T) {
 			ev := filepath.Join(t.TempDir(), "event.json")
 			b, _ := json.Marshal(tc.body)
-			if err := os.WriteFile(ev, b, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, os.WriteFile(ev, b, 0o644))
 			args := []string{tc.event, "-n", "-v", "-j", "setup", "-e", ev, "-W", ".github/workflows/run-sweep.yml",
 				"-P", "ubuntu-latest=-self-hosted", "--action-cache-path", e.cache}
 			out, _ := e.run(t, 2*time.Minute, args)
 			ran := strings.Contains(out, "[run-sweep/setup] ⭐ Run Set up job")
 			skipped := strings.Contains(out, "Skipping job 'setup'")
-			if ran == skipped {
-				t.Fatalf("cannot tell whether setup ran (ran=%v skipped=%v):\n%s", ran, skipped, tail(out, 40))
-			}
-			if ran != tc.sweep {
-				t.Errorf("setup ran = %v, want %v", ran, tc.sweep)
-			}
+			require.NotEqual(t, skipped, ran, "cannot tell whether setup ran (ran=%v skipped=%v):\n%s", ran, skipped, tail(out, 40))
+			assert.Equal(t, tc.sweep, ran, "setup ran")
 		})
 	}
 }
@@ -75,38 +72,29 @@ func TestNightlyMatrixUnderAct(t *testing.T) {
 	t.Parallel() // act runs are independent: own workspace, artifact server and port
 	e := newActEnv(t, nil)
 	out, err := e.run(t, 5*time.Minute, e.args(t, "nightly.yml", nil, "-j", "setup"))
-	if err != nil {
-		t.Fatalf("nightly setup failed: %v\n%s", err, tail(out, 60))
-	}
+	require.NoError(t, err, "nightly setup failed: %v\n%s", err, tail(out, 60))
 	sweeps := stepOutputs(out, "matrix")
-	if len(sweeps) != 2 {
-		t.Fatalf("want the matrix output of 2 generator steps, got %d:\n%s", len(sweeps), tail(out, 40))
-	}
+	require.Len(t, sweeps, 2, "want the matrix output of 2 generator steps, got %d:\n%s", len(sweeps), tail(out, 40))
 	for i, raw := range sweeps {
 		var sw struct {
 			ShardCount int                `json:"shard_count"`
 			ShardIndex []int              `json:"shard_index"`
 			Shards     [][]map[string]any `json:"shards"`
 		}
-		if err := json.Unmarshal([]byte(raw), &sw); err != nil {
-			t.Fatalf("matrix output %d is not the sharded shape: %v", i, err)
-		}
+		require.NoError(t, json.Unmarshal([]byte(raw), &sw), "matrix output %d is not the sharded shape", i)
 		rows := 0
 		for j, s := range sw.Shards {
 			rows += len(s)
-			if len(s) == 0 || len(s) > 256 {
-				t.Errorf("matrix %d shard %d has %d rows; want 1..256", i, j, len(s))
-			}
+			require.NotEmpty(t, s, "matrix %d shard %d", i, j)
+			assert.LessOrEqual(t, len(s), 256, "matrix %d shard %d", i, j)
 		}
-		if sw.ShardCount != len(sw.Shards) || len(sw.ShardIndex) != len(sw.Shards) || rows == 0 {
-			t.Errorf("matrix %d: shard_count %d, %d indexes, %d shards, %d rows", i, sw.ShardCount, len(sw.ShardIndex), len(sw.Shards), rows)
-		}
+		assert.Equal(t, len(sw.Shards), sw.ShardCount, "matrix %d", i)
+		assert.Len(t, sw.ShardIndex, len(sw.Shards), "matrix %d", i)
+		assert.NotEqual(t, 0, rows, "matrix %d", i)
 		t.Logf("nightly matrix %d: %d rows in %d shards", i, rows, len(sw.Shards))
 	}
 	// The plan of both sweeps is informational (continue-on-error): it must still work.
-	if !strings.Contains(out, "Success - Main Plan the sweep") {
-		t.Errorf("the plan step did not succeed:\n%s", tail(out, 60))
-	}
+	assert.Contains(t, out, "Success - Main Plan the sweep", "the plan step did not succeed:\n%s", tail(out, 60))
 }
 
 // stepOutputs returns the distinct values act logged for "::set-output:: name=value" lines
@@ -132,12 +120,9 @@ func TestRunSweepPushUnderAct(t *testing.T) {
 	before := e.git(t, "rev-parse", "HEAD")
 	entry := "\n- config-keys:\n    - gptoss-fp4-h100-trt\n  description:\n    - \"act test: re-run gpt-oss on H100\"\n  pr-link: https://github.com/inferbench/inferbench/pull/999\n"
 	f, err := os.OpenFile(filepath.Join(e.ws, "perf-changelog.yaml"), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString(entry); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	_, err = f.WriteString(entry)
+	require.NoError(t, err)
 	f.Close()
 	e.git(t, "commit", "-q", "-a", "-m", "Re-run gpt-oss on H100")
 	after := e.git(t, "rev-parse", "HEAD")
@@ -145,36 +130,28 @@ func TestRunSweepPushUnderAct(t *testing.T) {
 	ev := filepath.Join(t.TempDir(), "push.json")
 	b, _ := json.Marshal(map[string]any{"ref": "refs/heads/main", "before": before, "after": after,
 		"head_commit": map[string]string{"id": after, "message": "Re-run gpt-oss on H100"}})
-	if err := os.WriteFile(ev, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(ev, b, 0o644))
 	args := e.args(t, "run-sweep.yml", nil, "-j", "setup", "-e", ev)
 	args[0] = "push"
 	out, err := e.run(t, 5*time.Minute, args)
-	if err != nil {
-		t.Fatalf("run-sweep setup failed: %v\n%s", err, tail(out, 60))
-	}
+	require.NoError(t, err, "run-sweep setup failed: %v\n%s", err, tail(out, 60))
 	sweeps := stepOutputs(out, "matrix")
-	if len(sweeps) != 1 {
-		t.Fatalf("want one matrix output, got %d:\n%s", len(sweeps), tail(out, 40))
-	}
+	require.Len(t, sweeps, 1, "want one matrix output, got %d:\n%s", len(sweeps), tail(out, 40))
 	var sw struct {
 		Shards [][]map[string]any `json:"shards"`
 	}
-	if err := json.Unmarshal([]byte(sweeps[0]), &sw); err != nil || len(sw.Shards) == 0 {
-		t.Fatalf("matrix is not a non-empty sharded sweep (%v): %.300s", err, sweeps[0])
-	}
+	require.NoError(t, json.Unmarshal([]byte(sweeps[0]), &sw), "matrix is not a non-empty sharded sweep")
+	require.NotEmpty(t, sw.Shards, "matrix is not a non-empty sharded sweep")
 	for _, row := range sw.Shards[0] {
-		if row["runner"] != "h100" || row["model-prefix"] != "gptoss" {
-			t.Errorf("row of another config: runner %v, model-prefix %v", row["runner"], row["model-prefix"])
-		}
+		assert.Equal(t, "h100", row["runner"], "row of another config")
+		assert.Equal(t, "gptoss", row["model-prefix"], "row of another config")
 	}
 	// The plan passes the generator's rows through (nothing to reuse without gh and a network).
-	if plans := stepOutputs(out, "sweep"); len(plans) != 1 || plans[0] != sweeps[0] {
-		t.Errorf("the plan's matrix differs from the generator's:\nplan %.300s\ngenerator %.300s", plans, sweeps[0])
-	}
+	plans := stepOutputs(out, "sweep")
+	require.Len(t, plans, 1, "the plan's matrix differs from the generator's")
+	assert.Equal(t, sweeps[0], plans[0], "the plan's matrix differs from the generator's")
 	meta := stepOutputs(out, "changelog-metadata")
-	if len(meta) != 1 || !strings.Contains(meta[0], "pull/999") || !strings.Contains(meta[0], after) {
-		t.Errorf("changelog-metadata = %q, want the added entry and head ref %s", meta, after)
-	}
+	require.Len(t, meta, 1, "changelog-metadata")
+	assert.Contains(t, meta[0], "pull/999", "changelog-metadata")
+	assert.Contains(t, meta[0], after, "changelog-metadata")
 }

@@ -16,8 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/execx"
 	"github.com/inferbench/inferbench/internal/result"
+	"github.com/inferbench/inferbench/internal/testkit"
 )
 
 var (
@@ -47,23 +51,25 @@ func agent(t *testing.T) string {
 		env := append(os.Environ(), "CGO_ENABLED=0")
 		_, buildErr = execx.OS{}.Run(context.Background(), execx.Cmd{Name: "go", Args: []string{"build", "-o", agentBin, "../../agent"}, Env: env})
 	})
-	if buildErr != nil {
-		t.Fatalf("building the agent: %v", buildErr)
-	}
+	require.NoError(t, buildErr, "building the agent")
 	return agentBin
 }
 
-func integration() bool { return os.Getenv("INFERBENCH_INTEGRATION") == "1" }
+// howToGet says how CI provides each component the tests need.
+var howToGet = map[string]string{
+	"docker":   "bash .ci/services.sh all starts dockerd",
+	"slurm":    "bash .ci/services.sh all starts a one-node Slurm cluster",
+	"chromium": "apt-get install chromium",
+	"local":    "always available",
+	// the runner nodes of testdata/inventory.yaml
+	"ci-docker_0": "bash .ci/services.sh all starts dockerd",
+	"ci-slurm_0":  "bash .ci/services.sh all starts a one-node Slurm cluster",
+	"ci-local_0":  "always available",
+}
 
 func need(t *testing.T, what string, ok bool) {
 	t.Helper()
-	if ok {
-		return
-	}
-	if integration() {
-		t.Fatalf("%s is not available and INFERBENCH_INTEGRATION=1", what)
-	}
-	t.Skipf("%s is not available (set INFERBENCH_INTEGRATION=1 to make this a failure)", what)
+	testkit.Integration(t, what, ok, howToGet[what])
 }
 
 func run(ctx context.Context, name string, args ...string) (string, error) {
@@ -133,9 +139,7 @@ func (a *agentRun) exec(t *testing.T, recipes, runner, entry string, extra ...st
 	t.Helper()
 	res, err := execx.OS{}.Run(ctxT(t, 3*time.Minute), a.cmd(t, recipes, runner, entry, extra...))
 	a.stdout, a.code = string(res.Stdout), res.ExitCode
-	if err != nil && res.ExitCode < 0 {
-		t.Fatalf("agent run: %v\n%s", err, a.stderr)
-	}
+	require.False(t, err != nil && res.ExitCode < 0, "agent run: %v", err)
 	t.Logf("agent run exit %d\n%s", a.code, a.stderr)
 }
 
@@ -150,11 +154,9 @@ func (a *agentRun) manifest(t *testing.T, conc int, runner string) *result.Manif
 		for _, e := range entries {
 			names = append(names, e.Name())
 		}
-		t.Fatalf("manifest for conc %d: %v (outputs: %v)", conc, err, names)
+		require.NoError(t, err, "manifest for conc %d (outputs: %v)", conc, names)
 	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, json.Unmarshal(b, &m))
 	return &m
 }
 
@@ -163,22 +165,17 @@ func wantOutputs(t *testing.T, a *agentRun, m *result.Manifest) {
 	t.Helper()
 	for _, f := range []string{result.RawFile(m.ResultFilename), result.AggFile(m.ResultFilename), result.ManifestFile(m.ResultFilename), result.ServerLogFile} {
 		b, err := os.ReadFile(filepath.Join(a.out, f))
-		if err != nil || len(b) == 0 {
-			t.Errorf("output %s missing or empty: %v", f, err)
+		if !assert.NoError(t, err, "output %s missing", f) || !assert.NotEmpty(t, b, "output %s empty", f) {
 			continue
 		}
-		if strings.HasSuffix(f, ".json") && !json.Valid(b) {
-			t.Errorf("%s is not valid JSON", f)
-		}
+		assert.False(t, strings.HasSuffix(f, ".json") && !json.Valid(b), "%s is not valid JSON", f)
 	}
 	var agg result.Agg
 	b, _ := os.ReadFile(filepath.Join(a.out, result.AggFile(m.ResultFilename)))
-	if err := json.Unmarshal(b, &agg); err != nil {
-		t.Fatalf("agg: %v", err)
-	}
-	if agg.Conc != m.Conc || agg.TputPerGPU <= 0 || agg.HW != "ci" {
-		t.Errorf("agg record: conc %d tput/gpu %v hw %q", agg.Conc, agg.TputPerGPU, agg.HW)
-	}
+	require.NoError(t, json.Unmarshal(b, &agg), "agg")
+	assert.Equal(t, m.Conc, agg.Conc, "agg record")
+	assert.Greater(t, agg.TputPerGPU, float64(0), "agg record")
+	assert.Equal(t, "ci", agg.HW, "agg record")
 }
 
 const simImage = "inferbench-e2e/agent-sim:test"
@@ -188,19 +185,12 @@ func buildImage(t *testing.T, ctx context.Context) {
 	t.Helper()
 	dir := t.TempDir()
 	b, err := os.ReadFile(agent(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "agent"), b, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "agent"), b, 0o755))
 	df := "FROM scratch\nCOPY agent /agent\nENTRYPOINT [\"/agent\"]\n"
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := run(ctx, "docker", "build", "-q", "-t", simImage, dir); err != nil {
-		t.Fatalf("docker build: %v", err)
-	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644))
+	_, err = run(ctx, "docker", "build", "-q", "-t", simImage, dir)
+	require.NoError(t, err, "docker build")
 }
 
 func dockerUp(ctx context.Context) bool {
@@ -216,18 +206,14 @@ func slurmUp(ctx context.Context) bool {
 // containersOf lists containers (running or not) labelled with the run id.
 func containersOf(t *testing.T, ctx context.Context, runID string) string {
 	out, err := run(ctx, "docker", "ps", "-aq", "--filter", "label=io.inferbench.run="+runID)
-	if err != nil {
-		t.Fatalf("docker ps: %v", err)
-	}
+	require.NoError(t, err, "docker ps")
 	return out
 }
 
 // jobsOf lists Slurm jobs whose name carries the run id.
 func jobsOf(t *testing.T, ctx context.Context, runID string) string {
 	out, err := run(ctx, "squeue", "-h", "-o", "%A %j")
-	if err != nil {
-		t.Fatalf("squeue: %v", err)
-	}
+	require.NoError(t, err, "squeue")
 	var mine []string
 	for _, l := range strings.Split(out, "\n") {
 		if strings.Contains(l, runID) {
@@ -255,21 +241,15 @@ func sigterm(t *testing.T, a *agentRun, recipes, runner, entry string, started f
 	t.Helper()
 	// Long enough that the load is still running when the signal arrives.
 	p, err := execx.OS{}.Start(ctxT(t, 3*time.Minute), a.cmd(t, recipes, runner, entry, "--num-prompts", "100000"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if !waitFor(60*time.Second, func() bool { return strings.Contains(a.stderr.String(), "benchmarking") }) {
 		_ = p.Signal(syscall.SIGKILL)
 		p.Wait()
-		t.Fatalf("load never started:\n%s", a.stderr)
+		require.FailNowf(t, "load never started", "%s", a.stderr)
 	}
-	if !started() {
-		t.Errorf("the server is not visible on the host while the load runs")
-	}
+	assert.True(t, started(), "the server is not visible on the host while the load runs")
 	time.Sleep(300 * time.Millisecond)
-	if err := p.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, p.Signal(syscall.SIGTERM))
 	res, _ := p.Wait()
 	a.code = res.ExitCode
 	t.Logf("agent exit %d after SIGTERM\n%s", a.code, a.stderr)

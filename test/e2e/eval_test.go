@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/eval"
 	"github.com/inferbench/inferbench/internal/result"
 )
@@ -39,62 +42,52 @@ func TestEvalInsideTheEngineEnvironment(t *testing.T) {
 			}
 			a := newRun(t, "sim", 1)
 			script, err := eval.SimScript(func(i int) bool { return i == 3 }) // 7 of the first 8 right
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(a.out, "sim-script.json"), script, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(filepath.Join(a.out, "sim-script.json"), script, 0o644))
 			cfg, err := os.ReadFile("testdata/eval-in-container.yaml")
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			cfgPath := filepath.Join(t.TempDir(), "eval-harness.yaml")
-			if err := os.WriteFile(cfgPath, bytes.ReplaceAll(cfg, []byte("- /agent\n"), []byte("- "+tc.agentPath(t)+"\n")), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, os.WriteFile(cfgPath, bytes.ReplaceAll(cfg, []byte("- /agent\n"), []byte("- "+tc.agentPath(t)+"\n")), 0o644))
 			entry := strings.Replace(a.entry(4), `"run-eval": false`, `"run-eval": true`, 1)
 			a.exec(t, "testdata/eval-recipes.yaml", tc.runner, entry, "--num-prompts", "8",
 				"--eval-config", cfgPath, "--eval-thresholds", "../../configs/eval-thresholds.yaml")
-			if a.code != 0 {
-				t.Fatalf("exit %d, want 0", a.code)
-			}
+			require.Equal(t, 0, a.code, "exit")
 			log := a.stderr.String()
 			workDir := tc.workDir
 			if workDir == "" {
 				workDir = filepath.Join(a.out, "eval_work-")
 			}
-			if !strings.Contains(log, "running the harness inside the engine's environment (work dir "+workDir) || strings.Contains(log, "running lm-eval next to it") {
-				t.Errorf("the eval did not run in the engine's environment:\n%s", log)
-			}
+			assert.Contains(t, log, "running the harness inside the engine's environment (work dir "+workDir, "the eval did")
+			assert.NotContains(t, log, "running lm-eval next to it", "the eval did")
 			m := a.manifest(t, 4, tc.runner)
-			if m.Status != result.StatusSuccess || m.Eval == nil || m.Eval.Passed == nil || !*m.Eval.Passed {
-				t.Fatalf("manifest status %s eval %+v", m.Status, m.Eval)
-			}
-			if e := m.Eval; e.Task != "gsm8k" || e.EMStrict == nil || *e.EMStrict != 0.875 || e.Conc != 4 || e.Model != "sim-model" {
-				t.Errorf("eval row %+v", e)
-			}
+			require.Equal(t, result.StatusSuccess, m.Status, "manifest")
+			require.NotNil(t, m.Eval, "manifest")
+			require.NotNil(t, m.Eval.Passed, "manifest")
+			require.True(t, *m.Eval.Passed, "manifest status")
+			e := m.Eval
+			assert.Equal(t, "gsm8k", e.Task, "eval row")
+			require.NotNil(t, e.EMStrict, "eval row")
+			assert.Equal(t, 0.875, *e.EMStrict, "eval row")
+			assert.Equal(t, 4, e.Conc, "eval row")
+			assert.Equal(t, "sim-model", e.Model, "eval row")
 			evalDir := filepath.Join(a.out, result.EvalArtifact("sim_64_16", m.ResultFilename))
 			for _, pattern := range []string{"meta_env.json", "results_*.json", "samples_gsm8k_*.jsonl", "lm_eval.log"} {
-				if got, _ := filepath.Glob(filepath.Join(evalDir, pattern)); len(got) != 1 {
-					t.Errorf("%s in %s: %v", pattern, evalDir, got)
-				}
+				got, _ := filepath.Glob(filepath.Join(evalDir, pattern))
+				assert.Len(t, got, 1, "%s in %s", pattern, evalDir)
 			}
 			if res, _ := filepath.Glob(filepath.Join(evalDir, "results_*.json")); len(res) == 1 {
-				if b, _ := os.ReadFile(res[0]); !strings.Contains(string(b), "num_concurrent=4") {
-					t.Errorf("CONC did not reach the command through the exec's environment: %s", b)
-				}
+				b, _ := os.ReadFile(res[0])
+				assert.Contains(t, string(b), "num_concurrent=4", "CONC did not reach the command through the exec's environment")
 			}
 			rows, err := eval.Collect(a.out, nil)
-			if err != nil || len(rows) != 1 || *rows[0].NEff != 8 || rows[0].Conc != 4 {
-				t.Errorf("collected %+v, %v", rows, err)
-			}
-			if left, _ := filepath.Glob(filepath.Join(a.out, "eval_work-*")); len(left) != 0 {
-				t.Errorf("work directories left behind: %v", left)
-			}
-			if left := tc.left(t, ctx, a.runID); left != "" {
-				t.Errorf("%s left behind: %s", tc.backend, left)
-			}
+			assert.NoError(t, err, "collected")
+			require.Len(t, rows, 1, "collected")
+			assert.Equal(t, 8, *rows[0].NEff, "collected")
+			assert.Equal(t, 4, rows[0].Conc, "collected")
+			workDirs, _ := filepath.Glob(filepath.Join(a.out, "eval_work-*"))
+			assert.Empty(t, workDirs, "work directories left behind")
+			left := tc.left(t, ctx, a.runID)
+			assert.Empty(t, left, "%s left behind", tc.backend)
 		})
 	}
 }

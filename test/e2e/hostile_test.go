@@ -86,9 +86,7 @@ func background(t *testing.T, a *agentRun, recipes, runner, entry string, extra 
 	p, err := execx.OS{}.Start(ctxT(t, 4*time.Minute), a.cmd(t, recipes, runner, entry, append([]string{"--num-prompts", "100000"}, extra...)...))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = syscall.Kill(p.Pid(), syscall.SIGKILL); _, _ = p.Wait() })
-	if !waitFor(90*time.Second, func() bool { return strings.Contains(a.stderr.String(), "benchmarking") }) {
-		t.Fatalf("load never started:\n%s", a.stderr)
-	}
+	require.True(t, waitFor(90*time.Second, func() bool { return strings.Contains(a.stderr.String(), "benchmarking") }), "load never started")
 	return p
 }
 
@@ -186,7 +184,7 @@ func benchmarkStep(t *testing.T) string {
 			return p
 		}
 	}
-	t.Fatal("benchmark.yml has no Benchmark step")
+	require.FailNow(t, "benchmark.yml has no Benchmark step")
 	return ""
 }
 
@@ -238,9 +236,7 @@ func TestHostile02CancelledBenchmarkStepLeavesNothing(t *testing.T) {
 					_ = syscall.Kill(pid, syscall.SIGKILL)
 				}
 			})
-			if !waitFor(90*time.Second, func() bool { return strings.Contains(stderr.String(), "benchmarking") }) {
-				t.Fatalf("load never started:\n%s", stderr)
-			}
+			require.True(t, waitFor(90*time.Second, func() bool { return strings.Contains(stderr.String(), "benchmarking") }), "load never started:\n%s", stderr)
 			runID := regexp.MustCompile(`agent run (\w+):`).FindStringSubmatch(stderr.String())[1]
 			t.Cleanup(func() { removeRun(runID) })
 

@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/execx"
 	"github.com/inferbench/inferbench/internal/result"
 )
@@ -59,52 +62,45 @@ func TestMultiNodeDisaggregated(t *testing.T) {
 			a := newRun(t, "sim-disagg", 0)
 			model := "sim-disagg-" + a.runID
 			a.exec(t, repoRecipes, tt.runner, multinodeRow(model, 2, 4), "--num-prompts", "24")
-			if a.code != 0 {
-				t.Fatalf("exit %d, want 0", a.code)
-			}
+			require.Equal(t, 0, a.code, "exit")
 			log := a.stderr.String()
 			for _, c := range []int{2, 4} {
 				stem := multinodeStem(tt.runner, c)
 				var m result.Manifest
 				readJSON(t, filepath.Join(a.out, result.ManifestFile(stem)), &m)
-				if m.Status != result.StatusSuccess || m.Backend != tt.backend || m.Conc != c || m.ResultFilename != stem {
-					t.Errorf("conc %d manifest: status %s backend %s conc %d stem %s", c, m.Status, m.Backend, m.Conc, m.ResultFilename)
-				}
-				if m.Multinode == nil || m.Multinode.DecodeGPUs != 2 || m.Multinode.Decode.NumWorkers != 2 {
-					t.Errorf("conc %d manifest does not record the worker layout: %+v", c, m.Multinode)
-				}
-				if c == 4 && !m.ServerReused {
-					t.Errorf("conc 4 did not reuse the deployment")
-				}
+				assert.Equal(t, result.StatusSuccess, m.Status)
+				assert.Equal(t, tt.backend, m.Backend)
+				assert.Equal(t, c, m.Conc)
+				assert.Equal(t, stem, m.ResultFilename)
+				require.NotNil(t, m.Multinode, "conc %d manifest does not record the worker layout", c)
+				assert.Equal(t, 2, m.Multinode.DecodeGPUs, "conc %d manifest does not record the worker layout", c)
+				assert.Equal(t, 2, m.Multinode.Decode.NumWorkers, "conc %d manifest does not record the worker layout", c)
+				assert.False(t, c == 4 && !m.ServerReused, "conc 4 did not reuse the deployment")
 				var agg result.Agg
 				readJSON(t, filepath.Join(a.out, result.AggFile(stem)), &agg)
-				if !agg.IsMultinode || !agg.Disagg || agg.Conc != c || agg.NumPrefillGPU != 1 || agg.NumDecodeGPU != 2 ||
-					agg.Decode.NumWorkers != 2 || agg.TputPerGPU <= 0 || agg.OutputTputPerGPU <= 0 {
-					t.Errorf("conc %d agg: %+v", c, agg)
-				}
-				if _, err := os.Stat(filepath.Join(a.out, result.RawFile(stem))); err != nil {
-					t.Errorf("raw result: %v", err)
-				}
+				assert.True(t, agg.IsMultinode, "conc %d agg: %+v", c, agg)
+				assert.True(t, agg.Disagg, "conc %d agg: %+v", c, agg)
+				assert.Equal(t, c, agg.Conc)
+				assert.Equal(t, 1, agg.NumPrefillGPU)
+				assert.Equal(t, 2, agg.NumDecodeGPU)
+				assert.Equal(t, 2, agg.Decode.NumWorkers)
+				assert.Greater(t, agg.TputPerGPU, float64(0))
+				assert.Greater(t, agg.OutputTputPerGPU, float64(0))
+				_, err := os.Stat(filepath.Join(a.out, result.RawFile(stem)))
+				assert.NoError(t, err, "raw result")
 			}
-			if n := strings.Count(log, "starting "+tt.backend+" server"); n != 1 {
-				t.Errorf("%d launches, want one deployment for both points", n)
-			}
+			n := strings.Count(log, "starting "+tt.backend+" server")
+			assert.Equal(t, 1, n, "%d launches, want one deployment for both points", n)
 			server, err := os.ReadFile(filepath.Join(a.out, result.ServerLogFile))
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			for _, w := range []string{"frontend worker 0", "prefill worker 0", "decode worker 0", "decode worker 1"} {
-				if !strings.Contains(string(server), w) {
-					t.Errorf("server.log does not show the %s", w)
-				}
+				assert.Contains(t, string(server), w, "server.log")
 			}
-			if left := processesOf(model); len(left) > 0 {
-				t.Errorf("processes left behind: %q", left)
-			}
+			left := processesOf(model)
+			assert.Empty(t, left, "processes left behind")
 			if tt.backend == "slurm" {
-				if left := jobsOf(t, ctx, a.runID); left != "" {
-					t.Errorf("jobs left behind: %s", left)
-				}
+				left := jobsOf(t, ctx, a.runID)
+				assert.Empty(t, left, "jobs left behind")
 			}
 		})
 	}
@@ -116,17 +112,11 @@ func TestMultiNodeSIGTERM(t *testing.T) {
 	a := newRun(t, "sim-disagg", 0)
 	model := "sim-disagg-" + a.runID
 	sigterm(t, a, repoRecipes, "ci-local_0", multinodeRow(model, 2, 4), func() bool { return len(processesOf(model)) >= 4 })
-	if a.code != 4 {
-		t.Errorf("exit %d after SIGTERM, want 4", a.code)
-	}
+	assert.Equal(t, 4, a.code, "exit")
 	var m result.Manifest
 	readJSON(t, filepath.Join(a.out, result.ManifestFile(multinodeStem("ci-local_0", 2))), &m)
-	if m.Status != result.StatusCancelled {
-		t.Errorf("interrupted point: status %s, want cancelled", m.Status)
-	}
-	if !waitFor(5*time.Second, func() bool { return len(processesOf(model)) == 0 }) {
-		t.Errorf("processes left behind: %q", processesOf(model))
-	}
+	assert.Equal(t, result.StatusCancelled, m.Status, "interrupted point: status")
+	assert.True(t, waitFor(5*time.Second, func() bool { return len(processesOf(model)) == 0 }), "processes left behind: %q", processesOf(model))
 }
 
 func readJSON(t *testing.T, path string, v any) {
@@ -138,11 +128,9 @@ func readJSON(t *testing.T, path string, v any) {
 		for _, e := range entries {
 			names = append(names, e.Name())
 		}
-		t.Fatalf("%v (outputs: %v)", err, names)
+		require.NoError(t, err, "outputs: %v", names)
 	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	require.NoError(t, json.Unmarshal(b, v), "%s", path)
 }
 
 // TestMultiNodeEnvContract: the multi-node workflow's environment (CONC_LIST, PREFILL_*,
@@ -158,21 +146,17 @@ func TestMultiNodeEnvContract(t *testing.T) {
 		"DECODE_NUM_WORKERS=1", "DECODE_TP=2", "DECODE_EP=1", "DECODE_DP_ATTN=false", "CONFIG_FILE=recipes/sim.yaml",
 		"RUNNER_TYPE=ci", "RESULT_FILENAME=mn_job", "IS_MULTINODE=true")
 	res, err := execx.OS{}.Run(ctxT(t, 2*time.Minute), execx.Cmd{Name: agent(t), Args: args, Env: env, Stderr: a.stderr})
-	if err != nil || res.ExitCode != 0 {
-		t.Fatalf("exit %d: %v\n%s", res.ExitCode, err, a.stderr)
-	}
+	require.NoError(t, err)
+	require.Equal(t, 0, res.ExitCode)
 	var agg result.Agg
 	readJSON(t, filepath.Join(a.out, result.AggFile("mn_job_conc2_gpus_3_ctx_1_gen_2")), &agg)
-	if !agg.IsMultinode || agg.NumDecodeGPU != 2 || agg.Decode.TP != 2 {
-		t.Errorf("agg: %+v", agg)
-	}
+	assert.True(t, agg.IsMultinode, "agg: %+v", agg)
+	assert.Equal(t, 2, agg.NumDecodeGPU)
+	assert.Equal(t, 2, agg.Decode.TP)
 	log, _ := os.ReadFile(filepath.Join(a.out, result.ServerLogFile))
-	if !strings.Contains(string(log), "decode worker 0") {
-		t.Errorf("server.log:\n%s", log)
-	}
-	if left := processesOf(model); len(left) > 0 {
-		t.Errorf("processes left behind: %q", left)
-	}
+	assert.Contains(t, string(log), "decode worker 0", "server.log")
+	left := processesOf(model)
+	assert.Empty(t, left, "processes left behind")
 }
 
 // TestMultiNodeWorkerDies: a decode worker killed during the load takes the deployment down
@@ -183,13 +167,11 @@ func TestMultiNodeWorkerDies(t *testing.T) {
 	model := "sim-disagg-die-" + a.runID
 	cmd := a.cmd(t, repoRecipes, "ci-local_0", multinodeRow(model, 2, 4), "--num-prompts", "100000")
 	p, err := execx.OS{}.Start(ctxT(t, 2*time.Minute), cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if !waitFor(60*time.Second, func() bool { return strings.Contains(a.stderr.String(), "benchmarking") }) {
 		_ = p.Signal(syscall.SIGKILL)
 		p.Wait()
-		t.Fatalf("load never started:\n%s", a.stderr)
+		require.FailNowf(t, "load never started", "%s", a.stderr)
 	}
 	victim := 0
 	for _, d := range mustGlob(t, "/proc/[0-9]*/cmdline") {
@@ -197,34 +179,20 @@ func TestMultiNodeWorkerDies(t *testing.T) {
 			victim, _ = strconv.Atoi(strings.Split(d, "/")[2])
 		}
 	}
-	if victim == 0 {
-		t.Fatalf("decode worker 1 not found: %q", processesOf(model))
-	}
-	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	require.NotEqual(t, 0, victim, "decode worker 1 not found: %q", processesOf(model))
+	require.NoError(t, syscall.Kill(victim, syscall.SIGKILL))
 	res, _ := p.Wait()
 	t.Logf("agent exit %d\n%s", res.ExitCode, a.stderr)
-	if res.ExitCode != 3 {
-		t.Errorf("exit %d, want 3 (engine failure)", res.ExitCode)
-	}
-	if !strings.Contains(a.stderr.String(), "a deployment component on node 0 exited") {
-		t.Errorf("stderr does not name the cause")
-	}
+	assert.Equal(t, 3, res.ExitCode, "exit %d, want 3 (engine failure)", res.ExitCode)
+	assert.Contains(t, a.stderr.String(), "a deployment component on node 0 exited", "stderr does not name the cause")
 	var m result.Manifest
 	readJSON(t, filepath.Join(a.out, result.ManifestFile(multinodeStem("ci-local_0", 2))), &m)
-	if m.Status != result.StatusEngineFailed {
-		t.Errorf("status %s, want engine_failed", m.Status)
-	}
-	if !waitFor(5*time.Second, func() bool { return len(processesOf(model)) == 0 }) {
-		t.Errorf("processes left behind: %q", processesOf(model))
-	}
+	assert.Equal(t, result.StatusEngineFailed, m.Status, "status %s, want engine_failed", m.Status)
+	assert.True(t, waitFor(5*time.Second, func() bool { return len(processesOf(model)) == 0 }), "processes left behind: %q", processesOf(model))
 }
 
 func mustGlob(t *testing.T, pattern string) []string {
 	m, err := filepath.Glob(pattern)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return m
 }

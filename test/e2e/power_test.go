@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/execx"
 	"github.com/inferbench/inferbench/internal/result"
 )
@@ -42,34 +45,31 @@ func TestPowerOnTheSimulator(t *testing.T) {
 			// machine can take about as long to print its first line (a real engine loads
 			// for minutes). Longer warm-ups keep the first window after that line.
 			a.exec(t, repoRecipes, tt.runner, a.entry(2, 4), "--num-prompts", "48", "--num-warmups", "40")
-			if a.code != 0 {
-				t.Fatalf("exit %d, want 0", a.code)
-			}
+			require.Equal(t, 0, a.code, "exit")
 			for _, c := range []int{2, 4} {
 				m := a.manifest(t, c, tt.runner)
 				var v powerValidation
 				readJSON(t, filepath.Join(a.out, result.PowerValidationFile(m.ResultFilename)), &v)
-				if !v.PowerValid || v.Sources.Selected == "" {
-					t.Errorf("conc %d: power %v (%v), source %q", c, v.PowerValid, v.Reasons, v.Sources.Selected)
+				if !assert.True(t, v.PowerValid, "conc %d: power invalid (%v)", c, v.Reasons) ||
+					!assert.NotEmpty(t, v.Sources.Selected, "conc %d: no power source", c) {
 					logPower(t, a.out, m.ResultFilename)
 				}
-				if want := map[string]int{"local": 2, "slurm": 2}[tt.backend]; len(v.ObservedIDs) != want {
-					t.Errorf("conc %d: sampled GPUs %v, want the engine's %d", c, v.ObservedIDs, want)
-				}
+				want := map[string]int{"local": 2, "slurm": 2}[tt.backend]
+				assert.Len(t, v.ObservedIDs, want, "conc %d: sampled GPUs %v, want the engine's %d", c, v.ObservedIDs, want)
 				var agg result.Agg
 				readJSON(t, filepath.Join(a.out, result.AggFile(m.ResultFilename)), &agg)
-				if p := agg.Power; p == nil || !p.Valid || p.AvgPowerW <= 0 || p.JoulesPerOutputToken <= 0 {
-					t.Errorf("conc %d: agg power fields %+v", c, agg.Power)
-				}
+				p := agg.Power
+				require.NotNil(t, p, "conc %d: agg power fields %+v", c, agg.Power)
+				assert.True(t, p.Valid, "conc %d: agg power fields %+v", c, agg.Power)
+				assert.Greater(t, p.AvgPowerW, float64(0), "conc %d: agg power fields %+v", c, agg.Power)
+				assert.Greater(t, p.JoulesPerOutputToken, float64(0), "conc %d: agg power fields %+v", c, agg.Power)
 				csv, err := os.ReadFile(filepath.Join(a.out, result.GPUMetricsFile(m.ResultFilename)))
-				if err != nil || !strings.HasPrefix(string(csv), "timestamp, index, power.draw [W]") {
-					t.Errorf("conc %d: telemetry file: %v %.80q", c, err, csv)
-				}
+				assert.NoError(t, err, "conc %d: telemetry file", c)
+				assert.True(t, strings.HasPrefix(string(csv), "timestamp, index, power.draw [W]"), "conc %d: telemetry file: %v %.80q", c, err, csv)
 			}
 			if tt.backend == "slurm" {
-				if left := jobsOf(t, ctx, a.runID); left != "" {
-					t.Errorf("jobs left behind: %s", left)
-				}
+				left := jobsOf(t, ctx, a.runID)
+				assert.Empty(t, left, "jobs left behind")
 			}
 		})
 	}
@@ -93,14 +93,13 @@ func TestRequirePowerExitStatus(t *testing.T) {
 		a := newRun(t, "sim", 1)
 		a.exec(t, repoRecipes, "ci-local_0", a.entry(2), append([]string{"--num-prompts", "8", "--power-tool", "nvidia-smi"}, tt.extra...)...)
 		m := a.manifest(t, 2, "ci-local_0")
-		if a.code != tt.code || m.Status != tt.status {
-			t.Errorf("%v: exit %d status %s, want %d %s", tt.extra, a.code, m.Status, tt.code, tt.status)
-		}
+		assert.Equal(t, tt.code, a.code, "%v: exit", tt.extra)
+		assert.Equal(t, tt.status, m.Status, "%v: exit", tt.extra)
 		var v powerValidation
 		readJSON(t, filepath.Join(a.out, result.PowerValidationFile(m.ResultFilename)), &v)
-		if v.PowerValid || len(v.Reasons) == 0 || v.Reasons[0] != "telemetry_tool_missing" {
-			t.Errorf("%v: validation %+v", tt.extra, v)
-		}
+		assert.False(t, v.PowerValid, "%v: validation %+v", tt.extra, v)
+		require.NotEmpty(t, v.Reasons, "%v: validation", tt.extra)
+		assert.Equal(t, "telemetry_tool_missing", v.Reasons[0], "%v: validation", tt.extra)
 	}
 }
 
@@ -112,44 +111,33 @@ func TestDemoReportShowsEnergy(t *testing.T) {
 	ctx := ctxT(t, 4*time.Minute)
 	gen := filepath.Join(binDir, "generator")
 	build := execx.Cmd{Name: "go", Args: []string{"build", "-o", gen, "../../generator"}}
-	if _, err := (execx.OS{}).Run(ctx, build); err != nil {
-		t.Fatalf("building the generator: %v", err)
-	}
+	_, err := (execx.OS{}).Run(ctx, build)
+	require.NoError(t, err, "building the generator")
 	out := t.TempDir()
 	sweep := "full-sweep --single-node --model-prefix gptoss --precision fp4 --runner-type h100 --seq-lens 1k1k --max-conc 4"
 	res, err := execx.OS{}.Run(ctx, execx.Cmd{Name: agent(t), Args: []string{"demo", "--out", out, "--configs", "../../configs",
 		"--generator", gen, "--sweep", sweep}})
-	if err != nil {
-		t.Fatalf("agent demo: %v\n%s\n%s", err, res.Stdout, res.Stderr)
-	}
-	if !strings.Contains(string(res.Stdout), "W/gpu") {
-		t.Errorf("the demo's progress lines show no power:\n%s", res.Stdout)
-	}
+	require.NoError(t, err, "agent demo: %v\n%s\n%s", err, res.Stdout, res.Stderr)
+	assert.Contains(t, string(res.Stdout), "W/gpu", "the demo's progress lines show no power")
 	dom, err := execx.OS{}.Run(ctx, execx.Cmd{Name: chrome, Args: []string{"--headless", "--no-sandbox", "--disable-gpu",
 		"--no-first-run", "--disable-background-networking", "--user-data-dir=" + t.TempDir(), "--dump-dom",
 		"file://" + filepath.Join(out, "report.html")}})
-	if err != nil {
-		t.Fatalf("chromium: %v", err)
-	}
+	require.NoError(t, err, "chromium")
 	for _, id := range []string{"chart-energy", "chart-tpj"} {
 		m := regexp.MustCompile(`<figure class="chart" id="` + id + `">.*?<svg class="plot"[^>]*data-points="(\d+)"`).FindSubmatch(dom.Stdout)
-		if m == nil {
-			t.Errorf("%s missing from the demo report", id)
+		if !assert.NotNil(t, m, "%s missing from the demo report", id) {
 			continue
 		}
-		if n, _ := strconv.Atoi(string(m[1])); n == 0 {
-			t.Errorf("%s shows no points", id)
-		}
+		n, _ := strconv.Atoi(string(m[1]))
+		assert.NotEqual(t, 0, n, "%s shows no points", id)
 	}
 	var bmk []map[string]any
 	b, _ := os.ReadFile(filepath.Join(out, "agg_bmk.json"))
-	if err := json.Unmarshal(b, &bmk); err != nil || len(bmk) == 0 {
-		t.Fatalf("agg_bmk.json: %v", err)
-	}
+	require.NoError(t, json.Unmarshal(b, &bmk), "agg_bmk.json")
+	require.NotEmpty(t, bmk, "agg_bmk.json")
 	for _, r := range bmk {
-		if r["power_valid"] != 1.0 || r["joules_per_output_token"] == nil {
-			t.Errorf("agg_bmk.json record without valid power: conc %v power_valid %v", r["conc"], r["power_valid"])
-		}
+		assert.Equal(t, 1.0, r["power_valid"], "agg_bmk.json record without valid power: conc")
+		assert.NotNil(t, r["joules_per_output_token"], "agg_bmk.json record without valid power: conc")
 	}
 }
 
@@ -173,22 +161,22 @@ func TestPowerMultiNodeRoles(t *testing.T) {
 			}
 			a := newRun(t, "sim-disagg", 0)
 			a.exec(t, repoRecipes, tt.runner, multinodeRow("sim-disagg-"+a.runID, 2, 4), "--num-prompts", "24", "--num-warmups", "40")
-			if a.code != 0 {
-				t.Fatalf("exit %d, want 0", a.code)
-			}
+			require.Equal(t, 0, a.code, "exit")
 			for _, c := range []int{2, 4} {
 				stem := multinodeStem(tt.runner, c)
 				var v powerValidation
 				readJSON(t, filepath.Join(a.out, result.PowerValidationFile(stem)), &v)
-				if !v.PowerValid || len(v.Role) != 3 {
-					t.Errorf("conc %d: power %v (%v, %q), roles %v", c, v.PowerValid, v.Reasons, v.Warnings, v.Role)
-				}
+				assert.True(t, v.PowerValid, "conc %d: power %v (%v, %q), roles %v", c, v.PowerValid, v.Reasons, v.Warnings, v.Role)
+				assert.Len(t, v.Role, 3, "conc %d", c)
 				var agg result.Agg
 				readJSON(t, filepath.Join(a.out, result.AggFile(stem)), &agg)
-				if p := agg.Power; p == nil || !p.Valid || p.Roles == nil || p.Roles.PrefillGPUEnergyJ == nil || p.Roles.DecodeJoulesPerOutputToken == nil {
-					t.Errorf("conc %d: agg power fields %+v", c, agg.Power)
-				} else if sum := *p.Roles.PrefillGPUEnergyJ + *p.Roles.DecodeGPUEnergyJ; sum < 0.99*p.TotalGPUEnergyJ || sum > 1.01*p.TotalGPUEnergyJ {
-					t.Errorf("conc %d: prefill + decode energy %.3f J, whole deployment %.3f J", c, sum, p.TotalGPUEnergyJ)
+				p := agg.Power
+				if assert.NotNil(t, p, "conc %d: agg power", c) && assert.True(t, p.Valid, "conc %d: agg power %+v", c, p) &&
+					assert.NotNil(t, p.Roles, "conc %d: agg power roles", c) &&
+					assert.NotNil(t, p.Roles.PrefillGPUEnergyJ, "conc %d: prefill energy", c) &&
+					assert.NotNil(t, p.Roles.DecodeJoulesPerOutputToken, "conc %d: decode J/token", c) {
+					sum := *p.Roles.PrefillGPUEnergyJ + *p.Roles.DecodeGPUEnergyJ
+					assert.InEpsilon(t, p.TotalGPUEnergyJ, sum, 0.01, "conc %d: prefill + decode energy against the whole deployment's", c)
 				}
 			}
 		})

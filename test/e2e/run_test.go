@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/result"
 )
 
@@ -21,28 +24,23 @@ func TestDockerTwoPointsOneLaunch(t *testing.T) {
 	buildImage(t, ctx)
 	a := newRun(t, "sim", 1)
 	a.exec(t, repoRecipes, "ci-docker_0", a.entry(2, 4), "--num-prompts", "24")
-	if a.code != 0 {
-		t.Fatalf("exit %d, want 0", a.code)
-	}
+	require.Equal(t, 0, a.code, "exit")
 	m2, m4 := a.manifest(t, 2, "ci-docker_0"), a.manifest(t, 4, "ci-docker_0")
 	for _, m := range []*result.Manifest{m2, m4} {
-		if m.Status != result.StatusSuccess || m.Backend != "docker" || m.Image != simImage || !strings.HasPrefix(m.ImageDigest, "sha256:") {
-			t.Errorf("conc %d manifest: status %s backend %s image %s digest %q", m.Conc, m.Status, m.Backend, m.Image, m.ImageDigest)
-		}
+		assert.Equal(t, result.StatusSuccess, m.Status, "conc")
+		assert.Equal(t, "docker", m.Backend, "conc")
+		assert.Equal(t, simImage, m.Image, "conc")
+		assert.True(t, strings.HasPrefix(m.ImageDigest, "sha256:"), "conc")
 		wantOutputs(t, a, m)
 	}
-	if m2.ServerReused || !m4.ServerReused || m2.ServerFingerprint != m4.ServerFingerprint {
-		t.Errorf("want one launch for both points: reused %v/%v fingerprints %s/%s", m2.ServerReused, m4.ServerReused, m2.ServerFingerprint, m4.ServerFingerprint)
-	}
-	if n := strings.Count(a.stderr.String(), "starting docker server"); n != 1 {
-		t.Errorf("%d launches, want 1", n)
-	}
-	if !strings.Contains(a.stderr.String(), "reusing server") {
-		t.Errorf("the log does not say the server was reused")
-	}
-	if left := containersOf(t, ctx, a.runID); left != "" {
-		t.Errorf("containers left behind: %s", left)
-	}
+	assert.False(t, m2.ServerReused, "want one launch for both points: reused")
+	assert.True(t, m4.ServerReused, "want one launch for both points: reused")
+	assert.Equal(t, m4.ServerFingerprint, m2.ServerFingerprint, "want one launch for both points")
+	n := strings.Count(a.stderr.String(), "starting docker server")
+	assert.Equal(t, 1, n, "%d launches, want 1", n)
+	assert.Contains(t, a.stderr.String(), "reusing server", "the log does not say the server was reused")
+	left := containersOf(t, ctx, a.runID)
+	assert.Empty(t, left, "containers left behind")
 }
 
 // TestSlurmJobStep: with the slurm backend and a non-container recipe the agent gets an
@@ -53,22 +51,16 @@ func TestSlurmJobStep(t *testing.T) {
 	need(t, "slurm", slurmUp(ctx))
 	a := newRun(t, "sim", 1)
 	a.exec(t, repoRecipes, "ci-slurm_0", a.entry(2, 4), "--num-prompts", "24")
-	if a.code != 0 {
-		t.Fatalf("exit %d, want 0", a.code)
-	}
+	require.Equal(t, 0, a.code, "exit")
 	for _, c := range []int{2, 4} {
 		m := a.manifest(t, c, "ci-slurm_0")
-		if m.Status != result.StatusSuccess || m.Backend != "slurm" {
-			t.Errorf("conc %d: status %s backend %s", c, m.Status, m.Backend)
-		}
+		assert.Equal(t, result.StatusSuccess, m.Status, "conc %d", c)
+		assert.Equal(t, "slurm", m.Backend, "conc %d", c)
 		wantOutputs(t, a, m)
 	}
-	if !strings.Contains(a.stderr.String(), "is slurm ") {
-		t.Errorf("the log does not name the Slurm job")
-	}
-	if left := jobsOf(t, ctx, a.runID); left != "" {
-		t.Errorf("jobs left behind: %s", left)
-	}
+	assert.Contains(t, a.stderr.String(), "is slurm ", "the log does not name the Slurm job")
+	left := jobsOf(t, ctx, a.runID)
+	assert.Empty(t, left, "jobs left behind")
 }
 
 // TestSIGTERMLeavesNothing kills the agent in the middle of the load: the container or job
@@ -81,9 +73,8 @@ func TestSIGTERMLeavesNothing(t *testing.T) {
 		a := newRun(t, "sim", 1)
 		sigterm(t, a, repoRecipes, "ci-docker_0", a.entry(4, 8), func() bool { return containersOf(t, ctx, a.runID) != "" })
 		checkCancelled(t, a, "ci-docker_0")
-		if left := containersOf(t, ctx, a.runID); left != "" {
-			t.Errorf("containers left behind: %s", left)
-		}
+		left := containersOf(t, ctx, a.runID)
+		assert.Empty(t, left, "containers left behind")
 	})
 	t.Run("slurm", func(t *testing.T) {
 		ctx := ctxT(t, 3*time.Minute)
@@ -92,27 +83,20 @@ func TestSIGTERMLeavesNothing(t *testing.T) {
 		sigterm(t, a, repoRecipes, "ci-slurm_0", a.entry(4, 8), func() bool { return jobsOf(t, ctx, a.runID) != "" })
 		checkCancelled(t, a, "ci-slurm_0")
 		// scancel is asynchronous on the controller side; the agent waited for the queue.
-		if left := jobsOf(t, ctx, a.runID); left != "" {
-			t.Errorf("jobs left behind: %s", left)
-		}
+		left := jobsOf(t, ctx, a.runID)
+		assert.Empty(t, left, "jobs left behind")
 	})
 }
 
 func checkCancelled(t *testing.T, a *agentRun, runner string) {
 	t.Helper()
-	if a.code != 4 {
-		t.Errorf("exit %d after SIGTERM, want 4", a.code)
-	}
+	assert.Equal(t, 4, a.code, "exit")
 	m := a.manifest(t, 4, runner)
-	if m.Status != result.StatusCancelled {
-		t.Errorf("interrupted point: status %s, want cancelled", m.Status)
-	}
-	if m8 := a.manifest(t, 8, runner); m8.Status != result.StatusCancelled {
-		t.Errorf("point never started: status %s, want cancelled", m8.Status)
-	}
-	if _, err := os.Stat(filepath.Join(a.out, result.ServerLogFile)); err != nil {
-		t.Errorf("server log: %v", err)
-	}
+	assert.Equal(t, result.StatusCancelled, m.Status, "interrupted point: status")
+	m8 := a.manifest(t, 8, runner)
+	assert.Equal(t, result.StatusCancelled, m8.Status, "point never started: status")
+	_, err := os.Stat(filepath.Join(a.out, result.ServerLogFile))
+	assert.NoError(t, err, "server log")
 }
 
 // TestEngineFailures: an engine that dies during startup or during the load gives a clear
@@ -134,28 +118,19 @@ func TestEngineFailures(t *testing.T) {
 		t.Run(tt.framework, func(t *testing.T) {
 			a := newRun(t, tt.framework, 1)
 			a.exec(t, recipes, "ci-local_0", a.entry(2, 4), "--num-prompts", "2000")
-			if a.code != 3 {
-				t.Errorf("exit %d, want 3 (engine failure)", a.code)
-			}
+			assert.Equal(t, 3, a.code, "exit")
 			for _, w := range tt.wantMsg {
-				if !strings.Contains(a.stderr.String(), w) {
-					t.Errorf("stderr does not mention %q", w)
-				}
+				assert.Contains(t, a.stderr.String(), w, "stderr")
 			}
 			m := a.manifest(t, 2, "ci-local_0")
-			if m.Status != result.StatusEngineFailed || m.StopReason != tt.wantCause {
-				t.Errorf("manifest: status %s stop reason %q, want engine_failed / %q", m.Status, m.StopReason, tt.wantCause)
-			}
-			if !strings.Contains(strings.Join(m.LogTail, "\n"), tt.wantTail) {
-				t.Errorf("manifest log tail %q lacks %q", m.LogTail, tt.wantTail)
-			}
-			if m4 := a.manifest(t, 4, "ci-local_0"); m4.Status != result.StatusEngineFailed {
-				t.Errorf("later point: status %s", m4.Status)
-			}
+			assert.Equal(t, result.StatusEngineFailed, m.Status, "manifest")
+			assert.Equal(t, tt.wantCause, m.StopReason, "manifest")
+			assert.Contains(t, strings.Join(m.LogTail, "\n"), tt.wantTail, "manifest log tail")
+			m4 := a.manifest(t, 4, "ci-local_0")
+			assert.Equal(t, result.StatusEngineFailed, m4.Status, "later point: status")
 			log, err := os.ReadFile(filepath.Join(a.out, result.ServerLogFile))
-			if err != nil || !strings.Contains(string(log), tt.wantTail) {
-				t.Errorf("server.log: %v, lacks %q", err, tt.wantTail)
-			}
+			assert.NoError(t, err, "server.log")
+			assert.Contains(t, string(log), tt.wantTail, "server.log")
 		})
 	}
 }
@@ -168,22 +143,17 @@ func TestDockerEngineExitsAtStartup(t *testing.T) {
 	buildImage(t, ctx)
 	a := newRun(t, "bad-flag", 1)
 	a.exec(t, "testdata/crash-recipes.yaml", "ci-docker_0", a.entry(2))
-	if a.code != 3 {
-		t.Errorf("exit %d, want 3", a.code)
-	}
+	assert.Equal(t, 3, a.code, "exit")
 	for _, w := range []string{"engine exited: exit status 2 during startup", "last lines of the server log", "-ttft duration"} {
-		if !strings.Contains(a.stderr.String(), w) {
-			t.Errorf("stderr lacks %q", w)
-		}
+		assert.Contains(t, a.stderr.String(), w, "stderr")
 	}
 	// The container's output reached the log before it was removed.
-	if log, err := os.ReadFile(filepath.Join(a.out, result.ServerLogFile)); err != nil || !strings.Contains(string(log), "flag provided but not defined: -no-such-flag") {
-		t.Errorf("server.log: %v\n%s", err, log)
-	}
-	if m := a.manifest(t, 2, "ci-docker_0"); m.Status != result.StatusEngineFailed || len(m.LogTail) == 0 {
-		t.Errorf("manifest: %s, tail %q", m.Status, m.LogTail)
-	}
-	if left := containersOf(t, ctx, a.runID); left != "" {
-		t.Errorf("containers left behind: %s", left)
-	}
+	log, err := os.ReadFile(filepath.Join(a.out, result.ServerLogFile))
+	assert.NoError(t, err, "server.log")
+	assert.Contains(t, string(log), "flag provided but not defined: -no-such-flag", "server.log")
+	m := a.manifest(t, 2, "ci-docker_0")
+	assert.Equal(t, result.StatusEngineFailed, m.Status, "manifest")
+	assert.NotEmpty(t, m.LogTail, "manifest")
+	left := containersOf(t, ctx, a.runID)
+	assert.Empty(t, left, "containers left behind")
 }

@@ -16,7 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/engine"
+
+	_ "github.com/inferbench/inferbench/internal/testkit" // defines -update, so `go test ./... -update` runs here too
 )
 
 func frame(stream byte, s string) []byte {
@@ -27,23 +32,20 @@ func frame(stream byte, s string) []byte {
 }
 
 func TestDemux(t *testing.T) {
+	t.Parallel()
 	in := append(append(frame(1, "out line\n"), frame(2, "err line\n")...), frame(1, "tail")...)
 	var out bytes.Buffer
-	if err := demux(&out, bytes.NewReader(in)); err != nil {
-		t.Fatal(err)
-	}
-	if out.String() != "out line\nerr line\ntail" {
-		t.Errorf("got %q", out.String())
-	}
+	require.NoError(t, demux(&out, bytes.NewReader(in)))
+	assert.Equal(t, "out line\nerr line\ntail", out.String())
 }
 
 func TestImageRef(t *testing.T) {
-	if got := ImageRef("nvcr.io#nvidia/tensorrt-llm/release:1.2.0"); got != "nvcr.io/nvidia/tensorrt-llm/release:1.2.0" {
-		t.Errorf("got %s", got)
-	}
+	t.Parallel()
+	assert.Equal(t, "nvcr.io/nvidia/tensorrt-llm/release:1.2.0", ImageRef("nvcr.io#nvidia/tensorrt-llm/release:1.2.0"))
 }
 
 func TestCreateBody(t *testing.T) {
+	t.Parallel()
 	s := engine.Spec{Name: "inferbench-r-1", RunID: "r", Argv: []string{"python3", "-m", "sglang.launch_server"},
 		Env: []string{"A=1"}, Workdir: "/workspace", GPUs: 8, GPUVendor: "nvidia", ShmSize: 16 << 30, IPCHost: true,
 		Mounts:  []engine.Mount{{Host: "/out", Container: "/workspace"}, {Host: "/hf", Container: "/mnt/hf", ReadOnly: true}},
@@ -56,15 +58,13 @@ func TestCreateBody(t *testing.T) {
 		`"io.inferbench.owner":"inferbench-agent"`, `"io.inferbench.run":"r"`, `"WorkingDir":"/workspace"`,
 		`{"Hard":-1,"Name":"memlock","Soft":-1}`,
 	} {
-		if !strings.Contains(string(b), want) {
-			t.Errorf("create body lacks %s:\n%s", want, b)
-		}
+		assert.Contains(t, string(b), want, "create body")
 	}
 	s.GPUVendor = "amd"
 	b, _ = json.Marshal(createBody(s, "img:1"))
-	if !strings.Contains(string(b), `"PathOnHost":"/dev/kfd"`) || !strings.Contains(string(b), `"PathOnHost":"/dev/dri"`) || strings.Contains(string(b), "DeviceRequests") {
-		t.Errorf("amd body:\n%s", b)
-	}
+	assert.Contains(t, string(b), `"PathOnHost":"/dev/kfd"`, "amd body")
+	assert.Contains(t, string(b), `"PathOnHost":"/dev/dri"`, "amd body")
+	assert.NotContains(t, string(b), "DeviceRequests", "amd body")
 }
 
 // fakeDaemon serves the handful of endpoints the backend uses on a unix socket.
@@ -131,9 +131,7 @@ func (d *fakeDaemon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func startDaemon(t *testing.T) (*fakeDaemon, string) {
 	sock := filepath.Join(t.TempDir(), "docker.sock")
 	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	d := &fakeDaemon{}
 	srv := httptest.NewUnstartedServer(d)
 	srv.Listener = ln
@@ -143,69 +141,56 @@ func startDaemon(t *testing.T) (*fakeDaemon, string) {
 }
 
 func TestBackendAgainstFakeDaemon(t *testing.T) {
+	t.Parallel()
 	d, sock := startDaemon(t)
 	b := New(Config{Socket: sock, StopGrace: time.Second})
 	logPath := filepath.Join(t.TempDir(), "server.log")
 	srv, err := b.Start(context.Background(), engine.Spec{Name: "inferbench-r-1", RunID: "r", Image: "img:1", Argv: []string{"x"}, LogPath: logPath})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info := srv.Info(); info.ImageDigest != "img@sha256:def" || info.ID != "c1" {
-		t.Errorf("info %+v", info)
-	}
-	if err := srv.Stop(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	info := srv.Info()
+	assert.Equal(t, "img@sha256:def", info.ImageDigest)
+	assert.Equal(t, "c1", info.ID)
+	require.NoError(t, srv.Stop(context.Background()))
 	<-srv.Done()
-	if e := srv.Exit(); e.Code != 137 || e.Reason != "OOM killed" {
-		t.Errorf("exit %+v", e)
-	}
-	if tail := engine.TailFile(logPath, 5); tail != "engine says hi" {
-		t.Errorf("log %q", tail)
-	}
+	e := srv.Exit()
+	assert.Equal(t, 137, e.Code, "exit")
+	assert.Equal(t, "OOM killed", e.Reason, "exit")
+	assert.Equal(t, "engine says hi", engine.TailFile(logPath, 5), "log")
 	joined := strings.Join(d.paths, "\n")
 	for _, want := range []string{"GET /version", "POST /v1.41/containers/create", "POST /v1.41/containers/c1/stop", "DELETE /v1.41/containers/c1"} {
-		if !strings.Contains(joined, want) {
-			t.Errorf("daemon did not see %s:\n%s", want, joined)
-		}
+		assert.Contains(t, joined, want, "daemon did not see")
 	}
-	if err := b.Cleanup(context.Background(), "r"); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(strings.Join(d.paths, "\n"), "DELETE /v1.41/containers/c2") {
-		t.Errorf("cleanup did not remove the run's containers")
-	}
+	require.NoError(t, b.Cleanup(context.Background(), "r"))
+	assert.Contains(t, strings.Join(d.paths, "\n"), "DELETE /v1.41/containers/c2", "cleanup did not remove the run's containers")
 }
 
 func TestPullNeverOnMissingImage(t *testing.T) {
+	t.Parallel()
 	_, sock := startDaemon(t)
 	b := New(Config{Socket: sock, Pull: "never"})
 	_, err := b.Start(context.Background(), engine.Spec{Name: "n", RunID: "r", Image: "missing:1", LogPath: filepath.Join(t.TempDir(), "l")})
-	if err == nil || !strings.Contains(err.Error(), "pull: never") {
-		t.Fatalf("err = %v", err)
-	}
+	require.ErrorContains(t, err, "pull: never")
 }
 
 func TestDaemonDown(t *testing.T) {
+	t.Parallel()
 	b := New(Config{Socket: filepath.Join(t.TempDir(), "none.sock")})
 	_, err := b.List(context.Background(), "r")
-	if err == nil || !strings.Contains(err.Error(), "docker daemon not reachable") {
-		t.Fatalf("err = %v", err)
-	}
+	require.ErrorContains(t, err, "docker daemon not reachable")
 }
 
 func TestVersionLess(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		a, b string
 		want bool
 	}{{"1.41", "1.43", true}, {"1.43", "1.41", false}, {"1.9", "1.41", true}, {"1.41", "1.41", false}} {
-		if got := versionLess(c.a, c.b); got != c.want {
-			t.Errorf("%s < %s = %v", c.a, c.b, got)
-		}
+		assert.Equal(t, c.want, versionLess(c.a, c.b), "%s < %s", c.a, c.b)
 	}
 }
 
 func TestRegistryAuth(t *testing.T) {
+	t.Parallel()
 	cfg := filepath.Join(t.TempDir(), "config.json")
 	os.WriteFile(cfg, []byte(`{"auths": {"nvcr.io": {"auth": "JG9hdXRodG9rZW46c2VjcmV0"}, "https://index.docker.io/v1/": {"auth": "dTpw"}}}`), 0o600)
 	decode := func(s string) map[string]string {
@@ -214,16 +199,13 @@ func TestRegistryAuth(t *testing.T) {
 		json.Unmarshal(b, &m)
 		return m
 	}
-	if m := decode(registryAuth(cfg, "nvcr.io/nvidia/tensorrt-llm/release:1.2.0")); m["username"] != "$oauthtoken" || m["password"] != "secret" || m["serveraddress"] != "nvcr.io" {
-		t.Errorf("nvcr.io: %v", m)
-	}
-	if m := decode(registryAuth(cfg, "lmsysorg/sglang:v0.5.6")); m["username"] != "u" || m["serveraddress"] != "index.docker.io" {
-		t.Errorf("docker hub: %v", m)
-	}
-	if got := registryAuth(cfg, "rocm.example.com/atom:1"); got != "" {
-		t.Errorf("unknown registry got %q", got)
-	}
-	if got := registryAuth("", "nvcr.io/x"); got != "" {
-		t.Errorf("no config got %q", got)
-	}
+	m := decode(registryAuth(cfg, "nvcr.io/nvidia/tensorrt-llm/release:1.2.0"))
+	assert.Equal(t, "$oauthtoken", m["username"])
+	assert.Equal(t, "secret", m["password"])
+	assert.Equal(t, "nvcr.io", m["serveraddress"])
+	m = decode(registryAuth(cfg, "lmsysorg/sglang:v0.5.6"))
+	assert.Equal(t, "u", m["username"], "docker hub")
+	assert.Equal(t, "index.docker.io", m["serveraddress"], "docker hub")
+	assert.Empty(t, registryAuth(cfg, "rocm.example.com/atom:1"), "unknown registry")
+	assert.Empty(t, registryAuth("", "nvcr.io/x"), "no config")
 }

@@ -12,6 +12,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/engine"
 )
 
@@ -53,8 +56,7 @@ func (d *execDaemon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		json.NewDecoder(r.Body).Decode(&d.start)
 		d.mu.Unlock()
 		conn, buf, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			d.t.Error(err)
+		if !assert.NoError(d.t, err) {
 			return
 		}
 		defer conn.Close()
@@ -80,9 +82,7 @@ func (d *execDaemon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func execContainer(t *testing.T, d *execDaemon) *container {
 	sock := filepath.Join(t.TempDir(), "docker.sock")
 	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	srv := httptest.NewUnstartedServer(d)
 	srv.Listener = ln
 	srv.Start()
@@ -91,6 +91,7 @@ func execContainer(t *testing.T, d *execDaemon) *container {
 }
 
 func TestExec(t *testing.T) {
+	t.Parallel()
 	big := strings.Repeat("x", 70000) // larger than one read buffer, split over frames
 	for _, tc := range []struct {
 		name       string
@@ -116,48 +117,42 @@ func TestExec(t *testing.T) {
 			c := execContainer(t, d)
 			res, err := c.Exec(context.Background(), []string{"/agent", "eval", "--limit", "8"}, []string{"OPENAI_API_KEY=k"})
 			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
-			} else if err != nil {
-				t.Fatal(err)
+				require.ErrorContains(t, err, tc.wantErr)
+			} else {
+				require.NoError(t, err)
 			}
-			if string(res.Stdout) != tc.wantOut || string(res.Stderr) != tc.wantErrOut || res.ExitCode != tc.wantCode {
-				t.Errorf("stdout %d bytes %.40q, stderr %q, code %d", len(res.Stdout), res.Stdout, res.Stderr, res.ExitCode)
-			}
+			assert.Equal(t, tc.wantOut, string(res.Stdout), "stdout %d bytes", len(res.Stdout))
+			assert.Equal(t, tc.wantErrOut, string(res.Stderr), "stdout %d bytes", len(res.Stdout))
+			assert.Equal(t, tc.wantCode, res.ExitCode, "stdout %d bytes", len(res.Stdout))
 			if tc.d.noSuch {
 				return
 			}
 			cb, _ := json.Marshal(d.create)
 			for _, want := range []string{`"AttachStdout":true`, `"AttachStderr":true`, `"Tty":false`,
 				`"Cmd":["/agent","eval","--limit","8"]`, `"Env":["OPENAI_API_KEY=k"]`, `"WorkingDir":"/workspace"`} {
-				if !strings.Contains(string(cb), want) {
-					t.Errorf("exec create body lacks %s: %s", want, cb)
-				}
+				assert.Contains(t, string(cb), want, "exec create body")
 			}
-			if d.start["Detach"] != false || d.start["Tty"] != false {
-				t.Errorf("exec start body %v", d.start)
-			}
+			assert.Equal(t, false, d.start["Detach"], "exec start body")
+			assert.Equal(t, false, d.start["Tty"], "exec start body")
 		})
 	}
 }
 
 func TestExecEmptyCommand(t *testing.T) {
+	t.Parallel()
 	c := &container{b: New(Config{Socket: "/nonexistent"}), id: "c1"}
-	if _, err := c.Exec(context.Background(), nil, nil); err == nil {
-		t.Fatal("empty argv accepted")
-	}
+	_, err := c.Exec(context.Background(), nil, nil)
+	require.Error(t, err, "empty argv accepted")
 }
 
 func TestDemuxSplit(t *testing.T) {
+	t.Parallel()
 	var out, errb bytes.Buffer
 	in := cat(frame(1, "a"), frame(0, "ignored"), frame(2, "b"), frame(1, "c"))
-	if err := demuxSplit(&out, &errb, bytes.NewReader(in)); err != nil || out.String() != "ac" || errb.String() != "b" {
-		t.Errorf("out %q err %q: %v", out.String(), errb.String(), err)
-	}
-	if err := demuxSplit(&out, &errb, bytes.NewReader(frame(1, "x")[:5])); err == nil {
-		t.Error("a cut header passed")
-	}
+	assert.NoError(t, demuxSplit(&out, &errb, bytes.NewReader(in)))
+	assert.Equal(t, "ac", out.String())
+	assert.Equal(t, "b", errb.String())
+	assert.Error(t, demuxSplit(&out, &errb, bytes.NewReader(frame(1, "x")[:5])), "a cut header passed")
 }
 
 func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }

@@ -10,24 +10,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/engine"
 )
 
 func TestProcessLogsAndExit(t *testing.T) {
+	t.Parallel()
 	log := filepath.Join(t.TempDir(), "server.log")
 	b := New(Config{Environ: []string{"PATH=" + os.Getenv("PATH")}})
 	srv, err := b.Start(context.Background(), engine.Spec{Name: "s", RunID: "r", Argv: []string{"sh", "-c", "echo hello $X; echo oops >&2; exit 3"},
 		Env: []string{"X=world"}, LogPath: log})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	<-srv.Done()
-	if e := srv.Exit(); e.Code != 3 {
-		t.Errorf("exit %+v", e)
-	}
-	if got := engine.TailFile(log, 5); got != "hello world\noops" {
-		t.Errorf("log %q", got)
-	}
+	e := srv.Exit()
+	assert.Equal(t, 3, e.Code, "exit")
+	assert.Equal(t, "hello world\noops", engine.TailFile(log, 5), "log")
 }
 
 // Stop must reach the children the engine started (a launcher script, mpirun, workers).
@@ -38,30 +37,22 @@ func TestStopKillsTheProcessGroup(t *testing.T) {
 	// The child ignores SIGTERM, so only the SIGKILL after the grace ends it.
 	script := "sh -c 'trap \"\" TERM; echo $$ > " + pidFile + "; while :; do sleep 0.1; done' & wait"
 	srv, err := b.Start(context.Background(), engine.Spec{Name: "s", RunID: "r", Argv: []string{"sh", "-c", script}, LogPath: filepath.Join(dir, "log")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var pid int
 	for i := 0; i < 50 && pid == 0; i++ {
 		time.Sleep(50 * time.Millisecond)
 		b, _ := os.ReadFile(pidFile)
 		pid = atoi(strings.TrimSpace(string(b)))
 	}
-	if pid == 0 {
-		t.Fatal("child never started")
-	}
+	require.NotEqual(t, 0, pid, "child never started")
 	start := time.Now()
-	if err := b.Cleanup(context.Background(), "r"); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, b.Cleanup(context.Background(), "r"))
 	<-srv.Done()
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("stop took %s", d)
-	}
+	assert.LessOrEqual(t, time.Since(start), 5*time.Second, "stop took")
 	time.Sleep(100 * time.Millisecond)
 	if alive(pid) {
 		syscall.Kill(pid, syscall.SIGKILL)
-		t.Errorf("child %d survived Stop", pid)
+		assert.Fail(t, "child survived Stop", "pid %d", pid)
 	}
 }
 

@@ -2,18 +2,23 @@ package slurm
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/engine"
 	"github.com/inferbench/inferbench/internal/execx"
+
+	_ "github.com/inferbench/inferbench/internal/testkit" // defines -update, so `go test ./... -update` runs here too
 )
 
 // Exec runs an overlapping one-task step on the server's node: in the launch's named pyxis
 // container (same mounts and workdir) for container launches, in the server's working
 // directory otherwise; the environment is the agent's plus the launch's plus the command's.
 func TestExec(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		image    bool
@@ -46,41 +51,31 @@ func TestExec(t *testing.T) {
 				s.Image = ""
 			}
 			srv, err := b.Start(context.Background(), s)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			res, err := srv.(engine.Execer).Exec(context.Background(), []string{"/agent", "eval", "--result-dir", "/workspace/eval_work-1/out"}, []string{"OPENAI_API_KEY=k"})
-			if err != nil {
-				t.Fatalf("a non-zero exit is not an error: %v", err)
-			}
-			if string(res.Stdout) != "out" || string(res.Stderr) != "err" || res.ExitCode != 3 {
-				t.Errorf("result %+v", res)
-			}
+			require.NoError(t, err, "a non-zero exit")
+			assert.Equal(t, "out", string(res.Stdout), "result")
+			assert.Equal(t, "err", string(res.Stderr), "result")
+			assert.Equal(t, 3, res.ExitCode, "result")
 			want := strings.NewReplacer("SQ", SquashPath(squash, s.Image), "DIR", dir).Replace(tc.wantArgv)
-			if got := seen.String(); got != want {
-				t.Errorf("exec step\n got %s\nwant %s", got, want)
-			}
-			if got := strings.Join(seen.Env, " "); got != "PATH=/bin TP=8 OPENAI_API_KEY=k" {
-				t.Errorf("env %q", got)
-			}
+			assert.Equal(t, want, seen.String(), "exec step")
+			assert.Equal(t, "PATH=/bin TP=8 OPENAI_API_KEY=k", strings.Join(seen.Env, " "), "env")
 		})
 	}
 }
 
 func TestExecSrunMissing(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	srv, err := c.backend("").Start(context.Background(), spec(t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	// no rule answers the overlap step: the fake reports "not found", as a host without srun
 	res, err := srv.(engine.Execer).Exec(context.Background(), []string{"true"}, nil)
-	if err == nil || !errors.Is(err, execx.ErrNotFound) || res.ExitCode != -1 {
-		t.Fatalf("res %+v err %v", res, err)
-	}
-	if _, err := srv.(engine.Execer).Exec(context.Background(), nil, nil); err == nil {
-		t.Error("empty argv accepted")
-	}
+	require.Error(t, err)
+	require.ErrorIs(t, err, execx.ErrNotFound)
+	require.Equal(t, -1, res.ExitCode)
+	_, err = srv.(engine.Execer).Exec(context.Background(), nil, nil)
+	assert.Error(t, err, "empty argv accepted")
 }
 
 // OnEveryNode runs a command once per node of the launch, outside any container, with the
@@ -103,11 +98,8 @@ func TestOnEveryNode(t *testing.T) {
 	} {
 		j := &job{b: b, id: "42", Handle: engine.NewHandle(tc.spec)}
 		cmd, n := j.OnEveryNode([]string{"nvidia-smi", "--loop-ms=100"})
-		if cmd.String() != tc.want || n != tc.nodes {
-			t.Errorf("%s: %s on %d nodes, want %s on %d", tc.name, cmd, n, tc.want, tc.nodes)
-		}
-		if strings.Join(cmd.Env, " ") != "A=1" {
-			t.Errorf("%s: env %q", tc.name, cmd.Env)
-		}
+		assert.Equal(t, tc.want, cmd.String(), "%s", tc.name)
+		assert.Equal(t, tc.nodes, n, "%s", tc.name)
+		assert.Equal(t, "A=1", strings.Join(cmd.Env, " "), "%s: env", tc.name)
 	}
 }

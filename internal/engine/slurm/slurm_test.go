@@ -4,10 +4,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/inferbench/inferbench/internal/engine"
 	"github.com/inferbench/inferbench/internal/execx"
@@ -62,19 +64,17 @@ func spec(dir string) engine.Spec {
 func lines(c *cluster) string { return strings.Join(c.CallLines(), "\n") }
 
 func TestSquashPath(t *testing.T) {
+	t.Parallel()
 	got := SquashPath("/raid/squash", "nvcr.io#nvidia/tensorrt-llm/release:1.2.0rc6@sha256:ab")
-	if want := "/raid/squash/nvcr.io_nvidia_tensorrt-llm_release_1.2.0rc6_sha256_ab.sqsh"; got != want {
-		t.Fatalf("got %s, want %s", got, want)
-	}
+	require.Equal(t, "/raid/squash/nvcr.io_nvidia_tensorrt-llm_release_1.2.0rc6_sha256_ab.sqsh", got)
 }
 
 func TestStartImportsIntoSquashCacheAndRunsPyxisStep(t *testing.T) {
+	t.Parallel()
 	dir, squash := t.TempDir(), t.TempDir()
 	c := newCluster(t)
 	srv, err := c.backend(squash).Start(context.Background(), spec(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	<-srv.Done()
 	sq := SquashPath(squash, "nvcr.io#nvidia/tensorrt-llm/release:1.2.0rc6")
 	want := []string{
@@ -85,24 +85,20 @@ func TestStartImportsIntoSquashCacheAndRunsPyxisStep(t *testing.T) {
 		"srun --jobid=42 --ntasks=1 --overlap unsquashfs -l " + sq,
 		"sh -c 'exec \"$@\" >>\"$0\" 2>&1' " + dir + "/server.log srun --jobid=42 --ntasks=1 --export=ALL --container-image=" + sq + " --container-name=inferbench-run1-1 --container-mounts=" + dir + ":/workspace,/raid/hf:/mnt/hf:ro --container-workdir=/workspace --no-container-entrypoint --no-container-mount-home --container-remap-root --container-writable trtllm-serve m",
 	}
-	if got := c.CallLines(); !slices.Equal(got, want) {
-		t.Errorf("calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-	if info := srv.Info(); info.ID != "42" || info.Node != "gpu-7" || info.Host != "gpu-7" {
-		t.Errorf("info = %+v", info)
-	}
-	if _, err := os.Stat(sq + ".lock"); !os.IsNotExist(err) {
-		t.Errorf("lock file left behind: %v", err)
-	}
-	if err := srv.Stop(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(lines(c), "scancel 42") {
-		t.Errorf("Stop did not scancel the job:\n%s", lines(c))
-	}
+	got := c.CallLines()
+	assert.Equal(t, want, got, "calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	info := srv.Info()
+	assert.Equal(t, "42", info.ID)
+	assert.Equal(t, "gpu-7", info.Node)
+	assert.Equal(t, "gpu-7", info.Host)
+	_, err = os.Stat(sq + ".lock")
+	assert.True(t, os.IsNotExist(err), "lock file left behind: %v", err)
+	require.NoError(t, srv.Stop(context.Background()))
+	assert.Contains(t, lines(c), "scancel 42", "Stop did not scancel the job")
 }
 
 func TestSquashCache(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		existing    string // content of the squash file before the run; "" = absent
@@ -121,26 +117,17 @@ func TestSquashCache(t *testing.T) {
 			dir, squash := t.TempDir(), t.TempDir()
 			sq := SquashPath(squash, spec(dir).Image)
 			if tt.existing != "" {
-				if err := os.WriteFile(sq, []byte(tt.existing), 0o644); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, os.WriteFile(sq, []byte(tt.existing), 0o644))
 			}
 			c := newCluster(t)
 			c.importContent = tt.imported
 			_, err := c.backend(squash).Start(context.Background(), spec(dir))
-			if (err == nil) != (tt.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
-				t.Fatalf("err = %v, want %q", err, tt.wantErr)
-			}
-			if c.imports != tt.wantImports {
-				t.Errorf("%d imports, want %d", c.imports, tt.wantImports)
-			}
+			require.Equal(t, tt.wantErr == "", err == nil)
+			require.False(t, err != nil && !strings.Contains(err.Error(), tt.wantErr), "err = %v, want %q", err, tt.wantErr)
+			assert.Equal(t, tt.wantImports, c.imports)
 			b, _ := os.ReadFile(sq)
-			if string(b) != tt.wantFile {
-				t.Errorf("squash file holds %q, want %q", b, tt.wantFile)
-			}
-			if err != nil && !strings.Contains(lines(c), "scancel 42") {
-				t.Errorf("a failed start must cancel its allocation:\n%s", lines(c))
-			}
+			assert.Equal(t, tt.wantFile, string(b), "squash file holds")
+			assert.False(t, err != nil && !strings.Contains(lines(c), "scancel 42"), "a failed start must cancel its allocation:\n%s", lines(c))
 		})
 	}
 }
@@ -148,101 +135,81 @@ func TestSquashCache(t *testing.T) {
 func TestSquashLockWaitsForOtherRunner(t *testing.T) {
 	dir, squash := t.TempDir(), t.TempDir()
 	lock := SquashPath(squash, spec(dir).Image) + ".lock"
-	if err := os.WriteFile(lock, []byte("other-host 1\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(lock, []byte("other-host 1\n"), 0o644))
 	go func() { time.Sleep(700 * time.Millisecond); os.Remove(lock) }()
 	c := newCluster(t)
 	start := time.Now()
-	if _, err := c.backend(squash).Start(context.Background(), spec(dir)); err != nil {
-		t.Fatal(err)
-	}
-	if d := time.Since(start); d < 600*time.Millisecond {
-		t.Errorf("did not wait for the other runner's lock (%s)", d)
-	}
+	_, err := c.backend(squash).Start(context.Background(), spec(dir))
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, time.Since(start), 600*time.Millisecond, "did not wait for the other runner's lock")
 }
 
 func TestSquashLockTimeoutAndStaleLock(t *testing.T) {
 	dir, squash := t.TempDir(), t.TempDir()
 	lock := SquashPath(squash, spec(dir).Image) + ".lock"
-	if err := os.WriteFile(lock, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(lock, nil, 0o644))
 	c := newCluster(t)
 	b := c.backend(squash)
 	b.cfg.LockWait = 600 * time.Millisecond
-	if _, err := b.Start(context.Background(), spec(dir)); err == nil || !strings.Contains(err.Error(), "still held") {
-		t.Fatalf("err = %v, want lock timeout", err)
-	}
+	_, err := b.Start(context.Background(), spec(dir))
+	require.ErrorContains(t, err, "still held", "err = %v, want lock timeout", err)
 	old := time.Now().Add(-3 * time.Hour)
-	if err := os.Chtimes(lock, old, old); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := newCluster(t).backend(squash).Start(context.Background(), spec(dir)); err != nil {
-		t.Fatalf("stale lock not broken: %v", err)
-	}
+	require.NoError(t, os.Chtimes(lock, old, old))
+	_, err = newCluster(t).backend(squash).Start(context.Background(), spec(dir))
+	require.NoError(t, err, "stale lock not broken")
 }
 
 func TestNoSquashDirHandsImageToPyxis(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	c := newCluster(t)
 	srv, err := c.backend("").Start(context.Background(), spec(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	<-srv.Done()
 	l := lines(c)
-	if strings.Contains(l, "enroot") || !strings.Contains(l, "'--container-image=nvcr.io#nvidia/tensorrt-llm/release:1.2.0rc6'") {
-		t.Errorf("calls:\n%s", l)
-	}
+	assert.NotContains(t, l, "enroot", "calls")
+	assert.Contains(t, l, "'--container-image=nvcr.io#nvidia/tensorrt-llm/release:1.2.0rc6'", "calls")
 }
 
 func TestNonContainerStep(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	c := newCluster(t)
 	s := spec(dir)
 	s.Image, s.Workdir, s.GPUs = "", dir, 0
 	srv, err := c.backend("").Start(context.Background(), s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	<-srv.Done()
 	calls := c.CallLines()
-	if strings.Contains(calls[0], "--gres") {
-		t.Errorf("no GPUs asked, yet: %s", calls[0])
-	}
-	if last := calls[len(calls)-1]; !strings.HasSuffix(last, "server.log srun --jobid=42 --ntasks=1 --export=ALL --chdir="+dir+" trtllm-serve m") {
-		t.Errorf("step = %s", last)
-	}
+	assert.NotContains(t, calls[0], "--gres", "no GPUs asked, yet")
+	last := calls[len(calls)-1]
+	assert.True(t, strings.HasSuffix(last, "server.log srun --jobid=42 --ntasks=1 --export=ALL --chdir="+dir+" trtllm-serve m"), "step = %s", last)
 }
 
 func TestSallocFailureIsReported(t *testing.T) {
+	t.Parallel()
 	c := &cluster{Fake: &execx.Fake{}}
 	c.OnFunc([]string{"salloc"}, func(context.Context, execx.Cmd) (execx.Result, error) {
 		return execx.Result{Stderr: []byte("salloc: error: Unable to allocate resources: Requested node configuration is not available"), ExitCode: 1}, nil
 	})
 	_, err := c.backend("").Start(context.Background(), spec(t.TempDir()))
-	if err == nil || !strings.Contains(err.Error(), "Requested node configuration is not available") {
-		t.Fatalf("err = %v", err)
-	}
+	require.ErrorContains(t, err, "Requested node configuration is not available")
 }
 
 func TestCleanupCancelsOnlyThisRunsJobs(t *testing.T) {
+	t.Parallel()
 	c := &cluster{Fake: &execx.Fake{}}
 	c.On([]string{"squeue", "-h", "-o", "%A|%j|%k"}, "7|inferbench-run1-1|\n8|someone-elses-job|\n9|inferbench-run2-1|\n10|inferbench-run1-2|\n", 0)
 	c.On([]string{"scancel"}, "", 0)
-	if err := c.backend("").Cleanup(context.Background(), "run1"); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, c.backend("").Cleanup(context.Background(), "run1"))
 	want := []string{"squeue -h -o '%A|%j|%k'", "scancel 7", "scancel 10"}
-	if got := c.CallLines(); !slices.Equal(got, want) {
-		t.Errorf("calls = %q, want %q", got, want)
-	}
+	assert.Equal(t, want, c.CallLines(), "calls")
 }
 
 // A multi-node launch asks for its nodes with GPUs per node, runs one task per node, and is
 // reached on the first node of the allocation.
 func TestMultiNodeStep(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	c := &cluster{Fake: &execx.Fake{}}
 	c.OnFunc([]string{"salloc"}, func(context.Context, execx.Cmd) (execx.Result, error) {
@@ -255,28 +222,20 @@ func TestMultiNodeStep(t *testing.T) {
 	s := spec(dir)
 	s.Nodes, s.GPUs, s.Image = 4, 4, ""
 	srv, err := c.backend("").Start(context.Background(), s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	<-srv.Done()
 	calls := c.CallLines()
-	if !strings.Contains(calls[0], "--nodes=4 --gres=gpu:4") {
-		t.Errorf("salloc = %s", calls[0])
-	}
-	if last := calls[len(calls)-1]; !strings.Contains(last, "srun --jobid=42 --nodes=4 --ntasks-per-node=1 --export=ALL --chdir=/workspace trtllm-serve m") {
-		t.Errorf("step = %s", last)
-	}
-	if h := srv.Info().Host; h != "gb200-03" {
-		t.Errorf("host = %q, want the first node", h)
-	}
+	assert.Contains(t, calls[0], "--nodes=4 --gres=gpu:4", "salloc")
+	assert.Contains(t, calls[len(calls)-1], "srun --jobid=42 --nodes=4 --ntasks-per-node=1 --export=ALL --chdir=/workspace trtllm-serve m", "step")
+	h := srv.Info().Host
+	assert.Equal(t, "gb200-03", h, "host = %q, want the first node", h)
 }
 
 func TestFirstNode(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"gpu-7": "gpu-7", "a[01-04,07]": "a01", "a[7]": "a7", "x,y": "x", "n1,a[2-3]": "n1", "a[5,9],b": "a5",
 	} {
-		if got := FirstNode(in); got != want {
-			t.Errorf("FirstNode(%q) = %q, want %q", in, got, want)
-		}
+		assert.Equal(t, want, FirstNode(in), "FirstNode(%q)", in)
 	}
 }

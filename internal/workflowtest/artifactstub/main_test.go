@@ -10,9 +10,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	_ "github.com/inferbench/inferbench/internal/testkit" // defines -update, so `go test ./... -update` runs here too
 )
 
 // fakeService is an in-memory artifact v4 service with act's semantics: blocks append to
@@ -75,12 +79,8 @@ func testEnv(url string) func(string) string {
 
 func write(t *testing.T, path, content string) {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
 }
 
 // TestRoundTrip uploads two artifacts the way benchmark.yml does and downloads them the
@@ -96,38 +96,32 @@ func TestRoundTrip(t *testing.T) {
 	var out, errOut bytes.Buffer
 	ctx := context.Background()
 	up := func(name, paths string) {
-		if code := run(ctx, []string{"upload", "-name", name, "-path", paths, "-if-no-files-found", "error"}, getenv, &out, &errOut); code != 0 {
-			t.Fatalf("upload %s: exit %d: %s", name, code, errOut.String())
-		}
+		code := run(ctx, []string{"upload", "-name", name, "-path", paths, "-if-no-files-found", "error"}, getenv, &out, &errOut)
+		require.Equal(t, 0, code, "upload %s: exit %d: %s", name, code, errOut.String())
 	}
 	up("bmk_a", filepath.Join(dir, "results", "agg_a*.json")+"\n"+filepath.Join(dir, "results", "manifest_a*.json"))
 	up("server_logs_a", filepath.Join(dir, "results", "**", "server*.log"))
-	if code := run(ctx, []string{"upload", "-name", "none", "-path", filepath.Join(dir, "nothing*"), "-if-no-files-found", "error"}, getenv, &out, &errOut); code == 0 {
-		t.Error("upload of no files with -if-no-files-found error succeeded")
-	}
+	assert.NotEqual(t, 0, run(ctx, []string{"upload", "-name", "none", "-path", filepath.Join(dir, "nothing*"), "-if-no-files-found", "error"}, getenv, &out, &errOut), "upload of no files with -if-no-files-found error succeeded")
 
 	dest := filepath.Join(dir, "dl")
-	if code := run(ctx, []string{"download", "-pattern", "bmk_*", "-path", dest}, getenv, &out, &errOut); code != 0 {
-		t.Fatalf("download: exit %d: %s", code, errOut.String())
-	}
+	code := run(ctx, []string{"download", "-pattern", "bmk_*", "-path", dest}, getenv, &out, &errOut)
+	require.Equal(t, 0, code, "download: exit %d: %s", code, errOut.String())
 	for _, f := range []string{"bmk_a/agg_a.json", "bmk_a/manifest_a.json"} {
-		if _, err := os.Stat(filepath.Join(dest, f)); err != nil {
-			t.Errorf("downloaded tree lacks %s: %v", f, err)
-		}
+		_, err := os.Stat(filepath.Join(dest, f))
+		assert.NoError(t, err, "downloaded tree lacks %s", f)
 	}
-	if _, err := os.Stat(filepath.Join(dest, "server_logs_a")); err == nil {
-		t.Error("pattern bmk_* also downloaded server_logs_a")
-	}
+	_, err := os.Stat(filepath.Join(dest, "server_logs_a"))
+	assert.Error(t, err, "pattern bmk_* also downloaded server_logs_a")
 	one := filepath.Join(dir, "one")
-	if code := run(ctx, []string{"download", "-name", "server_logs_a", "-path", one}, getenv, &out, &errOut); code != 0 {
-		t.Fatalf("download by name: exit %d: %s", code, errOut.String())
-	}
-	if b, err := os.ReadFile(filepath.Join(one, "p1", "server.log")); err != nil || string(b) != "log" {
-		t.Errorf("server.log by name = %q, %v", b, err)
-	}
+	code = run(ctx, []string{"download", "-name", "server_logs_a", "-path", one}, getenv, &out, &errOut)
+	require.Equal(t, 0, code, "download by name: exit %d: %s", code, errOut.String())
+	b, err := os.ReadFile(filepath.Join(one, "p1", "server.log"))
+	assert.NoError(t, err, "server.log by name")
+	assert.Equal(t, "log", string(b), "server.log by name")
 }
 
 func TestRuntimeFromEnvErrors(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		what string
 		env  map[string]string
@@ -138,18 +132,14 @@ func TestRuntimeFromEnvErrors(t *testing.T) {
 		{"no results scope", map[string]string{"ACTIONS_RUNTIME_TOKEN": "e30." + base64.RawURLEncoding.EncodeToString([]byte(`{"scp":"Actions.GenericRead"}`)) + ".s", "ACTIONS_RESULTS_URL": "http://x"}, "no Actions.Results"},
 	} {
 		_, err := runtimeFromEnv(func(k string) string { return tc.env[k] })
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: err = %v, want it to mention %q", tc.what, err, tc.want)
-		}
+		assert.ErrorContains(t, err, tc.want, "%s: err = %v, want it to mention %q", tc.what, err, tc.want)
 	}
 }
 
 func TestUnzipRefusesEscapes(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
-	if err := newZip(&buf, "../evil", "x"); err != nil {
-		t.Fatal(err)
-	}
-	if err := unzip(buf.Bytes(), t.TempDir()); err == nil || !strings.Contains(err.Error(), "escapes") {
-		t.Errorf("unzip of ../evil: err = %v, want an escape error", err)
-	}
+	require.NoError(t, newZip(&buf, "../evil", "x"))
+	err := unzip(buf.Bytes(), t.TempDir())
+	assert.ErrorContains(t, err, "escapes", "unzip of ../evil: err = %v, want an escape error", err)
 }
