@@ -120,6 +120,11 @@ func cmdBench(ctx context.Context, e env, args []string) int {
 		return exitUsage
 	}
 	out, err := loadgen.Run(ctx, cfg, progressW)
+	var ce *loadgen.ConfigError
+	if errors.As(err, &ce) {
+		fmt.Fprintf(e.stderr, "agent bench: %v\n", err)
+		return exitUsage
+	}
 	if err != nil && out == nil {
 		fmt.Fprintf(e.stderr, "agent bench: %v\n", err)
 		return exitInternal

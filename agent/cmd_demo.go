@@ -156,8 +156,11 @@ func (d demo) matrix(ctx context.Context, sweep, generator string) (*plan.Matrix
 	cmd := generatorCmd(generator, words)
 	fmt.Fprintf(d.e.stdout, "demo: %s %s\n", cmd.Name, strings.Join(cmd.Args, " "))
 	res, err := execx.OS{}.Run(ctx, cmd)
-	if err != nil || res.ExitCode != 0 {
-		return nil, fmt.Errorf("generator failed (exit %d): %v\n%s", res.ExitCode, err, bytes.TrimSpace(res.Stderr))
+	if err != nil {
+		return nil, fmt.Errorf("generator failed: %w\n%s", err, bytes.TrimSpace(res.Stderr))
+	}
+	if res.ExitCode != 0 {
+		return nil, fmt.Errorf("generator failed (exit %d)\n%s", res.ExitCode, bytes.TrimSpace(res.Stderr))
 	}
 	m, err := plan.ReadMatrix("generator output", res.Stdout)
 	if err != nil {

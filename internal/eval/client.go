@@ -124,7 +124,7 @@ func (c *chatClient) once(ctx context.Context, body []byte) (text string, retry 
 	}
 	var cr chatResponse
 	if err := json.Unmarshal(raw, &cr); err != nil {
-		return "", false, fmt.Errorf("POST %s: the answer is not chat-completion JSON (%v): %s", c.url, err, snippet(raw))
+		return "", false, fmt.Errorf("POST %s: the answer is not chat-completion JSON (%w): %s", c.url, err, snippet(raw))
 	}
 	if len(cr.Choices) == 0 {
 		return "", false, errors.New("POST " + c.url + ": the answer has no choices")

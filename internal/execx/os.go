@@ -51,7 +51,7 @@ func (OS) Start(ctx context.Context, c Cmd) (Process, error) {
 	}
 	if err := cmd.Start(); err != nil {
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("run %s: %w: %v", c.Name, ErrNotFound, err)
+			return nil, fmt.Errorf("run %s: %w: %w", c.Name, ErrNotFound, err)
 		}
 		return nil, fmt.Errorf("run %s: %w", c.Name, err)
 	}
@@ -109,7 +109,7 @@ func (p *osProcess) Wait() (Result, error) {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		if res.ExitCode < 0 {
-			return res, fmt.Errorf("%s: %v", p.c.String(), err)
+			return res, fmt.Errorf("%s: %w", p.c.String(), err)
 		}
 		return res, &ExitError{Cmd: p.c, ExitCode: res.ExitCode, Stderr: string(res.Stderr)}
 	}

@@ -137,7 +137,7 @@ func (w *worker) do(ctx context.Context, p *Prompt, rec *Record) {
 			continue
 		}
 		if ctx.Err() != nil {
-			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
 		}
 		rec.Error = err.Error()
 		rec.End = c.since(time.Now())
@@ -193,14 +193,14 @@ func (w *worker) exchange(ctx context.Context, rec *Record) (err error) {
 	rec.Sent = c.since(time.Now())
 	if _, err := h.nc.Write(w.req); err != nil {
 		if reused {
-			return fmt.Errorf("%w: %v", errStale, err)
+			return fmt.Errorf("%w: %w", errStale, err)
 		}
 		return err
 	}
 	resp, err := h.readResponse()
 	if err != nil {
 		if reused && h.got == 0 && isReset(err) {
-			return fmt.Errorf("%w: %v", errStale, err)
+			return fmt.Errorf("%w: %w", errStale, err)
 		}
 		return fmt.Errorf("reading response: %w", err)
 	}

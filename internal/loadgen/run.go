@@ -38,12 +38,13 @@ func (o *Outcome) Failed() bool {
 
 // Run executes one benchmark point against an already running server: warm-ups (discarded),
 // then the measured requests under the concurrency cap and arrival process. progress, if
-// not nil, receives progress output. Errors are returned only for an unusable configuration;
-// request failures are recorded in the outcome.
+// not nil, receives progress output. Errors are returned only for an unusable configuration
+// (a *ConfigError) or a crash of the load generator itself (ErrCrashed, with the partial
+// outcome); request failures are recorded in the outcome.
 func Run(ctx context.Context, cfg Config, progress io.Writer) (*Outcome, error) {
 	cfg.Normalize()
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, &ConfigError{Err: err}
 	}
 	var notes []string
 	if cfg.ChatTemplate {
@@ -54,7 +55,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Outcome, error) 
 			// the reference's shortening by the template is lost.
 			notes = append(notes, fmt.Sprintf("chat template length unknown (probe: %v): prompts are not shortened by it, so inputs run a few tokens longer than the reference's", err))
 		case n >= cfg.InputLen:
-			return nil, fmt.Errorf("the server's chat template takes %d tokens, as many as the input length %d: give a longer input", n, cfg.InputLen)
+			return nil, &ConfigError{Err: fmt.Errorf("the server's chat template takes %d tokens, as many as the input length %d: give a longer input", n, cfg.InputLen)}
 		default:
 			cfg.ChatTemplateTokens = n
 		}
@@ -62,7 +63,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Outcome, error) 
 	data := NewDataset(cfg)
 	cl, err := newClient(&cfg, data, time.Now())
 	if err != nil {
-		return nil, err
+		return nil, &ConfigError{Err: err}
 	}
 	defer cl.close()
 	out := &Outcome{Config: cfg}
@@ -113,6 +114,14 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Outcome, error) 
 
 // ErrCrashed marks a load generator that hit a bug: the outcome it returns is incomplete.
 var ErrCrashed = errors.New("load generator crashed")
+
+// ConfigError is a point the load generator cannot run as configured (bad settings, an
+// input shorter than the server's chat template): the caller's to fix, not a failure of the
+// server or of the load generator.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
 
 // crashGuard keeps the first panic of a worker goroutine. A panic there cannot be recovered
 // by the caller and would end the process with the engine still running; recorded, it ends

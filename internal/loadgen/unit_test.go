@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"io"
 	"maps"
@@ -166,6 +167,9 @@ func TestConfigValidate(t *testing.T) {
 	for _, want := range []string{"base URL", "model", "input length", "range ratio", "token-ids", "vocab", "prompts", "request rate", "burstiness", "percentile 100"} {
 		assert.Contains(t, err.Error(), want, "errors")
 	}
+	_, err = Run(context.Background(), cfg, nil)
+	var ce *ConfigError
+	assert.ErrorAs(t, err, &ce, "Run says an unusable configuration is one, so callers can call it a usage error")
 	good := DefaultConfig()
 	good.BaseURL, good.Model, good.InputLen, good.OutputLen, good.MaxConcurrency, good.NumWarmups = "http://127.0.0.1:1", "m", 1, 1, 4, -1
 	good.Normalize()

@@ -449,13 +449,13 @@ func render(text string, v Values) (string, error) {
 	if !ok {
 		nt, err := template.New("").Option("missingkey=error").Funcs(funcs).Parse(text)
 		if err != nil {
-			return "", fmt.Errorf("template %q: %v", text, err)
+			return "", fmt.Errorf("template %q: %w", text, err)
 		}
 		t, _ = parsed.LoadOrStore(text, nt)
 	}
 	var b strings.Builder
 	if err := t.(*template.Template).Execute(&b, v); err != nil {
-		return "", fmt.Errorf("template %q: %v", text, err)
+		return "", fmt.Errorf("template %q: %w", text, err)
 	}
 	return b.String(), nil
 }

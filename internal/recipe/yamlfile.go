@@ -55,7 +55,7 @@ func renderNode(n *yaml.Node, v Values) (*yaml.Node, error) {
 		}
 		var doc yaml.Node
 		if err := yaml.Unmarshal([]byte(s), &doc); err != nil {
-			return nil, fmt.Errorf("%q renders to %q, which is not YAML: %v", n.Value, s, err)
+			return nil, fmt.Errorf("%q renders to %q, which is not YAML: %w", n.Value, s, err)
 		}
 		r := content(&doc)
 		clearPos(r)

@@ -143,12 +143,12 @@ func (r *run) startServer(ctx context.Context, l *Launch, conc int, ph *phases) 
 			return errorf(KindUsage, "recipe %s: engine config file %q must be a relative path inside the output directory", rend.Recipe, path)
 		}
 		if err := os.WriteFile(filepath.Join(r.o.OutDir, path), []byte(content), 0o644); err != nil {
-			return errorf(KindInternal, "write engine config %s: %v", path, err)
+			return errorf(KindInternal, "write engine config %s: %w", path, err)
 		}
 	}
 	s, err := r.startSpec(l)
 	if err != nil {
-		return errorf(KindInternal, "%v", err)
+		return &Error{Kind: KindInternal, Err: err}
 	}
 	if host, ok := r.serverHostKnown(); ok {
 		if err := r.checkPort(ctx, host); err != nil {

@@ -210,7 +210,7 @@ func PlanRow(o Options) (*Plan, error) {
 		p.Runner.HostSetup = append(p.Runner.HostSetup, []string{"sudo", "-n", "sysctl", "-w", k + "=" + fam.Sysctl[k]})
 	}
 	if pl.outDir, err = filepath.Abs(o.OutDir); err != nil {
-		return nil, errorf(KindInternal, "output directory: %v", err)
+		return nil, errorf(KindInternal, "output directory: %w", err)
 	}
 	backend := o.Backend
 	if backend == nil {
@@ -370,7 +370,7 @@ func (pl *planner) launch(rend recipe.Rendered, v recipe.Values, n int, backend 
 	d := pl.fam.Docker
 	shm, err := inventory.ParseSize(d.ShmSize)
 	if err != nil {
-		return Launch{}, errorf(KindUsage, "inventory: %v", err)
+		return Launch{}, errorf(KindUsage, "inventory: %w", err)
 	}
 	s.ShmSize, s.IPCHost, s.Privileged, s.CapAdd, s.SecurityOpt = shm, d.IPCHost, d.Privileged, d.CapAdd, d.SecurityOpt
 	for _, name := range sortedKeys(d.Ulimits) {

@@ -76,7 +76,7 @@ func (r *run) point(ctx context.Context, l *Launch, pt PlannedPoint, fp *result.
 		return m, &Error{Kind: KindCancelled, Err: context.Cause(ctx)}
 	}
 	if err := r.clearEarlier(m.ResultFilename); err != nil {
-		return m, errorf(KindInternal, "remove the earlier results of %s (--overwrite): %v", m.ResultFilename, err)
+		return m, errorf(KindInternal, "remove the earlier results of %s (--overwrite): %w", m.ResultFilename, err)
 	}
 	m.ServerFingerprint = l.Fingerprint
 	m.Image = l.Rendered.Image
@@ -154,10 +154,7 @@ func (r *run) load(ctx context.Context, m *result.Manifest, c Client, ph *phases
 	}
 	if err != nil {
 		end(err)
-		if errors.Is(err, loadgen.ErrCrashed) {
-			return errorf(KindInternal, "%v", err)
-		}
-		return errorf(KindUsage, "load generator: %v", err)
+		return &Error{Kind: loadErrorKind(ctx, err), Err: fmt.Errorf("load generator: %w", err)}
 	}
 	if engineErr != nil {
 		end(engineErr)
@@ -167,11 +164,11 @@ func (r *run) load(ctx context.Context, m *result.Manifest, c Client, ph *phases
 	if out.Canceled || ctx.Err() != nil {
 		end(context.Cause(ctx))
 		r.writeRaw(m, out)
-		return &Error{Kind: KindCancelled, Err: fmt.Errorf("load at conc %d interrupted: %v", conc, context.Cause(ctx))}
+		return &Error{Kind: KindCancelled, Err: fmt.Errorf("load at conc %d interrupted: %w", conc, context.Cause(ctx))}
 	}
 	if err := r.writeRaw(m, out); err != nil {
 		end(err)
-		return errorf(KindInternal, "write result: %v", err)
+		return errorf(KindInternal, "write result: %w", err)
 	}
 	var power *energy.Validation
 	if pp != nil {
@@ -179,7 +176,7 @@ func (r *run) load(ctx context.Context, m *result.Manifest, c Client, ph *phases
 	}
 	if err := r.writeAgg(m, out, power); err != nil {
 		end(err)
-		return errorf(KindInternal, "write agg record: %v", err)
+		return errorf(KindInternal, "write agg record: %w", err)
 	}
 	if out.Failed() {
 		err := fmt.Errorf("conc %d: %d of %d requests failed (more than %.0f%%)", conc, out.Config.NumPrompts-out.Metrics.Completed,
@@ -194,6 +191,21 @@ func (r *run) load(ctx context.Context, m *result.Manifest, c Client, ph *phases
 	end(nil)
 	fmt.Fprintf(r.o.Log, "conc %d: %d/%d requests completed, %.1f output tok/s\n", conc, out.Metrics.Completed, out.Config.NumPrompts, out.Metrics.OutputThroughput)
 	return nil
+}
+
+// loadErrorKind classifies an error of the load generator: a configuration it cannot run
+// (the row's or the recipe's settings) is a usage error, an interrupted run a cancellation,
+// anything else (a crash of the load generator) an internal error.
+func loadErrorKind(ctx context.Context, err error) Kind {
+	var ce *loadgen.ConfigError
+	switch {
+	case errors.As(err, &ce):
+		return KindUsage
+	case ctx.Err() != nil:
+		return KindCancelled
+	default:
+		return KindInternal
+	}
 }
 
 // confirmAlive says whether the server outlived the load. After failed requests it waits
@@ -224,7 +236,7 @@ func (r *run) confirmAlive(ctx context.Context, failures bool, health string) er
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("server %s stopped answering %s (%v)", r.srv.Info().Name, health, herr)
+			return fmt.Errorf("server %s stopped answering %s (%w)", r.srv.Info().Name, health, herr)
 		}
 		select {
 		case <-ctx.Done():

@@ -124,7 +124,7 @@ func (c *Concs) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '[' {
 		var l []int
 		if err := json.Unmarshal(b, &l); err != nil {
-			return fmt.Errorf("conc: want an integer or a list of integers: %v", err)
+			return fmt.Errorf("conc: want an integer or a list of integers: %w", err)
 		}
 		*c = l
 		return nil
@@ -161,7 +161,7 @@ func ParseConcs(s string) (Concs, error) {
 func ParseRow(b []byte) (Row, error) {
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(b, &probe); err != nil {
-		return Row{}, fmt.Errorf("matrix row is not a JSON object: %v", err)
+		return Row{}, fmt.Errorf("matrix row is not a JSON object: %w", err)
 	}
 	if err := noDuplicateKeys(b); err != nil {
 		return Row{}, fmt.Errorf("matrix row: %w", err)
@@ -170,7 +170,7 @@ func ParseRow(b []byte) (Row, error) {
 	dec.DisallowUnknownFields()
 	r := Row{EP: 1, SpecDecoding: "none"}
 	if err := dec.Decode(&r); err != nil {
-		return Row{}, fmt.Errorf("matrix row: %v", err)
+		return Row{}, fmt.Errorf("matrix row: %w", err)
 	}
 	if r.Multinode() {
 		// A multi-node row has no top-level tp/ep; the single-node default must not leak.
@@ -299,7 +299,7 @@ func workersFromEnv(getenv func(string) string, side string, num func(string, in
 	w := &Workers{NumWorkers: num(side+"_NUM_WORKERS", 0), TP: num(side+"_TP", 0), EP: num(side+"_EP", 1), DPAttn: flag(side + "_DP_ATTN")}
 	if js := strings.TrimSpace(getenv(side + "_ADDITIONAL_SETTINGS")); js != "" {
 		if err := json.Unmarshal([]byte(js), &w.AdditionalSettings); err != nil {
-			*errs = append(*errs, fmt.Errorf("%s_ADDITIONAL_SETTINGS: want a JSON array of \"K=V\" strings: %v", side, err))
+			*errs = append(*errs, fmt.Errorf("%s_ADDITIONAL_SETTINGS: want a JSON array of \"K=V\" strings: %w", side, err))
 		}
 		return w
 	}

@@ -247,7 +247,7 @@ func newRun(o Options) (*run, error) {
 		if fam, err := o.Inventory.Family(o.RunnerName); err == nil && fam.Port == 0 {
 			port, err := freePort()
 			if err != nil {
-				return nil, errorf(KindInternal, "pick a free port: %v", err)
+				return nil, errorf(KindInternal, "pick a free port: %w", err)
 			}
 			o.Port = port
 		}
@@ -273,11 +273,11 @@ func newRun(o Options) (*run, error) {
 		return nil, err
 	}
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
-		return nil, errorf(KindInternal, "output directory: %v", err)
+		return nil, errorf(KindInternal, "output directory: %w", err)
 	}
 	abs, err := filepath.Abs(o.OutDir)
 	if err != nil {
-		return nil, errorf(KindInternal, "output directory: %v", err)
+		return nil, errorf(KindInternal, "output directory: %w", err)
 	}
 	o.OutDir = abs
 	fam, _ := o.Inventory.Family(o.RunnerName)

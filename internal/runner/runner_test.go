@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 	"github.com/inferbench/inferbench/internal/engine"
 	"github.com/inferbench/inferbench/internal/execx"
 	"github.com/inferbench/inferbench/internal/inventory"
+	"github.com/inferbench/inferbench/internal/loadgen"
 	"github.com/inferbench/inferbench/internal/recipe"
 	"github.com/inferbench/inferbench/internal/result"
 	"github.com/inferbench/inferbench/internal/sim"
@@ -386,6 +389,32 @@ func TestEvalTargetCarriesTheServersExec(t *testing.T) {
 				assert.NoError(t, err, "exec through the target")
 				assert.Equal(t, "ran lm_eval --tasks gsm8k", string(res.Stdout), "exec through the target")
 			}
+		})
+	}
+}
+
+// TestLoadErrorKinds: the kind of a load generator's error is decided by what went wrong,
+// not by where: only a configuration it cannot run is the user's to fix.
+func TestLoadErrorKinds(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		err  error
+		want Kind
+	}{
+		{"unusable configuration", &loadgen.ConfigError{Err: errors.New("input length 0")}, KindUsage},
+		{"load generator crashed", fmt.Errorf("%w: index out of range", loadgen.ErrCrashed), KindInternal},
+		{"I/O error", &os.PathError{Op: "write", Path: "requests.jsonl", Err: syscall.ENOSPC}, KindInternal},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := &simBackend{cfg: sim.Config{TTFT: time.Millisecond, ITL: time.Millisecond}}
+			o, log := options(t, b, 4)
+			o.Bench = BenchFunc(func(context.Context, loadgen.Config, io.Writer) (*loadgen.Outcome, error) { return nil, tc.err })
+			_, err := Run(context.Background(), o)
+			require.Error(t, err, log.String())
+			assert.Equal(t, tc.want, KindOf(err), "%v", err)
+			assert.ErrorIs(t, err, tc.err, "the cause stays reachable for callers")
 		})
 	}
 }

@@ -152,7 +152,7 @@ func (t *Tool) Probe(ctx context.Context, run execx.Runner) error {
 		text := stripLabels(string(res.Stdout) + "\n" + string(res.Stderr))
 		if err != nil && len(res.Stdout) == 0 {
 			if res.ExitCode == 127 { // a wrapper (stdbuf, srun, sh) saying the tool is not there
-				err = fmt.Errorf("%w: %v", execx.ErrNotFound, err)
+				err = fmt.Errorf("%w: %w", execx.ErrNotFound, err)
 			}
 			pc.p.err = fmt.Errorf("%s: %w", c.String(), err)
 			return

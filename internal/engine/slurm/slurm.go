@@ -216,8 +216,11 @@ func (b *Backend) allocate(ctx context.Context, s engine.Spec) (string, error) {
 	}
 	// Fall back to the exact job name, which is unique to this launch.
 	ids, err := b.jobsNamed(ctx, func(name string) bool { return name == s.Name })
-	if err != nil || len(ids) != 1 {
-		return "", fmt.Errorf("salloc for %s: cannot tell the job id from %q (squeue: %v %v)", s.Name, strings.TrimSpace(out), ids, err)
+	if err != nil {
+		return "", fmt.Errorf("salloc for %s: cannot tell the job id from %q (squeue: %w)", s.Name, strings.TrimSpace(out), err)
+	}
+	if len(ids) != 1 {
+		return "", fmt.Errorf("salloc for %s: cannot tell the job id from %q (squeue lists jobs %v of that name)", s.Name, strings.TrimSpace(out), ids)
 	}
 	return ids[0], nil
 }
