@@ -2,6 +2,7 @@ package recipe
 
 import (
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -210,4 +211,68 @@ func TestByName(t *testing.T) {
 	require.Equal(t, "sim", r.Name, "ByName(sim)")
 	_, err = s.ByName("no-such-engine")
 	require.ErrorContains(t, err, "sim", "ByName of a missing recipe should fail and list the names")
+}
+
+// TestDiffExplainsEveryFingerprintField: whatever makes two fingerprints differ, Diff names
+// it, so a restart's log line never says "rendered launch differs (identical)".
+func TestDiffExplainsEveryFingerprintField(t *testing.T) {
+	t.Parallel()
+	base := Rendered{Image: "img", Argv: []string{"serve", "--port=8000"}, Env: []string{"A=1"},
+		Files: map[string]string{"c.yaml": "x: 1\n"}, Setup: []Step{{Run: []string{"pip", "install", "x"}}},
+		GPUs: 8, Nodes: 1, Port: 8000}
+	fields := reflect.TypeOf(identity{})
+	for i := range fields.NumField() {
+		name := fields.Field(i).Name
+		t.Run(name, func(t *testing.T) {
+			changed := base
+			f := reflect.ValueOf(&changed).Elem().FieldByName(name)
+			require.True(t, f.IsValid(), "identity.%s is not a field of Rendered", name)
+			switch f.Kind() {
+			case reflect.String:
+				f.SetString(f.String() + "-other")
+			case reflect.Int:
+				f.SetInt(f.Int() + 1)
+			case reflect.Slice:
+				f.Set(reflect.Append(reflect.MakeSlice(f.Type(), 0, f.Len()+1), reflect.Zero(f.Type().Elem())))
+			case reflect.Map:
+				f.Set(reflect.ValueOf(map[string]string{"other.yaml": ""}))
+			default:
+				require.Failf(t, "no change for this kind", "identity.%s is a %s", name, f.Kind())
+			}
+			require.NotEqual(t, base.Fingerprint(), changed.Fingerprint(), "changing %s changes the fingerprint", name)
+			d := base.Diff(changed)
+			assert.NotEqual(t, "identical", d)
+			label := map[string]string{"Argv": "args", "Files": "config files", "Setup": "setup"}[name]
+			if label == "" {
+				label = strings.ToLower(name)
+			}
+			assert.Contains(t, d, label, "Diff names %s", name)
+		})
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(*Rendered)
+		want   string
+	}{
+		{"nodes", func(r *Rendered) { r.Nodes = 2 }, "nodes 1 -> 2"},
+		{"the same words in another order", func(r *Rendered) { r.Argv = []string{"--port=8000", "serve"} }, `args ["serve" "--port=8000"] -> ["--port=8000" "serve"]`},
+		{"the same words split differently", func(r *Rendered) { r.Argv = []string{"serve --port=8000"} }, `args -serve ---port=8000 +serve --port=8000`},
+		{"an empty config file added", func(r *Rendered) { r.Files = map[string]string{"c.yaml": "x: 1\n", "d.yaml": ""} }, "config files differ (d.yaml added)"},
+		{"a config file removed", func(r *Rendered) { r.Files = map[string]string{} }, "config files differ (c.yaml removed)"},
+		{"a config file emptied", func(r *Rendered) { r.Files = map[string]string{"c.yaml": ""} }, "config files differ (c.yaml: -x: 1)"},
+		{"a setup step added", func(r *Rendered) { r.Setup = append(r.Setup, Step{CopyEnv: &CopyEnv{From: "A", To: "B"}}) }, "setup steps differ (1 -> 2 steps; step 2)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			changed := base
+			tc.change(&changed)
+			assert.Equal(t, tc.want, base.Diff(changed))
+		})
+	}
+	// Equal steps behind different pointers are the same launch.
+	p1 := base
+	p1.Setup = []Step{{DeleteLine: &DeleteLine{File: "f.py", Line: 3}}}
+	p2 := base
+	p2.Setup = []Step{{DeleteLine: &DeleteLine{File: "f.py", Line: 3}}}
+	assert.Equal(t, p1.Fingerprint(), p2.Fingerprint())
+	assert.Equal(t, "identical", p1.Diff(p2))
 }

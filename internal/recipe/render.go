@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -160,19 +161,27 @@ type Rendered struct {
 	FatalLog      []string          `json:"fatal_log,omitempty"`
 }
 
+// identity is what makes a rendered launch the server it is: Fingerprint hashes it and
+// Diff explains it field by field, so the two cannot disagree about what counts.
+type identity struct {
+	Image string
+	Argv  []string
+	Env   []string
+	Files map[string]string
+	Setup []Step
+	GPUs  int
+	Nodes int
+	Port  int
+}
+
+func (r Rendered) identity() identity {
+	return identity{r.Image, r.Argv, r.Env, r.Files, r.Setup, r.GPUs, r.Nodes, r.Port}
+}
+
 // Fingerprint identifies the server launch: two points with the same fingerprint can share
 // one running server.
 func (r Rendered) Fingerprint() string {
-	b, _ := json.Marshal(struct {
-		Image string
-		Argv  []string
-		Env   []string
-		Files map[string]string
-		Setup []Step
-		GPUs  int
-		Nodes int
-		Port  int
-	}{r.Image, r.Argv, r.Env, r.Files, r.Setup, r.GPUs, r.Nodes, r.Port})
+	b, _ := json.Marshal(r.identity())
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:8])
 }
@@ -211,40 +220,58 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// Diff explains in one line why two launches differ (for the reuse/restart log line).
+// Diff says how o's launch differs from r's in every part the fingerprint covers, for the
+// log line of a restart; "identical" only when the fingerprints are equal.
 func (r Rendered) Diff(o Rendered) string {
+	a, b := r.identity(), o.identity()
 	var d []string
-	if r.Image != o.Image {
-		d = append(d, fmt.Sprintf("image %s -> %s", r.Image, o.Image))
+	if a.Image != b.Image {
+		d = append(d, fmt.Sprintf("image %s -> %s", a.Image, b.Image))
 	}
-	if a, b := strings.Join(r.Argv, " "), strings.Join(o.Argv, " "); a != b {
-		d = append(d, "args "+wordDiff(r.Argv, o.Argv))
+	if !slices.Equal(a.Argv, b.Argv) {
+		d = append(d, "args "+listDiff(a.Argv, b.Argv))
 	}
-	if a, b := strings.Join(r.Env, " "), strings.Join(o.Env, " "); a != b {
-		d = append(d, "env "+wordDiff(r.Env, o.Env))
+	if !slices.Equal(a.Env, b.Env) {
+		d = append(d, "env "+listDiff(a.Env, b.Env))
 	}
-	if !maps.Equal(r.Files, o.Files) {
+	if !maps.Equal(a.Files, b.Files) {
 		var names []string
-		for _, k := range sortedKeys(r.Files) {
-			if r.Files[k] != o.Files[k] {
-				names = append(names, k+fileDiff(r.Files[k], o.Files[k]))
+		for _, k := range sortedKeys(a.Files) {
+			switch v, ok := b.Files[k]; {
+			case !ok:
+				names = append(names, k+" removed")
+			case v != a.Files[k]:
+				names = append(names, k+fileDiff(a.Files[k], v))
 			}
 		}
-		for _, k := range sortedKeys(o.Files) {
-			if _, ok := r.Files[k]; !ok {
+		for _, k := range sortedKeys(b.Files) {
+			if _, ok := a.Files[k]; !ok {
 				names = append(names, k+" added")
 			}
 		}
 		d = append(d, "config files differ ("+strings.Join(names, ", ")+")")
 	}
-	if fmt.Sprint(r.Setup) != fmt.Sprint(o.Setup) {
-		d = append(d, "setup steps differ")
+	if sa, sb := stepsJSON(a.Setup), stepsJSON(b.Setup); !slices.Equal(sa, sb) {
+		var idx []string
+		for i := range max(len(sa), len(sb)) {
+			if i >= len(sa) || i >= len(sb) || sa[i] != sb[i] {
+				idx = append(idx, strconv.Itoa(i+1))
+			}
+		}
+		d = append(d, fmt.Sprintf("setup steps differ (%d -> %d steps; step %s)", len(sa), len(sb), strings.Join(idx, ", ")))
 	}
-	if r.GPUs != o.GPUs {
-		d = append(d, fmt.Sprintf("gpus %d -> %d", r.GPUs, o.GPUs))
+	if a.GPUs != b.GPUs {
+		d = append(d, fmt.Sprintf("gpus %d -> %d", a.GPUs, b.GPUs))
 	}
-	if r.Port != o.Port {
-		d = append(d, fmt.Sprintf("port %d -> %d", r.Port, o.Port))
+	if a.Nodes != b.Nodes {
+		d = append(d, fmt.Sprintf("nodes %d -> %d", a.Nodes, b.Nodes))
+	}
+	if a.Port != b.Port {
+		d = append(d, fmt.Sprintf("port %d -> %d", a.Port, b.Port))
+	}
+	if len(d) == 0 && r.Fingerprint() != o.Fingerprint() {
+		// Unreachable while every identity field is compared above (TestDiffExplainsEveryFingerprintField).
+		d = append(d, fmt.Sprintf("fingerprint %s -> %s", r.Fingerprint(), o.Fingerprint()))
 	}
 	if len(d) == 0 {
 		return "identical"
@@ -253,11 +280,8 @@ func (r Rendered) Diff(o Rendered) string {
 }
 
 // fileDiff names the lines of a config file that changed (": -old +new", trimmed), so a
-// relaunch forced by a setting inside a file says which setting; "" when b is missing.
+// relaunch forced by a setting inside a file says which setting.
 func fileDiff(a, b string) string {
-	if b == "" {
-		return " removed"
-	}
 	trim := func(s string) []string {
 		var out []string
 		for _, l := range strings.Split(s, "\n") {
@@ -271,6 +295,25 @@ func fileDiff(a, b string) string {
 		return ": " + d
 	}
 	return ""
+}
+
+// stepsJSON is each setup step as the fingerprint sees it (by value, not by pointer).
+func stepsJSON(steps []Step) []string {
+	out := make([]string, len(steps))
+	for i, st := range steps {
+		b, _ := json.Marshal(st)
+		out[i] = string(b)
+	}
+	return out
+}
+
+// listDiff lists the words only in a and only in b; when both hold the same words (order,
+// repetition or word boundaries differ) it shows both lists.
+func listDiff(a, b []string) string {
+	if w := wordDiff(a, b); w != "" {
+		return w
+	}
+	return fmt.Sprintf("%q -> %q", a, b)
 }
 
 // wordDiff lists the words only in a and only in b.
