@@ -8,10 +8,12 @@
 // every problem it met (unreadable or partial files are never skipped silently); the
 // renderers only format what they are given and write to the io.Writer they get.
 //
-// The fixture sweep under testdata/sweep is written by a seeded synthetic model
-// (fixture_test.go); regenerate it with
+// The fixture sweeps under testdata/sweep and testdata/sweep-new are real runs of the agent
+// against the simulator (fixture_regen_test.go; the 5,000-result budget tests use the
+// synthetic model of fixture_test.go instead). Regenerate them, then the goldens, with
 //
-//	go test ./internal/report -run TestFixtureSweep -regen
+//	go generate ./internal/report
 //
-//go:generate go test -run TestFixtureSweep -regen .
+//go:generate go test -run TestRegenFixtureSweeps -regen .
+//go:generate go test -run TestGolden -update .
 package report

@@ -142,8 +142,8 @@ func keepFile(name string) bool {
 	return strings.HasSuffix(name, ".json")
 }
 
+// TestRegenFixtureSweeps is not parallel: it rewrites the fixture the other tests read.
 func TestRegenFixtureSweeps(t *testing.T) {
-	t.Parallel()
 	if !*regen {
 		t.Skip("run with -regen to rerun the agent against the simulator and rewrite the fixture sweeps")
 	}
