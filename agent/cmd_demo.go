@@ -218,7 +218,7 @@ func (d demo) runJobs(ctx context.Context, jobs []plan.Runnable, results string,
 		rep, err := runner.Run(ctx, runner.Options{
 			Row: row, RunnerName: d.runnerName, RunnerType: demoHW(row),
 			OutDir: dir, Recipes: recipes, Inventory: inv,
-			Environ: os.Environ(), AgentPath: self, AgentVersion: agentVersion(), AgentBuild: agentBuild(), Engine: d.engine,
+			Environ: d.e.environment(), AgentPath: self, AgentVersion: agentVersion(), AgentBuild: agentBuild(), Engine: d.engine,
 			Log: logFile, Timeout: 10 * time.Minute, StopGrace: 5 * time.Second,
 		})
 		measured = append(measured, time.Since(t0))

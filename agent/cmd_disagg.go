@@ -89,7 +89,7 @@ flags:`)
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
-	l := &disagg.Launcher{Starter: execx.OS{}, Environ: os.Environ(), Out: e.stdout, Err: e.stderr, Grace: *grace}
+	l := &disagg.Launcher{Starter: execx.OS{}, Environ: e.environment(), Out: e.stdout, Err: e.stderr, Grace: *grace}
 	// Signals arrive on sigs, which tells SIGINT from SIGTERM; the context main cancels on
 	// either would not.
 	return l.Run(context.WithoutCancel(ctx), node, procs, sigs)

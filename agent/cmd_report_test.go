@@ -39,7 +39,14 @@ type run struct {
 func runAgent(t *testing.T, envVars map[string]string, args ...string) run {
 	t.Helper()
 	var out, errb bytes.Buffer
-	e := env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return envVars[k] }}
+	e := env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return envVars[k] },
+		environ: func() []string {
+			var kv []string
+			for k, v := range envVars {
+				kv = append(kv, k+"="+v)
+			}
+			return kv
+		}}
 	code := dispatch(context.Background(), e, args)
 	return run{code, out.String(), errb.String()}
 }

@@ -133,7 +133,7 @@ flags:`)
 	if dryRun != "" {
 		return printPlan(e, string(dryRun), runner.Options{
 			Row: row, RunnerName: *runnerName, RunnerType: *runnerType, ResultFilename: *resultFilename,
-			OutDir: *out, Recipes: set, Inventory: inventoryData, Environ: os.Environ(), AgentPath: self(),
+			OutDir: *out, Recipes: set, Inventory: inventoryData, Environ: e.environment(), AgentPath: self(),
 			RunID: or(*runID, "dry-run"), RangeRatio: rangeRatio(e.getenv), NumPrompts: *numPrompts, NumWarmups: *numWarmups,
 			Engine: *engine,
 		})
@@ -149,7 +149,7 @@ flags:`)
 	}
 	rep, err := runner.Run(ctx, runner.Options{
 		Row: row, RunnerName: *runnerName, RunnerType: *runnerType, ResultFilename: *resultFilename,
-		OutDir: *out, Recipes: set, Inventory: inventoryData, Environ: os.Environ(), AgentPath: self(),
+		OutDir: *out, Recipes: set, Inventory: inventoryData, Environ: e.environment(), AgentPath: self(),
 		AgentVersion: agentVersion(), AgentBuild: agentBuild(), RunID: *runID, Timeout: *timeout, RangeRatio: rangeRatio(e.getenv),
 		NumPrompts: *numPrompts, NumWarmups: *numWarmups, Log: e.stderr, ReadyInterval: *readyInterval,
 		StopGrace: *stopGrace, DockerConfig: dockerConfig(e.getenv), Evaluator: evaluator,

@@ -69,3 +69,28 @@ func TestRunDryRun(t *testing.T) {
 	_, err := os.Stat(out)
 	assert.True(t, os.IsNotExist(err))
 }
+
+// TestRunReadsOnlyTheEnvironmentItIsGiven: the engine's forwarded tokens come from the
+// environment the command was handed, not from the process's.
+func TestRunReadsOnlyTheEnvironmentItIsGiven(t *testing.T) {
+	t.Setenv("HF_TOKEN", "from-the-process")
+	cfg := filepath.Join("..", "configs")
+	args := []string{"run", "--entry", dryRunRow, "--runner-name", "h200-cw_0", "--dry-run",
+		"--recipes", filepath.Join(cfg, "recipes.yaml"), "--inventory", filepath.Join(cfg, "inventory.yaml")}
+	forwarded := func(envVars map[string]string) []string {
+		r := runAgent(t, envVars, args...)
+		require.Equal(t, exitOK, r.code, r.stderr)
+		var plan struct {
+			Launches []struct {
+				Engine struct {
+					ForwardEnv []string `json:"forward_env"`
+				} `json:"engine"`
+			} `json:"launches"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &plan))
+		require.NotEmpty(t, plan.Launches)
+		return plan.Launches[0].Engine.ForwardEnv
+	}
+	assert.Empty(t, forwarded(nil), "the process's HF_TOKEN leaked into the plan")
+	assert.Equal(t, []string{"HF_TOKEN"}, forwarded(map[string]string{"HF_TOKEN": "given"}))
+}

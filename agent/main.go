@@ -14,12 +14,16 @@ import (
 )
 
 // env is what a subcommand may touch of the process: its streams and environment.
-// Subcommands never read os.Args or os.Getenv themselves, so tests can hand in fakes.
+// Subcommands never read os.Args, os.Getenv or os.Environ themselves, so tests can hand in
+// fakes; the processes they start (engines, the generator, eval harnesses) inherit the
+// environment they are given here.
 type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// environ is the whole environment, for engines that inherit it; nil means none.
+	environ func() []string
 	// hurry is closed on a second interrupt: finish now (kill, do not wait out graces).
 	hurry <-chan struct{}
 }
@@ -59,7 +63,7 @@ func main() {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go onSignals(sigs, cancel, hurry, os.Stderr)
-	code := dispatch(ctx, env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, hurry: hurry}, os.Args[1:])
+	code := dispatch(ctx, env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, environ: os.Environ, hurry: hurry}, os.Args[1:])
 	signal.Stop(sigs)
 	os.Exit(code)
 }
@@ -110,6 +114,14 @@ func dispatch(ctx context.Context, e env, args []string) (code int) {
 		return exitUsage
 	}
 	return c.run(ctx, e, args[1:])
+}
+
+// environment is the environment a subcommand hands on to what it starts.
+func (e env) environment() []string {
+	if e.environ == nil {
+		return nil
+	}
+	return e.environ()
 }
 
 func usage(w io.Writer) {
