@@ -84,7 +84,7 @@ flags:`)
 	numWarmups := fs.Int("num-warmups", -1, "warm-up requests per point (default 2 x conc)")
 	runID := fs.String("run-id", "", "identity put on everything this run creates (default random)")
 	readyInterval := fs.Duration("ready-interval", time.Second, "readiness probe interval")
-	stopGrace := fs.Duration("stop-grace", defaultStopGrace, "time the engine gets between SIGTERM and SIGKILL (fits the CI runner's cancellation window)")
+	stopGrace := fs.Duration("stop-grace", runner.DefaultStopGrace, "time the engine gets between SIGTERM and SIGKILL (fits the CI runner's cancellation window)")
 	stallTimeout := fs.Duration("stall-timeout", loadgen.DefaultStallTimeout, "fail a request that receives nothing for this long (0: no limit)")
 	overwrite := fs.Bool("overwrite", false, "replace results an earlier run left in --out for the same points (default: refuse to start)")
 	engine := fs.String("engine", "", "serve the row with the recipe of this name instead of the one its configuration selects (e.g. sim)")
@@ -152,7 +152,7 @@ flags:`)
 		OutDir: *out, Recipes: set, Inventory: inventoryData, Environ: e.environment(), AgentPath: self(),
 		AgentVersion: agentVersion(), AgentBuild: agentBuild(), RunID: *runID, Timeout: *timeout, RangeRatio: rangeRatio(e.getenv),
 		NumPrompts: *numPrompts, NumWarmups: *numWarmups, Log: e.stderr, ReadyInterval: *readyInterval,
-		StopGrace: *stopGrace, DockerConfig: dockerConfig(e.getenv), Evaluator: evaluator,
+		StopGrace: *stopGrace, Evaluator: evaluator,
 		Engine: *engine, Overwrite: *overwrite, StallTimeout: stallOption(*stallTimeout), Hurry: e.hurry,
 		PowerTool: *powerTool, PowerInterval: *powerInterval, RequirePower: *requirePower,
 	})
@@ -235,10 +235,6 @@ func or(s, def string) string {
 	}
 	return s
 }
-
-// defaultStopGrace lets the engine stop cleanly within the first 7.5 s of a CI cancellation
-// (SIGINT, then SIGTERM 7.5 s later), with time left for removing it and writing records.
-const defaultStopGrace = 5 * time.Second
 
 // runFlagProblems checks the numeric flags before anything starts: a bad value must not be
 // found out only after the engine has loaded for minutes, nor be ignored.
@@ -329,18 +325,6 @@ func rangeRatio(getenv func(string) string) float64 {
 		_, _ = fmt.Sscan(v, &r)
 	}
 	return r
-}
-
-// dockerConfig is where `docker login` keeps registry credentials.
-func dockerConfig(getenv func(string) string) string {
-	dir := getenv("DOCKER_CONFIG")
-	if dir == "" && getenv("HOME") != "" {
-		dir = filepath.Join(getenv("HOME"), ".docker")
-	}
-	if dir == "" {
-		return ""
-	}
-	return filepath.Join(dir, "config.json")
 }
 
 // sourceDigest is set at build time (-ldflags "-X main.sourceDigest=...") to a digest of the

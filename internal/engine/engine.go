@@ -170,6 +170,13 @@ type Checker interface {
 	Alive(ctx context.Context) error
 }
 
+// Validator is implemented by backends whose configuration comes from the host (the docker
+// backend's daemon address, context and registry logins): Validate reports one that cannot
+// work before anything is launched, without contacting anything.
+type Validator interface {
+	Validate() error
+}
+
 // Reaper is implemented by backends that can find servers left behind by an agent that
 // was killed before it could clean up (SIGKILL, OOM, a crashed host), by their owner
 // record. A leftover is removed only when its agent is provably gone; everything else,

@@ -25,7 +25,10 @@ const containerAgent = "/agent"
 func newBackend(o Options, f *inventory.Family, owner string) engine.Backend {
 	switch f.Backend {
 	case "docker":
-		return docker.New(docker.Config{Pull: f.Docker.Pull, StopGrace: o.StopGrace, AuthConfig: o.DockerConfig, Owner: owner})
+		// The daemon (DOCKER_HOST, docker contexts) and the registry logins are the agent's
+		// environment's, as for the docker CLI on the runner.
+		getenv := func(k string) string { return lookup(o.Environ, k) }
+		return docker.New(docker.Config{Pull: f.Docker.Pull, StopGrace: o.StopGrace, Getenv: getenv, Exec: o.Exec, Owner: owner})
 	case "slurm":
 		return slurm.New(slurm.Config{
 			Runner: o.Exec, Starter: o.Starter, Environ: o.Environ,

@@ -238,21 +238,6 @@ func PlanRow(o Options) (*Plan, error) {
 	return p, nil
 }
 
-// withDefaults fills the options every run defaults the same way; it has no side effects.
-func withDefaults(o Options) Options {
-	if o.RangeRatio == 0 {
-		o.RangeRatio = 0.8
-	}
-	if o.RunnerType == "" {
-		o.RunnerType = o.Row.Runner
-	}
-	if o.RunnerName == "" {
-		// runner-model-sweep rows carry the node name itself.
-		o.RunnerName = o.Row.Runner
-	}
-	return o
-}
-
 // planner renders one row's launches on one runner family.
 type planner struct {
 	o      Options

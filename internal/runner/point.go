@@ -105,9 +105,7 @@ func (r *run) loadConfig(c Client, stem string) loadgen.Config {
 	cfg.IgnoreEOS, cfg.RequestRate, cfg.DatasetMode = c.IgnoreEOS, float64(c.RequestRate), c.PromptForm
 	cfg.ChatTemplate = c.ChatTemplate
 	cfg.RequestIDPrefix = stem + "-"
-	if r.o.StallTimeout != 0 {
-		cfg.StallTimeout = max(r.o.StallTimeout, 0)
-	}
+	cfg.StallTimeout = max(r.o.StallTimeout, 0)
 	return cfg
 }
 

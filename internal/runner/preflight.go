@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/inferbench/inferbench/internal/engine"
 	"github.com/inferbench/inferbench/internal/result"
 )
 
@@ -17,6 +18,11 @@ import (
 // overwritten silently.
 func (r *run) preflight() error {
 	var errs []error
+	if v, ok := r.backend.(engine.Validator); ok {
+		if err := v.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if r.o.NumPrompts < 0 || r.o.NumWarmups < -1 {
 		errs = append(errs, fmt.Errorf("number of prompts %d must not be negative (0: 10 x conc) and warm-ups %d not below -1 (-1: 2 x conc)", r.o.NumPrompts, r.o.NumWarmups))
 	}

@@ -69,23 +69,33 @@ type EvalTarget struct {
 	ExecOutDir string
 }
 
-// Options configure a run. Row, RunnerName, OutDir, Recipes and Inventory are required.
+// Options configure a run. Row, RunnerName (or a Row.Runner naming the node), OutDir,
+// Recipes and Inventory are required. Every other field has a zero value that means its
+// default, written on the field; withDefaults is the one place that resolves them.
 type Options struct {
 	Row Row
-	// RunnerName (RUNNER_NAME) picks the inventory family; RunnerType (RUNNER_TYPE) is the
-	// hw label of the results, default Row.Runner.
-	RunnerName, RunnerType string
-	// ResultFilename is RESULT_FILENAME when the workflow set it.
+	// RunnerName (RUNNER_NAME) picks the inventory family; default Row.Runner, which
+	// runner-model-sweep rows set to the node itself.
+	RunnerName string
+	// RunnerType (RUNNER_TYPE) is the hw label of the results; default Row.Runner.
+	RunnerType string
+	// ResultFilename is RESULT_FILENAME when the workflow set it; empty builds the
+	// reference's names from the row.
 	ResultFilename string
-	OutDir         string
-	Recipes        *recipe.Set
-	Inventory      *inventory.Inventory
-	// Backend overrides the one the inventory names (tests).
+	// OutDir receives every point's files and the server log; it is created.
+	OutDir    string
+	Recipes   *recipe.Set
+	Inventory *inventory.Inventory
+	// Backend overrides the one the inventory names (tests); nil builds the family's.
 	Backend engine.Backend
-	// Environ is the agent's environment, inherited by local and Slurm servers.
+	// Environ is the agent's environment: local and Slurm servers inherit it, containers get
+	// the tokens of it they need, the docker backend finds its daemon and credentials in it.
+	// Nil is an empty environment.
 	Environ []string
-	// AgentPath is this binary, for recipes that run the built-in simulator locally.
-	AgentPath    string
+	// AgentPath is this binary, for recipes that run the built-in simulator; empty leaves
+	// such recipes without it.
+	AgentPath string
+	// AgentVersion is recorded in every manifest; empty records none.
 	AgentVersion string
 	// AgentBuild identifies the agent's measurement code in result fingerprints: a digest of
 	// its source stamped at build time; empty uses AgentVersion (docs/plan.md).
@@ -96,43 +106,107 @@ type Options struct {
 	Timeout time.Duration
 	// RangeRatio is RANDOM_RANGE_RATIO; zero means the reference's 0.8.
 	RangeRatio float64
-	// NumPrompts overrides 10×conc; NumWarmups overrides 2×conc (-1 keeps the default).
-	NumPrompts, NumWarmups int
-	Bench                  Bencher
-	Evaluator              Evaluator
-	Exec                   execx.Runner
-	Starter                execx.Starter
-	Log                    io.Writer
-	// ReadyInterval and WatchInterval are the readiness probe and watch periods.
-	ReadyInterval, WatchInterval time.Duration
-	// StopGrace is the engine's SIGTERM-to-SIGKILL time.
+	// NumPrompts is the measured requests per point; zero means 10 x conc.
+	NumPrompts int
+	// NumWarmups is the warm-up requests per point; -1 means 2 x conc, and zero is none
+	// (so the zero value of Options warms nothing up: callers pass -1 for the reference's).
+	NumWarmups int
+	// Bench drives the load of each point; nil is loadgen.Run.
+	Bench Bencher
+	// Evaluator runs the accuracy eval of a row with run-eval; nil skips it with a warning.
+	Evaluator Evaluator
+	// Exec runs short commands (GPU inventory, power tools, slurm's commands, docker
+	// credential helpers); nil is the host's (execx.OS).
+	Exec execx.Runner
+	// Starter starts long-lived processes (local servers, samplers); nil is the host's.
+	Starter execx.Starter
+	// Log receives the run's progress; nil discards it.
+	Log io.Writer
+	// ReadyInterval is how often readiness probes the server; zero means one second.
+	ReadyInterval time.Duration
+	// WatchInterval is how often a serving server is checked for death or a fatal log
+	// line during the load; zero means half a second.
+	WatchInterval time.Duration
+	// StopGrace is the engine's SIGTERM-to-SIGKILL time; zero means DefaultStopGrace.
 	StopGrace time.Duration
-	// DockerConfig is the docker CLI config.json whose registry logins image pulls use.
-	DockerConfig string
 	// Engine names the recipe to serve the row with instead of looking one up by its
-	// configuration (e.g. "sim" to replay a GPU row on the simulator).
+	// configuration (e.g. "sim" to replay a GPU row on the simulator); empty looks it up.
 	Engine string
 	// Port is the engine's port where the inventory family leaves it to the agent (port 0);
-	// Run picks a free one when it is 0.
+	// zero makes Run pick a free one when it starts (plans show a stand-in).
 	Port int
 	// Overwrite lets the run replace the result files an earlier run left in OutDir for the
 	// same points; without it the run refuses to start, so nothing is lost silently.
 	Overwrite bool
 	// StallTimeout fails a request that receives nothing for this long (an engine that
-	// stalls mid-stream while its health endpoint stays fine); zero keeps the load
-	// generator's default, negative disables it.
+	// stalls mid-stream while its health endpoint stays fine); zero means
+	// loadgen.DefaultStallTimeout, negative disables it.
 	StallTimeout time.Duration
 	// Hurry is closed when the agent must finish at once (a second signal: the CI runner is
-	// about to kill it): servers are then killed instead of stopped with their grace.
+	// about to kill it): servers are then killed instead of stopped with their grace. Nil
+	// never hurries.
 	Hurry <-chan struct{}
-	// PowerTool samples GPU power during each point's load (PowerTools; "" is auto);
-	// PowerInterval is its sampling interval (0: the tool's default, 100 ms for nvidia-smi).
-	PowerTool     string
+	// PowerTool samples GPU power during each point's load (one of PowerTools); empty picks
+	// the one the GPU's vendor provides.
+	PowerTool string
+	// PowerInterval is the power sampling interval; zero is the tool's own (100 ms for
+	// nvidia-smi, whole seconds for amd-smi), so it is resolved where the tool is known.
 	PowerInterval time.Duration
 	// RequirePower fails a point whose power telemetry does not validate (KindPower).
 	RequirePower bool
 	// PowerClock is what the sampler reads and waits on; nil is the wall clock.
 	PowerClock telemetry.Clock
+}
+
+// DefaultStopGrace lets the engine stop cleanly within the first 7.5 s of a CI cancellation
+// (the runner's SIGINT-to-SIGTERM window), leaving time to write the status records.
+const DefaultStopGrace = 5 * time.Second
+
+// withDefaults resolves every default of Options (documented on its fields) in one place.
+// It starts nothing; the free port and the backend, which need the inventory family and
+// the host, are picked by newRun.
+func withDefaults(o Options) Options {
+	if o.RunnerName == "" {
+		// runner-model-sweep rows carry the node name itself.
+		o.RunnerName = o.Row.Runner
+	}
+	if o.RunnerType == "" {
+		o.RunnerType = o.Row.Runner
+	}
+	if o.RunID == "" {
+		o.RunID = newRunID()
+	}
+	if o.RangeRatio == 0 {
+		o.RangeRatio = 0.8
+	}
+	if o.Bench == nil {
+		o.Bench = BenchFunc(loadgen.Run)
+	}
+	if o.Exec == nil {
+		o.Exec = execx.OS{}
+	}
+	if o.Starter == nil {
+		o.Starter = execx.OS{}
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.ReadyInterval == 0 {
+		o.ReadyInterval = time.Second
+	}
+	if o.WatchInterval == 0 {
+		o.WatchInterval = 500 * time.Millisecond
+	}
+	if o.StopGrace == 0 {
+		o.StopGrace = DefaultStopGrace
+	}
+	switch {
+	case o.StallTimeout == 0:
+		o.StallTimeout = loadgen.DefaultStallTimeout
+	case o.StallTimeout < 0:
+		o.StallTimeout = -1 // disabled; loadgen's zero
+	}
+	return o
 }
 
 // Report is what a run did.
@@ -225,21 +299,6 @@ type run struct {
 }
 
 func newRun(o Options) (*run, error) {
-	if o.Exec == nil {
-		o.Exec = execx.OS{}
-	}
-	if o.Starter == nil {
-		o.Starter = execx.OS{}
-	}
-	if o.Log == nil {
-		o.Log = io.Discard
-	}
-	if o.Bench == nil {
-		o.Bench = BenchFunc(loadgen.Run)
-	}
-	if o.RunID == "" {
-		o.RunID = newRunID()
-	}
 	o = withDefaults(o)
 	if o.Inventory != nil && o.Port == 0 {
 		// A family with port 0 lets the agent pick a free port (the reference keyed ports on

@@ -418,3 +418,18 @@ func TestLoadErrorKinds(t *testing.T) {
 		})
 	}
 }
+
+// TestDockerHostRefusedBeforeLaunch: a DOCKER_HOST the docker backend cannot use is a usage
+// error found before anything starts, not an engine failure at the first container.
+func TestDockerHostRefusedBeforeLaunch(t *testing.T) {
+	t.Parallel()
+	o, _ := options(t, nil, 4)
+	inv, err := inventory.Parse("i.yaml", []byte("families:\n  ci-docker: {gpu: cpu, vendor: none, backend: docker, port: 0}\n"))
+	require.NoError(t, err)
+	o.Inventory, o.RunnerName, o.Backend = inv, "ci-docker_0", nil
+	o.Environ = []string{"DOCKER_HOST=ssh://me@gpu-7"}
+	_, err = Run(context.Background(), o)
+	require.Error(t, err)
+	assert.Equal(t, KindUsage, KindOf(err), "%v", err)
+	assert.ErrorContains(t, err, "DOCKER_HOST")
+}

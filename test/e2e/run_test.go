@@ -1,15 +1,19 @@
 package e2e
 
 import (
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/inferbench/inferbench/internal/execx"
 	"github.com/inferbench/inferbench/internal/result"
 )
 
@@ -156,4 +160,50 @@ func TestDockerEngineExitsAtStartup(t *testing.T) {
 	assert.NotEmpty(t, m.LogTail, "manifest")
 	left := containersOf(t, ctx, a.runID)
 	assert.Empty(t, left, "containers left behind")
+}
+
+// TestDockerThroughDockerHost: `agent run` finds the Docker daemon where DOCKER_HOST says,
+// here a socket of the test's that forwards to the daemon, and everything it asks the
+// daemon (image, create, start, logs, wait, stop, remove) goes through that socket.
+func TestDockerThroughDockerHost(t *testing.T) {
+	ctx := ctxT(t, 4*time.Minute)
+	need(t, "docker", dockerUp(ctx))
+	buildImage(t, ctx)
+	sock := filepath.Join(t.TempDir(), "other.sock")
+	ln, err := net.Listen("unix", sock)
+	require.NoError(t, err)
+	var conns atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			go func() {
+				defer c.Close()
+				up, err := net.Dial("unix", "/var/run/docker.sock")
+				if err != nil {
+					return
+				}
+				defer up.Close()
+				go func() { _, _ = io.Copy(up, c) }()
+				_, _ = io.Copy(c, up)
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+
+	a := newRun(t, "sim", 1)
+	cmd := a.cmd(t, repoRecipes, "ci-docker_0", a.entry(2), "--num-prompts", "8")
+	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+sock)
+	res, err := execx.OS{}.Run(ctx, cmd)
+	require.False(t, err != nil && res.ExitCode < 0, "agent run: %v", err)
+	require.Equal(t, 0, res.ExitCode, "agent run through DOCKER_HOST:\n%s", a.stderr)
+	m := a.manifest(t, 2, "ci-docker_0")
+	assert.Equal(t, result.StatusSuccess, m.Status)
+	assert.Equal(t, "docker", m.Backend)
+	// The API calls, the log stream and the wait for the container each hold a connection.
+	assert.GreaterOrEqual(t, conns.Load(), int64(3), "the agent did not talk to the daemon through DOCKER_HOST's socket")
+	assert.Empty(t, containersOf(t, ctx, a.runID), "containers left behind")
 }

@@ -1,6 +1,8 @@
-// Package docker runs engine servers as containers through the Docker Engine API on the
-// daemon's unix socket. It needs no docker CLI and no client module: a handful of endpoints
-// over net/http. Everything it creates carries the run's labels.
+// Package docker runs engine servers as containers through the Docker Engine API. It needs
+// no docker CLI and no client module: a handful of endpoints over net/http, the daemon found
+// as the CLI finds it (DOCKER_HOST, docker contexts; unix and tcp, TLS) and registry logins
+// taken from the CLI's config (auths, credsStore, credHelpers). Everything it creates carries
+// the run's labels.
 package docker
 
 import (
@@ -26,20 +28,38 @@ const minAPIVersion = "1.40"
 // api is a minimal Docker Engine API client.
 type api struct {
 	http    *http.Client
-	base    string // "http://docker"
+	base    string // "http://docker" on a unix socket, "http(s)://host:port" over tcp
+	ep      Endpoint
+	epErr   error // the endpoint could not be resolved: every call fails with it
 	once    sync.Once
 	version string
 	verErr  error
 }
 
-func newAPI(socket string) *api {
+func newAPI(ep Endpoint, epErr error) *api {
+	a := &api{ep: ep, epErr: epErr, base: "http://docker"}
+	network, addr, err := dialTarget(ep.Host)
+	if err != nil && a.epErr == nil {
+		a.epErr = err
+	}
+	if network == "tcp" {
+		if ep.TLS != nil && !strings.Contains(strings.TrimPrefix(ep.Host, "tcp://"), ":") {
+			addr = strings.TrimSuffix(addr, ":2375") + ":2376"
+		}
+		a.base = "http://" + addr
+		if ep.TLS != nil {
+			a.base = "https://" + addr
+		}
+	}
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
-			return d.DialContext(ctx, "unix", socket)
+			return d.DialContext(ctx, network, addr)
 		},
+		TLSClientConfig: ep.TLS,
 	}
-	return &api{http: &http.Client{Transport: tr}, base: "http://docker"}
+	a.http = &http.Client{Transport: tr}
+	return a
 }
 
 // negotiate picks the API version: the daemon's own when older than ours.
@@ -49,8 +69,12 @@ func (a *api) negotiate(ctx context.Context) (string, error) {
 			APIVersion string `json:"ApiVersion"`
 			Version    string `json:"Version"`
 		}
+		if a.epErr != nil {
+			a.verErr = fmt.Errorf("docker daemon: %w", a.epErr)
+			return
+		}
 		if err := a.do(ctx, http.MethodGet, "/version", nil, &v); err != nil {
-			a.verErr = fmt.Errorf("docker daemon not reachable: %w (is dockerd running and the socket readable?)", err)
+			a.verErr = fmt.Errorf("docker daemon not reachable at %s (from %s): %w (is dockerd running and the socket readable?)", a.ep.Host, a.ep.From, err)
 			return
 		}
 		a.version = maxAPIVersion

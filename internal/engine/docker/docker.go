@@ -16,19 +16,25 @@ import (
 	"time"
 
 	"github.com/inferbench/inferbench/internal/engine"
+	"github.com/inferbench/inferbench/internal/execx"
 	"github.com/inferbench/inferbench/internal/procfs"
 )
 
 // Config tunes the backend.
 type Config struct {
-	// Socket is the daemon's unix socket; empty means /var/run/docker.sock.
-	Socket string
+	// Host is the daemon's address as DOCKER_HOST spells it (unix:///path, tcp://host:port);
+	// empty finds it from Getenv the way the docker CLI does (ResolveEndpoint).
+	Host string
+	// Getenv is the agent's environment: DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH,
+	// DOCKER_CONTEXT, DOCKER_CONFIG and HOME locate the daemon and the registry logins;
+	// nil is an empty environment (the default socket, no logins).
+	Getenv func(string) string
+	// Exec runs the credential helpers the docker config names for pulls; nil is the host's.
+	Exec execx.Runner
 	// Pull is "missing" (default: pull only when the image is absent), "always" or "never".
 	Pull string
 	// StopGrace is how long the engine gets between SIGTERM and SIGKILL; zero means 30s.
 	StopGrace time.Duration
-	// AuthConfig is a docker CLI config.json whose "auths" are used for pulls; optional.
-	AuthConfig string
 	// Owner is this agent's identity (procfs.Owner's form). When set, Cleanup removes only
 	// the containers of the run that this agent created, never those of another agent that
 	// was given the same run id.
@@ -41,18 +47,27 @@ type Config struct {
 type Backend struct {
 	cfg Config
 	api *api
+	// docker is the docker CLI's config (registry logins); confErr says why it is unusable.
+	docker  configFile
+	confErr error
 }
 
 var (
-	_ engine.Backend = (*Backend)(nil)
-	_ engine.Reaper  = (*Backend)(nil)
-	_ engine.Checker = (*container)(nil)
+	_ engine.Backend   = (*Backend)(nil)
+	_ engine.Reaper    = (*Backend)(nil)
+	_ engine.Validator = (*Backend)(nil)
+	_ engine.Checker   = (*container)(nil)
 )
 
-// New returns a docker backend.
+// New returns a docker backend. Where the daemon and the logins are is worked out here; a
+// configuration that cannot work (an unsupported DOCKER_HOST, a missing context) is
+// reported by Validate and by every call that needs the daemon.
 func New(cfg Config) *Backend {
-	if cfg.Socket == "" {
-		cfg.Socket = "/var/run/docker.sock"
+	if cfg.Getenv == nil {
+		cfg.Getenv = func(string) string { return "" }
+	}
+	if cfg.Exec == nil {
+		cfg.Exec = execx.OS{}
 	}
 	if cfg.Pull == "" {
 		cfg.Pull = "missing"
@@ -63,8 +78,32 @@ func New(cfg Config) *Backend {
 	if cfg.Proc.Root == "" {
 		cfg.Proc = procfs.Host
 	}
-	return &Backend{cfg: cfg, api: newAPI(cfg.Socket)}
+	var ep Endpoint
+	var err error
+	if cfg.Host != "" {
+		ep = Endpoint{Host: cfg.Host, From: "the backend's configuration"}
+	} else {
+		ep, err = ResolveEndpoint(cfg.Getenv)
+	}
+	b := &Backend{cfg: cfg, api: newAPI(ep, err)}
+	b.docker, b.confErr = readConfigFile(configDir(cfg.Getenv))
+	return b
 }
+
+// Validate implements engine.Validator: the daemon's address and the docker config are
+// usable (it does not contact the daemon).
+func (b *Backend) Validate() error {
+	if b.api.epErr != nil {
+		return fmt.Errorf("docker backend: %w", b.api.epErr)
+	}
+	if b.confErr != nil {
+		return fmt.Errorf("docker backend: %w", b.confErr)
+	}
+	return nil
+}
+
+// Endpoint is the daemon this backend talks to.
+func (b *Backend) Endpoint() Endpoint { return b.api.ep }
 
 // Name implements engine.Backend.
 func (b *Backend) Name() string { return "docker" }
@@ -149,7 +188,14 @@ func (b *Backend) ensureImage(ctx context.Context, ref string) (imageInfo, error
 // pull streams the daemon's progress messages; an "error" message fails the pull even
 // though the HTTP status was 200.
 func (b *Backend) pull(ctx context.Context, ref string) error {
-	body, err := b.api.stream(ctx, "POST", "/images/create", url.Values{"fromImage": {ref}}, registryAuth(b.cfg.AuthConfig, ref))
+	if b.confErr != nil {
+		return fmt.Errorf("pull %s: %w", ref, b.confErr)
+	}
+	auth, err := registryAuth(ctx, b.cfg.Exec, b.docker, ref)
+	if err != nil {
+		return fmt.Errorf("pull %s: %w", ref, err)
+	}
+	body, err := b.api.stream(ctx, "POST", "/images/create", url.Values{"fromImage": {ref}}, auth)
 	if err != nil {
 		return fmt.Errorf("pull %s: %w", ref, err)
 	}

@@ -6,10 +6,10 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inferbench/inferbench/internal/engine"
+	"github.com/inferbench/inferbench/internal/execx"
 
 	_ "github.com/inferbench/inferbench/internal/testkit" // defines -update, so `go test ./... -update` runs here too
 )
@@ -143,7 +144,7 @@ func startDaemon(t *testing.T) (*fakeDaemon, string) {
 func TestBackendAgainstFakeDaemon(t *testing.T) {
 	t.Parallel()
 	d, sock := startDaemon(t)
-	b := New(Config{Socket: sock, StopGrace: time.Second})
+	b := New(Config{Host: "unix://" + sock, StopGrace: time.Second})
 	logPath := filepath.Join(t.TempDir(), "server.log")
 	srv, err := b.Start(context.Background(), engine.Spec{Name: "inferbench-r-1", RunID: "r", Image: "img:1", Argv: []string{"x"}, LogPath: logPath})
 	require.NoError(t, err)
@@ -167,14 +168,14 @@ func TestBackendAgainstFakeDaemon(t *testing.T) {
 func TestPullNeverOnMissingImage(t *testing.T) {
 	t.Parallel()
 	_, sock := startDaemon(t)
-	b := New(Config{Socket: sock, Pull: "never"})
+	b := New(Config{Host: "unix://" + sock, Pull: "never"})
 	_, err := b.Start(context.Background(), engine.Spec{Name: "n", RunID: "r", Image: "missing:1", LogPath: filepath.Join(t.TempDir(), "l")})
 	require.ErrorContains(t, err, "pull: never")
 }
 
 func TestDaemonDown(t *testing.T) {
 	t.Parallel()
-	b := New(Config{Socket: filepath.Join(t.TempDir(), "none.sock")})
+	b := New(Config{Host: "unix://" + filepath.Join(t.TempDir(), "none.sock")})
 	_, err := b.List(context.Background(), "r")
 	require.ErrorContains(t, err, "docker daemon not reachable")
 }
@@ -189,23 +190,66 @@ func TestVersionLess(t *testing.T) {
 	}
 }
 
+// TestRegistryAuth: the logins of a pull are the docker CLI's: the registry's credHelpers
+// entry, else credsStore, else auths; a helper without a login means an anonymous pull.
 func TestRegistryAuth(t *testing.T) {
 	t.Parallel()
-	cfg := filepath.Join(t.TempDir(), "config.json")
-	os.WriteFile(cfg, []byte(`{"auths": {"nvcr.io": {"auth": "JG9hdXRodG9rZW46c2VjcmV0"}, "https://index.docker.io/v1/": {"auth": "dTpw"}}}`), 0o600)
-	decode := func(s string) map[string]string {
-		b, _ := base64.URLEncoding.DecodeString(s)
+	decode := func(t *testing.T, s string) map[string]string {
+		t.Helper()
+		if s == "" {
+			return nil
+		}
+		b, err := base64.URLEncoding.DecodeString(s)
+		require.NoError(t, err)
 		var m map[string]string
-		json.Unmarshal(b, &m)
+		require.NoError(t, json.Unmarshal(b, &m))
 		return m
 	}
-	m := decode(registryAuth(cfg, "nvcr.io/nvidia/tensorrt-llm/release:1.2.0"))
-	assert.Equal(t, "$oauthtoken", m["username"])
-	assert.Equal(t, "secret", m["password"])
-	assert.Equal(t, "nvcr.io", m["serveraddress"])
-	m = decode(registryAuth(cfg, "lmsysorg/sglang:v0.5.6"))
-	assert.Equal(t, "u", m["username"], "docker hub")
-	assert.Equal(t, "index.docker.io", m["serveraddress"], "docker hub")
-	assert.Empty(t, registryAuth(cfg, "rocm.example.com/atom:1"), "unknown registry")
-	assert.Empty(t, registryAuth("", "nvcr.io/x"), "no config")
+	helpers := &execx.Fake{}
+	helpers.OnFunc([]string{"docker-credential-pass", "get"}, func(_ context.Context, c execx.Cmd) (execx.Result, error) {
+		in, _ := io.ReadAll(c.Stdin)
+		if string(in) == "ghcr.io" {
+			return execx.Result{Stdout: []byte(`{"ServerURL": "ghcr.io", "Username": "octo", "Secret": "ghp_1"}`)}, nil
+		}
+		return execx.Result{Stdout: []byte("credentials not found in native keychain\n"), ExitCode: 1}, &execx.ExitError{ExitCode: 1}
+	})
+	helpers.OnFunc([]string{"docker-credential-ecr-login", "get"}, func(_ context.Context, c execx.Cmd) (execx.Result, error) {
+		in, _ := io.ReadAll(c.Stdin)
+		return execx.Result{Stdout: []byte(`{"ServerURL": "` + string(in) + `", "Username": "<token>", "Secret": "tok"}`)}, nil
+	})
+	helpers.On([]string{"docker-credential-broken", "get"}, "", 3)
+	auths := configFile{}
+	require.NoError(t, json.Unmarshal([]byte(`{"auths": {"nvcr.io": {"auth": "JG9hdXRodG9rZW46c2VjcmV0"}, "https://index.docker.io/v1/": {"auth": "dTpw"}}}`), &auths))
+	withStore := auths
+	withStore.CredsStore = "pass"
+	withStore.CredHelpers = map[string]string{"1234.dkr.ecr.us-east-1.amazonaws.com": "ecr-login", "broken.example.com": "broken"}
+	for _, tc := range []struct {
+		name, ref string
+		cfg       configFile
+		want      map[string]string
+		wantErr   string
+	}{
+		{name: "auths entry", ref: "nvcr.io/nvidia/tensorrt-llm/release:1.2.0", cfg: auths,
+			want: map[string]string{"username": "$oauthtoken", "password": "secret", "serveraddress": "nvcr.io"}},
+		{name: "docker hub under its CLI key", ref: "lmsysorg/sglang:v0.5.6", cfg: auths,
+			want: map[string]string{"username": "u", "password": "p", "serveraddress": "index.docker.io"}},
+		{name: "no login for the registry", ref: "rocm.example.com/atom:1", cfg: auths},
+		{name: "no config", ref: "nvcr.io/x", cfg: configFile{}},
+		{name: "credsStore wins over auths", ref: "ghcr.io/org/img:1", cfg: withStore,
+			want: map[string]string{"username": "octo", "password": "ghp_1", "serveraddress": "ghcr.io"}},
+		{name: "credsStore without a login is anonymous", ref: "nvcr.io/x", cfg: withStore},
+		{name: "credHelpers entry, identity token", ref: "1234.dkr.ecr.us-east-1.amazonaws.com/img:2", cfg: withStore,
+			want: map[string]string{"identitytoken": "tok", "serveraddress": "1234.dkr.ecr.us-east-1.amazonaws.com"}},
+		{name: "a failing helper is an error", ref: "broken.example.com/img", cfg: withStore, wantErr: "docker-credential-broken"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := registryAuth(context.Background(), helpers, tc.cfg, tc.ref)
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, decode(t, got))
+		})
+	}
 }

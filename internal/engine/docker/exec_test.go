@@ -87,7 +87,7 @@ func execContainer(t *testing.T, d *execDaemon) *container {
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &container{b: New(Config{Socket: sock}), id: "c1", Handle: engine.NewHandle(engine.Spec{Name: "inferbench-r-1", Workdir: "/workspace"})}
+	return &container{b: New(Config{Host: "unix://" + sock}), id: "c1", Handle: engine.NewHandle(engine.Spec{Name: "inferbench-r-1", Workdir: "/workspace"})}
 }
 
 func TestExec(t *testing.T) {
@@ -140,7 +140,7 @@ func TestExec(t *testing.T) {
 
 func TestExecEmptyCommand(t *testing.T) {
 	t.Parallel()
-	c := &container{b: New(Config{Socket: "/nonexistent"}), id: "c1"}
+	c := &container{b: New(Config{Host: "unix:///nonexistent"}), id: "c1"}
 	_, err := c.Exec(context.Background(), nil, nil)
 	require.Error(t, err, "empty argv accepted")
 }

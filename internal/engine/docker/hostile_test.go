@@ -82,7 +82,7 @@ func TestHostile12ReusedRunIDCleanupSparesTheOtherAgent(t *testing.T) {
 	t.Parallel()
 	me, other := "vm:100:5:boot", "vm:200:6:boot"
 	d := &listDaemon{containers: []summary{ours("mine", "shared", me), ours("theirs", "shared", other), ours("old", "shared", "")}}
-	b := New(Config{Socket: serve(t, d), Owner: me})
+	b := New(Config{Host: "unix://" + serve(t, d), Owner: me})
 
 	require.NoError(t, b.Cleanup(context.Background(), "shared"))
 
@@ -107,7 +107,7 @@ func TestHostile09ReapOnlyLeftoversOfGoneAgents(t *testing.T) {
 		ours("reused", "r3", reused.String()), ours("rebooted", "r4", rebooted.String()),
 		ours("elsewhere", "r5", elsewhere.String()), ours("unrecorded", "r6", ""), foreign,
 	}}
-	b := New(Config{Socket: serve(t, d)})
+	b := New(Config{Host: "unix://" + serve(t, d)})
 
 	lines, err := b.Reap(context.Background(), self.String())
 
