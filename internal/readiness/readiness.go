@@ -143,7 +143,7 @@ func Wait(ctx context.Context, srv Server, cfg Config) error {
 }
 
 func tail(srv Server) string {
-	return tailFile(srv.LogPath(), TailLines)
+	return TailFile(srv.LogPath(), TailLines)
 }
 
 func get(ctx context.Context, c *http.Client, url string) error {
@@ -281,15 +281,36 @@ func (s *LogScanner) Scan() string {
 	return ""
 }
 
-func tailFile(path string, n int) string {
-	b, err := os.ReadFile(path)
+// tailWindow bounds what TailFile reads: an engine log can grow to gigabytes over hours,
+// and its last lines are all an error message needs.
+const tailWindow = 64 << 10
+
+// TailFile returns the last n lines of the file at path, reading only its last 64 KiB, for
+// error messages and status records that show what the engine said before it failed. A
+// line cut by the window's start is left out; "" when the file is missing or empty.
+func TailFile(path string, n int) string {
+	f, err := os.Open(path)
 	if err != nil {
 		return ""
 	}
-	if len(b) > 64<<10 {
-		b = b[len(b)-64<<10:]
+	defer f.Close()
+	cut := false
+	if st, err := f.Stat(); err == nil && st.Size() > tailWindow {
+		if _, err := f.Seek(st.Size()-tailWindow, io.SeekStart); err == nil {
+			cut = true
+		}
 	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	b, _ := io.ReadAll(io.LimitReader(f, tailWindow))
+	s := strings.TrimRight(string(b), "\n")
+	if cut {
+		if i := strings.IndexByte(s, '\n'); i >= 0 {
+			s = s[i+1:]
+		}
+	}
+	if s == "" || n <= 0 {
+		return ""
+	}
+	lines := strings.Split(s, "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}

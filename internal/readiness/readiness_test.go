@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -180,4 +181,48 @@ func TestLogScannerPartialLines(t *testing.T) {
 	require.Empty(t, s.Scan(), "matched a partial line")
 	fs.appendLog(t, " memory\n")
 	require.Equal(t, "CUDA out of memory", s.Scan())
+}
+
+func TestTailFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, s string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(s), 0o644))
+		return p
+	}
+	long := strings.Repeat("x", tailWindow) + "\nlast but one\nlast\n"
+	for _, tc := range []struct {
+		name, path string
+		n          int
+		want       string
+	}{
+		{"missing file", filepath.Join(dir, "none"), 3, ""},
+		{"empty file", write("empty", ""), 3, ""},
+		{"fewer lines than asked", write("short", "a\nb\n"), 3, "a\nb"},
+		{"the last n lines", write("more", "a\nb\nc\nd"), 2, "c\nd"},
+		{"a line cut by the window is left out", write("long", long), 3, "last but one\nlast"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, TailFile(tc.path, tc.n))
+		})
+	}
+}
+
+// TestTailFileReadsOnlyTheEnd: an engine log of hours is not read into memory to show its
+// last lines. Not parallel: it measures the process's allocations.
+func TestTailFileReadsOnlyTheEnd(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "server.log")
+	f, err := os.Create(p)
+	require.NoError(t, err)
+	require.NoError(t, f.Truncate(256<<20)) // sparse: takes no disk
+	_, err = f.WriteAt([]byte("\nRuntimeError: CUDA out of memory\n"), 256<<20)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	got := TailFile(p, 1)
+	runtime.ReadMemStats(&after)
+	assert.Equal(t, "RuntimeError: CUDA out of memory", got)
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(8<<20), "TailFile read more than its window")
 }

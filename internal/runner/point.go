@@ -147,7 +147,7 @@ func (r *run) load(ctx context.Context, m *result.Manifest, c Client, ph *phases
 		// against a dead engine can end the load first. Numbers of a dead engine are an
 		// engine failure, not a benchmark result.
 		if aerr := r.confirmAlive(ctx, out != nil && out.Metrics.Failed > 0, r.srvSpec.Health); aerr != nil {
-			engineErr = &readiness.Error{Cause: readiness.CauseExited, Detail: aerr.Error() + " during the load", LogTail: strings.Join(tailLines(r.logPath, readiness.TailLines), "\n")}
+			engineErr = &readiness.Error{Cause: readiness.CauseExited, Detail: aerr.Error() + " during the load", LogTail: readiness.TailFile(r.logPath, readiness.TailLines)}
 		}
 	}
 	if err != nil {
@@ -332,8 +332,8 @@ func (r *run) finish(m *result.Manifest, err error, reason string) {
 		if errors.As(err, &re) && re.LogTail != "" {
 			m.LogTail = strings.Split(re.LogTail, "\n")
 		} else if m.Status == result.StatusEngineFailed {
-			if t := tailLines(r.logPath, readiness.TailLines); len(t) > 0 {
-				m.LogTail = t
+			if t := readiness.TailFile(r.logPath, readiness.TailLines); t != "" {
+				m.LogTail = strings.Split(t, "\n")
 			}
 		}
 	}
@@ -449,18 +449,6 @@ func (r *run) rewrite(m *result.Manifest) {
 	if err == nil {
 		_ = writeFileAtomic(filepath.Join(r.o.OutDir, result.ManifestFile(m.ResultFilename)), append(b, '\n'))
 	}
-}
-
-func tailLines(path string, n int) []string {
-	b, err := os.ReadFile(path)
-	if err != nil || len(b) == 0 {
-		return nil
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return lines
 }
 
 func writeFileAtomic(path string, b []byte) error {

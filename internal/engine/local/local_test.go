@@ -26,7 +26,9 @@ func TestProcessLogsAndExit(t *testing.T) {
 	<-srv.Done()
 	e := srv.Exit()
 	assert.Equal(t, 3, e.Code, "exit")
-	assert.Equal(t, "hello world\noops", engine.TailFile(log, 5), "log")
+	logged, err := os.ReadFile(log)
+	require.NoError(t, err)
+	assert.Equal(t, "hello world\noops\n", string(logged), "log")
 }
 
 // Stop must reach the children the engine started (a launcher script, mpirun, workers).
