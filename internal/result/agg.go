@@ -44,14 +44,6 @@ type Multinode struct {
 	DecodeGPUs  int     `json:"decode_gpus"`
 }
 
-// GPUs is the number of GPUs the job's throughput is divided by.
-func (j Job) GPUs() int {
-	if j.Multinode != nil {
-		return j.Multinode.PrefillGPUs + j.Multinode.DecodeGPUs
-	}
-	return j.TP
-}
-
 // Value is one derived numeric field of an agg record.
 type Value struct {
 	Key   string

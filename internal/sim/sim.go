@@ -79,9 +79,6 @@ func New(cfg Config) (*Sim, error) {
 	return s, nil
 }
 
-// Handler serves the simulator's endpoints.
-func (s *Sim) Handler() http.Handler { return s.mux }
-
 // Ready reports whether the startup delay has passed.
 func (s *Sim) Ready() bool {
 	if s.ready.Load() {

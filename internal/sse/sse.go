@@ -165,7 +165,3 @@ func (d *Decoder) fill() {
 		d.err = err
 	}
 }
-
-// Buffered reports whether unconsumed bytes remain in the buffer, i.e. whether the next
-// event may be decoded without reading from the stream.
-func (d *Decoder) Buffered() bool { return d.start < d.end }

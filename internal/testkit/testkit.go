@@ -17,9 +17,6 @@ import (
 // update is the one -update flag: `go test ./... -update` rewrites every golden file.
 var update = flag.Bool("update", false, "rewrite golden files instead of comparing with them")
 
-// Updating reports whether -update was given, for tests that write goldens in their own way.
-func Updating() bool { return *update }
-
 // Golden compares got with the file at path (relative to the test's package directory) and
 // fails with a line diff when they differ; with -update it writes got there instead.
 func Golden(t testing.TB, path string, got []byte) {

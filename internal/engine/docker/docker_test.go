@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -210,15 +209,13 @@ func TestRegistryAuth(t *testing.T) {
 	}
 	helpers := &execx.Fake{}
 	helpers.OnFunc([]string{"docker-credential-pass", "get"}, func(_ context.Context, c execx.Cmd) (execx.Result, error) {
-		in, _ := io.ReadAll(c.Stdin)
-		if string(in) == "ghcr.io" {
+		if execx.ReadAllStdin(c) == "ghcr.io" {
 			return execx.Result{Stdout: []byte(`{"ServerURL": "ghcr.io", "Username": "octo", "Secret": "ghp_1"}`)}, nil
 		}
 		return execx.Result{Stdout: []byte("credentials not found in native keychain\n"), ExitCode: 1}, &execx.ExitError{ExitCode: 1}
 	})
 	helpers.OnFunc([]string{"docker-credential-ecr-login", "get"}, func(_ context.Context, c execx.Cmd) (execx.Result, error) {
-		in, _ := io.ReadAll(c.Stdin)
-		return execx.Result{Stdout: []byte(`{"ServerURL": "` + string(in) + `", "Username": "<token>", "Secret": "tok"}`)}, nil
+		return execx.Result{Stdout: []byte(`{"ServerURL": "` + execx.ReadAllStdin(c) + `", "Username": "<token>", "Secret": "tok"}`)}, nil
 	})
 	helpers.On([]string{"docker-credential-broken", "get"}, "", 3)
 	auths := configFile{}
