@@ -41,7 +41,11 @@ func run(t *testing.T, f func(tb testing.TB)) *recorder {
 	return r
 }
 
+// TestGolden runs both modes whatever the command line said (go test ./... -update must
+// pass here too); it is not parallel because it sets the flag.
 func TestGolden(t *testing.T) {
+	defer func(was bool) { *update = was }(*update)
+	*update = false
 	dir := t.TempDir()
 	path := filepath.Join(dir, "x.golden")
 	require.NoError(t, os.WriteFile(path, []byte("a\nb\n"), 0o644))
@@ -51,6 +55,12 @@ func TestGolden(t *testing.T) {
 	missing := run(t, func(tb testing.TB) { Golden(tb, filepath.Join(dir, "none"), nil) })
 	assert.True(t, missing.failed)
 	assert.Contains(t, missing.msg, "-update")
+
+	*update = true
+	assert.False(t, run(t, func(tb testing.TB) { Golden(tb, path, []byte("a\nc\n")) }).failed)
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, "a\nc\n", string(b), "-update rewrites the golden")
 }
 
 func TestIntegration(t *testing.T) {
