@@ -46,8 +46,11 @@ func TestExecFuncRunner(t *testing.T) {
 			res, err := f.Run(context.Background(), tc.cmd)
 			assert.Equal(t, tc.wantCode, res.ExitCode)
 			var ee *execx.ExitError
-			require.False(t, tc.wantErr == "" && err != nil, "err %v, want %q (exit error %v)", err, tc.wantErr, tc.exitErr)
-			require.False(t, tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)), "err %v, want %q (exit error %v)", err, tc.wantErr, tc.exitErr)
+			if tc.wantErr == "" {
+				require.NoError(t, err)
+			} else {
+				require.ErrorContains(t, err, tc.wantErr)
+			}
 			require.Equal(t, tc.exitErr, errors.As(err, &ee))
 			if tc.cmd.Dir != "" {
 				assert.Nil(t, gotArgv, "ran despite the refusal")

@@ -41,8 +41,12 @@ func TestOSRun(t *testing.T) {
 			var ee *ExitError
 			assert.Equal(t, tt.wantExit, errors.As(err, &ee), "err = %v, want ExitError %v", err, tt.wantExit)
 			assert.Equal(t, tt.wantNotFnd, errors.Is(err, ErrNotFound), "err = %v, want not-found %v", err, tt.wantNotFnd)
-			assert.False(t, tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)), "err = %v, want it to contain %q", err, tt.wantErr)
-			assert.False(t, !tt.wantExit && !tt.wantNotFnd && err != nil, "unexpected err %v", err)
+			switch {
+			case tt.wantErr != "":
+				assert.ErrorContains(t, err, tt.wantErr)
+			case !tt.wantExit && !tt.wantNotFnd:
+				assert.NoError(t, err)
+			}
 		})
 	}
 }
