@@ -54,6 +54,7 @@ type argParser struct {
 type args struct {
 	values map[string][]string
 	seen   map[string]bool
+	pos    map[string]int // index of the last occurrence among the words
 }
 
 func (a *args) flag(name string) bool     { return a.seen[name] }
@@ -146,7 +147,7 @@ func (p *argParser) lookup(name string) (*option, error) {
 
 // parse parses the words after the subcommand.
 func (p *argParser) parse(words []string) (*args, error) {
-	a := &args{values: map[string][]string{}, seen: map[string]bool{}}
+	a := &args{values: map[string][]string{}, seen: map[string]bool{}, pos: map[string]int{}}
 	var extras []string
 	for i := 0; i < len(words); i++ {
 		w := words[i]
@@ -202,6 +203,7 @@ func (p *argParser) parse(words []string) (*args, error) {
 		}
 		a.seen[o.name] = true
 		a.values[o.name] = vals
+		a.pos[o.name] = i
 	}
 	if err := p.checkRequired(a); err != nil {
 		return nil, err

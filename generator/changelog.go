@@ -52,7 +52,7 @@ func cmdChangelog(ctx context.Context, e env, words []string) int {
 	if !ok {
 		return code
 	}
-	m, _, diags := loadConfigs(a, false)
+	m, r, diags := loadConfigs(a, false)
 	reportDiags(e, diags)
 	if diags.HasErrors() {
 		return exitFail
@@ -63,7 +63,7 @@ func cmdChangelog(ctx context.Context, e env, words []string) int {
 		HeadRef: a.str("--head-ref", ""),
 		File:    a.str("--changelog-file", ""),
 		Keys:    m.Keys(),
-		Expand:  expander(m),
+		Expand:  expander(m, r),
 	}
 	out, err := changelog.Process(ctx, req)
 	if err != nil {
@@ -152,13 +152,13 @@ func loadConfigs(a *args, strict bool) (*config.Master, *config.Runners, diag.Li
 
 // expander runs test-config in-process for one changelog entry (spec §6.5) and hands
 // the rows over as JSON, the contract between the generator's halves.
-func expander(m *config.Master) changelog.Expander {
+func expander(m *config.Master, r *config.Runners) changelog.Expander {
 	return func(keys []string, evalsOnly bool) ([]json.RawMessage, error) {
 		mode := matrix.EvalsRun
 		if evalsOnly {
 			mode = matrix.EvalsOnly
 		}
-		rows, err := matrix.TestConfig(m, matrix.TestConfigOptions{Keys: keys, Evals: mode})
+		rows, err := matrix.TestConfig(m, r, matrix.TestConfigOptions{Keys: keys, Evals: mode})
 		if err != nil {
 			return nil, err
 		}

@@ -38,7 +38,7 @@ func cmdValidate(ctx context.Context, e env, words []string) int {
 	}
 	file := a.str("--changelog-file", defaultChangelog)
 
-	m, _, diags := loadConfigs(a, true)
+	m, r, diags := loadConfigs(a, true)
 	entries, fileDiags, ok := readChangelog(file)
 	diags = append(diags, fileDiags...)
 	var gate changelog.Gate
@@ -47,7 +47,7 @@ func cmdValidate(ctx context.Context, e env, words []string) int {
 		var ds diag.List
 		var err error
 		if base != "" {
-			req.Expand = expander(m)
+			req.Expand = expander(m, r)
 			gate, ds, err = changelog.CheckAdditions(ctx, req, entries, !fileDiags.HasErrors())
 		} else {
 			// Without refs every entry must still resolve (a fresh log, or a local check).

@@ -16,15 +16,39 @@ import (
 	"github.com/inferbench/inferbench/internal/diag"
 )
 
+// schema is the set of fields each level of a master config may hold in one generation.
+type schema struct {
+	entry, entryRequired, single, multi, worker []string
+}
+
 var (
-	entryFields  = []string{"image", "model", "model-prefix", "precision", "framework", "runner", "multinode", "disagg", "seq-len-configs"}
+	schema0202 = schema{
+		entry:         []string{"image", "model", "model-prefix", "precision", "framework", "runner", "multinode", "disagg", "seq-len-configs"},
+		entryRequired: []string{"image", "model", "model-prefix", "precision", "framework", "runner", "multinode", "seq-len-configs"},
+		single:        []string{"tp", "ep", "dp-attn", "spec-decoding", "conc-start", "conc-end", "conc-list"},
+		multi:         []string{"spec-decoding", "prefill", "decode", "conc-start", "conc-end", "conc-list"},
+		worker:        []string{"num-worker", "tp", "ep", "dp-attn", "additional-settings"},
+	}
+	schema0208 = schema{
+		entry:         []string{"image", "model", "model-prefix", "precision", "framework", "runner", "multinode", "disagg", "router", "kv-p2p-transfer", "scenarios"},
+		entryRequired: []string{"image", "model", "model-prefix", "precision", "framework", "runner", "multinode", "scenarios"},
+		single:        []string{"tp", "pp", "dcp-size", "pcp-size", "ep", "dp-attn", "spec-decoding", "router", "conc-start", "conc-end", "conc-list"},
+		multi:         []string{"spec-decoding", "prefill", "decode", "router", "kv-p2p-transfer", "conc-start", "conc-end", "conc-list"},
+		worker:        []string{"num-worker", "tp", "pp", "dcp-size", "pcp-size", "ep", "dp-attn", "hardware", "additional-settings"},
+	}
 	seqLenFields = []string{"isl", "osl", "search-space"}
-	singleFields = []string{"tp", "ep", "dp-attn", "spec-decoding", "conc-start", "conc-end", "conc-list"}
-	multiFields  = []string{"spec-decoding", "prefill", "decode", "conc-start", "conc-end", "conc-list"}
-	workerFields = []string{"num-worker", "tp", "ep", "dp-attn", "additional-settings"}
-	specValues   = []string{"mtp", "draft_model", "none"}
-	settingRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=\S*$`)
+	// workerRequired are the worker fields both generations require.
+	workerRequired = []string{"num-worker", "tp", "ep", "dp-attn"}
+	specValues     = []string{"mtp", "draft_model", "none"}
+	settingRE      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=\S*$`)
 )
+
+func schemaOf(g Generation) *schema {
+	if g == Gen2026_08 {
+		return &schema0208
+	}
+	return &schema0202
+}
 
 // maxSeqLen bounds isl and osl so that max-model-len (isl + osl + 200) cannot overflow.
 const maxSeqLen = 1 << 31
@@ -39,8 +63,14 @@ type keyPos struct {
 // LoadMaster reads the master configs in the given order, merges them and validates
 // every entry. It returns nil and the problems when any file is missing or invalid.
 // Files are parsed concurrently; the merge and the order of everything stay the same.
+// The generation is recognised from the files; files of two generations are an error.
 func LoadMaster(paths ...string) (*Master, diag.List) {
-	parsed := parseFiles(paths)
+	m, _, _, diags := load(paths, "")
+	return m, diags
+}
+
+// mergeMaster decodes the parsed master files with generation g and merges them.
+func mergeMaster(paths []string, parsed []parsedFile, g Generation) (*Master, diag.List) {
 	var diags diag.List
 	var entries []*Entry
 	first := map[string]keyPos{}
@@ -55,7 +85,10 @@ func LoadMaster(paths ...string) (*Master, diag.List) {
 			}
 			continue
 		}
-		p := parsed[i]
+		p := &parsed[i]
+		if p.root != nil {
+			p.entries, p.keys = decodeMaster(path, p.root, g, &p.diags)
+		}
 		diags = append(diags, p.diags...)
 		loaded[filepath.Clean(path)] = nil
 		for _, k := range p.keys {
@@ -75,17 +108,24 @@ func LoadMaster(paths ...string) (*Master, diag.List) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	return NewMaster(entries), diags
+	m := NewMaster(entries)
+	m.Gen = g
+	return m, diags
 }
 
-// parsedFile is the result of reading and decoding one master config.
+// parsedFile is the result of reading, parsing and decoding one master config.
 type parsedFile struct {
+	root    *yaml.Node // nil when the file could not be read or parsed, or is empty
+	gen     Generation
+	genPos  Pos  // the key that shows the generation
+	known   bool // whether the file shows its generation at all
 	entries []*Entry
 	keys    []keyPos
 	diags   diag.List
 }
 
-// parseFiles reads and decodes each distinct path once, concurrently.
+// parseFiles reads and parses each distinct path once, concurrently, and recognises
+// each file's generation.
 func parseFiles(paths []string) []parsedFile {
 	out := make([]parsedFile, len(paths))
 	seen := map[string]bool{}
@@ -102,7 +142,15 @@ func parseFiles(paths []string) []parsedFile {
 				addReadError(&p.diags, path, "Input file", err)
 				return
 			}
-			p.entries, p.keys = parseMaster(path, data, &p.diags)
+			root, ok := parseDocument(path, data, &p.diags)
+			if !ok {
+				return
+			}
+			if root == nil {
+				root = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: 1, Column: 1}
+			}
+			p.root = root
+			p.gen, p.genPos, p.known = masterGeneration(root)
 		})
 	}
 	wg.Wait()
@@ -118,29 +166,31 @@ func addReadError(diags *diag.List, path, what string, err error) {
 	diags.Add(path, 0, 0, "check that the path names a readable file", "%s '%s' cannot be read: %v", what, path, err)
 }
 
-// ParseMaster decodes and validates one master config file held in memory. Problems
-// that need several files (keys defined twice across files) are not checked.
+// ParseMaster decodes and validates one master config file held in memory, in the
+// generation it shows. Problems that need several files (keys defined twice across
+// files) are not checked.
 func ParseMaster(name string, data []byte) ([]*Entry, diag.List) {
 	var diags diag.List
-	es, _ := parseMaster(name, data, &diags)
+	root, ok := parseDocument(name, data, &diags)
+	if !ok {
+		return nil, diags
+	}
+	if root == nil {
+		root = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: 1, Column: 1}
+	}
+	g, _, _ := masterGeneration(root)
+	es, _ := decodeMaster(name, root, g, &diags)
 	if diags.HasErrors() {
 		return nil, diags
 	}
 	return es, diags
 }
 
-// parseMaster returns the valid entries and every top-level key with its position.
-func parseMaster(file string, data []byte, diags *diag.List) ([]*Entry, []keyPos) {
-	root, ok := parseDocument(file, data, diags)
-	if !ok {
-		return nil, nil
-	}
-	d := &decoder{file: file, diags: diags}
-	if root == nil || resolve(root).Kind != yaml.MappingNode {
-		line, col := 1, 1
-		if root != nil {
-			line, col = root.Line, root.Column
-		}
+// decodeMaster returns the valid entries and every top-level key with its position.
+func decodeMaster(file string, root *yaml.Node, g Generation, diags *diag.List) ([]*Entry, []keyPos) {
+	d := &decoder{file: file, diags: diags, gen: g, schema: schemaOf(g)}
+	if resolve(root).Kind != yaml.MappingNode {
+		line, col := root.Line, root.Column
 		diags.Add(file, line, col, "write a mapping from config keys to config entries ('<model>-<precision>-<gpu>-<framework>:' lines)",
 			"Config file '%s' must contain a dictionary", file)
 		return nil, nil
@@ -156,9 +206,11 @@ func parseMaster(file string, data []byte, diags *diag.List) ([]*Entry, []keyPos
 			continue
 		}
 		d.prefix = fmt.Sprintf("Master config entry '%s' failed validation: ", f.key)
+		before := len(*diags)
 		if e := d.entry(f); e != nil {
 			entries = append(entries, e)
 		}
+		d.retargetGeneration(before)
 	}
 	return entries, keys
 }
@@ -166,8 +218,8 @@ func parseMaster(file string, data []byte, diags *diag.List) ([]*Entry, []keyPos
 // entry decodes one config entry; it returns nil when the entry has problems.
 func (d *decoder) entry(f field) *Entry {
 	d.bad = false
-	e := &Entry{Key: f.key, File: d.file, Pos: posOf(f.keyNode)}
-	fields, _ := d.mapping(f.val, "", "config entry", entryFields)
+	e := &Entry{Key: f.key, File: d.file, Pos: posOf(f.keyNode), Gen: d.gen}
+	fields, _ := d.mapping(f.val, "", "config entry", d.schema.entry)
 	if fields == nil && resolve(f.val).Kind != yaml.MappingNode {
 		return nil
 	}
@@ -180,7 +232,7 @@ func (d *decoder) entry(f field) *Entry {
 		dst  *string
 	}{{"image", &e.Image}, {"model", &e.Model}, {"model-prefix", &e.ModelPrefix}, {"precision", &e.Precision}, {"framework", &e.Framework}, {"runner", &e.Runner}}
 	var missing []string
-	for _, name := range []string{"image", "model", "model-prefix", "precision", "framework", "runner", "multinode", "seq-len-configs"} {
+	for _, name := range d.schema.entryRequired {
 		if _, ok := got[name]; !ok {
 			missing = append(missing, name)
 		}
@@ -203,12 +255,13 @@ func (d *decoder) entry(f field) *Entry {
 	if x, ok := got["multinode"]; ok {
 		e.Multinode, multiKnown = d.boolean(x.val, "multinode")
 	}
-	if x, ok := got["disagg"]; ok && !isNull(x.val) {
+	if x, ok := got["disagg"]; ok && (d.gen == Gen2026_08 || !isNull(x.val)) {
 		e.Disagg, _ = d.boolean(x.val, "disagg")
 	}
-	x, ok := got["seq-len-configs"]
-	if ok {
-		e.SeqLens = d.seqLens(x, e.Multinode, multiKnown)
+	if d.gen == Gen2026_08 {
+		d.entry0208(e, got, multiKnown)
+	} else if x, ok := got["seq-len-configs"]; ok {
+		e.SeqLens = d.seqLens(x, "seq-len-configs", e.Multinode, multiKnown)
 	}
 	if d.bad {
 		return nil
@@ -216,18 +269,18 @@ func (d *decoder) entry(f field) *Entry {
 	return e
 }
 
-func (d *decoder) seqLens(f field, multi, multiKnown bool) []SeqLen {
-	items, ok := d.list(f.val, "seq-len-configs")
+func (d *decoder) seqLens(f field, name string, multi, multiKnown bool) []SeqLen {
+	items, ok := d.list(f.val, name)
 	if !ok {
 		return nil
 	}
-	if len(items) == 0 {
-		d.errf(f.val, "seq-len-configs", "add at least one item with isl, osl and search-space, or delete the entry",
+	if len(items) == 0 && d.gen != Gen2026_08 {
+		d.errf(f.val, name, "add at least one item with isl, osl and search-space, or delete the entry",
 			"cannot be an empty list")
 	}
 	out := make([]SeqLen, 0, len(items))
 	for i, it := range items {
-		path := index("seq-len-configs", i)
+		path := index(name, i)
 		fields, _ := d.mapping(it, path, "seq-len config", seqLenFields)
 		sl := SeqLen{Pos: posOf(it)}
 		got := map[string]field{}
@@ -268,7 +321,11 @@ func (d *decoder) searchSpace(n *yaml.Node, path string, multi, multiKnown bool)
 		return nil
 	}
 	if len(items) == 0 {
-		d.errf(n, path, "add at least one search-space entry, or delete this seq-len config", "cannot be an empty list")
+		if d.gen == Gen2026_08 {
+			d.warnf(n, path, "add at least one search-space entry, or delete this scenario item", "is empty: it produces no rows")
+		} else {
+			d.errf(n, path, "add at least one search-space entry, or delete this seq-len config", "cannot be an empty list")
+		}
 	}
 	out := make([]Search, 0, len(items))
 	for i, it := range items {
@@ -292,10 +349,10 @@ func hasKey(n *yaml.Node, key string) bool {
 }
 
 func (d *decoder) search(n *yaml.Node, path string, multi bool) Search {
-	s := Search{Pos: posOf(n), EP: 1, Spec: "none"}
-	allowed, what := singleFields, "single-node search-space entry"
+	s := Search{Pos: posOf(n), EP: 1, Spec: "none", PP: 1, DCPSize: 1, PCPSize: 1}
+	allowed, what := d.schema.single, "single-node search-space entry"
 	if multi {
-		allowed, what = multiFields, "multi-node search-space entry"
+		allowed, what = d.schema.multi, "multi-node search-space entry"
 	}
 	before := len(*d.diags)
 	fields, _ := d.mapping(n, path, what, allowed)
@@ -321,6 +378,9 @@ func (d *decoder) search(n *yaml.Node, path string, multi bool) Search {
 	}
 	if x, ok := got["spec-decoding"]; ok {
 		s.Spec = d.spec(x.val, join(path, "spec-decoding"))
+	}
+	if d.gen == Gen2026_08 {
+		d.search0208(&s, got, path, multi)
 	}
 	concOK := d.conc(&s, got, join(path, ""))
 	if !bad && len(*d.diags) == before && concOK {
@@ -429,8 +489,8 @@ func (d *decoder) worker(got map[string]field, parent *yaml.Node, path, role str
 		return nil
 	}
 	p := join(path, role)
-	fields, _ := d.mapping(x.val, p, role+" block", workerFields)
-	w := &Worker{}
+	fields, _ := d.mapping(x.val, p, role+" block", d.schema.worker)
+	w := &Worker{PP: 1, DCPSize: 1, PCPSize: 1}
 	seen := map[string]bool{}
 	for _, f := range fields {
 		seen[f.key] = true
@@ -447,10 +507,21 @@ func (d *decoder) worker(got map[string]field, parent *yaml.Node, path, role str
 			w.DPAttn, _ = d.boolean(f.val, fp)
 		case "additional-settings":
 			d.settings(w, f.val, fp)
+		case "pp", "dcp-size", "pcp-size":
+			d.parallelism(f.val, fp, f.key, &w.PP, &w.DCPSize, &w.PCPSize)
+		case "hardware":
+			if isNull(f.val) {
+				w.HardwareNull = true
+			} else {
+				w.Hardware, _ = d.text(f.val, fp)
+			}
 		}
 	}
+	if d.gen == Gen2026_08 && w.TP > 0 && w.DCPSize > 0 && w.TP%w.DCPSize != 0 {
+		d.errf(x.val, p, "make tp a multiple of dcp-size", "'tp' (%d) must be divisible by 'dcp-size' (%d)", w.TP, w.DCPSize)
+	}
 	if resolve(x.val).Kind == yaml.MappingNode {
-		for _, name := range workerFields[:4] {
+		for _, name := range workerRequired {
 			if !seen[name] {
 				d.errf(x.val, p, fmt.Sprintf("add '%s: <value>' to the %s block", name, role), "missing required field '%s'", name)
 			}

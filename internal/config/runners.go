@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -10,47 +9,62 @@ import (
 	"github.com/inferbench/inferbench/internal/diag"
 )
 
-// LoadRunners reads and validates a runners.yaml file: a mapping from runner type to a
-// non-empty list of node names.
+// LoadRunners reads and validates a runner file in the generation it shows: a 2026-02
+// mapping from runner type to a non-empty list of node names, or a 2026-08 file with
+// labels (the same mapping) and hardware.
 func LoadRunners(path string) (*Runners, diag.List) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		var diags diag.List
-		addReadError(&diags, path, "Runner config file", err)
-		return nil, diags
+	p := parseRunnerFile(path)
+	if p.root == nil {
+		return nil, p.diags
 	}
-	return ParseRunners(path, data)
+	r, diags := decodeRunners(path, p.root, p.gen)
+	return r, append(p.diags, diags...)
 }
 
-// ParseRunners decodes and validates a runners.yaml held in memory.
+// ParseRunners decodes and validates a runner file held in memory.
 func ParseRunners(name string, data []byte) (*Runners, diag.List) {
 	var diags diag.List
 	root, ok := parseDocument(name, data, &diags)
 	if !ok {
 		return nil, diags
 	}
-	if root == nil || resolve(root).Kind != yaml.MappingNode {
-		line, col := 1, 1
-		if root != nil {
-			line, col = root.Line, root.Column
+	if root == nil {
+		root = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: 1, Column: 1}
+	}
+	g, _, _ := runnerGeneration(root)
+	return decodeRunners(name, root, g)
+}
+
+func decodeRunners(name string, root *yaml.Node, g Generation) (*Runners, diag.List) {
+	var diags diag.List
+	if resolve(root).Kind != yaml.MappingNode {
+		hint := "write one 'runner-type:' key per type with a list of node names under it"
+		if g == Gen2026_08 {
+			hint = "write 'labels:' with one label per runner type and its node names, and optionally 'hardware:'"
 		}
-		diags.Add(name, line, col, "write one 'runner-type:' key per type with a list of node names under it",
-			"Runner config file '%s' must contain a mapping", name)
+		diags.Add(name, root.Line, root.Column, hint, "Runner config file '%s' must contain a mapping", name)
 		return nil, diags
 	}
-	d := &decoder{file: name, diags: &diags}
-	fields, _ := d.mapping(root, "", "runner config", nil)
-	types := make([]RunnerType, 0, len(fields))
-	for _, f := range fields {
-		d.prefix = ""
-		if t, ok := d.runnerType(f); ok {
-			types = append(types, t)
+	d := &decoder{file: name, diags: &diags, gen: g}
+	var types []RunnerType
+	var hw []Hardware
+	if g == Gen2026_08 {
+		types, hw = d.runners0208(root)
+	} else {
+		fields, _ := d.mapping(root, "", "runner config", nil)
+		types = make([]RunnerType, 0, len(fields))
+		for _, f := range fields {
+			if t, ok := d.runnerType(f); ok {
+				types = append(types, t)
+			}
 		}
 	}
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	return NewRunners(name, types), diags
+	r := NewRunners(name, types)
+	r.Gen, r.Hardware = g, hw
+	return r, diags
 }
 
 func (d *decoder) runnerType(f field) (RunnerType, bool) {

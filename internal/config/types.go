@@ -1,11 +1,33 @@
 package config
 
+import "math/big"
+
 // Pos is a 1-based position in a YAML file.
 type Pos struct{ Line, Col int }
+
+// Generation is the InferenceX schema generation a file is written in. The zero value is
+// 2026-02, so values built in code without one keep the original behaviour.
+type Generation int
+
+const (
+	// Gen2026_02: entries carry seq-len-configs; runners.yaml maps runner types to nodes.
+	Gen2026_02 Generation = iota
+	// Gen2026_08: entries carry scenarios (fixed-seq-len, agentic-coding); runners.yaml
+	// has labels and hardware.
+	Gen2026_08
+)
+
+func (g Generation) String() string {
+	if g == Gen2026_08 {
+		return "2026-08"
+	}
+	return "2026-02"
+}
 
 // Master is the merged, validated set of master config entries.
 type Master struct {
 	Entries []*Entry // merged order: file order, then key order within a file
+	Gen     Generation
 	byKey   map[string]*Entry
 }
 
@@ -24,6 +46,9 @@ func (m *Master) Keys() []string {
 // NewMaster builds a Master from entries whose keys are unique (tests, tools).
 func NewMaster(entries []*Entry) *Master {
 	m := &Master{Entries: entries, byKey: make(map[string]*Entry, len(entries))}
+	if len(entries) > 0 {
+		m.Gen = entries[0].Gen
+	}
 	for _, e := range entries {
 		m.byKey[e.Key] = e
 	}
@@ -44,7 +69,33 @@ type Entry struct {
 	RunnerPos   Pos
 	Multinode   bool
 	Disagg      bool
-	SeqLens     []SeqLen
+	// SeqLens are seq-len-configs (2026-02) or scenarios.fixed-seq-len (2026-08).
+	SeqLens []SeqLen
+	Gen     Generation
+
+	// 2026-08 only.
+	Router        *Component // top-level router; nil when not given
+	KVP2PTransfer string     // top-level kv-p2p-transfer; "" when not given
+	Agentic       []Agentic  // scenarios.agentic-coding
+}
+
+// Component is name/version metadata of an optional runtime component (router,
+// kv-offload-backend), kept as written so rows can repeat it verbatim.
+type Component struct {
+	Name    string
+	Version string
+	// Keys are the keys in the order written; VersionNull is set for "version: null".
+	Keys        []string
+	VersionNull bool
+}
+
+// Agentic is one element of scenarios.agentic-coding.
+type Agentic struct {
+	Pos Pos
+	// DRAMUtilization is dram-utilization as the exact decimal the KV offload budget is
+	// scaled by; nil when absent.
+	DRAMUtilization *big.Rat
+	Search          []Search
 }
 
 // SeqLen is one element of seq-len-configs.
@@ -72,6 +123,15 @@ type Search struct {
 
 	Prefill *Worker
 	Decode  *Worker
+
+	// 2026-08 only. PP, DCPSize and PCPSize are 1 when absent.
+	PP, DCPSize, PCPSize int64
+	Router               *Component
+	KVP2PTransfer        string
+	// Agentic entries: KVOffloading is "none" or "dram" ("" when absent, which multi-node
+	// agentic entries read as "none"); KVOffloadBackend is nil when absent.
+	KVOffloading     string
+	KVOffloadBackend *Component
 }
 
 // SettingsMode tells how additional-settings was written in a worker block.
@@ -94,13 +154,40 @@ type Worker struct {
 	// Keys is the order in which the fields were written, for verbatim output
 	// (spec Q-2). It holds only the keys written.
 	Keys []string
+
+	// 2026-08 only. PP, DCPSize and PCPSize are 1 when absent; Hardware is "" when absent
+	// and HardwareNull is set for "hardware: null".
+	PP, DCPSize, PCPSize int64
+	Hardware             string
+	HardwareNull         bool
 }
 
-// Runners is a validated runners.yaml.
+// Runners is a validated runners.yaml. In a 2026-08 file the runner types are the
+// labels and Hardware holds the hardware section.
 type Runners struct {
-	File   string
-	Types  []RunnerType // file order
-	byName map[string]*RunnerType
+	File     string
+	Gen      Generation
+	Types    []RunnerType // file order
+	Hardware []Hardware   // file order (2026-08)
+	byName   map[string]*RunnerType
+}
+
+// Hardware is the facts of one runner label that agentic KV offload budgets need.
+type Hardware struct {
+	Label               string
+	AvailableCPUDRAMMiB int64
+	GPUsPerNode         int64
+	Pos                 Pos
+}
+
+// HardwareOf returns the hardware entry of a label, or nil.
+func (r *Runners) HardwareOf(label string) *Hardware {
+	for i := range r.Hardware {
+		if r.Hardware[i].Label == label {
+			return &r.Hardware[i]
+		}
+	}
+	return nil
 }
 
 // RunnerType is one runner type and its node names.

@@ -127,6 +127,11 @@ type decoder struct {
 	prefix string // e.g. "Master config entry 'x' failed validation: "
 	diags  *diag.List
 	bad    bool // set by every error since the last reset
+	gen    Generation
+	schema *schema
+	// groups accepts digit grouping in integers (2_063_837), which the 2026-08 runner
+	// file uses and which YAML 1.1 readers and yaml.v3 read alike.
+	groups bool
 }
 
 func (d *decoder) errf(n *yaml.Node, path, hint, format string, args ...any) {
@@ -140,6 +145,15 @@ func (d *decoder) errf(n *yaml.Node, path, hint, format string, args ...any) {
 		line, col = n.Line, n.Column
 	}
 	d.diags.Add(d.file, line, col, hint, "%s%s", d.prefix, msg)
+}
+
+// warnf reports a problem that does not stop the file from being used.
+func (d *decoder) warnf(n *yaml.Node, path, hint, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if path != "" {
+		msg = path + ": " + msg
+	}
+	d.diags.Warn(d.file, n.Line, n.Column, hint, "%s%s", d.prefix, msg)
 }
 
 // field is one key/value pair of a mapping, in document order.
@@ -268,7 +282,10 @@ func describe(n *yaml.Node) string {
 	return "an unexpected node"
 }
 
-var decimalRE = regexp.MustCompile(`^[-+]?(0|[1-9][0-9]*)$`)
+var (
+	decimalRE = regexp.MustCompile(`^[-+]?(0|[1-9][0-9]*)$`)
+	groupedRE = regexp.MustCompile(`^[1-9][0-9]{0,2}(_[0-9]{3})+$`)
+)
 
 // integer decodes a YAML 1.2 decimal integer. Quoted numbers, floats, booleans and
 // YAML 1.1 forms (010 octal, 1_000, 0x10) are rejected with a hint (spec Q-19, Q-20).
@@ -278,6 +295,13 @@ func (d *decoder) integer(n *yaml.Node, path string) (int64, bool) {
 		switch {
 		case tag == "!!int" && decimalRE.MatchString(n.Value):
 			v, err := strconv.ParseInt(n.Value, 10, 64)
+			if err != nil {
+				d.errf(n, path, "use a smaller number", "integer %s is out of range", n.Value)
+				return 0, false
+			}
+			return v, true
+		case tag == "!!int" && d.groups && groupedRE.MatchString(n.Value):
+			v, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 10, 64)
 			if err != nil {
 				d.errf(n, path, "use a smaller number", "integer %s is out of range", n.Value)
 				return 0, false

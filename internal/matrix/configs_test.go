@@ -122,7 +122,7 @@ func TestOurConfigs(t *testing.T) {
 			t.Errorf("full sweep marks no eval rows")
 		}
 	}
-	rows, err := TestConfig(m, TestConfigOptions{Keys: m.Keys(), Evals: EvalsRun})
+	rows, err := TestConfig(m, nil, TestConfigOptions{Keys: m.Keys(), Evals: EvalsRun})
 	if err != nil || len(rows) == 0 {
 		t.Errorf("test-config of every key: %d rows, err %v", len(rows), err)
 	}

@@ -7,7 +7,7 @@
 //
 //	rows, err := matrix.FullSweep(m, r, matrix.SweepOptions{...})
 //	rows, err := matrix.RunnerModelSweep(m, r, matrix.RunnerModelOptions{...})
-//	rows, err := matrix.TestConfig(m, matrix.TestConfigOptions{Keys: keys, Conc: nil, Evals: matrix.EvalsRun})
+//	rows, err := matrix.TestConfig(m, r, matrix.TestConfigOptions{Keys: keys, Conc: nil, Evals: matrix.EvalsRun})
 //	matrix.MarkEvals(rows)               // §4, in place (TestConfig etc. call it via Evals)
 //	rows = matrix.OnlyEvals(rows)        // keep rows with RunEval
 //	err := matrix.WriteJSON(w, rows)     // one line, reference separators and key orders

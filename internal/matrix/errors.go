@@ -6,14 +6,23 @@ import (
 	"strings"
 )
 
-// KeysNotFoundError reports --config-keys that are not master config keys.
+// KeysNotFoundError reports --config-keys that are not master config keys, and (2026-08)
+// patterns that match none.
 type KeysNotFoundError struct {
 	Missing   []string // in the given order
+	Patterns  []string // in the given order
 	Available []string // sorted
 }
 
 func (e *KeysNotFoundError) Error() string {
-	return fmt.Sprintf("Config key(s) not found: %s.\nAvailable keys: %s", strings.Join(e.Missing, ", "), strings.Join(e.Available, ", "))
+	var lines []string
+	if e.Missing != nil {
+		lines = append(lines, fmt.Sprintf("Config key(s) not found: %s.", strings.Join(e.Missing, ", ")))
+	}
+	for _, p := range e.Patterns {
+		lines = append(lines, fmt.Sprintf("Pattern '%s' matched no config keys.", p))
+	}
+	return strings.Join(lines, "\n") + "\nAvailable keys: " + strings.Join(e.Available, ", ")
 }
 
 // InvalidRunnerTypesError reports --runner-type values that are not runners.yaml keys.

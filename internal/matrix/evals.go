@@ -1,5 +1,7 @@
 package matrix
 
+import "github.com/inferbench/inferbench/internal/config"
+
 // evalGroup is the grouping key of spec §4: rows that agree on all eight parts compete.
 type evalGroup struct {
 	model, runner, framework, precision string
@@ -69,13 +71,17 @@ func OnlyEvals(rows []Row) []Row {
 	return out
 }
 
-func applyEvals(rows []Row, mode EvalMode) []Row {
-	switch mode {
-	case EvalsRun:
-		MarkEvals(rows)
-	case EvalsOnly:
-		MarkEvals(rows)
-		rows = OnlyEvals(rows)
+func applyEvals(g config.Generation, rows []Row, mode EvalMode, all bool) []Row {
+	if g == config.Gen2026_08 {
+		rows = applyEvals0208(rows, mode, all)
+	} else {
+		switch mode {
+		case EvalsRun:
+			MarkEvals(rows)
+		case EvalsOnly:
+			MarkEvals(rows)
+			rows = OnlyEvals(rows)
+		}
 	}
 	if rows == nil {
 		rows = []Row{}

@@ -40,7 +40,7 @@ func FuzzExpand(f *testing.F) {
 			rows, _ = RunnerModelSweep(m, r, RunnerModelOptions{RunnerType: "h100", Kind: kind})
 			all = append(all, rows...)
 		}
-		rows, err := TestConfig(m, TestConfigOptions{Keys: m.Keys(), Evals: EvalsOnly})
+		rows, err := TestConfig(m, nil, TestConfigOptions{Keys: m.Keys(), Evals: EvalsOnly})
 		if err != nil {
 			t.Fatal(err)
 		}

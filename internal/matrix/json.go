@@ -2,6 +2,7 @@ package matrix
 
 import (
 	"io"
+	"slices"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -52,6 +53,9 @@ func (o *obj) int(k string, v int64) { o.key(k); o.b = strconv.AppendInt(o.b, v,
 func (o *obj) bool(k string, v bool) { o.key(k); o.b = strconv.AppendBool(o.b, v) }
 
 func appendRow(b []byte, r *Row) []byte {
+	if r.Gen == config.Gen2026_08 {
+		return appendRow0208(b, r)
+	}
 	o := obj{b: append(b, '{'), first: true}
 	o.str("image", r.Image)
 	o.str("model", r.Model)
@@ -89,6 +93,181 @@ func appendRow(b []byte, r *Row) []byte {
 	o.str("exp-name", r.ExpName)
 	o.bool("disagg", r.Disagg)
 	o.bool("run-eval", r.RunEval)
+	return append(o.b, '}')
+}
+
+// appendRow0208 writes a 2026-08 row: the reference builds each kind of row in a fixed key
+// order, then appends the component metadata and the eval fields as they are set.
+func appendRow0208(b []byte, r *Row) []byte {
+	o := obj{b: append(b, '{'), first: true}
+	o.str("image", r.Image)
+	o.str("model", r.Model)
+	o.str("model-prefix", r.ModelPrefix)
+	o.str("precision", r.Precision)
+	o.str("framework", r.Framework)
+	o.str("runner", r.Runner)
+	agentic := r.Scenario == AgenticCoding
+	switch {
+	case agentic && r.Kind == SingleNode:
+		o.topology(r)
+		o.int("ep", r.EP)
+		o.bool("dp-attn", r.DPAttn)
+		o.str("spec-decoding", r.Spec)
+		o.int("conc", r.Conc)
+		o.agentic(r)
+	case agentic:
+		o.str("spec-decoding", r.Spec)
+		o.workers(r)
+		o.agentic(r)
+	case r.Kind == MultiNode:
+		o.int("isl", r.ISL)
+		o.int("osl", r.OSL)
+		o.str("spec-decoding", r.Spec)
+		o.workers(r)
+		o.int("max-model-len", r.MaxModelLen)
+		o.str("exp-name", r.ExpName)
+		o.bool("disagg", r.Disagg)
+		o.bool("run-eval", r.RunEval)
+	default:
+		o.int("isl", r.ISL)
+		o.int("osl", r.OSL)
+		o.topology(r)
+		o.int("conc", r.Conc)
+		o.int("max-model-len", r.MaxModelLen)
+		o.int("ep", r.EP)
+		o.bool("dp-attn", r.DPAttn)
+		o.str("spec-decoding", r.Spec)
+		o.str("exp-name", r.ExpName)
+		o.bool("disagg", r.Disagg)
+		o.bool("run-eval", r.RunEval)
+	}
+	if agentic && r.KVOffloadBackend != nil {
+		o.key("kv-offload-backend")
+		o.b = appendComponent(o.b, r.KVOffloadBackend, false)
+	}
+	if r.Router != nil {
+		o.key("router")
+		o.b = appendComponent(o.b, r.Router, false)
+	}
+	if r.KVP2PTransfer != "" {
+		o.str("kv-p2p-transfer", r.KVP2PTransfer)
+	}
+	if agentic && !r.NoRunEval {
+		o.bool("run-eval", r.RunEval)
+	}
+	if r.EvalConc != 0 {
+		o.int("eval-conc", r.EvalConc)
+	}
+	if r.EvalAllConcs {
+		o.bool("eval-all-concs", true)
+	}
+	if r.EvalOnly {
+		o.bool("eval-only", true)
+	}
+	return append(o.b, '}')
+}
+
+func (o *obj) topology(r *Row) {
+	o.int("tp", r.TP)
+	o.int("pp", r.PP)
+	o.int("dcp-size", r.DCPSize)
+	o.int("pcp-size", r.PCPSize)
+}
+
+func (o *obj) workers(r *Row) {
+	o.key("prefill")
+	o.b = appendWorker0208(o.b, r.Prefill)
+	o.key("decode")
+	o.b = appendWorker0208(o.b, r.Decode)
+	o.key("conc")
+	o.b = appendInts(o.b, r.ConcList)
+}
+
+// agentic writes the fields every agentic row has after its concurrency.
+func (o *obj) agentic(r *Row) {
+	o.str("kv-offloading", r.KVOffloading)
+	o.int("total-cpu-dram-gb", r.TotalCPUDRAMGB)
+	o.int("duration", r.Duration)
+	o.str("exp-name", r.ExpName)
+	if r.Kind == MultiNode {
+		o.bool("disagg", r.Disagg)
+	}
+	o.str("scenario-type", "agentic-coding")
+}
+
+// workerKeys0208 are a 2026-08 worker block's keys: as written, then pp, dcp-size and
+// pcp-size with their default 1 where not written.
+func workerKeys0208(w *config.Worker) []string {
+	keys := slices.Clone(w.Keys)
+	for _, k := range []string{"pp", "dcp-size", "pcp-size"} {
+		if !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+func appendWorker0208(b []byte, w *config.Worker) []byte {
+	if w == nil {
+		return append(b, "null"...)
+	}
+	o := obj{b: append(b, '{'), first: true}
+	for _, k := range workerKeys0208(w) {
+		o.key(k)
+		o.b = appendWorkerValue(o.b, w, k)
+	}
+	return append(o.b, '}')
+}
+
+func appendWorkerValue(b []byte, w *config.Worker, k string) []byte {
+	switch k {
+	case "num-worker":
+		return strconv.AppendInt(b, w.NumWorker, 10)
+	case "tp":
+		return strconv.AppendInt(b, w.TP, 10)
+	case "ep":
+		return strconv.AppendInt(b, w.EP, 10)
+	case "pp":
+		return strconv.AppendInt(b, w.PP, 10)
+	case "dcp-size":
+		return strconv.AppendInt(b, w.DCPSize, 10)
+	case "pcp-size":
+		return strconv.AppendInt(b, w.PCPSize, 10)
+	case "dp-attn":
+		return strconv.AppendBool(b, w.DPAttn)
+	case "hardware":
+		if w.HardwareNull {
+			return append(b, "null"...)
+		}
+		return appendString(b, w.Hardware)
+	case "additional-settings":
+		if w.SettingsMode == config.SettingsNull {
+			return append(b, "null"...)
+		}
+		return appendStrings(b, w.Settings)
+	}
+	return append(b, "null"...)
+}
+
+// appendComponent writes router or kv-offload-backend metadata in its written key order,
+// or sorted by key (sorted), for comparisons.
+func appendComponent(b []byte, c *config.Component, sorted bool) []byte {
+	keys := c.Keys
+	if sorted {
+		keys = slices.Sorted(slices.Values(keys))
+	}
+	o := obj{b: append(b, '{'), first: true}
+	for _, k := range keys {
+		switch {
+		case k == "name":
+			o.str(k, c.Name)
+		case c.VersionNull:
+			o.key(k)
+			o.b = append(o.b, "null"...)
+		default:
+			o.str(k, c.Version)
+		}
+	}
 	return append(o.b, '}')
 }
 

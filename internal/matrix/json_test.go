@@ -43,7 +43,7 @@ func TestWriteJSONEmptyIsBrackets(t *testing.T) {
 // Key orders A and B and the multi-node order (spec §5.1, §5.2, Q-1, Q-2).
 func TestRowKeyOrders(t *testing.T) {
 	m, r := fixture(t)
-	sweep, _ := TestConfig(m, TestConfigOptions{Keys: []string{"sn", "mn"}})
+	sweep, _ := TestConfig(m, nil, TestConfigOptions{Keys: []string{"sn", "mn"}})
 	rms, _ := RunnerModelSweep(m, r, RunnerModelOptions{RunnerType: "gb200", Kind: MultiNode})
 	rss, _ := RunnerModelSweep(m, r, RunnerModelOptions{RunnerType: "h100", Kind: SingleNode})
 	tests := []struct {

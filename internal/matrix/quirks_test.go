@@ -64,14 +64,14 @@ func TestQuirks(t *testing.T) {
 		{"Q-11 KEEP max-tp and max-ep do not touch multi-node", func() string { return multi(SweepOptions{MaxTP: p64(1), MaxEP: p64(1)}) },
 			"gb200 1k1k[64 16]; gb200 1k1k[4 8 16]"},
 		{"Q-12 FIX empty or null conc-list next to a range means the range, everywhere", func() string {
-			tc, _ := TestConfig(m, TestConfigOptions{Keys: []string{"sn", "mn"}, Conc: []int64{4, 8, 16}})
+			tc, _ := TestConfig(m, nil, TestConfigOptions{Keys: []string{"sn", "mn"}, Conc: []int64{4, 8, 16}})
 			return single(SweepOptions{SeqLens: []string{"1k1k"}}) + "|" + multi(SweepOptions{StepSize: 4}) + "|" + summary(tc[len(tc)-3:])
 		}, "h100 1k1k tp4 ep1 c4; h100 1k1k tp4 ep1 c8|gb200 1k1k[64 16]; gb200 1k1k[4 16]|h100 1k1k tp4 ep1 c8; gb200 1k1k[16]; gb200 1k1k[4 8 16]"},
 		{"Q-14 KEEP node filter without a match drops configs in full-sweep", func() string {
 			return single(SweepOptions{NodeFilter: "zz"}) + "|" + single(SweepOptions{NodeFilter: "_0", SeqLens: []string{"1k1k"}})
 		}, "|h100-a_0 1k1k tp4 ep1 c4; h100-b_0 1k1k tp4 ep1 c4; h100-a_0 1k1k tp4 ep1 c8; h100-b_0 1k1k tp4 ep1 c8"},
 		{"Q-16 KEEP a repeated test-config key is expanded twice", func() string {
-			rows, _ := TestConfig(m, TestConfigOptions{Keys: []string{"mn", "mn"}, Conc: []int64{64}})
+			rows, _ := TestConfig(m, nil, TestConfigOptions{Keys: []string{"mn", "mn"}, Conc: []int64{64}})
 			return summary(rows)
 		}, "gb200 1k1k[64]; gb200 1k1k[64]"},
 		{"Q-17 KEEP evals: highest conc of highest and lowest tp per group, per node", func() string {
@@ -80,7 +80,7 @@ func TestQuirks(t *testing.T) {
 		}, "h100-a_0 1k8k tp2 ep1 c64*; h100-a_0 1k8k tp8 ep8 c16*"},
 		{"Q-18 KEEP evals never select multi-node or non-1k8k rows", func() string {
 			a, _ := FullSweep(m, r, SweepOptions{Kind: MultiNode, Evals: EvalsOnly})
-			b, _ := TestConfig(m, TestConfigOptions{Keys: []string{"sn"}, Evals: EvalsRun})
+			b, _ := TestConfig(m, nil, TestConfigOptions{Keys: []string{"sn"}, Evals: EvalsRun})
 			var marked []string
 			for _, row := range b {
 				if row.RunEval && (row.ISL != 1024 || row.OSL != 8192) {
@@ -95,7 +95,7 @@ func TestQuirks(t *testing.T) {
 			return summary(a) + "|" + summary(b)
 		}, "gb200-a_0 1k1k[16]|gb200-a_0 1k1k[7]"},
 		{"Q-40 KEEP test-config --conc is an intersection filter", func() string {
-			rows, _ := TestConfig(m, TestConfigOptions{Keys: []string{"sn", "mn"}, Conc: []int64{8, 999}})
+			rows, _ := TestConfig(m, nil, TestConfigOptions{Keys: []string{"sn", "mn"}, Conc: []int64{8, 999}})
 			return summary(rows)
 		}, "h100 1k8k tp2 ep1 c8; h100 1k8k tp8 ep8 c8; h100 1k8k tp4 ep1 c8; h100 1k1k tp4 ep1 c8; gb200 1k1k[8]"},
 		{"Q-44 KEEP --seq-lens drops other pairs; without it they expand", func() string {
@@ -176,7 +176,7 @@ func TestSelectionErrors(t *testing.T) {
 		want string
 	}{
 		{"missing keys in given order", func() error {
-			_, err := TestConfig(m, TestConfigOptions{Keys: []string{"zz", "sn", "aa"}})
+			_, err := TestConfig(m, nil, TestConfigOptions{Keys: []string{"zz", "sn", "aa"}})
 			return err
 		}, "Config key(s) not found: zz, aa.\nAvailable keys: mn, sn"},
 		{"unknown runner type", func() error {

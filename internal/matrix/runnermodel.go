@@ -51,7 +51,7 @@ func RunnerModelSweep(m *config.Master, r *config.Runners, o RunnerModelOptions)
 			}
 		}
 	}
-	return applyEvals(rows, o.Evals), nil
+	return applyEvals(m.Gen, rows, o.Evals, false), nil
 }
 
 func testRow(e *config.Entry, sl config.SeqLen, node string) Row {

@@ -12,13 +12,15 @@ type EvalMode int
 
 const (
 	EvalsNone EvalMode = iota // no marking; every row has run-eval false
-	EvalsRun                  // --run-evals: mark eval rows, keep all rows
+	EvalsRun                  // --run-evals (2026-08: the default): mark eval rows, keep all rows
 	EvalsOnly                 // --evals-only: mark eval rows, keep only them
 )
 
 // SweepOptions are the full-sweep options (spec §2.3). Nil bounds are "not given".
 type SweepOptions struct {
-	Kind          Kind // SingleNode (--single-node) or MultiNode (--multi-node)
+	Kind          Kind   // SingleNode (--single-node) or MultiNode (--multi-node)
+	BothKinds     bool   // 2026-08 without --single-node/--multi-node: both kinds
+	Scenarios     []Scenario // nil: every scenario (2026-08 --scenario-type)
 	ModelPrefixes []string
 	Precisions    []string
 	Frameworks    []string
@@ -31,10 +33,18 @@ type SweepOptions struct {
 	MaxEP         *int64
 	NodeFilter    string // "" means not given
 	Evals         EvalMode
+	// AllEvals is 2026-08's --all-evals: every 8k1k fixed-seq-len row (merged per
+	// topology for multi-node) and every agentic row runs its eval, and only eval rows
+	// are kept.
+	AllEvals bool
 }
+
+func (o *SweepOptions) wants(k Kind) bool { return o.BothKinds || o.Kind == k }
 
 // FullSweep expands every config entry that passes the filters (spec §3.2), in merged
 // config order, then applies eval marking.
+// With 2026-08 configs the agentic-coding scenarios of each entry follow its
+// fixed-seq-len rows, and the 2026-08 eval policy applies.
 func FullSweep(m *config.Master, r *config.Runners, o SweepOptions) ([]Row, error) {
 	if err := checkRunnerTypes(r, o.RunnerTypes); err != nil {
 		return nil, err
@@ -44,6 +54,7 @@ func FullSweep(m *config.Master, r *config.Runners, o SweepOptions) ([]Row, erro
 		step = 2
 	}
 	var rows []Row
+	var errs agenticErrors
 	for _, e := range m.Entries {
 		if !selected(e, o.ModelPrefixes, o.Precisions, o.Frameworks) || (o.RunnerTypes != nil && !slices.Contains(o.RunnerTypes, e.Runner)) {
 			continue
@@ -52,22 +63,42 @@ func FullSweep(m *config.Master, r *config.Runners, o SweepOptions) ([]Row, erro
 		if len(nodes) == 0 {
 			continue
 		}
-		for _, sl := range e.SeqLens {
-			if o.SeqLens != nil && !slices.Contains(o.SeqLens, SeqLenName(sl.ISL, sl.OSL)) {
-				continue
-			}
-			for i := range sl.Search {
-				s := &sl.Search[i]
-				switch {
-				case e.Multinode && o.Kind == MultiNode:
-					rows = appendMulti(rows, e, sl, s, nodes, multiConc(s, step, o.MinConc, o.MaxConc))
-				case !e.Multinode && o.Kind == SingleNode:
-					rows = appendSingleSweep(rows, e, sl, s, nodes, step, o)
+		kind := SingleNode
+		if e.Multinode {
+			kind = MultiNode
+		}
+		if !o.wants(kind) {
+			continue
+		}
+		if wantsScenario(o.Scenarios, FixedSeqLen) {
+			for _, sl := range e.SeqLens {
+				if o.SeqLens != nil && !slices.Contains(o.SeqLens, SeqLenName(sl.ISL, sl.OSL)) {
+					continue
+				}
+				for i := range sl.Search {
+					s := &sl.Search[i]
+					if e.Multinode {
+						rows = appendMulti(rows, e, sl, s, nodes, multiConc(s, step, o.MinConc, o.MaxConc))
+					} else {
+						rows = appendSingleSweep(rows, e, sl, s, nodes, step, o)
+					}
 				}
 			}
 		}
+		if wantsScenario(o.Scenarios, AgenticCoding) {
+			rows = appendAgentic(rows, e, r, nodes, &errs, func(s *config.Search) []int64 {
+				return boundConc(concValues(s, step), o.MinConc, o.MaxConc)
+			})
+		}
 	}
-	return applyEvals(rows, o.Evals), nil
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	return applyEvals(m.Gen, rows, o.Evals, o.AllEvals), nil
+}
+
+func wantsScenario(scenarios []Scenario, s Scenario) bool {
+	return scenarios == nil || slices.Contains(scenarios, s)
 }
 
 func checkRunnerTypes(r *config.Runners, types []string) error {
@@ -205,13 +236,36 @@ func appendMulti(rows []Row, e *config.Entry, sl config.SeqLen, s *config.Search
 	return rows
 }
 
+// modelLenHeadroom is what max-model-len adds to isl+osl: 200 tokens in 2026-02, 256 in
+// 2026-08.
+func modelLenHeadroom(g config.Generation) int64 {
+	if g == config.Gen2026_08 {
+		return 256
+	}
+	return 200
+}
+
 func baseRow(e *config.Entry, sl config.SeqLen, runner string) Row {
 	return Row{
+		Gen:   e.Gen,
 		Image: e.Image, Model: e.Model, ModelPrefix: e.ModelPrefix, Precision: e.Precision,
 		Framework: e.Framework, Runner: runner, ISL: sl.ISL, OSL: sl.OSL,
-		MaxModelLen: sl.ISL + sl.OSL + 200,
+		MaxModelLen: sl.ISL + sl.OSL + modelLenHeadroom(e.Gen),
 		ExpName:     e.ModelPrefix + "_" + SeqLenName(sl.ISL, sl.OSL),
 		Disagg:      e.Disagg, Key: e.Key,
+		PP:          1, DCPSize: 1, PCPSize: 1,
+	}
+}
+
+// components sets router and kv-p2p-transfer: the search-space entry's, else the
+// config's.
+func (row *Row) components(e *config.Entry, s *config.Search) {
+	row.Router, row.KVP2PTransfer = s.Router, s.KVP2PTransfer
+	if row.Router == nil {
+		row.Router = e.Router
+	}
+	if row.KVP2PTransfer == "" {
+		row.KVP2PTransfer = e.KVP2PTransfer
 	}
 }
 
@@ -219,6 +273,8 @@ func singleRow(e *config.Entry, sl config.SeqLen, s *config.Search, runner strin
 	row := baseRow(e, sl, runner)
 	row.Kind = SingleNode
 	row.TP, row.EP, row.DPAttn, row.Spec, row.Conc = s.TP, s.EP, s.DPAttn, s.Spec, conc
+	row.PP, row.DCPSize, row.PCPSize = s.PP, s.DCPSize, s.PCPSize
+	row.components(e, s)
 	return row
 }
 
@@ -226,5 +282,6 @@ func multiRow(e *config.Entry, sl config.SeqLen, s *config.Search, runner string
 	row := baseRow(e, sl, runner)
 	row.Kind = MultiNode
 	row.Spec, row.Prefill, row.Decode, row.ConcList = s.Spec, s.Prefill, s.Decode, concs
+	row.components(e, s)
 	return row
 }
