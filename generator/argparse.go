@@ -48,6 +48,9 @@ type argParser struct {
 	desc   string
 	opts   []*option
 	groups []group
+	// positional, when set, names the one-or-more positional arguments the command takes
+	// (they end up under this name); otherwise words that are not options are an error.
+	positional string
 }
 
 // args holds the parsed values: the last occurrence of each option.
@@ -208,6 +211,13 @@ func (p *argParser) parse(words []string) (*args, error) {
 	if err := p.checkRequired(a); err != nil {
 		return nil, err
 	}
+	if p.positional != "" {
+		if len(extras) == 0 {
+			return nil, usagef("the following arguments are required: %s", p.positional)
+		}
+		a.values[p.positional], a.seen[p.positional] = extras, true
+		extras = nil
+	}
 	if len(extras) > 0 {
 		return nil, usagef("unrecognized arguments: %s", strings.Join(extras, " "))
 	}
@@ -308,6 +318,9 @@ func (p *argParser) usageLine() string {
 			s = "[" + s + "]"
 		}
 		parts = append(parts, s)
+	}
+	if p.positional != "" {
+		parts = append(parts, p.positional+" ["+p.positional+" ...]")
 	}
 	head := "usage: " + p.prog + " "
 	indent := strings.Repeat(" ", len(head))

@@ -60,6 +60,7 @@ var commands = []command{
 	{"test-config", "expand the named config keys completely", cmdTestConfig},
 	{"changelog", "expand the perf-changelog entries added between two git refs", cmdChangelog},
 	{"validate", "check the master configs, runner file and perf-changelog without expanding", cmdValidate},
+	{"migrate", "rewrite 2026-02 master configs and runner files into the 2026-08 schema", cmdMigrate},
 }
 
 func main() {

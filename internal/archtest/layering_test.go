@@ -27,8 +27,9 @@ var layers = map[string]layer{
 	"internal/procfs": {0, ""},
 	"internal/config": {1, ""}, "internal/result": {1, ""}, "internal/telemetry": {1, ""},
 	// disagg plans and launches a disaggregated deployment; recipes render into its plan.
-	"internal/disagg": {1, "agent"},
-	"internal/matrix": {2, "gen"}, "internal/changelog": {2, "gen"},
+	"internal/disagg":  {1, "agent"},
+	"internal/migrate": {2, "gen"},
+	"internal/matrix":  {2, "gen"}, "internal/changelog": {2, "gen"},
 	"internal/recipe": {2, "agent"}, "internal/inventory": {2, "agent"},
 	"internal/engine": {2, "agent"}, "internal/readiness": {2, "agent"},
 	"internal/loadgen": {2, "agent"}, "internal/sim": {2, "agent"},

@@ -188,3 +188,29 @@ func containsAny(s string, subs ...string) bool {
 	}
 	return false
 }
+
+// FileKind tells the two kinds of config file apart.
+type FileKind int
+
+const (
+	UnknownFile FileKind = iota
+	MasterFile           // master config: config key -> entry
+	RunnerFile           // runner file: runner types (labels) -> nodes
+)
+
+// Recognise parses a config file and says which kind it is and in which generation it is
+// written, from its contents alone. kind is UnknownFile when the file says neither (it is
+// empty or has no entry that shows); diags has its syntax errors.
+func Recognise(name string, data []byte) (kind FileKind, g Generation, diags diag.List) {
+	root, ok := parseDocument(name, data, &diags)
+	if !ok || root == nil {
+		return UnknownFile, Gen2026_02, diags
+	}
+	if g, _, known := masterGeneration(root); known {
+		return MasterFile, g, diags
+	}
+	if g, _, known := runnerGeneration(root); known {
+		return RunnerFile, g, diags
+	}
+	return UnknownFile, Gen2026_02, diags
+}

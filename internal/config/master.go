@@ -142,7 +142,7 @@ func parseFiles(paths []string) []parsedFile {
 				addReadError(&p.diags, path, "Input file", err)
 				return
 			}
-			root, ok := parseDocument(path, data, &p.diags)
+			root, ok := parseMapping(path, data, &p.diags)
 			if !ok {
 				return
 			}

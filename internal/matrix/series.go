@@ -3,6 +3,7 @@ package matrix
 import (
 	"math"
 
+	"github.com/inferbench/inferbench/internal/config"
 	"github.com/inferbench/inferbench/internal/result"
 )
 
@@ -49,6 +50,15 @@ func SeqLenName(isl, osl int64) string {
 		return itoa(isl) + "_" + itoa(osl)
 	}
 	return result.SeqLenName(int(isl), int(osl))
+}
+
+// SeqLenNameOf names a pair as the generation does: 2026-08 knows only 1k1k and 8k1k, so
+// its 1024/8192 pair is "1024_8192".
+func SeqLenNameOf(g config.Generation, isl, osl int64) string {
+	if g == config.Gen2026_08 && isl == 1024 && osl == 8192 {
+		return "1024_8192"
+	}
+	return SeqLenName(isl, osl)
 }
 
 // SeqLenPair returns the (isl, osl) pair of a named seq-len.

@@ -18,8 +18,8 @@ const (
 
 // SweepOptions are the full-sweep options (spec §2.3). Nil bounds are "not given".
 type SweepOptions struct {
-	Kind          Kind   // SingleNode (--single-node) or MultiNode (--multi-node)
-	BothKinds     bool   // 2026-08 without --single-node/--multi-node: both kinds
+	Kind          Kind       // SingleNode (--single-node) or MultiNode (--multi-node)
+	BothKinds     bool       // 2026-08 without --single-node/--multi-node: both kinds
 	Scenarios     []Scenario // nil: every scenario (2026-08 --scenario-type)
 	ModelPrefixes []string
 	Precisions    []string
@@ -72,7 +72,7 @@ func FullSweep(m *config.Master, r *config.Runners, o SweepOptions) ([]Row, erro
 		}
 		if wantsScenario(o.Scenarios, FixedSeqLen) {
 			for _, sl := range e.SeqLens {
-				if o.SeqLens != nil && !slices.Contains(o.SeqLens, SeqLenName(sl.ISL, sl.OSL)) {
+				if o.SeqLens != nil && !slices.Contains(o.SeqLens, SeqLenNameOf(e.Gen, sl.ISL, sl.OSL)) {
 					continue
 				}
 				for i := range sl.Search {
@@ -251,9 +251,9 @@ func baseRow(e *config.Entry, sl config.SeqLen, runner string) Row {
 		Image: e.Image, Model: e.Model, ModelPrefix: e.ModelPrefix, Precision: e.Precision,
 		Framework: e.Framework, Runner: runner, ISL: sl.ISL, OSL: sl.OSL,
 		MaxModelLen: sl.ISL + sl.OSL + modelLenHeadroom(e.Gen),
-		ExpName:     e.ModelPrefix + "_" + SeqLenName(sl.ISL, sl.OSL),
+		ExpName:     e.ModelPrefix + "_" + SeqLenNameOf(e.Gen, sl.ISL, sl.OSL),
 		Disagg:      e.Disagg, Key: e.Key,
-		PP:          1, DCPSize: 1, PCPSize: 1,
+		PP: 1, DCPSize: 1, PCPSize: 1,
 	}
 }
 

@@ -44,7 +44,7 @@ func TestConfig(m *config.Master, r *config.Runners, o TestConfigOptions) ([]Row
 		}
 		if wantsScenario(o.Scenarios, FixedSeqLen) {
 			for _, sl := range e.SeqLens {
-				if o.SeqLens != nil && !slices.Contains(o.SeqLens, SeqLenName(sl.ISL, sl.OSL)) {
+				if o.SeqLens != nil && !slices.Contains(o.SeqLens, SeqLenNameOf(e.Gen, sl.ISL, sl.OSL)) {
 					continue
 				}
 				for i := range sl.Search {
