@@ -4,67 +4,72 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/execx"
+	"github.com/inferbench/inferbench/internal/testkit"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
-
-// TestConformance runs the shared generator conformance vectors (43 cases, strict
-// mode) against this generator.
+// TestConformance runs the shared generator conformance vectors (strict mode) against
+// this generator: the 43 cases of the 2026-02 reference and the 40 of the 2026-08 one.
 func TestConformance(t *testing.T) {
-	runner := sharedDir(t, "conformance", "run.sh")
+	t.Parallel()
 	if _, err := execx.LookPath("python3"); err != nil {
-		t.Skip("python3 not installed (the conformance runner compares JSON with it)")
+		t.Skip("python3 not installed (the conformance runners compare JSON with it)")
 	}
-	res, err := execx.OS{}.Run(context.Background(), execx.Cmd{Name: "sh", Args: []string{runner, "--verbose", helperGenerator(t)}, Dir: t.TempDir()})
-	out := string(res.Stdout) + string(res.Stderr)
-	if err != nil || !strings.Contains(out, "43 passed, 0 failed") {
-		t.Fatalf("conformance: %v\n%s", err, out)
+	for _, tt := range []struct{ runner, want string }{
+		{"conformance/run.sh", "43 passed, 0 failed"},
+		{"conformance/v2026-08/run.sh", "40 passed, 0 failed"},
+	} {
+		t.Run(tt.runner, func(t *testing.T) {
+			t.Parallel()
+			runner := testkit.Shared(t, tt.runner)
+			res, err := execx.OS{}.Run(context.Background(), execx.Cmd{Name: "sh", Args: []string{runner, "--verbose", helperGenerator(t)}, Dir: t.TempDir()})
+			out := string(res.Stdout) + string(res.Stderr)
+			require.NoError(t, err, out)
+			require.Contains(t, out, tt.want, out)
+		})
 	}
 }
 
-// TestGolden runs commands over our configs/ and compares stdout with golden files.
+// Our configs/ in the 2026-08 schema and their 2026-02 version kept for that schema's tests.
+const (
+	files0208 = "--config-files ../configs/nvidia-master.yaml ../configs/amd-master.yaml --runner-config ../configs/runners.yaml"
+	files0202 = "--config-files ../testdata/configs-2026-02/nvidia-master.yaml ../testdata/configs-2026-02/amd-master.yaml --runner-config ../testdata/configs-2026-02/runners.yaml"
+)
+
+// TestGolden runs commands over our configs in both generations and compares stdout with
+// golden files.
 func TestGolden(t *testing.T) {
-	files := "--config-files ../configs/nvidia-master.yaml ../configs/amd-master.yaml --runner-config ../configs/runners.yaml"
-	tests := []struct{ name, cmd string }{
-		{"readme", "full-sweep --single-node --model-prefix dsr1 --runner-type b200 --max-conc 16"},
-		{"multi-node", "full-sweep --multi-node --seq-lens 1k1k 8k1k"},
-		{"single-node-evals", "full-sweep --single-node --evals-only"},
-		{"node-filter", "full-sweep --single-node --runner-node-filter amds_1 --framework atom --min-conc 64"},
-		{"runner-model-sweep", "runner-model-sweep --multi-node --runner-type gb200"},
-		{"test-config", "test-config --config-keys gptoss-fp4-gb200-trt dsr1-fp8-mi355x-sglang-disagg --run-evals"},
-		{"shards", "test-config --config-keys gptoss-fp4-gb200-trt --max-jobs 4"},
+	t.Parallel()
+	tests := []struct{ name, cmd, files string }{
+		{"readme", "full-sweep --single-node --model-prefix dsr1 --runner-type b200 --max-conc 16", files0202},
+		{"multi-node", "full-sweep --multi-node --seq-lens 1k1k 8k1k", files0202},
+		{"single-node-evals", "full-sweep --single-node --evals-only", files0202},
+		{"node-filter", "full-sweep --single-node --runner-node-filter amds_1 --framework atom --min-conc 64", files0202},
+		{"runner-model-sweep", "runner-model-sweep --multi-node --runner-type gb200", files0202},
+		{"test-config", "test-config --config-keys gptoss-fp4-gb200-trt dsr1-fp8-mi355x-sglang-disagg --run-evals", files0202},
+		{"shards", "test-config --config-keys gptoss-fp4-gb200-trt --max-jobs 4", files0202},
+		{"2026-08-readme", "full-sweep --single-node --model-prefix dsr1 --runner-type b200 --max-conc 16", files0208},
+		{"2026-08-both-kinds", "full-sweep --model-prefix dsr1 --runner-type b200 b200-multinode --seq-lens 8k1k", files0208},
+		{"2026-08-evals-only", "full-sweep --evals-only", files0208},
+		{"2026-08-all-evals", "test-config --config-keys dsr1-fp8-mi355x-sglang-disagg gptoss-fp4-h100* --all-evals", files0208},
+		{"2026-08-node-filter", "test-config --config-keys *-mi355x-* --runner-node-filter amds_1 --seq-lens 1k1k --no-evals", files0208},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, stdout, stderr := runCmd(t, dispatch, nil, strings.Fields(tt.cmd+" "+files)...)
-			if code != exitOK || stderr != "" {
-				t.Fatalf("exit %d, stderr:\n%s", code, stderr)
-			}
-			if strings.Count(stdout, "\n") != 1 || !strings.HasSuffix(stdout, "\n") {
-				t.Errorf("stdout is not exactly one line")
-			}
-			golden := filepath.Join("testdata", "golden", tt.name+".json")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				writeTestFile(t, golden, stdout)
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./generator -run TestGolden -update)", err)
-			}
-			if stdout != string(want) {
-				t.Errorf("output differs from %s (rerun with -update after checking the change)", golden)
-			}
+			t.Parallel()
+			code, stdout, stderr := runCmd(t, dispatch, nil, strings.Fields(tt.cmd+" "+tt.files)...)
+			require.Equal(t, exitOK, code, stderr)
+			require.Empty(t, stderr)
+			require.Equal(t, 1, strings.Count(stdout, "\n"), "stdout is not exactly one line")
+			testkit.Golden(t, filepath.Join("testdata", "golden", tt.name+".json"), []byte(stdout))
 		})
 	}
 }
@@ -72,7 +77,7 @@ func TestGolden(t *testing.T) {
 // With --max-jobs the rows are split into shards of at most N that concatenate to the
 // unsharded output.
 func TestMaxJobsShards(t *testing.T) {
-	args := strings.Fields("full-sweep --single-node --config-files ../configs/nvidia-master.yaml ../configs/amd-master.yaml --runner-config ../configs/runners.yaml")
+	args := strings.Fields("full-sweep --single-node " + files0208)
 	_, plain, _ := runCmd(t, dispatch, nil, args...)
 	code, sharded, stderr := runCmd(t, dispatch, nil, append(args, "--max-jobs", "256")...)
 	if code != exitOK {
