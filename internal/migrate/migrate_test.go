@@ -24,7 +24,7 @@ import (
 func TestRoundTrip(t *testing.T) {
 	t.Parallel()
 	sets := map[string]string{
-		"InferenceX 2026-02 anchor": testkit.Shared(t, "anchor/inferencex-2026-02-09"),
+		"InferenceX 2026-02 anchor":  testkit.Shared(t, "anchor/inferencex-2026-02-09"),
 		"our configs (2026-02 copy)": filepath.Join(testkit.RepoRoot(t), "testdata", "configs-2026-02"),
 	}
 	for name, dir := range sets {
