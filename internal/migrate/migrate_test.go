@@ -23,13 +23,16 @@ import (
 // differences docs/generator-generations.md lists.
 func TestRoundTrip(t *testing.T) {
 	t.Parallel()
-	sets := map[string]string{
-		"InferenceX 2026-02 anchor":  testkit.Shared(t, "anchor/inferencex-2026-02-09"),
-		"our configs (2026-02 copy)": filepath.Join(testkit.RepoRoot(t), "testdata", "configs-2026-02"),
+	sets := map[string]func(t *testing.T) string{
+		"InferenceX 2026-02 anchor": func(t *testing.T) string { return testkit.Shared(t, "anchor/inferencex-2026-02-09") },
+		"our configs (2026-02 copy)": func(t *testing.T) string {
+			return filepath.Join(testkit.RepoRoot(t), "testdata", "configs-2026-02")
+		},
 	}
-	for name, dir := range sets {
+	for name, dirOf := range sets {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
+			dir := dirOf(t)
 			out := t.TempDir()
 			files := []string{"nvidia-master.yaml", "amd-master.yaml", "runners.yaml"}
 			for _, f := range files {
