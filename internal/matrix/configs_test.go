@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/inferbench/inferbench/internal/config"
+	"github.com/inferbench/inferbench/internal/testkit"
 )
 
 var (
@@ -128,24 +129,34 @@ func TestOurConfigs(t *testing.T) {
 	}
 }
 
+// TestOurConfigsUseTheReferenceSchema: every key path of our configs occurs in the
+// reference's configs of the same generation (configs/ is 2026-08; its 2026-02 version
+// under testdata is compared with the 2026-02 reference).
 func TestOurConfigsUseTheReferenceSchema(t *testing.T) {
-	needAnchor(t)
-	ref := map[string]bool{}
-	for _, f := range []string{"nvidia-master.yaml", "amd-master.yaml"} {
-		for _, p := range keyPaths(t, filepath.Join(anchorDir, f)) {
-			ref[p] = true
-		}
-	}
-	var extra []string
-	for _, f := range []string{"nvidia-master.yaml", "amd-master.yaml"} {
-		for _, p := range keyPaths(t, filepath.Join(ourDir, f)) {
-			if !ref[p] {
-				extra = append(extra, f+": "+p)
+	for _, tt := range []struct{ ours, anchor string }{
+		{ourDir, "anchor/inferencex-2026-08-21"},
+		{filepath.Join("..", "..", "testdata", "configs-2026-02"), "anchor/inferencex-2026-02-09"},
+	} {
+		t.Run(tt.anchor, func(t *testing.T) {
+			anchor := testkit.Shared(t, tt.anchor)
+			ref := map[string]bool{}
+			for _, f := range []string{"nvidia-master.yaml", "amd-master.yaml"} {
+				for _, p := range keyPaths(t, filepath.Join(anchor, f)) {
+					ref[p] = true
+				}
 			}
-		}
-	}
-	if extra != nil {
-		t.Errorf("key paths the reference's configs never use:\n%s", strings.Join(extra, "\n"))
+			var extra []string
+			for _, f := range []string{"nvidia-master.yaml", "amd-master.yaml"} {
+				for _, p := range keyPaths(t, filepath.Join(tt.ours, f)) {
+					if !ref[p] {
+						extra = append(extra, f+": "+p)
+					}
+				}
+			}
+			if extra != nil {
+				t.Errorf("key paths the reference's configs never use:\n%s", strings.Join(extra, "\n"))
+			}
+		})
 	}
 }
 

@@ -4,10 +4,9 @@ import (
 	"io"
 	"slices"
 	"strconv"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/inferbench/inferbench/internal/config"
+	"github.com/inferbench/inferbench/internal/pyjson"
 )
 
 // WriteJSON writes rows as one line of JSON followed by a newline, byte-identical to
@@ -326,54 +325,8 @@ func appendStrings(b []byte, vs []string) []byte {
 	return append(b, ']')
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendString writes s as a JSON string the way Python's json.dumps does with
-// ensure_ascii: short escapes for \" \\ \n \r \t \b \f, \u00XX for other control
-// characters and DEL, \uXXXX (UTF-16, lower-case hex) for every non-ASCII character.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c < 0x7f && c != '"' && c != '\\' {
-			b = append(b, c)
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			default:
-				b = appendU(b, rune(c))
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		if r1, r2 := utf16.EncodeRune(r); r1 != utf8.RuneError || r2 != utf8.RuneError {
-			b = appendU(appendU(b, r1), r2)
-		} else {
-			b = appendU(b, r)
-		}
-	}
-	return append(b, '"')
-}
-
-func appendU(b []byte, r rune) []byte {
-	return append(b, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
-}
+// appendString writes s as Python's json.dumps does, as the reference's output is.
+func appendString(b []byte, s string) []byte { return pyjson.AppendString(b, s) }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
 
