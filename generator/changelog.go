@@ -36,6 +36,9 @@ func changelogParser() *argParser {
 	addConfigOptions(p)
 	p.add(&option{name: "--max-jobs", arity: oneArg, metavar: "N", isInt: true, minInt: int64p(1),
 		help: "in Actions, give the step output \"matrix\" the sharded shape with at most N rows per shard (stdout keeps the changelog shape)"})
+	p.add(&option{name: "--trim-conc", help: "2026-08: keep one concurrency (the lowest) per recipe"})
+	p.add(&option{name: "--all-evals", help: "2026-08: expand every entry's eval selection, without changing its throughput rows"})
+	p.add(&option{name: "--evals-only", help: "2026-08: suppress the throughput rows of every entry"})
 	return p
 }
 
@@ -52,7 +55,15 @@ func cmdChangelog(ctx context.Context, e env, words []string) int {
 	if !ok {
 		return code
 	}
-	m, r, diags := loadConfigs(a, false)
+	m, r, g, diags := loadConfigs(a, false)
+	if g != config.Gen2026_08 {
+		for _, f := range []string{"--trim-conc", "--all-evals", "--evals-only"} {
+			if a.flag(f) {
+				p.writeUsageError(e.stderr, usagef("argument %s: the configs are 2026-02, whose changelog processing has no such modifier", f))
+				return exitUsage
+			}
+		}
+	}
 	reportDiags(e, diags)
 	if diags.HasErrors() {
 		return exitFail
@@ -64,6 +75,31 @@ func cmdChangelog(ctx context.Context, e env, words []string) int {
 		File:    a.str("--changelog-file", ""),
 		Keys:    m.Keys(),
 		Expand:  expander(m, r),
+	}
+	maxJobs := 0
+	if n := a.integer("--max-jobs"); n != nil {
+		maxJobs = int(*n)
+	}
+	if g == config.Gen2026_08 {
+		req.V0208 = options0208(a, m, r, req)
+		out, err := changelog.Process0208(ctx, req)
+		if err != nil {
+			return reportError(e, err)
+		}
+		b, err := out.Encode()
+		if err != nil {
+			return fail(e, err)
+		}
+		outs := changelogOutputs{rows: out.Rows(), single: out.SingleNode, multi: out.MultiNode, meta: out.MetadataJSON(),
+			hasSingle: out.SingleNode.Len()+len(out.Evals)+len(out.AgenticEvals) > 0,
+			hasMulti:  out.MultiNode.Len()+len(out.MultinodeEvals)+len(out.MultinodeAgenticEvals) > 0}
+		if err := outs.write(ghactions.New(e.getenv, e.stderr), b, maxJobs); err != nil {
+			return fail(e, err)
+		}
+		if _, err := e.stdout.Write(b); err != nil {
+			return fail(e, err)
+		}
+		return exitOK
 	}
 	out, err := changelog.Process(ctx, req)
 	if err != nil {
@@ -79,11 +115,19 @@ func cmdChangelog(ctx context.Context, e env, words []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	maxJobs := 0
-	if n := a.integer("--max-jobs"); n != nil {
-		maxJobs = int(*n)
+	var rows []json.RawMessage
+	for _, bk := range []changelog.Buckets{out.SingleNode, out.MultiNode} {
+		for _, name := range bk.Names {
+			rows = append(rows, bk.Rows[name]...)
+		}
 	}
-	if err := writeChangelogOutputs(ghactions.New(e.getenv, e.stderr), out, b, maxJobs); err != nil {
+	meta, err := json.Marshal(out.Metadata)
+	if err != nil {
+		return fail(e, err)
+	}
+	outs := changelogOutputs{rows: rows, single: out.SingleNode, multi: out.MultiNode, meta: meta,
+		hasSingle: out.SingleNode.Len() > 0, hasMulti: out.MultiNode.Len() > 0}
+	if err := outs.write(ghactions.New(e.getenv, e.stderr), b, maxJobs); err != nil {
 		return fail(e, err)
 	}
 	if _, err := e.stdout.Write(b); err != nil {
@@ -132,14 +176,8 @@ func expandArgsFromEnv(words []string, getenv func(string) string) ([]string, er
 // runner file is validated even though the changelog does not use it (spec Q-15). With
 // strict (validate, the PR gate) a runner missing from the runner file is an error;
 // otherwise it is the warning the reference's behaviour calls for (spec Q-13).
-func loadConfigs(a *args, strict bool) (*config.Master, *config.Runners, diag.List) {
-	files := a.list("--config-files")
-	if files == nil {
-		files = defaultMasterConfigs
-	}
-	m, diags := config.LoadMaster(files...)
-	r, rd := config.LoadRunners(a.str("--runner-config", defaultRunnerConfig))
-	diags = append(diags, rd...)
+func loadConfigs(a *args, strict bool) (*config.Master, *config.Runners, config.Generation, diag.List) {
+	m, r, g, diags := config.Load(configFiles(a), a.str("--runner-config", defaultRunnerConfig))
 	switch {
 	case m == nil || r == nil:
 	case strict:
@@ -147,7 +185,14 @@ func loadConfigs(a *args, strict bool) (*config.Master, *config.Runners, diag.Li
 	default:
 		diags = append(diags, config.Lint(m, r)...)
 	}
-	return m, r, diags
+	return m, r, g, diags
+}
+
+func configFiles(a *args) []string {
+	if files := a.list("--config-files"); files != nil {
+		return files
+	}
+	return defaultMasterConfigs
 }
 
 // expander runs test-config in-process for one changelog entry (spec §6.5) and hands
@@ -170,38 +215,41 @@ func expander(m *config.Master, r *config.Runners) changelog.Expander {
 	}
 }
 
-// writeChangelogOutputs sets, when $GITHUB_OUTPUT is set, the step outputs the sweep
-// workflows need:
+// changelogOutputs are the step outputs the sweep workflows need, set when
+// $GITHUB_OUTPUT is:
 //
 //	search-space-config   the whole result (stdout), as the reference's workflow stored it
-//	matrix                every row, single-node buckets first: a JSON array, or with
-//	                      maxJobs > 0 {"shard_count", "shard_index", "shards"} like the
-//	                      matrix subcommands' --max-jobs
+//	matrix                every row (single-node buckets, multi-node buckets, then the
+//	                      2026-08 eval lists): a JSON array, or with maxJobs > 0
+//	                      {"shard_count", "shard_index", "shards"} like --max-jobs
 //	changelog-metadata    the changelog_metadata object
 //	has-work, has-single-node, has-multi-node   "true" or "false"
 //	single-node-1k1k ... multi-node-8k1k        one bucket each, "[]" when empty
-func writeChangelogOutputs(gh *ghactions.Actions, out *changelog.Output, full []byte, maxJobs int) error {
+type changelogOutputs struct {
+	rows                []json.RawMessage
+	single, multi       changelog.Buckets
+	meta                []byte // the changelog_metadata object
+	hasSingle, hasMulti bool
+}
+
+func (c changelogOutputs) write(gh *ghactions.Actions, full []byte, maxJobs int) error {
 	if !gh.HasOutputFile() {
 		return nil
 	}
-	matrixJSON, err := allRows(out, maxJobs)
+	matrixJSON, err := allRows(c.rows, maxJobs)
 	if err != nil {
 		return err
 	}
 	set := map[string]string{
 		"matrix":              matrixJSON,
 		"search-space-config": strings.TrimRight(string(full), "\n"),
-		"has-work":            fmt.Sprint(out.HasWork()),
-		"has-single-node":     fmt.Sprint(out.SingleNode.Len() > 0),
-		"has-multi-node":      fmt.Sprint(out.MultiNode.Len() > 0),
+		"has-work":            fmt.Sprint(len(c.rows) > 0),
+		"has-single-node":     fmt.Sprint(c.hasSingle),
+		"has-multi-node":      fmt.Sprint(c.hasMulti),
 	}
-	meta, err := json.Marshal(out.Metadata)
-	if err != nil {
-		return err
-	}
-	set["changelog-metadata"] = string(meta)
+	set["changelog-metadata"] = string(c.meta)
 	for _, seq := range changelog.StandardSeqLens {
-		for prefix, b := range map[string]changelog.Buckets{"single-node-": out.SingleNode, "multi-node-": out.MultiNode} {
+		for prefix, b := range map[string]changelog.Buckets{"single-node-": c.single, "multi-node-": c.multi} {
 			rows := b.Rows[seq]
 			if rows == nil {
 				rows = []json.RawMessage{}
@@ -226,13 +274,10 @@ func writeChangelogOutputs(gh *ghactions.Actions, out *changelog.Output, full []
 	return nil
 }
 
-// allRows renders every row of out as one array, or as shards of at most maxJobs rows.
-func allRows(out *changelog.Output, maxJobs int) (string, error) {
-	rows := []json.RawMessage{}
-	for _, b := range []changelog.Buckets{out.SingleNode, out.MultiNode} {
-		for _, name := range b.Names {
-			rows = append(rows, b.Rows[name]...)
-		}
+// allRows renders rows as one array, or as shards of at most maxJobs rows.
+func allRows(rows []json.RawMessage, maxJobs int) (string, error) {
+	if rows == nil {
+		rows = []json.RawMessage{}
 	}
 	var v any = rows
 	if maxJobs > 0 {

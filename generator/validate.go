@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/inferbench/inferbench/internal/changelog"
+	"github.com/inferbench/inferbench/internal/config"
 	"github.com/inferbench/inferbench/internal/diag"
 	"github.com/inferbench/inferbench/internal/ghactions"
 )
@@ -38,20 +39,26 @@ func cmdValidate(ctx context.Context, e env, words []string) int {
 	}
 	file := a.str("--changelog-file", defaultChangelog)
 
-	m, r, diags := loadConfigs(a, true)
-	entries, fileDiags, ok := readChangelog(file)
+	m, r, g, diags := loadConfigs(a, true)
+	entries, fileDiags, ok := readChangelog(file, g == config.Gen2026_08)
 	diags = append(diags, fileDiags...)
 	var gate changelog.Gate
 	if ok && m != nil {
 		req := changelog.Request{Git: changelog.Git{Runner: gitRunner}, BaseRef: base, HeadRef: head, File: file, Keys: m.Keys()}
+		if g == config.Gen2026_08 {
+			req.V0208 = &changelog.Options0208{}
+		}
 		var ds diag.List
 		var err error
 		if base != "" {
 			req.Expand = expander(m, r)
+			if g == config.Gen2026_08 {
+				req.V0208 = options0208(a, m, r, req)
+			}
 			gate, ds, err = changelog.CheckAdditions(ctx, req, entries, !fileDiags.HasErrors())
 		} else {
 			// Without refs every entry must still resolve (a fresh log, or a local check).
-			gate, ds, err = changelog.Resolve(req, entries)
+			gate, ds, err = changelog.Resolve(ctx, req, entries)
 		}
 		if err != nil {
 			reportDiags(e, diags)
@@ -64,7 +71,7 @@ func cmdValidate(ctx context.Context, e env, words []string) int {
 		fmt.Fprintf(e.stderr, "generator validate: %d problem(s) found\n", len(diags.Errors()))
 		return exitFail
 	}
-	hasWork := gate.Output != nil && gate.Output.HasWork()
+	hasWork := gate.Rows() > 0
 	added := 0
 	if base != "" {
 		added = len(gate.Entries)
@@ -77,11 +84,7 @@ func cmdValidate(ctx context.Context, e env, words []string) int {
 	}
 	summary := fmt.Sprintf("%d config keys, %d changelog entries", len(m.Keys()), len(entries))
 	if base != "" {
-		rows := 0
-		if gate.Output != nil {
-			rows = gate.Output.SingleNode.Len() + gate.Output.MultiNode.Len()
-		}
-		summary += fmt.Sprintf(", %d added (%d rows to run)", len(gate.Entries), rows)
+		summary += fmt.Sprintf(", %d added (%d rows to run)", len(gate.Entries), gate.Rows())
 	}
 	fmt.Fprintf(e.stderr, "generator validate: OK: %s\n", summary)
 	return exitOK
@@ -89,13 +92,13 @@ func cmdValidate(ctx context.Context, e env, words []string) int {
 
 // readChangelog reads and checks the whole changelog file; ok is false when it could not
 // be read at all.
-func readChangelog(file string) ([]changelog.Entry, diag.List, bool) {
+func readChangelog(file string, gen0208 bool) ([]changelog.Entry, diag.List, bool) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		var diags diag.List
 		diags.Add(file, 0, 0, "run from the repository root or pass --changelog-file", "cannot read the changelog: %v", err)
 		return nil, diags, false
 	}
-	entries, diags := changelog.CheckFile(file, data)
+	entries, diags := changelog.CheckFile(file, data, gen0208)
 	return entries, diags, true
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -21,6 +23,12 @@ type gitRepo struct {
 
 func newGitRepo(t *testing.T) *gitRepo {
 	t.Helper()
+	return newGitRepoFrom(t, filepath.Join("testdata", "changelog"))
+}
+
+// newGitRepoFrom makes a repository holding the files under src, committed and tagged base.
+func newGitRepoFrom(t *testing.T, src string) *gitRepo {
+	t.Helper()
 	if _, err := execx.LookPath("git"); err != nil {
 		t.Skip("git not installed")
 	}
@@ -32,7 +40,6 @@ func newGitRepo(t *testing.T) *gitRepo {
 		"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.invalid",
 		"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.invalid",
 	}}
-	src := filepath.Join("testdata", "changelog")
 	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -196,7 +203,8 @@ func TestValidateOK(t *testing.T) {
 	}
 }
 
-// TestValidateRepo: this repository's own configs and changelog pass the gate.
+// TestValidateRepo: this repository's own configs and changelog pass the gate, in the
+// 2026-08 schema of configs/ and in the 2026-02 schema of their copy under testdata.
 func TestValidateRepo(t *testing.T) {
 	for _, p := range []string{"../perf-changelog.yaml", "../configs/runners.yaml"} {
 		if _, err := os.Stat(p); err != nil {
@@ -204,11 +212,28 @@ func TestValidateRepo(t *testing.T) {
 		}
 	}
 	t.Chdir("..")
-	code, _, stderr := runCmd(t, cmdValidate, nil)
-	if code != exitOK {
-		t.Fatalf("exit %d\n%s", code, stderr)
+	for _, tt := range []struct{ dir, gen string }{{"configs", "2026-08"}, {"testdata/configs-2026-02", "2026-02"}} {
+		code, _, stderr := runCmd(t, cmdValidate, nil, "--config-files", tt.dir+"/amd-master.yaml", tt.dir+"/nvidia-master.yaml",
+			"--runner-config", tt.dir+"/runners.yaml")
+		require.Equal(t, exitOK, code, "%s (%s): %s", tt.dir, tt.gen, stderr)
+		t.Log(stderr)
 	}
-	t.Log(stderr)
+}
+
+// 2026-08 changelog fields belong to 2026-08 configs: with 2026-02 ones they are unknown
+// fields, with a hint that says why.
+func TestValidateFieldsOfTheOtherGeneration(t *testing.T) {
+	r := newGitRepo(t)
+	r.change(map[string]func(string) string{"perf-changelog.yaml": appendText(newEntry + "  scenario-type: [fixed-seq-len]\n")})
+	t.Chdir(r.dir)
+	code, _, stderr := runCmd(t, cmdValidate, nil, "--config-files", "configs/amd-master.yaml", "configs/nvidia-master.yaml")
+	require.Equal(t, exitFail, code, stderr)
+	assert.Contains(t, stderr, "unknown field 'scenario-type' in changelog entry")
+	assert.Contains(t, stderr, "belongs to 2026-08 changelogs")
+	code, _, stderr = runCmd(t, cmdChangelog, nil, "--base-ref", "base", "--head-ref", "HEAD", "--changelog-file", "perf-changelog.yaml",
+		"--config-files", "configs/amd-master.yaml", "configs/nvidia-master.yaml", "--trim-conc")
+	require.Equal(t, exitUsage, code, stderr)
+	assert.Contains(t, stderr, "argument --trim-conc: the configs are 2026-02")
 }
 
 // TestValidateAnnotations: inside GitHub Actions problems become ::error annotations.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 
 	"gopkg.in/yaml.v3"
@@ -19,6 +20,14 @@ type Entry struct {
 	Description []string `json:"description"`
 	PRLink      string   `json:"pr-link"`
 	EvalsOnly   bool     `json:"evals-only"`
+
+	// 2026-08 fields (only with 2026-08 configs): all-evals expands the eval selection,
+	// append-only runs only the points the change adds, eval-min-prefill-ep drops
+	// multi-node eval rows below that prefill ep, scenario-type restricts the scenarios.
+	AllEvals         bool     `json:"-"`
+	AppendOnly       bool     `json:"-"`
+	EvalMinPrefillEP *int64   `json:"-"`
+	ScenarioType     []string `json:"-"`
 
 	// Line and Col locate the entry in the changelog file (1-based).
 	Line, Col int `json:"-"`
@@ -36,6 +45,8 @@ type Source struct {
 	File  string
 	Text  string
 	Lines []int
+	// Gen0208 accepts the fields of 2026-08 changelogs (their configs are 2026-08).
+	Gen0208 bool
 }
 
 func (s Source) fileLine(textLine int) int {
@@ -57,9 +68,16 @@ func (s Source) pos(n *yaml.Node) (int, int) { return s.fileLine(n.Line), n.Colu
 // comments).
 var ErrNoEntries = errors.New("no YAML entries")
 
-var requiredFields = []string{"config-keys", "description", "pr-link"}
+var (
+	requiredFields = []string{"config-keys", "description", "pr-link"}
+	optional0208   = []string{"all-evals", "append-only", "eval-min-prefill-ep", "scenario-type"}
+	scenarioTypes  = []string{"fixed-seq-len", "agentic-coding"}
+)
 
-const fieldsHint = "an entry has config-keys (list), description (list), pr-link (string) and optionally evals-only (true/false)"
+const (
+	fieldsHint     = "an entry has config-keys (list), description (list), pr-link (string) and optionally evals-only (true/false)"
+	fieldsHint0208 = fieldsHint + ", all-evals, append-only (true/false), eval-min-prefill-ep (1 or more) and scenario-type (list of fixed-seq-len, agentic-coding)"
+)
 
 // ParseEntries decodes a YAML list of changelog entries, checking each against the schema
 // (reference §6.3, with strict YAML 1.2 types). It returns the entries that are valid and
@@ -144,22 +162,31 @@ func parseEntry(src Source, n *yaml.Node) (Entry, diag.List) {
 				diags.Add(src.File, vl, vc, "quote it if needed: pr-link: \"https://github.com/...\"", "'pr-link' must be a string, found %s", kindName(v))
 			}
 		case "evals-only":
-			if v.Kind == yaml.ScalarNode && v.Tag == "!!bool" && (v.Value == "true" || v.Value == "false") {
-				e.EvalsOnly = v.Value == "true"
-			} else {
-				vl, vc := src.pos(v)
-				diags.Add(src.File, vl, vc, "write evals-only: true or evals-only: false", "'evals-only' must be true or false, found %s", kindName(v))
+			e.EvalsOnly = boolField(src, name, v, &diags)
+		case "all-evals", "append-only", "eval-min-prefill-ep", "scenario-type":
+			if !src.Gen0208 {
+				unknown = append(unknown, k)
+				continue
 			}
+			parse0208(src, &e, name, v, &diags)
 		default:
 			unknown = append(unknown, k)
 		}
 	}
 	// A misspelt field is one mistake, not two: name the field it probably meant instead
 	// of also reporting that field as missing.
+	allowed := append(slices.Clone(requiredFields), "evals-only")
+	hint0 := fieldsHint
+	if src.Gen0208 {
+		allowed, hint0 = append(allowed, optional0208...), fieldsHint0208
+	}
 	for _, k := range unknown {
 		kl, kc := src.pos(k)
-		hint := fieldsHint
-		for _, f := range append(requiredFields, "evals-only") {
+		hint := hint0
+		if !src.Gen0208 && slices.Contains(optional0208, k.Value) {
+			hint = "this field belongs to 2026-08 changelogs, whose configs are 2026-08: migrate the configs (generator migrate) or remove it"
+		}
+		for _, f := range allowed {
 			if !seen[f] && levenshtein(k.Value, f) <= 2 {
 				seen[f] = true
 				hint = fmt.Sprintf("did you mean '%s'?", f)
@@ -170,10 +197,58 @@ func parseEntry(src Source, n *yaml.Node) (Entry, diag.List) {
 	}
 	for _, f := range requiredFields {
 		if !seen[f] {
-			diags.Add(src.File, e.Line, e.Col, fieldsHint, "changelog entry lacks the required field '%s'", f)
+			diags.Add(src.File, e.Line, e.Col, hint0, "changelog entry lacks the required field '%s'", f)
 		}
 	}
+	if e.AppendOnly && (e.EvalsOnly || e.AllEvals || e.EvalMinPrefillEP != nil) {
+		diags.Add(src.File, e.Line, e.Col, "an append-only entry runs only the throughput points it adds; put eval requests in an entry of their own",
+			"append-only cannot be combined with eval selection fields")
+	}
 	return e, diags
+}
+
+func boolField(src Source, name string, v *yaml.Node, diags *diag.List) bool {
+	if v.Kind == yaml.ScalarNode && v.Tag == "!!bool" && (v.Value == "true" || v.Value == "false") {
+		return v.Value == "true"
+	}
+	vl, vc := src.pos(v)
+	diags.Add(src.File, vl, vc, fmt.Sprintf("write %s: true or %s: false", name, name), "'%s' must be true or false, found %s", name, kindName(v))
+	return false
+}
+
+// parse0208 decodes the fields 2026-08 added to changelog entries.
+func parse0208(src Source, e *Entry, name string, v *yaml.Node, diags *diag.List) {
+	vl, vc := src.pos(v)
+	switch name {
+	case "all-evals":
+		e.AllEvals = boolField(src, name, v, diags)
+	case "append-only":
+		e.AppendOnly = boolField(src, name, v, diags)
+	case "eval-min-prefill-ep":
+		if isNull(v) {
+			return
+		}
+		n, err := strconv.ParseInt(v.Value, 10, 64)
+		if v.Kind != yaml.ScalarNode || v.Tag != "!!int" || err != nil || n < 1 {
+			diags.Add(src.File, vl, vc, "write the lowest prefill expert parallelism to keep, e.g. eval-min-prefill-ep: 8",
+				"'eval-min-prefill-ep' must be an integer of 1 or more, found %s", kindName(v))
+			return
+		}
+		e.EvalMinPrefillEP = &n
+	case "scenario-type":
+		if isNull(v) {
+			return
+		}
+		list, _ := stringList(src, name, v, diags)
+		for i, s := range list {
+			if !slices.Contains(scenarioTypes, s) {
+				il, ic := src.pos(v.Content[i])
+				diags.Add(src.File, il, ic, "use fixed-seq-len or agentic-coding", "'scenario-type' items must be fixed-seq-len or agentic-coding, found %s", strconv.Quote(s))
+				return
+			}
+		}
+		e.ScenarioType = list
+	}
 }
 
 // stringList decodes a non-empty list of strings.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/inferbench/inferbench/internal/execx"
@@ -86,4 +87,10 @@ func short(sha string) string {
 		return sha[:12]
 	}
 	return sha
+}
+
+// Show returns the contents of path (relative to the working directory) at commit.
+func (g Git) Show(ctx context.Context, commit, path string) ([]byte, error) {
+	out, err := g.run(ctx, "show", "--no-textconv", commit+":./"+filepath.ToSlash(path))
+	return []byte(out), err
 }

@@ -1,13 +1,11 @@
 package changelog
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	"github.com/inferbench/inferbench/internal/testkit"
+)
 
 // TestOutputGolden pins the whole output of a realistic change: bucket order of first
 // use, rows in entry then key order, canonical keys, metadata with unresolved patterns,
@@ -30,20 +28,5 @@ func TestOutputGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("testdata", "output.golden.json")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -run TestOutputGolden -update)", err)
-	}
-	if string(got) != string(want) {
-		t.Fatalf("output differs from %s (rerun with -update if intended)\ngot:  %s\nwant: %s", path, got, want)
-	}
+	testkit.Golden(t, filepath.Join("testdata", "output.golden.json"), got)
 }

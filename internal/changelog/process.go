@@ -35,6 +35,9 @@ type Request struct {
 	Keys []string
 	// Expand turns keys into rows; nil means "resolve only" (no rows are produced).
 	Expand Expander
+	// V0208, when set, processes the changelog as 2026-08 does (its configs are 2026-08);
+	// Expand is not used then.
+	V0208 *Options0208
 }
 
 // Errors with fixed wording that scripts and the conformance vectors look for.
@@ -114,10 +117,15 @@ func Expand(req Request, entries []Entry) (*Output, error) {
 // AddedEntries diffs File between the merge base of base and head and head, refuses
 // deleted lines, and parses the added lines as changelog entries.
 func AddedEntries(ctx context.Context, g Git, base, head, file string) ([]Entry, error) {
+	return addedEntries(ctx, g, base, head, file, false)
+}
+
+func addedEntries(ctx context.Context, g Git, base, head, file string, gen0208 bool) ([]Entry, error) {
 	src, err := Additions(ctx, g, base, head, file)
 	if err != nil {
 		return nil, err
 	}
+	src.Gen0208 = gen0208
 	if strings.TrimSpace(src.Text) == "" {
 		return nil, ErrNoAdditions
 	}

@@ -243,14 +243,14 @@ func TestSeqLenName(t *testing.T) {
 
 func TestCheckFile(t *testing.T) {
 	good := "- config-keys: [a]\n  description: [x]\n  pr-link: x\n"
-	if _, diags := CheckFile("f", []byte(good)); len(diags) != 0 {
+	if _, diags := CheckFile("f", []byte(good), false); len(diags) != 0 {
 		t.Fatal(diags)
 	}
-	_, diags := CheckFile("f", []byte(strings.TrimSuffix(good, "\n")))
+	_, diags := CheckFile("f", []byte(strings.TrimSuffix(good, "\n")), false)
 	if len(diags) != 1 || diags[0].Line != 3 || !strings.Contains(diags[0].Message, "does not end with a newline") {
 		t.Fatal(diags)
 	}
-	_, diags = CheckFile("f", []byte("# empty\n"))
+	_, diags = CheckFile("f", []byte("# empty\n"), false)
 	if len(diags) != 1 || diags.HasErrors() {
 		t.Fatalf("an empty log is a warning: %v", diags)
 	}

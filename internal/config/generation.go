@@ -66,7 +66,12 @@ func runnerGeneration(root *yaml.Node) (g Generation, at Pos, known bool) {
 // generation is returned even then (2026-02 when no file shows one), so that callers can
 // apply the command-line rules of that generation.
 func Load(paths []string, runnerPath string) (*Master, *Runners, Generation, diag.List) {
-	return load(paths, runnerPath)
+	return load(os.ReadFile, paths, runnerPath)
+}
+
+// LoadWith is Load with the files read by read (for example from a git revision).
+func LoadWith(read func(path string) ([]byte, error), paths []string, runnerPath string) (*Master, *Runners, Generation, diag.List) {
+	return load(read, paths, runnerPath)
 }
 
 // parsedRunners is a runner file read and parsed, with its generation.
@@ -78,9 +83,9 @@ type parsedRunners struct {
 	diags  diag.List
 }
 
-func parseRunnerFile(path string) parsedRunners {
+func parseRunnerFile(read func(string) ([]byte, error), path string) parsedRunners {
 	var p parsedRunners
-	data, err := os.ReadFile(path)
+	data, err := read(path)
 	if err != nil {
 		addReadError(&p.diags, path, "Runner config file", err)
 		return p
@@ -97,13 +102,13 @@ func parseRunnerFile(path string) parsedRunners {
 	return p
 }
 
-func load(paths []string, runnerPath string) (*Master, *Runners, Generation, diag.List) {
+func load(read func(string) ([]byte, error), paths []string, runnerPath string) (*Master, *Runners, Generation, diag.List) {
 	var rp parsedRunners
 	var wg sync.WaitGroup
 	if runnerPath != "" {
-		wg.Go(func() { rp = parseRunnerFile(runnerPath) })
+		wg.Go(func() { rp = parseRunnerFile(read, runnerPath) })
 	}
-	parsed := parseFiles(paths)
+	parsed := parseFiles(read, paths)
 	wg.Wait()
 
 	type shown struct {

@@ -65,7 +65,7 @@ type keyPos struct {
 // Files are parsed concurrently; the merge and the order of everything stay the same.
 // The generation is recognised from the files; files of two generations are an error.
 func LoadMaster(paths ...string) (*Master, diag.List) {
-	m, _, _, diags := load(paths, "")
+	m, _, _, diags := load(os.ReadFile, paths, "")
 	return m, diags
 }
 
@@ -126,7 +126,7 @@ type parsedFile struct {
 
 // parseFiles reads and parses each distinct path once, concurrently, and recognises
 // each file's generation.
-func parseFiles(paths []string) []parsedFile {
+func parseFiles(read func(string) ([]byte, error), paths []string) []parsedFile {
 	out := make([]parsedFile, len(paths))
 	seen := map[string]bool{}
 	var wg sync.WaitGroup
@@ -137,7 +137,7 @@ func parseFiles(paths []string) []parsedFile {
 		seen[filepath.Clean(path)] = true
 		wg.Go(func() {
 			p := &out[i]
-			data, err := os.ReadFile(path)
+			data, err := read(path)
 			if err != nil {
 				addReadError(&p.diags, path, "Input file", err)
 				return

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -13,7 +14,7 @@ import (
 // mapping from runner type to a non-empty list of node names, or a 2026-08 file with
 // labels (the same mapping) and hardware.
 func LoadRunners(path string) (*Runners, diag.List) {
-	p := parseRunnerFile(path)
+	p := parseRunnerFile(os.ReadFile, path)
 	if p.root == nil {
 		return nil, p.diags
 	}
