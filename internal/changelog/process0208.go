@@ -60,9 +60,9 @@ type Expander0208 func(ctx context.Context, q Query) ([]json.RawMessage, error)
 
 // Output0208 is the 2026-08 changelog result.
 type Output0208 struct {
-	SingleNode, MultiNode                                     Buckets
+	SingleNode, MultiNode                                      Buckets
 	Evals, AgenticEvals, MultinodeEvals, MultinodeAgenticEvals []json.RawMessage
-	Metadata                                                  Metadata
+	Metadata                                                   Metadata
 }
 
 // Len is the number of rows of every bucket.
