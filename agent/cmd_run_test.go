@@ -94,3 +94,23 @@ func TestRunReadsOnlyTheEnvironmentItIsGiven(t *testing.T) {
 	assert.Empty(t, forwarded(nil), "the process's HF_TOKEN leaked into the plan")
 	assert.Equal(t, []string{"HF_TOKEN"}, forwarded(map[string]string{"HF_TOKEN": "given"}))
 }
+
+// An agentic-coding row of the 2026-08 generator is refused before anything starts, with
+// the usage status and a message that says trace replay is planned.
+func TestRunRefusesAgenticRows(t *testing.T) {
+	t.Parallel()
+	const row = `{"image": "img", "model": "m", "model-prefix": "qwen", "precision": "fp8", "framework": "sglang",
+ "runner": "cluster:h100-dgxc", "tp": 8, "pp": 1, "dcp-size": 1, "pcp-size": 1, "ep": 8, "dp-attn": false,
+ "spec-decoding": "none", "conc": 4, "kv-offloading": "none", "total-cpu-dram-gb": 0, "duration": 3600,
+ "exp-name": "qwen_tp8_conc4_kvnone", "scenario-type": "agentic-coding", "run-eval": false}`
+	out := t.TempDir()
+	r := runAgent(t, nil, "run", "--entry", row, "--out", out, "--recipes", "/nonexistent", "--inventory", "/nonexistent")
+	assert.Equal(t, exitUsage, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "trace replay is not supported yet (planned)")
+	entries, err := os.ReadDir(out)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "a refused row left files behind")
+	r = runAgent(t, map[string]string{"MODEL": "m", "CONC": "4", "SCENARIO_TYPE": "agentic-coding"}, "run", "--out", out)
+	assert.Equal(t, exitUsage, r.code, "from the environment: %s", r.stderr)
+	assert.Contains(t, r.stderr, "trace replay is not supported yet (planned)")
+}

@@ -62,12 +62,22 @@ type Values struct {
 	// and the host of the deployment's first node, where the frontend runs.
 	Worker   Worker
 	HeadNode string
+
+	// 2026-08 rows: pipeline, decode-context and prefill-context parallel sizes (1 when
+	// the row has none), the router to put in front of the engine (nil: none; name and
+	// version) and, for multi-node rows, the KV transfer engine between prefill and decode
+	// ("" when the row names none).
+	PP, DCPSize, PCPSize int
+	Router               *result.Component
+	KVP2PTransfer        string
 }
 
 // Side is one side of a disaggregated deployment as templates see it.
 type Side struct {
 	NumWorkers, TP, EP int
 	DPAttn             bool
+	// PP, DCPSize and PCPSize are the side's parallel sizes (2026-08; 1 otherwise).
+	PP, DCPSize, PCPSize int
 	// GPUs is the side's GPU count; Nodes how many nodes it occupies.
 	GPUs, Nodes int
 	// Heads are the hosts of the side's workers' first nodes, one per worker (deployment
@@ -83,8 +93,9 @@ func SampleValues() Values {
 	return Values{Model: "org/model", ModelPrefix: "dsr1", Precision: "fp8", Framework: "sglang", GPU: "b200",
 		SpecDecoding: "none", TP: 8, EP: 1, MaxModelLen: 2248, ISL: 1024, OSL: 1024, Conc: 64, Port: 8888,
 		Agent: "/agent", HFCache: "/mnt/hf_hub_cache/", Workdir: "/workspace",
-		Multinode: true, Prefill: Side{NumWorkers: 2, TP: 4, EP: 4, DPAttn: true, GPUs: 8, Nodes: 2},
-		Decode: Side{NumWorkers: 1, TP: 8, EP: 8, GPUs: 8, Nodes: 2}, ConcList: "64x128",
+		PP: 1, DCPSize: 1, PCPSize: 1, Router: &result.Component{Name: "router", Version: "1.0"}, KVP2PTransfer: "nixl",
+		Multinode: true, Prefill: Side{NumWorkers: 2, TP: 4, EP: 4, DPAttn: true, GPUs: 8, Nodes: 2, PP: 1, DCPSize: 1, PCPSize: 1},
+		Decode: Side{NumWorkers: 1, TP: 8, EP: 8, GPUs: 8, Nodes: 2, PP: 1, DCPSize: 1, PCPSize: 1}, ConcList: "64x128",
 		Settings: map[string]string{"CONFIG_FILE": "recipes/x.yaml"}, Nodes: 4, GPUsPerNode: 4, TotalGPUs: 16}
 }
 

@@ -13,6 +13,18 @@ type Workers struct {
 	EP          int  `json:"ep"`
 	NumWorkers  int  `json:"num_workers"`
 	DPAttention bool `json:"dp_attention"`
+	// 2026-08: pipeline and context parallel sizes, and the side's hardware label.
+	PP       int    `json:"pp,omitempty"`
+	DCPSize  int    `json:"dcp_size,omitempty"`
+	PCPSize  int    `json:"pcp_size,omitempty"`
+	Hardware string `json:"hardware,omitempty"`
+}
+
+// Component is name and version metadata of a runtime component (a router, a KV
+// offload backend) as 2026-08 rows and agg records carry it.
+type Component struct {
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
 }
 
 // Job is the configuration of one benchmark job: what process_result.py read from the
@@ -34,6 +46,15 @@ type Job struct {
 	DPAttention bool
 	// Multi-node: non-nil for disaggregated multi-node jobs.
 	Multinode *Multinode
+
+	// Gen0208 marks a job of a 2026-08 row: its record also carries the recipe
+	// fingerprint, router, KV transfer engine and parallel sizes (PP, DCPSize, PCPSize
+	// single-node; per side in Multinode), and per-GPU figures count tp × pp × pcp GPUs.
+	Gen0208              bool
+	PP, DCPSize, PCPSize int
+	RecipeFingerprint    string
+	Router               *Component
+	KVP2PTransfer        string
 }
 
 // Multinode holds the worker layout of a multi-node job and the GPU count of each side.
@@ -42,6 +63,14 @@ type Multinode struct {
 	Decode      Workers `json:"decode"`
 	PrefillGPUs int     `json:"prefill_gpus"`
 	DecodeGPUs  int     `json:"decode_gpus"`
+}
+
+// GPUs is the number of GPUs the job's throughput is divided by.
+func (j Job) GPUs() int {
+	if j.Multinode != nil {
+		return j.Multinode.PrefillGPUs + j.Multinode.DecodeGPUs
+	}
+	return j.TP * max(j.PP, 1) * max(j.PCPSize, 1)
 }
 
 // Value is one derived numeric field of an agg record.
@@ -70,6 +99,14 @@ type Agg struct {
 	Prefill, Decode             AggWorkers
 	NumPrefillGPU, NumDecodeGPU int
 
+	// 2026-08 records (Gen0208): see Job.
+	Gen0208              bool
+	PP, DCPSize, PCPSize int
+	RecipeFingerprint    string
+	Router               *Component
+	KVP2PTransfer        string
+	PrefillHW, DecodeHW  string
+
 	TputPerGPU, OutputTputPerGPU, InputTputPerGPU float64
 	// Stats are the derived latency fields (mean_ttft in seconds, mean_intvty, ...), in order.
 	Stats []Value
@@ -82,8 +119,9 @@ type Agg struct {
 
 // AggWorkers is Workers as the agg record spells it (dp attention as a string).
 type AggWorkers struct {
-	TP, EP, NumWorkers int
-	DPAttention        string
+	TP, EP, NumWorkers   int
+	DPAttention          string
+	PP, DCPSize, PCPSize int // 2026-08
 }
 
 // AggExt are the fields we add to the agg record.
@@ -119,7 +157,7 @@ func (a *Agg) GPUs() int {
 	if a.IsMultinode {
 		return a.NumPrefillGPU + a.NumDecodeGPU
 	}
-	return a.TP
+	return a.TP * max(a.PP, 1) * max(a.PCPSize, 1)
 }
 
 // ErrNoGPUs is returned when a per-GPU figure would divide by zero.
@@ -144,11 +182,13 @@ func NewAgg(raw *Raw, job Job) (*Agg, error) {
 		ModelPrefix: job.ModelPrefix, Framework: job.Framework, Precision: job.Precision,
 		SpecDecoding: job.SpecDecoding, Disagg: job.Disagg, ISL: job.ISL, OSL: job.OSL,
 		IsMultinode: job.Multinode != nil,
+		Gen0208:     job.Gen0208, RecipeFingerprint: job.RecipeFingerprint, Router: job.Router, KVP2PTransfer: job.KVP2PTransfer,
 	}
 	t, o := raw.TotalTokenThroughput, raw.OutputThroughput
 	if mn := job.Multinode; mn != nil {
-		a.Prefill = AggWorkers{mn.Prefill.TP, mn.Prefill.EP, mn.Prefill.NumWorkers, boolString(mn.Prefill.DPAttention)}
-		a.Decode = AggWorkers{mn.Decode.TP, mn.Decode.EP, mn.Decode.NumWorkers, boolString(mn.Decode.DPAttention)}
+		a.Prefill = aggWorkers(mn.Prefill)
+		a.Decode = aggWorkers(mn.Decode)
+		a.PrefillHW, a.DecodeHW = mn.Prefill.Hardware, mn.Decode.Hardware
 		a.NumPrefillGPU, a.NumDecodeGPU = mn.PrefillGPUs, mn.DecodeGPUs
 		if mn.PrefillGPUs <= 0 || mn.DecodeGPUs <= 0 {
 			return nil, fmt.Errorf("%w: prefill GPUs %d, decode GPUs %d", ErrNoGPUs, mn.PrefillGPUs, mn.DecodeGPUs)
@@ -158,12 +198,14 @@ func NewAgg(raw *Raw, job Job) (*Agg, error) {
 		a.InputTputPerGPU = (t - o) / float64(mn.PrefillGPUs)
 	} else {
 		a.TP, a.EP, a.DPAttention = job.TP, job.EP, boolString(job.DPAttention)
-		if job.TP <= 0 {
+		a.PP, a.DCPSize, a.PCPSize = max(job.PP, 1), max(job.DCPSize, 1), max(job.PCPSize, 1)
+		gpus := job.GPUs()
+		if gpus <= 0 {
 			return nil, fmt.Errorf("%w: tp %d", ErrNoGPUs, job.TP)
 		}
-		a.TputPerGPU = t / float64(job.TP)
-		a.OutputTputPerGPU = o / float64(job.TP)
-		a.InputTputPerGPU = (t - o) / float64(job.TP)
+		a.TputPerGPU = t / float64(gpus)
+		a.OutputTputPerGPU = o / float64(gpus)
+		a.InputTputPerGPU = (t - o) / float64(gpus)
 	}
 	a.Stats = derivedStats(raw)
 	a.Ext = &AggExt{
@@ -178,6 +220,11 @@ func NewAgg(raw *Raw, job Job) (*Agg, error) {
 		a.Ext.ServerFingerprint = raw.Ext.ServerFingerprint
 	}
 	return a, nil
+}
+
+func aggWorkers(w Workers) AggWorkers {
+	return AggWorkers{TP: w.TP, EP: w.EP, NumWorkers: w.NumWorkers, DPAttention: boolString(w.DPAttention),
+		PP: max(w.PP, 1), DCPSize: max(w.DCPSize, 1), PCPSize: max(w.PCPSize, 1)}
 }
 
 // interactivity converts a TPOT in ms to tokens/s/user; a zero TPOT has none.
@@ -251,28 +298,53 @@ func (a Agg) MarshalJSON() ([]byte, error) {
 	o.add("precision", a.Precision)
 	o.add("spec_decoding", a.SpecDecoding)
 	o.add("disagg", a.Disagg)
+	v := a.Gen0208
+	if v {
+		o.add("recipe_fingerprint", a.RecipeFingerprint)
+	}
 	o.add("isl", a.ISL)
 	o.add("osl", a.OSL)
+	if v && a.Router != nil {
+		o.add("router", a.Router)
+	}
+	if v && a.KVP2PTransfer != "" {
+		o.add("kv_p2p_transfer", a.KVP2PTransfer)
+	}
 	o.add("is_multinode", a.IsMultinode)
 	if a.IsMultinode {
-		o.add("prefill_tp", a.Prefill.TP)
-		o.add("prefill_ep", a.Prefill.EP)
-		o.add("prefill_dp_attention", a.Prefill.DPAttention)
-		o.add("prefill_num_workers", a.Prefill.NumWorkers)
-		o.add("decode_tp", a.Decode.TP)
-		o.add("decode_ep", a.Decode.EP)
-		o.add("decode_dp_attention", a.Decode.DPAttention)
-		o.add("decode_num_workers", a.Decode.NumWorkers)
+		for _, s := range []struct {
+			name string
+			w    AggWorkers
+		}{{"prefill", a.Prefill}, {"decode", a.Decode}} {
+			o.add(s.name+"_tp", s.w.TP)
+			if v {
+				o.add(s.name+"_pp", s.w.PP)
+				o.add(s.name+"_dcp_size", s.w.DCPSize)
+				o.add(s.name+"_pcp_size", s.w.PCPSize)
+			}
+			o.add(s.name+"_ep", s.w.EP)
+			o.add(s.name+"_dp_attention", s.w.DPAttention)
+			o.add(s.name+"_num_workers", s.w.NumWorkers)
+		}
 		o.add("num_prefill_gpu", a.NumPrefillGPU)
 		o.add("num_decode_gpu", a.NumDecodeGPU)
 	} else {
 		o.add("tp", a.TP)
+		if v {
+			o.add("pp", a.PP)
+			o.add("dcp_size", a.DCPSize)
+			o.add("pcp_size", a.PCPSize)
+		}
 		o.add("ep", a.EP)
 		o.add("dp_attention", a.DPAttention)
 	}
 	o.add("tput_per_gpu", a.TputPerGPU)
 	o.add("output_tput_per_gpu", a.OutputTputPerGPU)
 	o.add("input_tput_per_gpu", a.InputTputPerGPU)
+	if v && a.IsMultinode && a.PrefillHW != "" {
+		o.add("prefill_hw", a.PrefillHW)
+		o.add("decode_hw", a.DecodeHW)
+	}
 	for _, v := range a.Stats {
 		o.add(v.Key, v.Value)
 	}
@@ -329,8 +401,16 @@ func (a *Agg) UnmarshalJSON(data []byte) error {
 		"num_prefill_gpu": &a.NumPrefillGPU, "num_decode_gpu": &a.NumDecodeGPU,
 		"tput_per_gpu": &a.TputPerGPU, "output_tput_per_gpu": &a.OutputTputPerGPU,
 		"input_tput_per_gpu": &a.InputTputPerGPU,
+		"recipe_fingerprint": &a.RecipeFingerprint, "router": &a.Router, "kv_p2p_transfer": &a.KVP2PTransfer,
+		"pp": &a.PP, "dcp_size": &a.DCPSize, "pcp_size": &a.PCPSize,
+		"prefill_pp": &a.Prefill.PP, "prefill_dcp_size": &a.Prefill.DCPSize, "prefill_pcp_size": &a.Prefill.PCPSize,
+		"decode_pp": &a.Decode.PP, "decode_dcp_size": &a.Decode.DCPSize, "decode_pcp_size": &a.Decode.PCPSize,
+		"prefill_hw": &a.PrefillHW, "decode_hw": &a.DecodeHW,
 	}
 	for _, f := range fields {
+		if f.Key == "recipe_fingerprint" || f.Key == "pp" || f.Key == "prefill_pp" {
+			a.Gen0208 = true
+		}
 		switch {
 		case targets[f.Key] != nil:
 			if err := unmarshalLoose(f.Value, targets[f.Key]); err != nil {

@@ -27,6 +27,35 @@ func MultiNodeStem(expName, precision, framework string, prefill, decode Workers
 		disagg, spec, strings.Join(cs, "x"), runner)
 }
 
+// SingleNodeStem0208 is RESULT_FILENAME of a single-node job of the 2026-08 reference,
+// which adds the pipeline and context parallel sizes:
+// {exp}_{prec}_{fw}_tp{tp}-pp{pp}-dcp{dcp}-pcp{pcp}-ep{ep}-dpa{dpa}_disagg-{d}_spec-{s}_conc{c}_{runner},
+// then _recipe-<first 16 hex digits of the recipe fingerprint> when the row has one.
+func SingleNodeStem0208(expName, precision, framework string, tp, pp, dcp, pcp, ep int, dpAttention, disagg bool, spec string, conc int, runner, fingerprint string) string {
+	return recipeSuffix(fmt.Sprintf("%s_%s_%s_tp%d-pp%d-dcp%d-pcp%d-ep%d-dpa%t_disagg-%t_spec-%s_conc%d_%s",
+		expName, precision, framework, tp, pp, dcp, pcp, ep, dpAttention, disagg, spec, conc, runner), fingerprint)
+}
+
+// MultiNodeStem0208 is RESULT_FILENAME of a multi-node job of the 2026-08 reference.
+func MultiNodeStem0208(expName, precision, framework string, prefill, decode Workers, disagg bool, spec string, concs []int, runner, fingerprint string) string {
+	cs := make([]string, len(concs))
+	for i, c := range concs {
+		cs[i] = strconv.Itoa(c)
+	}
+	side := func(w Workers) string {
+		return fmt.Sprintf("tp%d-pp%d-dcp%d-pcp%d-ep%d-dp%t-nw%d", w.TP, w.PP, w.DCPSize, w.PCPSize, w.EP, w.DPAttention, w.NumWorkers)
+	}
+	return recipeSuffix(fmt.Sprintf("%s_%s_%s_prefill-%s_decode-%s_disagg-%t_spec-%s_conc%s_%s",
+		expName, precision, framework, side(prefill), side(decode), disagg, spec, strings.Join(cs, "x"), runner), fingerprint)
+}
+
+func recipeSuffix(stem, fingerprint string) string {
+	if fingerprint == "" {
+		return stem
+	}
+	return stem + "_recipe-" + fingerprint[:min(16, len(fingerprint))]
+}
+
 // File and artifact names derived from a RESULT_FILENAME stem.
 func RawFile(stem string) string      { return stem + ".json" }
 func AggFile(stem string) string      { return "agg_" + stem + ".json" }

@@ -1,6 +1,7 @@
 package result
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"path/filepath"
@@ -151,9 +152,67 @@ func TestNaming(t *testing.T) {
 	assert.Equal(t, "dsr1_1k8k_fp8_sglang_tp8-ep1-dpafalse_disagg-false_spec-none_conc64_b200-nv_0",
 		SingleNodeStem("dsr1_1k8k", "fp8", "sglang", 8, 1, false, false, "none", 64, "b200-nv_0"))
 	assert.Equal(t, "dsr1_8k1k_fp4_dynamo-trt_prefill-tp4-ep4-dptrue-nw2_decode-tp8-ep8-dpfalse-nw1_disagg-true_spec-none_conc64x128_gb200-nv_1",
-		MultiNodeStem("dsr1_8k1k", "fp4", "dynamo-trt", Workers{4, 4, 2, true}, Workers{8, 8, 1, false}, true, "none", []int{64, 128}, "gb200-nv_1"))
+		MultiNodeStem("dsr1_8k1k", "fp4", "dynamo-trt", Workers{TP: 4, EP: 4, NumWorkers: 2, DPAttention: true}, Workers{TP: 8, EP: 8, NumWorkers: 1}, true, "none", []int{64, 128}, "gb200-nv_1"))
+	// 2026-08 names carry the parallel sizes and, for changelog rows, the recipe.
+	assert.Equal(t, "dsr1_8k1k_fp8_sglang_tp8-pp2-dcp1-pcp1-ep1-dpafalse_disagg-false_spec-none_conc64_b200-nv_0_recipe-0123456789abcdef",
+		SingleNodeStem0208("dsr1_8k1k", "fp8", "sglang", 8, 2, 1, 1, 1, false, false, "none", 64, "b200-nv_0", "0123456789abcdef0123"))
+	assert.Equal(t, "dsr1_8k1k_fp4_dynamo-trt_prefill-tp4-pp1-dcp1-pcp2-ep4-dptrue-nw2_decode-tp8-pp1-dcp2-pcp1-ep8-dpfalse-nw1_disagg-true_spec-none_conc64x128_gb200-nv_1",
+		MultiNodeStem0208("dsr1_8k1k", "fp4", "dynamo-trt", Workers{TP: 4, EP: 4, NumWorkers: 2, DPAttention: true, PP: 1, DCPSize: 1, PCPSize: 2},
+			Workers{TP: 8, EP: 8, NumWorkers: 1, PP: 1, DCPSize: 2, PCPSize: 1}, true, "none", []int{64, 128}, "gb200-nv_1", ""))
 	assert.Equal(t, "b200", SKU("b200-trt"))
 	assert.Equal(t, "gb200", SKU("gb200"))
 	assert.Equal(t, "2048_128", SeqLenName(2048, 128))
 	assert.Equal(t, "eval_dsr1_1k8k_stem", EvalArtifact("dsr1_1k8k", "stem"))
+}
+
+// A 2026-08 job's record carries what the 2026-08 process_result.py adds, in its order,
+// divides by tp × pp × pcp GPUs, and reads back.
+func TestAgg0208(t *testing.T) {
+	keys := func(b []byte) []string {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		_, _ = dec.Token()
+		var out []string
+		for dec.More() {
+			k, _ := dec.Token()
+			out = append(out, k.(string))
+			var skip json.RawMessage
+			_ = dec.Decode(&skip)
+		}
+		return out
+	}
+	raw := &Raw{MaxConcurrency: 64, TotalTokenThroughput: 8000, OutputThroughput: 4000}
+	job := Job{HW: "b200", Model: "m", Image: "img", TP: 4, EP: 1, Gen0208: true, PP: 2, DCPSize: 1, PCPSize: 1,
+		RecipeFingerprint: "fp", Router: &Component{Name: "r", Version: "1"}}
+	a, err := NewAgg(raw, job)
+	require.NoError(t, err)
+	a.Ext, a.Stats = nil, nil
+	assert.InDelta(t, 1000, a.TputPerGPU, 1e-9, "8000 tokens/s over 4 × 2 GPUs")
+	b, err := json.Marshal(a)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"hw", "conc", "image", "model", "infmax_model_prefix", "framework", "precision", "spec_decoding",
+		"disagg", "recipe_fingerprint", "isl", "osl", "router", "is_multinode", "tp", "pp", "dcp_size", "pcp_size", "ep",
+		"dp_attention", "tput_per_gpu", "output_tput_per_gpu", "input_tput_per_gpu"}, keys(b))
+	var back Agg
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.True(t, back.Gen0208)
+	assert.Equal(t, 8, back.GPUs())
+	assert.Equal(t, "r", back.Router.Name)
+
+	mn := Job{HW: "gb200", Gen0208: true, KVP2PTransfer: "nixl", Multinode: &Multinode{
+		Prefill:     Workers{TP: 4, EP: 4, NumWorkers: 1, PP: 1, DCPSize: 1, PCPSize: 2, Hardware: "gb200"},
+		Decode:      Workers{TP: 8, EP: 8, NumWorkers: 1, PP: 1, DCPSize: 1, PCPSize: 1, Hardware: "gb300"},
+		PrefillGPUs: 8, DecodeGPUs: 8}}
+	a, err = NewAgg(raw, mn)
+	require.NoError(t, err)
+	a.Ext, a.Stats = nil, nil
+	b, err = json.Marshal(a)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"hw", "conc", "image", "model", "infmax_model_prefix", "framework", "precision", "spec_decoding",
+		"disagg", "recipe_fingerprint", "isl", "osl", "kv_p2p_transfer", "is_multinode",
+		"prefill_tp", "prefill_pp", "prefill_dcp_size", "prefill_pcp_size", "prefill_ep", "prefill_dp_attention", "prefill_num_workers",
+		"decode_tp", "decode_pp", "decode_dcp_size", "decode_pcp_size", "decode_ep", "decode_dp_attention", "decode_num_workers",
+		"num_prefill_gpu", "num_decode_gpu", "tput_per_gpu", "output_tput_per_gpu", "input_tput_per_gpu", "prefill_hw", "decode_hw"}, keys(b))
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, 2, back.Prefill.PCPSize)
+	assert.Equal(t, "gb300", back.DecodeHW)
 }

@@ -24,6 +24,10 @@ type masterEntry struct {
 	Runner        string         `yaml:"runner"`
 	Multinode     bool           `yaml:"multinode"`
 	SeqLenConfigs []seqLenConfig `yaml:"seq-len-configs"`
+	// Scenarios is where a 2026-08 entry keeps its seq-len configs.
+	Scenarios struct {
+		FixedSeqLen []seqLenConfig `yaml:"fixed-seq-len"`
+	} `yaml:"scenarios"`
 }
 
 type seqLenConfig struct {
@@ -57,8 +61,7 @@ func TestNoDriftBetweenConfigsRecipesAndInventory(t *testing.T) {
 	require.NoError(t, err)
 	for set, dir := range configSets(t) {
 		t.Run(set, func(t *testing.T) {
-			var runners map[string][]string
-			readYAML(t, filepath.Join(dir, "runners.yaml"), &runners)
+			runners := readRunners(t, filepath.Join(dir, "runners.yaml"))
 			var problems []string
 			for _, file := range []string{"nvidia-master.yaml", "amd-master.yaml"} {
 				var entries map[string]masterEntry
@@ -114,7 +117,7 @@ func checkEntry(file, key string, e masterEntry, runners map[string][]string, re
 		return []string{file + ": " + key + ": runner type " + e.Runner + " is not in runners.yaml"}
 	}
 	specs := map[string]bool{}
-	for _, s := range e.SeqLenConfigs {
+	for _, s := range append(e.SeqLenConfigs, e.Scenarios.FixedSeqLen...) {
 		for _, ss := range s.SearchSpace {
 			sd := ss.SpecDecoding
 			if sd == "" {
@@ -122,6 +125,10 @@ func checkEntry(file, key string, e masterEntry, runners map[string][]string, re
 			}
 			specs[sd] = true
 		}
+	}
+	if len(specs) == 0 {
+		// An unread schema must not pass for a clean one.
+		return []string{file + ": " + key + ": no fixed-seq-len search space found (seq-len-configs or scenarios.fixed-seq-len)"}
 	}
 	var out []string
 	for _, n := range nodes {
@@ -138,6 +145,21 @@ func checkEntry(file, key string, e masterEntry, runners map[string][]string, re
 		}
 	}
 	return out
+}
+
+// readRunners reads a runner file of either generation: runner types at the top level
+// (2026-02) or under labels (2026-08).
+func readRunners(t *testing.T, path string) map[string][]string {
+	var file struct {
+		Labels map[string][]string `yaml:"labels"`
+	}
+	readYAML(t, path, &file)
+	if file.Labels != nil {
+		return file.Labels
+	}
+	var runners map[string][]string
+	readYAML(t, path, &runners)
+	return runners
 }
 
 func readYAML(t *testing.T, path string, v any) {

@@ -267,7 +267,8 @@ func (pl *planner) values(conc int) recipe.Values {
 	v := recipe.Values{Model: row.Model, ModelPrefix: row.ModelPrefix, Precision: row.Precision, Framework: row.Framework,
 		GPU: pl.fam.GPU, SpecDecoding: row.SpecDecoding, TP: row.TP, EP: row.EP, DPAttn: row.DPAttn,
 		MaxModelLen: row.MaxModelLen, ISL: row.ISL, OSL: row.OSL, Conc: conc, Port: pl.port,
-		Agent: pl.o.AgentPath, Workdir: pl.outDir}
+		Agent: pl.o.AgentPath, Workdir: pl.outDir,
+		PP: max(row.PP, 1), DCPSize: max(row.DCPSize, 1), PCPSize: max(row.PCPSize, 1), Router: row.Router, KVP2PTransfer: row.KVP2PTransfer}
 	if inContainer(pl.fam) {
 		v.Agent, v.Workdir = containerAgent, workspace(pl.fam)
 	}
@@ -294,7 +295,8 @@ func (pl *planner) multinodeValues(v *recipe.Values) {
 		if n, err := strconv.Atoi(row.setting(nodesKey)); err == nil && n > 0 {
 			nodes = n
 		}
-		return recipe.Side{NumWorkers: w.NumWorkers, TP: w.TP, EP: w.EP, DPAttn: w.DPAttn, GPUs: gpus, Nodes: nodes}
+		return recipe.Side{NumWorkers: w.NumWorkers, TP: w.TP, EP: w.EP, DPAttn: w.DPAttn, GPUs: gpus, Nodes: nodes,
+			PP: max(w.PP, 1), DCPSize: max(w.DCPSize, 1), PCPSize: max(w.PCPSize, 1)}
 	}
 	v.Multinode = true
 	v.Prefill = side(row.Prefill, row.PrefillGPUs(), "PREFILL_NODES")

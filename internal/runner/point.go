@@ -52,7 +52,7 @@ func (r *run) manifest(conc int) *result.Manifest {
 		AgentVersion: r.o.AgentVersion, Started: time.Now().UTC(), Disagg: row.Disagg,
 	}
 	if row.Multinode() {
-		m.Multinode = &result.Multinode{Prefill: row.Prefill.result(), Decode: row.Decode.result(),
+		m.Multinode = &result.Multinode{Prefill: row.Prefill.result(row.Gen0208), Decode: row.Decode.result(row.Gen0208),
 			PrefillGPUs: row.PrefillGPUs(), DecodeGPUs: row.DecodeGPUs()}
 	}
 	return m
@@ -287,6 +287,8 @@ func (r *run) writeAgg(m *result.Manifest, out *loadgen.Outcome, power *energy.V
 		Model: row.Model, ModelPrefix: row.ModelPrefix, Framework: row.Framework, Precision: row.Precision,
 		SpecDecoding: row.SpecDecoding, Disagg: row.Disagg, ISL: row.ISL, OSL: row.OSL, TP: row.TP, EP: row.EP,
 		DPAttention: row.DPAttn,
+		Gen0208:     row.Gen0208, PP: row.PP, DCPSize: row.DCPSize, PCPSize: row.PCPSize,
+		RecipeFingerprint: row.RecipeFingerprint, Router: row.Router, KVP2PTransfer: row.KVP2PTransfer,
 	}
 	job.Multinode = m.Multinode
 	agg, err := result.NewAgg(raw, job)

@@ -39,7 +39,37 @@ type Row struct {
 	// Prefill and Decode are the worker layout of a multi-node row; nil for single-node.
 	Prefill *Workers `json:"prefill,omitempty"`
 	Decode  *Workers `json:"decode,omitempty"`
+
+	// 2026-08 fields (docs/generator-generations.md). PP, DCPSize and PCPSize are the
+	// pipeline, decode-context and prefill-context parallel sizes (1 in 2026-02 rows).
+	PP                int               `json:"pp"`
+	DCPSize           int               `json:"dcp-size"`
+	PCPSize           int               `json:"pcp-size"`
+	Router            *result.Component `json:"router,omitempty"`
+	KVP2PTransfer     string            `json:"kv-p2p-transfer,omitempty"`
+	RecipeFingerprint string            `json:"recipe-fingerprint,omitempty"`
+	// EvalOnly, EvalConc and EvalAllConcs are the 2026-08 eval selection: parsed and
+	// recorded; every selected row still runs its throughput points before its eval.
+	EvalOnly     bool `json:"eval-only"`
+	EvalConc     int  `json:"eval-conc,omitempty"`
+	EvalAllConcs bool `json:"eval-all-concs"`
+	// Agentic-coding rows (refused before anything starts: trace replay is planned).
+	ScenarioType     string            `json:"scenario-type,omitempty"`
+	KVOffloading     string            `json:"kv-offloading,omitempty"`
+	KVOffloadBackend *result.Component `json:"kv-offload-backend,omitempty"`
+	TotalCPUDRAMGB   int               `json:"total-cpu-dram-gb"`
+	Duration         int               `json:"duration"`
+	// Gen0208 is set for rows of the 2026-08 generator, whose result names and agg
+	// records carry the parallel sizes (and the recipe fingerprint, router and KV transfer).
+	Gen0208 bool `json:"-"`
 }
+
+// AgenticCoding is the scenario-type of rows that replay agentic coding traces.
+const AgenticCoding = "agentic-coding"
+
+// ErrTraceReplay refuses agentic-coding rows: their benchmark replays recorded agent
+// traces for a fixed duration, which the agent's load generator does not do yet.
+var ErrTraceReplay = errors.New("scenario-type agentic-coding: trace replay is not supported yet (planned); this agent runs fixed-seq-len rows only")
 
 // Workers is one side of a disaggregated deployment (a worker block: docs/generator.md#rows).
 type Workers struct {
@@ -50,7 +80,19 @@ type Workers struct {
 	// AdditionalSettings are K=V strings the reference exported verbatim to the launcher
 	// (CONFIG_FILE, PREFILL_NODES, DECODE_MTP_SIZE, ...).
 	AdditionalSettings []string `json:"additional-settings"`
+	// 2026-08: the parallel sizes of each worker (1 when absent) and the hardware label of
+	// the side when prefill and decode run on different hardware.
+	PP       int    `json:"pp"`
+	DCPSize  int    `json:"dcp-size"`
+	PCPSize  int    `json:"pcp-size"`
+	Hardware string `json:"hardware,omitempty"`
 }
+
+// gpus is the GPUs one worker uses: tp × pp × pcp.
+func (w *Workers) gpus() int { return w.TP * max(w.PP, 1) * max(w.PCPSize, 1) }
+
+// GPUs is the GPU count of a single-node row: tp × pp × pcp.
+func (r *Row) GPUs() int { return r.TP * max(r.PP, 1) * max(r.PCPSize, 1) }
 
 // Multinode reports whether the row describes a multi-node disaggregated deployment.
 func (r *Row) Multinode() bool { return r.Prefill != nil || r.Decode != nil }
@@ -104,15 +146,20 @@ func (r *Row) sideGPUs(w *Workers, key string) int {
 	if w == nil {
 		return 0
 	}
-	return w.NumWorkers * w.TP
+	return w.NumWorkers * w.gpus()
 }
 
-// resultWorkers converts a side for the result naming and agg record.
-func (w *Workers) result() result.Workers {
+// result converts a side for the result naming, manifest and agg record; the 2026-08
+// fields only for a 2026-08 row, so 2026-02 records stay as they were.
+func (w *Workers) result(gen0208 bool) result.Workers {
 	if w == nil {
 		return result.Workers{}
 	}
-	return result.Workers{TP: w.TP, EP: w.EP, NumWorkers: w.NumWorkers, DPAttention: w.DPAttn}
+	out := result.Workers{TP: w.TP, EP: w.EP, NumWorkers: w.NumWorkers, DPAttention: w.DPAttn}
+	if gen0208 {
+		out.PP, out.DCPSize, out.PCPSize, out.Hardware = max(w.PP, 1), max(w.DCPSize, 1), max(w.PCPSize, 1), w.Hardware
+	}
+	return out
 }
 
 // Concs is a concurrency or a list of them.
@@ -163,19 +210,41 @@ func ParseRow(b []byte) (Row, error) {
 	if err := json.Unmarshal(b, &probe); err != nil {
 		return Row{}, fmt.Errorf("matrix row is not a JSON object: %w", err)
 	}
+	if s, ok := probe["scenario-type"]; ok && string(bytes.TrimSpace(s)) == `"`+AgenticCoding+`"` {
+		return Row{}, ErrTraceReplay
+	}
 	if err := noDuplicateKeys(b); err != nil {
 		return Row{}, fmt.Errorf("matrix row: %w", err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
-	r := Row{EP: 1, SpecDecoding: "none"}
+	r := Row{EP: 1, SpecDecoding: "none", PP: 1, DCPSize: 1, PCPSize: 1}
 	if err := dec.Decode(&r); err != nil {
 		return Row{}, fmt.Errorf("matrix row: %w", err)
+	}
+	for _, k := range []string{"pp", "dcp-size", "pcp-size", "router", "kv-p2p-transfer", "recipe-fingerprint", "eval-only", "scenario-type"} {
+		_, r.Gen0208 = probe[k]
+		if r.Gen0208 {
+			break
+		}
 	}
 	if r.Multinode() {
 		// A multi-node row has no top-level tp/ep; the single-node default must not leak.
 		if _, ok := probe["ep"]; !ok {
 			r.EP = 0
+		}
+		for side, w := range map[string]*Workers{"prefill": r.Prefill, "decode": r.Decode} {
+			var keys map[string]json.RawMessage
+			if w == nil || json.Unmarshal(probe[side], &keys) != nil {
+				continue
+			}
+			for k, dst := range map[string]*int{"pp": &w.PP, "dcp-size": &w.DCPSize, "pcp-size": &w.PCPSize} {
+				if _, given := keys[k]; given {
+					r.Gen0208 = true
+				} else {
+					*dst = 1
+				}
+			}
 		}
 	}
 	return r, r.Validate()
@@ -253,6 +322,21 @@ func RowFromEnv(getenv func(string) string) (Row, error) {
 		SpecDecoding: getenv("SPEC_DECODING"), ExpName: getenv("EXP_NAME"),
 		Disagg: flag("DISAGG"), RunEval: flag("RUN_EVAL"),
 	}
+	if strings.TrimSpace(getenv("SCENARIO_TYPE")) == AgenticCoding || strings.TrimSpace(getenv("IS_AGENTIC")) == "1" {
+		return Row{}, ErrTraceReplay
+	}
+	r.PP, r.DCPSize, r.PCPSize = num("PP_SIZE", 1), num("DCP_SIZE", 1), num("PCP_SIZE", 1)
+	r.KVP2PTransfer, r.RecipeFingerprint = strings.TrimSpace(getenv("KV_P2P_TRANSFER")), strings.TrimSpace(getenv("RECIPE_FINGERPRINT"))
+	r.EvalOnly = flag("EVAL_ONLY")
+	if js := strings.TrimSpace(getenv("ROUTER_METADATA")); js != "" && js != "null" {
+		r.Router = &result.Component{}
+		if err := json.Unmarshal([]byte(js), r.Router); err != nil || r.Router.Name == "" || r.Router.Version == "" {
+			errs = append(errs, fmt.Errorf("ROUTER_METADATA=%q: want {\"name\": ..., \"version\": ...}", js))
+		}
+	}
+	for _, k := range []string{"PP_SIZE", "DCP_SIZE", "PCP_SIZE", "ROUTER_METADATA", "KV_P2P_TRANSFER", "RECIPE_FINGERPRINT", "PREFILL_PP_SIZE", "DECODE_PP_SIZE"} {
+		r.Gen0208 = r.Gen0208 || getenv(k) != ""
+	}
 	concVar := "CONC"
 	if isMultinodeEnv(getenv) {
 		r.TP, r.EP, r.DPAttn = 0, 0, false
@@ -296,7 +380,9 @@ var knownSettings = []string{"CONFIG_FILE", "PREFILL_NODES", "DECODE_NODES", "DE
 // settings: <SIDE>_ADDITIONAL_SETTINGS as a JSON array of "K=V" when the workflow passes
 // it, else the known keys found in the environment (attached to the prefill side).
 func workersFromEnv(getenv func(string) string, side string, num func(string, int) int, flag func(string) bool, errs *[]error) *Workers {
-	w := &Workers{NumWorkers: num(side+"_NUM_WORKERS", 0), TP: num(side+"_TP", 0), EP: num(side+"_EP", 1), DPAttn: flag(side + "_DP_ATTN")}
+	w := &Workers{NumWorkers: num(side+"_NUM_WORKERS", 0), TP: num(side+"_TP", 0), EP: num(side+"_EP", 1), DPAttn: flag(side + "_DP_ATTN"),
+		PP: num(side+"_PP_SIZE", 1), DCPSize: num(side+"_DCP_SIZE", 1), PCPSize: num(side+"_PCP_SIZE", 1),
+		Hardware: strings.TrimSpace(getenv(side + "_HARDWARE"))}
 	if js := strings.TrimSpace(getenv(side + "_ADDITIONAL_SETTINGS")); js != "" {
 		if err := json.Unmarshal([]byte(js), &w.AdditionalSettings); err != nil {
 			*errs = append(*errs, fmt.Errorf("%s_ADDITIONAL_SETTINGS: want a JSON array of \"K=V\" strings: %w", side, err))
@@ -316,6 +402,15 @@ func workersFromEnv(getenv func(string) string, side string, num func(string, in
 // Validate reports every problem of the row at once and fills the derived defaults the
 // generator would have set (max-model-len = isl+osl+200, exp-name = <prefix>_<seqlen>).
 func (r *Row) Validate() error {
+	if !r.Gen0208 {
+		// Rows built in code or read as 2026-02 rows have no parallel sizes: 1.
+		r.PP, r.DCPSize, r.PCPSize = max(r.PP, 1), max(r.DCPSize, 1), max(r.PCPSize, 1)
+		for _, w := range []*Workers{r.Prefill, r.Decode} {
+			if w != nil {
+				w.PP, w.DCPSize, w.PCPSize = max(w.PP, 1), max(w.DCPSize, 1), max(w.PCPSize, 1)
+			}
+		}
+	}
 	var errs []error
 	bad := func(f string, a ...any) { errs = append(errs, fmt.Errorf(f, a...)) }
 	for k, v := range map[string]string{"model": r.Model, "model-prefix": r.ModelPrefix, "precision": r.Precision, "framework": r.Framework} {
@@ -349,6 +444,9 @@ func (r *Row) Validate() error {
 				bad("%s %d is more than %d", f.name, f.v, MaxParallel)
 			}
 		}
+		if r.PP < 1 || r.DCPSize < 1 || r.PCPSize < 1 {
+			bad("pp %d, dcp-size %d and pcp-size %d must be positive", r.PP, r.DCPSize, r.PCPSize)
+		}
 	}
 	if len(r.Conc) == 0 {
 		bad("conc is missing")
@@ -371,6 +469,9 @@ func (r *Row) Validate() error {
 	if r.Disagg && !r.Multinode() {
 		bad("disagg is true but the row has no prefill/decode worker blocks: disaggregated serving needs a multi-node row")
 	}
+	if r.Router != nil && (r.Router.Name == "" || r.Router.Version == "") {
+		bad("router %+v: want a name and a version", *r.Router)
+	}
 	switch r.SpecDecoding {
 	case "none", "mtp", "draft_model":
 	default:
@@ -378,6 +479,9 @@ func (r *Row) Validate() error {
 	}
 	if r.MaxModelLen == 0 && r.ISL > 0 {
 		r.MaxModelLen = r.ISL + r.OSL + 200
+		if r.Gen0208 {
+			r.MaxModelLen = r.ISL + r.OSL + 256
+		}
 	}
 	if r.ExpName == "" && r.ModelPrefix != "" {
 		r.ExpName = r.ModelPrefix + "_" + result.SeqLenName(r.ISL, r.OSL)
@@ -414,6 +518,9 @@ func (r *Row) validateWorkers() []error {
 		} else if s.w.NumWorkers > MaxParallel || s.w.TP > MaxParallel || s.w.EP > MaxParallel {
 			errs = append(errs, fmt.Errorf("%s: num-worker %d, tp %d and ep %d must be at most %d", s.name, s.w.NumWorkers, s.w.TP, s.w.EP, MaxParallel))
 		}
+		if s.w.PP < 1 || s.w.DCPSize < 1 || s.w.PCPSize < 1 {
+			errs = append(errs, fmt.Errorf("%s: pp %d, dcp-size %d and pcp-size %d must be positive", s.name, s.w.PP, s.w.DCPSize, s.w.PCPSize))
+		}
 		for _, kv := range s.w.AdditionalSettings {
 			if k, _, ok := strings.Cut(kv, "="); !ok || !settingKeyRE.MatchString(k) {
 				errs = append(errs, fmt.Errorf("%s: additional setting %q: want KEY=value", s.name, kv))
@@ -432,8 +539,13 @@ func (r *Row) PointStem(given, runnerName string, conc int) string {
 		return r.Stem(given, runnerName, conc)
 	}
 	base := given
-	if base == "" {
-		base = result.MultiNodeStem(r.ExpName, r.Precision, r.Framework, r.Prefill.result(), r.Decode.result(),
+	switch {
+	case base != "":
+	case r.Gen0208:
+		base = result.MultiNodeStem0208(r.ExpName, r.Precision, r.Framework, r.Prefill.result(r.Gen0208), r.Decode.result(r.Gen0208),
+			r.Disagg, r.SpecDecoding, r.Conc, runnerName, r.RecipeFingerprint)
+	default:
+		base = result.MultiNodeStem(r.ExpName, r.Precision, r.Framework, r.Prefill.result(r.Gen0208), r.Decode.result(r.Gen0208),
 			r.Disagg, r.SpecDecoding, r.Conc, runnerName)
 	}
 	p, d := r.PrefillGPUs(), r.DecodeGPUs()
@@ -456,6 +568,10 @@ func (r *Row) Stem(given, runnerName string, conc int) string {
 			}
 		}
 		return given + "_conc" + strconv.Itoa(conc)
+	}
+	if r.Gen0208 {
+		return result.SingleNodeStem0208(r.ExpName, r.Precision, r.Framework, r.TP, r.PP, r.DCPSize, r.PCPSize, r.EP, r.DPAttn,
+			r.Disagg, r.SpecDecoding, conc, runnerName, r.RecipeFingerprint)
 	}
 	return result.SingleNodeStem(r.ExpName, r.Precision, r.Framework, r.TP, r.EP, r.DPAttn, r.Disagg, r.SpecDecoding, conc, runnerName)
 }
