@@ -190,11 +190,18 @@ func NewAgg(raw *Raw, job Job) (*Agg, error) {
 		a.Decode = aggWorkers(mn.Decode)
 		a.PrefillHW, a.DecodeHW = mn.Prefill.Hardware, mn.Decode.Hardware
 		a.NumPrefillGPU, a.NumDecodeGPU = mn.PrefillGPUs, mn.DecodeGPUs
-		if mn.PrefillGPUs <= 0 || mn.DecodeGPUs <= 0 {
+		if mn.PrefillGPUs <= 0 || mn.DecodeGPUs < 0 || (mn.DecodeGPUs == 0 && !job.Gen0208) {
 			return nil, fmt.Errorf("%w: prefill GPUs %d, decode GPUs %d", ErrNoGPUs, mn.PrefillGPUs, mn.DecodeGPUs)
 		}
+		outGPUs := mn.DecodeGPUs
+		if outGPUs == 0 {
+			// An aggregated multi-node deployment (2026-08): the prefill workers decode too,
+			// and the record shows no decode side, as the reference's does.
+			outGPUs = mn.PrefillGPUs
+			a.Decode = AggWorkers{DPAttention: a.Decode.DPAttention, NumWorkers: a.Decode.NumWorkers, PP: 1, DCPSize: 1, PCPSize: 1}
+		}
 		a.TputPerGPU = t / float64(mn.PrefillGPUs+mn.DecodeGPUs)
-		a.OutputTputPerGPU = o / float64(mn.DecodeGPUs)
+		a.OutputTputPerGPU = o / float64(outGPUs)
 		a.InputTputPerGPU = (t - o) / float64(mn.PrefillGPUs)
 	} else {
 		a.TP, a.EP, a.DPAttention = job.TP, job.EP, boolString(job.DPAttention)

@@ -513,7 +513,13 @@ func (r *Row) validateWorkers() []error {
 			errs = append(errs, fmt.Errorf("%s block is missing: a multi-node row needs both prefill and decode", s.name))
 			continue
 		}
-		if s.w.NumWorkers < 1 || s.w.TP < 1 || s.w.EP < 1 {
+		// A decode side without workers (2026-08) leaves the prefill workers to serve the
+		// whole request.
+		minWorkers := 1
+		if s.name == "decode" {
+			minWorkers = 0
+		}
+		if s.w.NumWorkers < minWorkers || s.w.TP < 1 || s.w.EP < 1 {
 			errs = append(errs, fmt.Errorf("%s: num-worker %d, tp %d and ep %d must be positive", s.name, s.w.NumWorkers, s.w.TP, s.w.EP))
 		} else if s.w.NumWorkers > MaxParallel || s.w.TP > MaxParallel || s.w.EP > MaxParallel {
 			errs = append(errs, fmt.Errorf("%s: num-worker %d, tp %d and ep %d must be at most %d", s.name, s.w.NumWorkers, s.w.TP, s.w.EP, MaxParallel))

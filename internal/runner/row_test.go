@@ -44,7 +44,7 @@ func TestParseRowRejects(t *testing.T) {
 	t.Parallel()
 	for name, tt := range map[string]struct{ json, want string }{
 		"multi-node without layout": {`{"prefill": {}, "conc": [1]}`, "decode block is missing"},
-		"multi-node bad worker":     {strings.Replace(multinodeJSON, `"num-worker": 2`, `"num-worker": 0`, 1), "decode: num-worker 0, tp 8 and ep 8 must be positive"},
+		"multi-node bad worker":     {strings.Replace(multinodeJSON, `"num-worker": 2`, `"num-worker": -1`, 1), "decode: num-worker -1, tp 8 and ep 8 must be positive"},
 		"multi-node bad setting":    {strings.Replace(multinodeJSON, `"CONFIG_FILE=`, `"CONFIG FILE=`, 1), `additional setting "CONFIG FILE=`},
 		"multi-node with tp":        {strings.Replace(multinodeJSON, `"isl"`, `"tp": 8, "isl"`, 1), "no top-level tp, ep or dp-attn"},
 		"disagg single-node":        {strings.Replace(fmt.Sprintf(rowJSON, "1"), `"disagg": false`, `"disagg": true`, 1), "no prefill/decode worker blocks"},

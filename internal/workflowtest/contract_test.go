@@ -2,6 +2,7 @@ package workflowtest
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -54,25 +55,69 @@ func matrixPaths(src []byte) map[string]int {
 	return out
 }
 
+// only0208 are the row fields the 2026-08 generator added that workflows read: a
+// 2026-02 row lacks them, and every workflow that reads one falls back to the 2026-02
+// form without it (TestNamesMatchTheAgent evaluates those expressions on rows of both).
+var only0208 = map[string]bool{
+	"pp": true, "dcp-size": true, "pcp-size": true, "recipe-fingerprint": true,
+	"prefill.pp": true, "prefill.dcp-size": true, "prefill.pcp-size": true,
+	"decode.pp": true, "decode.dcp-size": true, "decode.pcp-size": true,
+}
+
+// changelogOnly are 2026-08 fields only changelog rows carry. The reference's 2026-08
+// vectors hold no changelog output, so for these our changelog goldens stand in; they equal
+// the reference's process_changelog.py output byte for byte.
+var changelogOnly = map[string]bool{"recipe-fingerprint": true}
+
 // TestMatrixFieldsExistInRowSchema: every matrix.config.* the workflows read is a field of
-// the generator's rows (docs/generator.md#rows), so a renamed or dropped field fails here
-// rather than as an empty string in a job name or a runner label.
+// the generator's rows (docs/generator.md#rows), of ours and of the reference's, in the
+// 2026-08 generation and, apart from the fields 2026-08 added, in the 2026-02 one, so a
+// renamed or dropped field fails here rather than as an empty string in a job name or a
+// runner label.
 func TestMatrixFieldsExistInRowSchema(t *testing.T) {
 	t.Parallel()
 	srcs := rowSchemas(t)
-	total := 0
+	total, new0208 := 0, 0
 	for _, w := range parseWorkflows(t) {
 		for p, line := range matrixPaths(w.src) {
 			if p == "" {
 				continue // the whole row, e.g. toJSON(matrix.config)
 			}
 			total++
+			if only0208[p] {
+				new0208++
+			}
 			for _, src := range srcs {
-				assert.True(t, src.schema.has(p), "%s:%d: matrix.config.%s is not a field of the rows of the %s; fields: %s", w.name, line, p, src.name, strings.Join(src.schema.all(), ", "))
+				switch {
+				case src.gen == "2026-02" && only0208[p]:
+				case src.gen == "2026-08" && src.reference && changelogOnly[p]:
+				default:
+					assert.True(t, src.schema.has(p), "%s:%d: matrix.config.%s is not a field of the rows of the %s; fields: %s",
+						w.name, line, p, src.name, strings.Join(src.schema.all(), ", "))
+				}
 			}
 		}
 	}
 	require.NotEqual(t, 0, total, "found no matrix.config.* reference in any workflow; the scan is broken")
+	require.NotEqual(t, 0, new0208, "found no matrix.config.* reference to a 2026-08 field in any workflow; the scan is broken")
+}
+
+// TestOnly0208FieldsAreNew keeps the list of 2026-08 fields honest: none of them is in a
+// 2026-02 row, and every one is in 2026-08 rows of ours.
+func TestOnly0208FieldsAreNew(t *testing.T) {
+	t.Parallel()
+	for _, src := range rowSchemas(t) {
+		for p := range only0208 {
+			switch src.gen {
+			case "2026-02":
+				assert.False(t, src.schema.has(p), "%s is listed as a 2026-08 field but rows of the %s have it", p, src.name)
+			case "2026-08":
+				if !src.reference {
+					assert.True(t, src.schema.has(p), "%s is listed as a 2026-08 field but rows of the %s lack it", p, src.name)
+				}
+			}
+		}
+	}
 }
 
 // TestMatrixPathsScan keeps the scanner honest on the syntaxes GitHub accepts.
@@ -203,18 +248,25 @@ func TestRowSchemaSources(t *testing.T) {
 // with a multinode recipe.
 func TestAgentUnderstandsEveryRow(t *testing.T) {
 	t.Parallel()
-	rows := generatedRows(t)
-	if conf, ok := testkit.LookupShared(t, "conformance"); ok {
+	rows := ourRows(t)
+	conf, withReference := testkit.LookupShared(t, "conformance")
+	if withReference {
 		for _, f := range conformanceOutputs(t, conf) {
 			rows = append(rows, rowsOf(t, f)...)
 		}
 	}
-	var single, multi int
+	var single, multi, agentic int
 	for _, row := range rows {
 		// GitHub's toJSON(matrix.config) is indented JSON of the same object.
 		b, err := json.MarshalIndent(row, "", "  ")
 		require.NoError(t, err)
 		parsed, perr := runner.ParseRow(b)
+		if row["scenario-type"] == runner.AgenticCoding {
+			// Trace replay is planned: such a row is refused before anything starts.
+			agentic++
+			assert.True(t, errors.Is(perr, runner.ErrTraceReplay), "agent run does not refuse an agentic-coding row as planned work: %v\n%s", perr, b)
+			continue
+		}
 		if _, ok := row["prefill"]; ok {
 			multi++
 			if assert.NoError(t, perr, "agent run cannot parse a multi-node row:\n%s", b) {
@@ -227,4 +279,7 @@ func TestAgentUnderstandsEveryRow(t *testing.T) {
 	}
 	require.NotEqual(t, 0, single)
 	require.NotEqual(t, 0, multi)
+	if withReference {
+		require.NotEqual(t, 0, agentic, "the reference's 2026-08 vectors hold agentic-coding rows")
+	}
 }

@@ -12,7 +12,8 @@ import (
 )
 
 // TestNamesMatchTheAgent evaluates benchmark.yml's RESULT_STEM, job-name, timeout and
-// runner-label expressions on every row the generator makes from configs/, both kinds, and
+// runner-label expressions on every row the generator makes from our configs in both
+// generations (configs/ and its 2026-02 copy under testdata), both kinds, and
 // compares them with the agent's naming (internal/result), the reference's job names
 // (docs/workflows.md#benchmark-job) and its templates' timeouts and labels
 // (docs/workflows.md#timeouts). The
@@ -32,9 +33,9 @@ func TestNamesMatchTheAgent(t *testing.T) {
 	stemExpr, nameExpr := job.Env.Vars["result_stem"].Value.Value, job.Name.Value
 	timeoutExpr, labelExpr := job.TimeoutMinutes.Expression.Value, job.RunsOn.Labels[1].Value
 	const node = "b200-nv_0"
-	kinds := map[bool]int{}
+	kinds, gens := map[bool]int{}, map[bool]int{}
 	var rows []map[string]any
-	for _, row := range generatedRows(t) {
+	for _, row := range ourRows(t) {
 		rows = append(rows, row)
 		if _, multi := row["prefill"]; !multi {
 			// The row as a grouped matrix has it (agent plan --emit-matrix grouped).
@@ -48,6 +49,11 @@ func TestNamesMatchTheAgent(t *testing.T) {
 	}
 	for _, row := range rows {
 		require.False(t, t.Failed(), "stopping at the first row that differs")
+		_, v0208 := row["pp"]
+		if p, ok := row["prefill"].(map[string]any); ok {
+			_, v0208 = p["pp"]
+		}
+		gens[v0208]++
 		ctx := map[string]any{"matrix": map[string]any{"config": row}}
 		stem := toString(evalExpr(t, stemExpr, ctx)) + "_" + node
 		name := toString(evalExpr(t, nameExpr, ctx))
@@ -65,6 +71,8 @@ func TestNamesMatchTheAgent(t *testing.T) {
 	}
 	require.NotEqual(t, 0, kinds[false], "rows per kind (multi-node?)")
 	require.NotEqual(t, 0, kinds[true], "rows per kind (multi-node?)")
+	require.NotEqual(t, 0, gens[false], "rows per generation (2026-08?)")
+	require.NotEqual(t, 0, gens[true], "rows per generation (2026-08?)")
 }
 
 // expectedNames is RESULT_FILENAME (by internal/result) and the job name (by the reference's
@@ -80,7 +88,11 @@ func expectedNames(row map[string]any, node string) (stem, name string) {
 			concs = append(concs, num(c))
 			cs = append(cs, fmt.Sprint(num(c)))
 		}
-		stem = result.MultiNodeStem(exp, prec, fw, workers(p), workers(d), disagg, spec, concs, node)
+		if _, v0208 := p["pp"]; v0208 {
+			stem = result.MultiNodeStem0208(exp, prec, fw, workers(p), workers(d), disagg, spec, concs, node, "")
+		} else {
+			stem = result.MultiNodeStem(exp, prec, fw, workers(p), workers(d), disagg, spec, concs, node)
+		}
 		name = fmt.Sprintf("%s %s %s %s | P(tp%d/ep%d/dp%t/nw%d) D(tp%d/ep%d/dp%t/nw%d) | disagg-%t spec-%s conc-%s",
 			exp, prec, runner, fw, num(p["tp"]), num(p["ep"]), p["dp-attn"] == true, num(p["num-worker"]),
 			num(d["tp"]), num(d["ep"]), d["dp-attn"] == true, num(d["num-worker"]), disagg, spec, strings.Join(cs, "x"))
@@ -97,8 +109,13 @@ func expectedNames(row map[string]any, node string) (stem, name string) {
 		}
 		conc = strings.Join(cs, "x")
 	}
-	stem = strings.Replace(result.SingleNodeStem(exp, prec, fw, num(row["tp"]), num(row["ep"]), dpa, disagg, spec, 0, node),
-		"_conc0_", "_conc"+conc+"_", 1)
+	if _, v0208 := row["pp"]; v0208 {
+		stem = result.SingleNodeStem0208(exp, prec, fw, num(row["tp"]), num(row["pp"]), num(row["dcp-size"]), num(row["pcp-size"]),
+			num(row["ep"]), dpa, disagg, spec, 0, node, "")
+	} else {
+		stem = result.SingleNodeStem(exp, prec, fw, num(row["tp"]), num(row["ep"]), dpa, disagg, spec, 0, node)
+	}
+	stem = strings.Replace(stem, "_conc0_", "_conc"+conc+"_", 1)
 	name = fmt.Sprintf("%s %s %s %s | tp=%d ep=%d dpa=%t | disagg-%t spec-%s conc-%s",
 		exp, prec, runner, fw, num(row["tp"]), num(row["ep"]), dpa, disagg, spec, conc)
 	if row["run-eval"] == true {
@@ -108,7 +125,8 @@ func expectedNames(row map[string]any, node string) (stem, name string) {
 }
 
 func workers(b map[string]any) result.Workers {
-	return result.Workers{TP: num(b["tp"]), EP: num(b["ep"]), NumWorkers: num(b["num-worker"]), DPAttention: b["dp-attn"] == true}
+	return result.Workers{TP: num(b["tp"]), EP: num(b["ep"]), NumWorkers: num(b["num-worker"]), DPAttention: b["dp-attn"] == true,
+		PP: num(b["pp"]), DCPSize: num(b["dcp-size"]), PCPSize: num(b["pcp-size"])}
 }
 
 func num(v any) int { f, _ := v.(float64); return int(f) }

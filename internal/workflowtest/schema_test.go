@@ -43,38 +43,61 @@ func (s rowSchema) all() []string {
 
 // schemaSource is one producer of rows whose field paths the workflows must find.
 type schemaSource struct {
-	name   string
-	schema rowSchema
+	name      string
+	gen       string // "2026-02" or "2026-08"
+	reference bool   // the reference's own output, rather than ours
+	schema    rowSchema
 }
 
-// rowSchemas reads the row schema from this repository's generator (internal/matrix)
-// expanding configs/*-master.yaml and, where the shared conformance vectors are beside the
-// repository, from the reference's own output in them (all three subcommands, both kinds,
-// changelog buckets; docs/generator.md#rows, docs/generator.md#changelog-output). A field
-// the workflows read must be in every source.
+// rowSchemas reads the row schema from this repository's generator (internal/matrix) on
+// our configs in each generation: configs/ (2026-08, with the 2026-08 changelog goldens,
+// which equal the 2026-08 reference's process_changelog.py output) and its 2026-02 copy
+// under testdata; and, where the shared conformance vectors are beside the repository,
+// from the reference's own output in them, of each generation (all subcommands, both
+// kinds, changelog buckets; docs/generator.md#rows, docs/generator.md#changelog-output,
+// docs/generator-generations.md).
 func rowSchemas(t *testing.T) []schemaSource {
 	t.Helper()
-	ours := rowSchema{single: map[string]bool{}, multi: map[string]bool{}}
-	ours.add(t, generatedRows(t))
-	ours.complete(t, "internal/matrix")
-	srcs := []schemaSource{{"internal/matrix on configs/", ours}}
-	conf, ok := testkit.LookupShared(t, "conformance")
-	if !ok {
-		return srcs
+	root := repoRoot(t)
+	ours02, ours08 := newRowSchema(), newRowSchema()
+	ours02.add(t, generatedRows(t, filepath.Join(root, "testdata", "configs-2026-02")))
+	ours08.add(t, generatedRows(t, filepath.Join(root, "configs")))
+	goldens, err := filepath.Glob(filepath.Join(root, "generator", "testdata", "golden", "changelog-2026-08*.json"))
+	require.NoError(t, err)
+	require.NotEmpty(t, goldens, "no 2026-08 changelog goldens under generator/testdata/golden")
+	for _, f := range goldens {
+		ours08.add(t, rowsOf(t, f))
 	}
-	ref := rowSchema{single: map[string]bool{}, multi: map[string]bool{}}
-	for _, f := range conformanceOutputs(t, conf) {
-		ref.add(t, rowsOf(t, f))
+	srcs := []schemaSource{
+		{"internal/matrix on testdata/configs-2026-02", "2026-02", false, ours02},
+		{"internal/matrix on configs/ and the 2026-08 changelog goldens", "2026-08", false, ours08},
 	}
-	ref.complete(t, "shared/conformance")
-	return append(srcs, schemaSource{"reference generator (shared/conformance)", ref})
+	if conf, ok := testkit.LookupShared(t, "conformance"); ok {
+		ref02, ref08 := newRowSchema(), newRowSchema()
+		for _, f := range conformanceOutputs(t, conf, "case*/expected.json", "changelog/cl*/expected.json") {
+			ref02.add(t, rowsOf(t, f))
+		}
+		for _, f := range conformanceOutputs(t, conf, "v2026-08/case*/expected.json") {
+			ref08.add(t, rowsOf(t, f))
+		}
+		srcs = append(srcs,
+			schemaSource{"reference generator 2026-02 (shared/conformance)", "2026-02", true, ref02},
+			schemaSource{"reference generator 2026-08 (shared/conformance/v2026-08)", "2026-08", true, ref08})
+	}
+	for _, src := range srcs {
+		src.schema.complete(t, src.name)
+	}
+	return srcs
 }
 
-// loadRowSchema is the schema both sources agree on.
+func newRowSchema() rowSchema { return rowSchema{single: map[string]bool{}, multi: map[string]bool{}} }
+
+// loadRowSchema is the schema all sources agree on: what every row of its kind has, in
+// either generation.
 func loadRowSchema(t *testing.T) rowSchema {
 	t.Helper()
 	srcs := rowSchemas(t)
-	both := rowSchema{single: map[string]bool{}, multi: map[string]bool{}}
+	both := newRowSchema()
 	for p := range srcs[0].schema.single {
 		if all(srcs, func(s rowSchema) bool { return s.single[p] }) {
 			both.single[p] = true
@@ -115,10 +138,15 @@ func (s rowSchema) complete(t *testing.T, source string) {
 	require.NotEmpty(t, s.multi, "%s: found no single-node or no multi-node row", source)
 }
 
-func conformanceOutputs(t *testing.T, conf string) []string {
+// conformanceOutputs are the reference's outputs under conf matching the patterns
+// (defaults: every generation's).
+func conformanceOutputs(t *testing.T, conf string, patterns ...string) []string {
 	t.Helper()
+	if patterns == nil {
+		patterns = []string{"case*/expected.json", "changelog/cl*/expected.json", "v2026-08/case*/expected.json"}
+	}
 	var files []string
-	for _, pattern := range []string{"case*/expected.json", "changelog/cl*/expected.json"} {
+	for _, pattern := range patterns {
 		m, err := filepath.Glob(filepath.Join(conf, pattern))
 		require.NoError(t, err)
 		files = append(files, m...)
@@ -130,16 +158,13 @@ func conformanceOutputs(t *testing.T, conf string) []string {
 }
 
 // generatedRows runs this repository's generator in-process: a full sweep of both kinds
-// over configs/, serialized exactly as the generator prints it.
-func generatedRows(t *testing.T) []map[string]any {
+// over the configs in cfg, serialized exactly as the generator prints it.
+func generatedRows(t *testing.T, cfg string) []map[string]any {
 	t.Helper()
-	cfg := filepath.Join(repoRoot(t), "configs")
-	m, diags := config.LoadMaster(filepath.Join(cfg, "nvidia-master.yaml"), filepath.Join(cfg, "amd-master.yaml"))
-	r, rdiags := config.LoadRunners(filepath.Join(cfg, "runners.yaml"))
-	require.False(t, diags.HasErrors(), "configs/ do not load: %v %v", diags, rdiags)
-	require.False(t, rdiags.HasErrors(), "configs/ do not load: %v %v", diags, rdiags)
-	require.NotNil(t, m, "configs/ do not load")
-	require.NotNil(t, r, "configs/ do not load")
+	m, r, _, diags := config.Load([]string{filepath.Join(cfg, "nvidia-master.yaml"), filepath.Join(cfg, "amd-master.yaml")}, filepath.Join(cfg, "runners.yaml"))
+	require.False(t, diags.HasErrors(), "%s does not load: %v", cfg, diags)
+	require.NotNil(t, m, "%s does not load", cfg)
+	require.NotNil(t, r, "%s does not load", cfg)
 	var out []map[string]any
 	for _, kind := range []matrix.Kind{matrix.SingleNode, matrix.MultiNode} {
 		rows, err := matrix.FullSweep(m, r, matrix.SweepOptions{Kind: kind, Evals: matrix.EvalsRun})
@@ -149,6 +174,14 @@ func generatedRows(t *testing.T) []map[string]any {
 		out = append(out, decoded...)
 	}
 	return out
+}
+
+// ourRows are the rows of our configs in both generations: configs/ (2026-08) and its
+// 2026-02 copy under testdata.
+func ourRows(t *testing.T) []map[string]any {
+	t.Helper()
+	root := repoRoot(t)
+	return append(generatedRows(t, filepath.Join(root, "configs")), generatedRows(t, filepath.Join(root, "testdata", "configs-2026-02"))...)
 }
 
 // rowsOf returns the rows of one generator output: a JSON array of rows, or the changelog's
