@@ -211,11 +211,13 @@ func writeRows(e env, a *args, rows []matrix.Row) int {
 	if n := a.integer("--max-jobs"); n != nil {
 		out = appendShards(nil, matrix.Shard(rows, int(*n)))
 	} else {
-		out = matrix.AppendJSON(make([]byte, 0, 400*len(rows)+3), rows)
+		out = matrix.AppendJSON(nil, rows)
 	}
 	gh := ghactions.New(e.getenv, e.stderr)
-	if err := gh.SetOutput("matrix", string(out)); err != nil {
-		return fail(e, err)
+	if gh.HasOutputFile() {
+		if err := gh.SetOutput("matrix", string(out)); err != nil {
+			return fail(e, err)
+		}
 	}
 	if _, err := e.stdout.Write(append(out, '\n')); err != nil {
 		return fail(e, err)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -196,21 +197,42 @@ func decodeMaster(file string, root *yaml.Node, g Generation, diags *diag.List) 
 		return nil, nil
 	}
 	fields, _ := d.mapping(root, "", "master config", nil)
-	var entries []*Entry
 	keys := make([]keyPos, 0, len(fields))
 	for _, f := range fields {
 		keys = append(keys, keyPos{f.key, file, posOf(f.keyNode)})
-		if strings.Contains(f.key, "*") {
-			diags.Add(file, f.keyNode.Line, f.keyNode.Column, "rename the key without '*'; '*' is reserved for perf-changelog wildcards",
-				"Wildcard '*' is not allowed in master config keys: '%s'", f.key)
-			continue
+	}
+	// Entries are independent: they are decoded concurrently, each with its own decoder,
+	// and their results and problems are put back in file order.
+	type decoded struct {
+		e     *Entry
+		diags diag.List
+	}
+	out := make([]decoded, len(fields))
+	workers := min(runtime.GOMAXPROCS(0), len(fields))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(fields); i += workers {
+				f, r := fields[i], &out[i]
+				if strings.Contains(f.key, "*") {
+					r.diags.Add(file, f.keyNode.Line, f.keyNode.Column, "rename the key without '*'; '*' is reserved for perf-changelog wildcards",
+						"Wildcard '*' is not allowed in master config keys: '%s'", f.key)
+					continue
+				}
+				ed := &decoder{file: file, diags: &r.diags, gen: g, schema: d.schema,
+					prefix: fmt.Sprintf("Master config entry '%s' failed validation: ", f.key)}
+				r.e = ed.entry(f)
+				ed.retargetGeneration(0)
+			}
+		})
+	}
+	wg.Wait()
+	var entries []*Entry
+	for _, r := range out {
+		*diags = append(*diags, r.diags...)
+		if r.e != nil {
+			entries = append(entries, r.e)
 		}
-		d.prefix = fmt.Sprintf("Master config entry '%s' failed validation: ", f.key)
-		before := len(*diags)
-		if e := d.entry(f); e != nil {
-			entries = append(entries, e)
-		}
-		d.retargetGeneration(before)
 	}
 	return entries, keys
 }

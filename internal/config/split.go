@@ -2,65 +2,193 @@ package config
 
 import (
 	"bytes"
-	"os"
+	"regexp"
 	"runtime"
+	"slices"
 	"sync"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/inferbench/inferbench/internal/diag"
 )
 
-// Parsing dominates the generator's run time, and a master config is one block mapping
-// of independent entries, each starting at column 0. parseMapping cuts such a file at
-// those lines, parses the pieces concurrently and joins their roots. Whenever the cut
-// could change the meaning (a document marker, a directive, a complex key, a root that
-// is not a block mapping, a piece that does not parse on its own as exactly one entry:
-// an alias to an earlier piece, a flow collection or quoted text running over a cut) it
-// parses the whole file instead, which also gives syntax errors their usual positions.
+// Parsing dominates the generator's run time, and most of yaml.v3's parsing time goes to
+// attaching comments to nodes, which the decoder never reads. A master config is also one
+// block mapping of independent entries, each starting at column 0. So parseMapping
+// blanks out the comment lines (keeping every line where it is, so positions stay), cuts
+// the file at the entries into one contiguous piece per processor, parses the pieces
+// concurrently and joins their roots.
+//
+// Whenever either step could change the meaning it falls back to parsing the file as it
+// is, which also gives syntax errors their usual positions: comment lines stay when the
+// file has block scalars (whose lines may start with '#') or when a blanked line turns
+// out to lie inside quoted text running over several lines; the cut is not made at a
+// document marker, a directive, a complex key or a root that is not a block mapping, or
+// when a piece does not parse on its own as exactly its entries (an alias to another
+// piece, flow or quoted text running over a cut).
 
 // minSplitBytes is the size below which a file is parsed in one piece.
 const minSplitBytes = 64 << 10
 
 func parseMapping(file string, data []byte, diags *diag.List) (*yaml.Node, bool) {
-	if len(data) < minSplitBytes || os.Getenv("NOSPLIT") != "" {
-		return parseDocument(file, data, diags)
+	src, blanked := withoutCommentLines(data)
+	root := parseSplit(src)
+	if root == nil {
+		var quiet diag.List
+		if r, ok := parseDocument(file, src, &quiet); ok && !quiet.HasErrors() {
+			root = r
+		}
+	}
+	if root != nil && (blanked == nil || quotedTextIntact(root, data, blanked)) {
+		return root, true
+	}
+	return parseDocument(file, data, diags)
+}
+
+var blockScalarRE = regexp.MustCompile(`(?m)(^|[:\-,\[{]|\s)[|>][0-9+\-]*[ \t]*(#.*)?\r?$`)
+
+// withoutCommentLines returns data with every line whose first non-blank character is '#'
+// emptied, and the 1-based numbers of those lines; data itself and nil when there are
+// none or the file has block scalars.
+func withoutCommentLines(data []byte) ([]byte, []int) {
+	if blockScalarRE.Match(data) {
+		return data, nil
+	}
+	var out []byte
+	var blanked []int
+	line := 1
+	for off := 0; off < len(data); line++ {
+		end := bytes.IndexByte(data[off:], '\n')
+		if end < 0 {
+			end = len(data) - off
+		}
+		l := data[off : off+end]
+		if t := bytes.TrimLeft(l, " \t"); len(t) > 0 && t[0] == '#' {
+			if out == nil {
+				out = make([]byte, 0, len(data))
+				out = append(out, data[:off]...)
+			}
+			blanked = append(blanked, line)
+		} else if out != nil {
+			out = append(out, l...)
+		}
+		if off+end < len(data) && out != nil {
+			out = append(out, '\n')
+		}
+		off += end + 1
+	}
+	if out == nil {
+		return data, nil
+	}
+	return out, blanked
+}
+
+// quotedTextIntact reports whether no blanked line lies inside a quoted scalar of the
+// tree, read in the original text: such a line was text, not a comment.
+func quotedTextIntact(root *yaml.Node, data []byte, blanked []int) bool {
+	starts := []int{0} // byte offset of each line, 0-based line index
+	for i, c := range data {
+		if c == '\n' {
+			starts = append(starts, i+1)
+		}
+	}
+	ok := true
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if !ok {
+			return
+		}
+		if n.Kind == yaml.ScalarNode && n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+			last := quoteEndLine(data, starts, n.Line, n.Column, n.Style&yaml.DoubleQuotedStyle != 0)
+			i, _ := slices.BinarySearch(blanked, n.Line+1)
+			if last < 0 || (i < len(blanked) && blanked[i] <= last) {
+				ok = false
+			}
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(root)
+	return ok
+}
+
+// quoteEndLine is the line on which the quoted scalar that opens at line:col ends, or -1
+// when the text there is not one.
+func quoteEndLine(data []byte, starts []int, line, col int, double bool) int {
+	if line < 1 || line > len(starts) {
+		return -1
+	}
+	i := starts[line-1]
+	for c := 1; c < col && i < len(data) && data[i] != '\n'; c++ {
+		_, size := utf8.DecodeRune(data[i:])
+		i += size
+	}
+	q := byte('\'')
+	if double {
+		q = '"'
+	}
+	if i >= len(data) || data[i] != q {
+		return -1
+	}
+	for i++; i < len(data); i++ {
+		switch c := data[i]; {
+		case c == '\n':
+			line++
+		case double && c == '\\':
+			if i+1 < len(data) && data[i+1] == '\n' {
+				line++
+			}
+			i++
+		case c == q && !double && i+1 < len(data) && data[i+1] == q:
+			i++
+		case c == q:
+			return line
+		}
+	}
+	return -1
+}
+
+// parseSplit parses a master config in pieces, or returns nil.
+func parseSplit(data []byte) *yaml.Node {
+	workers := runtime.GOMAXPROCS(0)
+	if len(data) < minSplitBytes || workers < 2 {
+		return nil
 	}
 	starts, ok := entryLines(data)
 	if !ok || len(starts) < 2 {
-		return parseDocument(file, data, diags)
+		return nil
 	}
-	workers := min(runtime.GOMAXPROCS(0), len(starts))
-	roots := make([]*yaml.Node, len(starts))
-	failed := make([]bool, workers)
+	// Contiguous pieces of about equal size, one per processor, each cut at an entry.
+	var cuts []int // indexes into starts where a piece begins
+	for i, next := 0, 0; i < len(starts); i++ {
+		if starts[i].offset >= next {
+			cuts = append(cuts, i)
+			next = starts[i].offset + len(data)/workers
+		}
+	}
+	roots := make([]*yaml.Node, len(cuts))
 	var wg sync.WaitGroup
-	for w := range workers {
+	for p := range cuts {
 		wg.Go(func() {
-			for i := w; i < len(starts); i += workers {
-				end := len(data)
-				if i+1 < len(starts) {
-					end = starts[i+1].offset
-				}
-				root, ok := parsePiece(data[starts[i].offset:end], starts[i].line-1)
-				if !ok {
-					failed[w] = true
-					return
-				}
-				roots[i] = root
+			first, end, last := starts[cuts[p]], len(data), len(starts)
+			if p+1 < len(cuts) {
+				last = cuts[p+1]
+				end = starts[last].offset
 			}
+			roots[p] = parsePiece(data[first.offset:end], first.line-1, last-cuts[p])
 		})
 	}
 	wg.Wait()
-	for _, f := range failed {
-		if f {
-			return parseDocument(file, data, diags)
-		}
+	if slices.Contains(roots, nil) {
+		return nil
 	}
 	root := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: roots[0].Line, Column: roots[0].Column}
 	for _, r := range roots {
 		root.Content = append(root.Content, r.Content...)
 	}
-	return root, true
+	return root
 }
 
 // lineStart is where an entry's text starts.
@@ -98,19 +226,19 @@ func entryLines(data []byte) ([]lineStart, bool) {
 	return starts, true
 }
 
-// parsePiece parses one entry's text, which must be a mapping of exactly one key without
-// aliases, and moves its lines by offset.
-func parsePiece(text []byte, offset int) (*yaml.Node, bool) {
+// parsePiece parses the text of n entries, which must be a block mapping of exactly n
+// keys without aliases, and moves its lines by offset. It returns nil otherwise.
+func parsePiece(text []byte, offset, n int) *yaml.Node {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(text, &doc); err != nil || len(doc.Content) != 1 {
-		return nil, false
+		return nil
 	}
 	root := doc.Content[0]
-	if root.Kind != yaml.MappingNode || root.Style&yaml.FlowStyle != 0 || len(root.Content) != 2 || hasAlias(root) {
-		return nil, false
+	if root.Kind != yaml.MappingNode || root.Style&yaml.FlowStyle != 0 || len(root.Content) != 2*n || hasAlias(root) {
+		return nil
 	}
 	shift(root, offset)
-	return root, true
+	return root
 }
 
 func shift(n *yaml.Node, by int) {

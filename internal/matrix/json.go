@@ -21,6 +21,7 @@ func WriteJSON(w io.Writer, rows []Row) error {
 
 // AppendJSON appends the JSON array of rows (without a newline) to b.
 func AppendJSON(b []byte, rows []Row) []byte {
+	b = slices.Grow(b, sizeHint(rows)+3)
 	b = append(b, '[')
 	for i := range rows {
 		if i > 0 {
@@ -29,6 +30,25 @@ func AppendJSON(b []byte, rows []Row) []byte {
 		b = appendRow(b, &rows[i])
 	}
 	return append(b, ']')
+}
+
+// sizeHint estimates the encoded size of rows from above, so the output is written
+// into one buffer: a sweep is megabytes, and regrowing it costs more than encoding it.
+func sizeHint(rows []Row) int {
+	n := 0
+	for i := range rows {
+		r := &rows[i]
+		n += 480 + len(r.Image) + len(r.Model) + len(r.ExpName) + len(r.Runner) + 8*len(r.ConcList)
+		for _, w := range []*config.Worker{r.Prefill, r.Decode} {
+			if w != nil {
+				n += 200
+				for _, s := range w.Settings {
+					n += len(s) + 8
+				}
+			}
+		}
+	}
+	return n
 }
 
 // obj writes a JSON object with the reference's separators.
