@@ -38,7 +38,7 @@ func TestParseMappingEqualsPlainParse(t *testing.T) {
 		return k + ":\n  image: i # trailing\n  # a comment line\n  model: m\n  list:\n  # between items\n  - a\n  - b\n"
 	}
 	texts := map[string]string{
-		"entries and comments": big + entry("a") + entry("b") + entry("c"),
+		"entries and comments":                 big + entry("a") + entry("b") + entry("c"),
 		"a '#' line inside double-quoted text": big + entry("a") + "b:\n  d: \"one\n  # not a comment\n  two\"\n" + entry("c"),
 		"a '#' line inside single-quoted text": big + entry("a") + "b:\n  d: 'it''s\n   # text\n  '\n" + entry("c"),
 		"a block scalar":                       big + entry("a") + "b:\n  d: |\n    # text\n    more\n" + entry("c"),
