@@ -2,7 +2,6 @@ package config
 
 import (
 	"bytes"
-	"regexp"
 	"runtime"
 	"slices"
 	"sync"
@@ -46,13 +45,36 @@ func parseMapping(file string, data []byte, diags *diag.List) (*yaml.Node, bool)
 	return parseDocument(file, data, diags)
 }
 
-var blockScalarRE = regexp.MustCompile(`(?m)(^|[:\-,\[{]|\s)[|>][0-9+\-]*[ \t]*(#.*)?\r?$`)
+// hasBlockScalar reports whether data may hold a block scalar: a '|' or '>' after a
+// blank or at a line start, followed only by indentation indicators, blanks or a comment
+// up to the end of the line. False positives only cost the shortcut.
+func hasBlockScalar(data []byte) bool {
+	for i := 0; i < len(data); i++ {
+		if c := data[i]; c != '|' && c != '>' {
+			continue
+		}
+		if i > 0 && data[i-1] != ' ' && data[i-1] != '\t' && data[i-1] != '\n' {
+			continue
+		}
+		j := i + 1
+		for j < len(data) && (data[j] >= '0' && data[j] <= '9' || data[j] == '+' || data[j] == '-') {
+			j++
+		}
+		for j < len(data) && (data[j] == ' ' || data[j] == '\t' || data[j] == '\r') {
+			j++
+		}
+		if j == len(data) || data[j] == '\n' || (data[j] == '#' && data[j-1] != data[i]) {
+			return true
+		}
+	}
+	return false
+}
 
 // withoutCommentLines returns data with every line whose first non-blank character is '#'
 // emptied, and the 1-based numbers of those lines; data itself and nil when there are
 // none or the file has block scalars.
 func withoutCommentLines(data []byte) ([]byte, []int) {
-	if blockScalarRE.Match(data) {
+	if hasBlockScalar(data) {
 		return data, nil
 	}
 	var out []byte
@@ -87,7 +109,7 @@ func withoutCommentLines(data []byte) ([]byte, []int) {
 // quotedTextIntact reports whether no blanked line lies inside a quoted scalar of the
 // tree, read in the original text: such a line was text, not a comment.
 func quotedTextIntact(root *yaml.Node, data []byte, blanked []int) bool {
-	starts := []int{0} // byte offset of each line, 0-based line index
+	starts := make([]int, 1, bytes.Count(data, []byte{'\n'})+1) // byte offset of each line, 0-based line index
 	for i, c := range data {
 		if c == '\n' {
 			starts = append(starts, i+1)

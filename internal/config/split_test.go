@@ -80,6 +80,10 @@ func TestFastParseShortcutsApply(t *testing.T) {
 	data := []byte(strings.Repeat("# c\nk: v\n", 3) + "x:\n  - |\n    # kept\n")
 	_, blanked := withoutCommentLines(data)
 	assert.Nil(t, blanked, "a file with a block scalar keeps its comment lines")
+	for text, want := range map[string]bool{"k: |\n": true, "k: >-\n": true, "- |2 # c\n": true, "k: |": true,
+		"k: a|b\n": false, "k: 'x > y'\n": false, "k: v # a > b\n": false, "k: [a, b]\n": false} {
+		assert.Equal(t, want, hasBlockScalar([]byte(text)), text)
+	}
 	src, blanked := withoutCommentLines([]byte("# c\nk: v\n  # d\nj: w\n"))
 	assert.Equal(t, []int{1, 3}, blanked)
 	assert.Equal(t, "\nk: v\n\nj: w\n", string(src))

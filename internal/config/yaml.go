@@ -385,4 +385,4 @@ func (d *decoder) list(n *yaml.Node, path string) ([]*yaml.Node, bool) {
 	return out, true
 }
 
-func index(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }
+func index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }

@@ -1,6 +1,7 @@
 package matrix
 
 import (
+	"math/bits"
 	"slices"
 	"strings"
 
@@ -53,7 +54,7 @@ func FullSweep(m *config.Master, r *config.Runners, o SweepOptions) ([]Row, erro
 	if step == 0 {
 		step = 2
 	}
-	var rows []Row
+	rows := make([]Row, 0, rowHint(m))
 	var errs agenticErrors
 	for _, e := range m.Entries {
 		if !selected(e, o.ModelPrefixes, o.Precisions, o.Frameworks) || (o.RunnerTypes != nil && !slices.Contains(o.RunnerTypes, e.Runner)) {
@@ -95,6 +96,35 @@ func FullSweep(m *config.Master, r *config.Runners, o SweepOptions) ([]Row, erro
 		return nil, err
 	}
 	return applyEvals(m.Gen, rows, o.Evals, o.AllEvals), nil
+}
+
+// rowHint is about how many rows a sweep of every entry makes on one node each: room for
+// them is taken once instead of by doubling a slice of large rows.
+func rowHint(m *config.Master) int {
+	n := 0
+	count := func(e *config.Entry, s *config.Search) {
+		switch {
+		case e.Multinode && len(e.Agentic) == 0:
+			n++
+		case len(s.ConcList) > 0:
+			n += len(s.ConcList)
+		default:
+			n += bits.Len64(uint64(max(s.ConcEnd/max(s.ConcStart, 1), 1))) + 1
+		}
+	}
+	for _, e := range m.Entries {
+		for i := range e.SeqLens {
+			for j := range e.SeqLens[i].Search {
+				count(e, &e.SeqLens[i].Search[j])
+			}
+		}
+		for i := range e.Agentic {
+			for j := range e.Agentic[i].Search {
+				count(e, &e.Agentic[i].Search[j])
+			}
+		}
+	}
+	return n
 }
 
 func wantsScenario(scenarios []Scenario, s Scenario) bool {
