@@ -90,7 +90,11 @@ func parseRunnerFile(read func(string) ([]byte, error), path string) parsedRunne
 		addReadError(&p.diags, path, "Runner config file", err)
 		return p
 	}
-	root, ok := parseDocument(path, data, &p.diags)
+	root := fastParse(data)
+	ok := true
+	if root == nil {
+		root, ok = parseDocument(path, data, &p.diags)
+	}
 	if !ok {
 		return p
 	}

@@ -1,0 +1,118 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+
+	"github.com/inferbench/inferbench/internal/testkit"
+)
+
+// plainTree parses with yaml.v3 alone: the tree fastParse must give, or nil when
+// yaml.v3 refuses the text.
+func plainTree(data []byte) *yaml.Node {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil || len(doc.Content) == 0 {
+		return nil
+	}
+	return doc.Content[0]
+}
+
+// configFiles are the config files of the repository and, when present, of the reference.
+func configFiles(t *testing.T) []string {
+	root := testkit.RepoRoot(t)
+	var files []string
+	for _, pattern := range []string{"configs/*.yaml", "testdata/configs-2026-02/*.yaml", "generator/testdata/*/configs/*.yaml",
+		"internal/workflowtest/testdata/*/*.yaml", "../shared/anchor/*/*.yaml", "../shared/conformance/case*/*.yaml"} {
+		m, err := filepath.Glob(filepath.Join(root, pattern))
+		require.NoError(t, err)
+		files = append(files, m...)
+	}
+	return files
+}
+
+// Where fastParse reads a file, its tree is yaml.v3's; and it reads the master configs.
+func TestFastParseEqualsYAMLv3(t *testing.T) {
+	t.Parallel()
+	read := 0
+	for _, f := range configFiles(t) {
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		fast := fastParse(data)
+		if fast == nil {
+			continue
+		}
+		read++
+		plain := plainTree(data)
+		require.NotNil(t, plain, "%s: fastParse read what yaml.v3 refuses", f)
+		assert.Equal(t, shape(plain), shape(fast), f)
+	}
+	fast := []string{"configs/nvidia-master.yaml", "configs/amd-master.yaml", "configs/runners.yaml"}
+	for _, a := range []string{"inferencex-2026-02-09", "inferencex-2026-08-21"} {
+		if _, err := os.Stat(filepath.Join(testkit.RepoRoot(t), "..", "shared", "anchor", a)); err == nil {
+			for _, f := range []string{"nvidia-master.yaml", "amd-master.yaml", "runners.yaml"} {
+				fast = append(fast, filepath.Join("..", "shared", "anchor", a, f))
+			}
+		}
+	}
+	for _, f := range fast {
+		data, err := os.ReadFile(filepath.Join(testkit.RepoRoot(t), f))
+		require.NoError(t, err)
+		assert.NotNil(t, fastParse(data), "%s should take the fast path", f)
+	}
+	t.Logf("%d files read by fastParse", read)
+}
+
+// Texts at the edges of what fastParse reads: it either gives yaml.v3's tree or gives up.
+func TestFastParseEdges(t *testing.T) {
+	t.Parallel()
+	for _, text := range fastSeeds {
+		fast := fastParse([]byte(text))
+		if fast == nil {
+			continue
+		}
+		plain := plainTree([]byte(text))
+		require.NotNil(t, plain, "fastParse read what yaml.v3 refuses:\n%s", text)
+		assert.Equal(t, shape(plain), shape(fast), text)
+	}
+	assert.NotNil(t, fastParse([]byte("k:\n  a: [1, 'x', \"y\\\"z\"]\n  b:\n  - {c: d}\n  - e: f\n    g: 2_000\nl:\n- x\n")))
+	assert.Nil(t, fastParse([]byte("k: &a 1\nl: *a\n")), "aliases are yaml.v3's")
+	assert.Nil(t, fastParse([]byte("k: |\n  text\n")), "block scalars are yaml.v3's")
+}
+
+var fastSeeds = []string{
+	"k: v\n", "k: v # c\n", "k:\n  a: 1\n", "k:\n- a\n- b\n", "k:\n  - a\n", "- a\n", "k: [a, b]\n", "k: {a: 1}\n",
+	"k: {a: {b: [1, 2]}, c: 'x'}\n", "k: ''\n", "k: \"\"\n", "k: 'a''b'\n", "k: \"a\\\\b\"\n", "k:\n", "k:   # c\nl: 1\n",
+	"k: 1.5\n", "k: .5\n", "k: .inf\n", "k: -.inf\n", "k: 0x10\n", "k: 010\n", "k: 1_000\n", "k: 1e3\n", "k: 2026-08-21\n",
+	"k: true\n", "k: True\n", "k: yes\n", "k: ~\n", "k: null\n", "k: 1.2.0\n", "k: -5\n", "k: +5\n", "k: -\n", "k: - a\n",
+	"k: a: b\n", "k: a:b\n", "k: http://x\n", "k: [a, ]\n", "k: [a,, b]\n", "k: {a: }\n", "k: {a}\n", "k: [a\n", "k: 'a\n",
+	"k: \"a\n", "k: x\n  y\n", "k:\n  a: 1\n b: 2\n", "k:\n   a: 1\n  b: 2\n", "- - a\n", "-\n  a\n", "k: é\n", "é: k\n",
+	"k: {a: é, b: [ü]}\n", "k:\n- a: 1\n  b: 2\n- c: 3\n", "k:\n-  a: 1\n   b: 2\n", "? a\n: b\n", "k: !!str 1\n", "---\nk: v\n",
+	"k: v\n...\n", "%YAML 1.2\n---\nk: v\n", "k:\tv\n", "k: v\r\n", "k: # c\n  - a\n", "k: [a, b] # c\n", "k: [a, b]# c\n",
+	"k: \"a\"b\n", "k: 'a' b\n", "a: 1\na: 2\n", "k: {a: 1, a: 2}\n", "k:\n- {tp: 8, ep: 8, dp-attn: true, conc-start: 4, conc-end: 64}\n",
+	"- k\n", "k\n", "", "# only\n", "k: v\n# c\n", "  k: v\n", "k: [ ]\n", "k: { }\n", "k: [[1], [2]]\n", "k: <<\n", "<<: v\n",
+}
+
+// FuzzFastParse: for any input, fastParse either gives up or gives yaml.v3's tree.
+func FuzzFastParse(f *testing.F) {
+	for _, s := range fastSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast := fastParse(data)
+		if fast == nil {
+			return
+		}
+		plain := plainTree(data)
+		if plain == nil {
+			t.Fatalf("fastParse read what yaml.v3 refuses:\n%q", data)
+		}
+		if a, b := shape(plain), shape(fast); a != b {
+			t.Fatalf("trees differ for %q:\nyaml.v3:\n%s\nfast:\n%s", data, a, b)
+		}
+	})
+}
