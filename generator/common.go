@@ -207,13 +207,20 @@ func fail(e env, err error) int {
 // writeRows prints the matrix on one line of stdout and, in Actions, also sets the
 // step output "matrix". With --max-jobs the output is the sharded shape.
 func writeRows(e env, a *args, rows []matrix.Row) int {
+	gh := ghactions.New(e.getenv, e.stderr)
+	n := a.integer("--max-jobs")
+	if n == nil && !gh.HasOutputFile() {
+		if err := matrix.WriteJSON(e.stdout, rows); err != nil {
+			return fail(e, err)
+		}
+		return exitOK
+	}
 	var out []byte
-	if n := a.integer("--max-jobs"); n != nil {
+	if n != nil {
 		out = appendShards(nil, matrix.Shard(rows, int(*n)))
 	} else {
 		out = matrix.AppendJSON(nil, rows)
 	}
-	gh := ghactions.New(e.getenv, e.stderr)
 	if gh.HasOutputFile() {
 		if err := gh.SetOutput("matrix", string(out)); err != nil {
 			return fail(e, err)

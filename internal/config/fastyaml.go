@@ -65,6 +65,7 @@ type fastLine struct {
 type fastParser struct {
 	lines []fastLine
 	i     int // next line to read
+	slab  []yaml.Node
 }
 
 func (p *fastParser) split(data []byte) bool {
@@ -122,8 +123,15 @@ func (l *fastLine) col(off int) int {
 	return utf8.RuneCount(l.text[:off]) + 1
 }
 
-func (l *fastLine) node(kind yaml.Kind, tag string, off int) *yaml.Node {
-	return &yaml.Node{Kind: kind, Tag: tag, Line: l.num, Column: l.col(off)}
+// node allocates nodes in blocks: a config has tens of thousands of them.
+func (p *fastParser) node(l *fastLine, kind yaml.Kind, tag string, off int) *yaml.Node {
+	if len(p.slab) == 0 {
+		p.slab = make([]yaml.Node, 512)
+	}
+	n := &p.slab[0]
+	p.slab = p.slab[1:]
+	n.Kind, n.Tag, n.Line, n.Column = kind, tag, l.num, l.col(off)
+	return n
 }
 
 // block parses the block node whose first line is the next one, at indent n.
@@ -146,7 +154,7 @@ func isDash(t []byte, at int) bool {
 // byte first of the next line (after "- " for a compact mapping in a sequence item).
 func (p *fastParser) mapping(n, first int) (*yaml.Node, bool) {
 	l := &p.lines[p.i]
-	m := l.node(yaml.MappingNode, "!!map", first)
+	m := p.node(l, yaml.MappingNode, "!!map", first)
 	start := first
 	for p.i < len(p.lines) {
 		l = &p.lines[p.i]
@@ -174,7 +182,7 @@ func (p *fastParser) mapping(n, first int) (*yaml.Node, bool) {
 				v, ok = p.sequence(n)
 			default:
 				// An empty value: yaml.v3 places its null right after the colon.
-				v = l.node(yaml.ScalarNode, "!!null", colon+1)
+				v = p.node(l, yaml.ScalarNode, "!!null", colon+1)
 			}
 		} else {
 			v, ok = p.inline(l, rest)
@@ -211,7 +219,7 @@ func (p *fastParser) key(l *fastLine, off int) (*yaml.Node, int, int, bool) {
 		return nil, 0, 0, false // YAML limits simple keys to 1024 characters
 	}
 	text := strings.TrimRight(string(t[off:end]), " ")
-	k, ok := plainScalar(l, off, text, false)
+	k, ok := p.plainScalar(l, off, text, false)
 	if !ok {
 		return nil, 0, 0, false
 	}
@@ -232,7 +240,7 @@ func skipBlanksAndComment(t []byte, off int) int {
 
 // sequence parses a block sequence whose dashes are at column n.
 func (p *fastParser) sequence(n int) (*yaml.Node, bool) {
-	s := p.lines[p.i].node(yaml.SequenceNode, "!!seq", n)
+	s := p.node(&p.lines[p.i], yaml.SequenceNode, "!!seq", n)
 	for p.i < len(p.lines) {
 		l := &p.lines[p.i]
 		if l.indent < n || !isDash(l.text, n) {
@@ -310,9 +318,9 @@ func (p *fastParser) value(l *fastLine, off int, flow bool) (*yaml.Node, int, bo
 	case '{', '[':
 		return p.flowCollection(l, off)
 	case '"':
-		return doubleQuoted(l, off)
+		return p.doubleQuoted(l, off)
 	case '\'':
-		return singleQuoted(l, off)
+		return p.singleQuoted(l, off)
 	case '&', '*', '!', '|', '>', '%', '@', '`', ',', ']', '}', '#', '?', ':':
 		return nil, 0, false
 	case '-':
@@ -341,14 +349,14 @@ func (p *fastParser) value(l *fastLine, off int, flow bool) (*yaml.Node, int, bo
 	if text == "" || text == "-" {
 		return nil, 0, false
 	}
-	n, ok := plainScalar(l, off, text, flow)
+	n, ok := p.plainScalar(l, off, text, flow)
 	return n, off + len(text), ok
 }
 
 func (p *fastParser) flowCollection(l *fastLine, off int) (*yaml.Node, int, bool) {
 	t := l.text
 	open := t[off]
-	n := l.node(yaml.SequenceNode, "!!seq", off)
+	n := p.node(l, yaml.SequenceNode, "!!seq", off)
 	closing := byte(']')
 	if open == '{' {
 		n.Kind, n.Tag, closing = yaml.MappingNode, "!!map", '}'
@@ -408,13 +416,13 @@ func (p *fastParser) flowCollection(l *fastLine, off int) (*yaml.Node, int, bool
 	}
 }
 
-func doubleQuoted(l *fastLine, off int) (*yaml.Node, int, bool) {
+func (p *fastParser) doubleQuoted(l *fastLine, off int) (*yaml.Node, int, bool) {
 	t := l.text
 	var b []byte
 	for i := off + 1; i < len(t); i++ {
 		switch c := t[i]; c {
 		case '"':
-			n := l.node(yaml.ScalarNode, "!!str", off)
+			n := p.node(l, yaml.ScalarNode, "!!str", off)
 			n.Style, n.Value = yaml.DoubleQuotedStyle, string(b)
 			if b == nil {
 				n.Value = string(t[off+1 : i])
@@ -447,7 +455,7 @@ func doubleQuoted(l *fastLine, off int) (*yaml.Node, int, bool) {
 	return nil, 0, false
 }
 
-func singleQuoted(l *fastLine, off int) (*yaml.Node, int, bool) {
+func (p *fastParser) singleQuoted(l *fastLine, off int) (*yaml.Node, int, bool) {
 	t := l.text
 	var b []byte
 	for i := off + 1; i < len(t); i++ {
@@ -465,7 +473,7 @@ func singleQuoted(l *fastLine, off int) (*yaml.Node, int, bool) {
 			i++
 			continue
 		}
-		n := l.node(yaml.ScalarNode, "!!str", off)
+		n := p.node(l, yaml.ScalarNode, "!!str", off)
 		n.Style, n.Value = yaml.SingleQuotedStyle, string(b)
 		if b == nil {
 			n.Value = string(t[off+1 : i])
@@ -496,7 +504,7 @@ func plainSafe(text string, flow bool) bool {
 
 // plainScalar is a plain scalar with the tag yaml.v3 resolves for it, or false where
 // yaml.v3's rules are not mirrored (merge keys, characters outside plainSafe).
-func plainScalar(l *fastLine, off int, text string, flow bool) (*yaml.Node, bool) {
+func (p *fastParser) plainScalar(l *fastLine, off int, text string, flow bool) (*yaml.Node, bool) {
 	if !plainSafe(text, flow) {
 		return nil, false
 	}
@@ -504,7 +512,7 @@ func plainScalar(l *fastLine, off int, text string, flow bool) (*yaml.Node, bool
 	if !ok {
 		return nil, false
 	}
-	n := l.node(yaml.ScalarNode, tag, off)
+	n := p.node(l, yaml.ScalarNode, tag, off)
 	n.Value = text
 	return n, true
 }

@@ -12,10 +12,25 @@ import (
 // WriteJSON writes rows as one line of JSON followed by a newline, byte-identical to
 // the reference's json.dumps: ", " and ": " separators, non-ASCII as lower-case \uXXXX
 // escapes, keys in the reference's order for each kind of row (spec §5).
+// The rows are encoded and written in chunks, so a sweep of megabytes needs no buffer of
+// its size.
 func WriteJSON(w io.Writer, rows []Row) error {
-	b := AppendJSON(make([]byte, 0, 512*len(rows)+3), rows)
-	b = append(b, '\n')
-	_, err := w.Write(b)
+	const chunk = 64 << 10
+	b := make([]byte, 0, chunk+4096)
+	b = append(b, '[')
+	for i := range rows {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = appendRow(b, &rows[i])
+		if len(b) >= chunk {
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+			b = b[:0]
+		}
+	}
+	_, err := w.Write(append(b, ']', '\n'))
 	return err
 }
 
@@ -231,9 +246,15 @@ func appendWorker0208(b []byte, w *config.Worker) []byte {
 		return append(b, "null"...)
 	}
 	o := obj{b: append(b, '{'), first: true}
-	for _, k := range workerKeys0208(w) {
+	for _, k := range w.Keys {
 		o.key(k)
 		o.b = appendWorkerValue(o.b, w, k)
+	}
+	for _, k := range [...]string{"pp", "dcp-size", "pcp-size"} {
+		if !slices.Contains(w.Keys, k) {
+			o.key(k)
+			o.b = appendWorkerValue(o.b, w, k)
+		}
 	}
 	return append(o.b, '}')
 }
