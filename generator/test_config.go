@@ -21,7 +21,8 @@ func cmdTestConfig(_ context.Context, e env, words []string) int {
 		return code
 	}
 	// With 2026-02 configs --runner-node-filter is accepted and ignored, as in that
-	// reference (spec Q-15); 2026-08 fans the rows out over the matching nodes.
+	// reference; 2026-08 fans the rows out over the matching nodes
+	// (docs/generator-generations.md#options).
 	rows, err := matrix.TestConfig(in.m, in.r, matrix.TestConfigOptions{
 		Keys:       a.list("--config-keys"),
 		Conc:       a.ints("--conc"),

@@ -22,49 +22,59 @@ func plainTree(data []byte) *yaml.Node {
 	return doc.Content[0]
 }
 
-// configFiles are the config files of the repository and, when present, of the reference.
-func configFiles(t *testing.T) []string {
-	root := testkit.RepoRoot(t)
-	var files []string
-	for _, pattern := range []string{"configs/*.yaml", "testdata/configs-2026-02/*.yaml", "generator/testdata/*/configs/*.yaml",
-		"internal/workflowtest/testdata/*/*.yaml", "../shared/anchor/*/*.yaml", "../shared/conformance/case*/*.yaml"} {
-		m, err := filepath.Glob(filepath.Join(root, pattern))
-		require.NoError(t, err)
-		files = append(files, m...)
-	}
-	return files
-}
-
-// Where fastParse reads a file, its tree is yaml.v3's; and it reads the master configs.
+// Where fastParse reads a file, its tree is yaml.v3's; and it reads the master configs and
+// runner files, ours and the reference's.
 func TestFastParseEqualsYAMLv3(t *testing.T) {
 	t.Parallel()
-	read := 0
-	for _, f := range configFiles(t) {
-		data, err := os.ReadFile(f)
-		require.NoError(t, err)
-		fast := fastParse(data)
-		if fast == nil {
-			continue
-		}
-		read++
-		plain := plainTree(data)
-		require.NotNil(t, plain, "%s: fastParse read what yaml.v3 refuses", f)
-		assert.Equal(t, shape(plain), shape(fast), f)
-	}
-	fast := []string{"configs/nvidia-master.yaml", "configs/amd-master.yaml", "configs/runners.yaml"}
-	for _, a := range []string{"inferencex-2026-02-09", "inferencex-2026-08-21"} {
-		if _, err := os.Stat(filepath.Join(testkit.RepoRoot(t), "..", "shared", "anchor", a)); err == nil {
-			for _, f := range []string{"nvidia-master.yaml", "amd-master.yaml", "runners.yaml"} {
-				fast = append(fast, filepath.Join("..", "shared", "anchor", a, f))
+	root := testkit.RepoRoot(t)
+	sets := map[string]func(t *testing.T) (dir string, patterns, fast []string){
+		"repository": func(t *testing.T) (string, []string, []string) {
+			return root, []string{"configs/*.yaml", "testdata/configs-2026-02/*.yaml", "generator/testdata/*/configs/*.yaml", "internal/workflowtest/testdata/*/*.yaml"},
+				[]string{"configs/nvidia-master.yaml", "configs/amd-master.yaml", "configs/runners.yaml"}
+		},
+		"reference": func(t *testing.T) (string, []string, []string) {
+			dir := testkit.Shared(t, "anchor")
+			var fast []string
+			for _, a := range []string{"inferencex-2026-02-09", "inferencex-2026-08-21"} {
+				for _, f := range []string{"nvidia-master.yaml", "amd-master.yaml", "runners.yaml"} {
+					fast = append(fast, filepath.Join(a, f))
+				}
 			}
-		}
+			return dir, []string{"*/*.yaml"}, fast
+		},
+		"conformance": func(t *testing.T) (string, []string, []string) {
+			return testkit.Shared(t, "conformance"), []string{"case*/*.yaml", "v2026-08/case*/*.yaml"}, nil
+		},
 	}
-	for _, f := range fast {
-		data, err := os.ReadFile(filepath.Join(testkit.RepoRoot(t), f))
-		require.NoError(t, err)
-		assert.NotNil(t, fastParse(data), "%s should take the fast path", f)
+	for name, set := range sets {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir, patterns, fast := set(t)
+			read := 0
+			for _, pattern := range patterns {
+				files, err := filepath.Glob(filepath.Join(dir, pattern))
+				require.NoError(t, err)
+				for _, f := range files {
+					data, err := os.ReadFile(f)
+					require.NoError(t, err)
+					got := fastParse(data)
+					if got == nil {
+						continue
+					}
+					read++
+					plain := plainTree(data)
+					require.NotNil(t, plain, "%s: fastParse read what yaml.v3 refuses", f)
+					assert.Equal(t, shape(plain), shape(got), f)
+				}
+			}
+			for _, f := range fast {
+				data, err := os.ReadFile(filepath.Join(dir, f))
+				require.NoError(t, err)
+				assert.NotNil(t, fastParse(data), "%s should take the fast path", f)
+			}
+			t.Logf("%d files read by fastParse", read)
+		})
 	}
-	t.Logf("%d files read by fastParse", read)
 }
 
 // Texts at the edges of what fastParse reads: it either gives yaml.v3's tree or gives up.

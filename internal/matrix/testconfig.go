@@ -8,10 +8,10 @@ import (
 	"github.com/inferbench/inferbench/internal/config"
 )
 
-// TestConfigOptions are the test-config options (spec §2.5).
+// TestConfigOptions are the test-config options (docs/generator.md#test-config-options).
 type TestConfigOptions struct {
-	Keys  []string // config keys, in output order; repeats are expanded again
-	Conc  []int64  // nil: keep all; else keep only these values (an intersection, Q-40)
+	Keys  []string // config keys, in output order; repeats are expanded again (2026-02)
+	Conc  []int64  // nil: keep all; else keep only these values (an intersection)
 	Evals EvalMode
 
 	// 2026-08 only: Keys may be glob patterns (* ? [...]) and each key is expanded once;
@@ -24,8 +24,8 @@ type TestConfigOptions struct {
 }
 
 // TestConfig expands the given config keys completely, with no seq-len, runner or node
-// filtering (spec §3.4), then applies eval marking over the rows of this call only.
-// The changelog calls it once per changelog entry (spec §6.5). With 2026-08 configs the
+// filtering, then applies eval marking over the rows of this call only. The changelog
+// calls it once per changelog entry (docs/generator.md#changelog). With 2026-08 configs the
 // keys may be patterns and the 2026-08 filters apply. r may be nil for 2026-02 configs.
 func TestConfig(m *config.Master, r *config.Runners, o TestConfigOptions) ([]Row, error) {
 	keys, err := resolveKeys(m, o.Keys)
@@ -192,7 +192,7 @@ func keepConc(concs, keep []int64) []int64 {
 }
 
 func appendTestEntry(rows []Row, e *config.Entry, sl config.SeqLen, s *config.Search, nodes []string, keep []int64) []Row {
-	concs := s.ConcList // nil when absent, null or empty (spec Q-12)
+	concs := s.ConcList // nil when absent, null or empty
 	if concs == nil {
 		concs = Series(s.ConcStart, s.ConcEnd, 2)
 	}
