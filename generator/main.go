@@ -2,6 +2,10 @@
 // drop-in for the reference's generate_sweep_configs.py: same subcommands, options,
 // exit statuses and output (spec generator.md), with positioned validation errors.
 //
+// It reads the files of both InferenceX generations, 2026-02 and 2026-08, recognised from
+// their contents, and behaves as that generation's reference does; migrate rewrites
+// 2026-02 files into the 2026-08 schema (docs/generator-generations.md).
+//
 // Additions to the reference, none of which changes its default behaviour:
 //
 //   - every problem of every input file is reported as "file:line:col: message" with a
