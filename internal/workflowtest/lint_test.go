@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
+	"github.com/inferbench/inferbench/internal/config"
 	"github.com/inferbench/inferbench/internal/execx"
 	"github.com/inferbench/inferbench/internal/testkit"
 )
@@ -132,13 +133,16 @@ func TestRunnerLabelsMatchRunnerTypes(t *testing.T) {
 		} `yaml:"self-hosted-runner"`
 	}
 	readYAML(t, filepath.Join(root, ".github", "actionlint.yaml"), &cfg)
-	var runners map[string]any
-	readYAML(t, filepath.Join(root, "configs", "runners.yaml"), &runners)
+	r, diags := config.LoadRunners(filepath.Join(root, "configs", "runners.yaml"))
+	require.False(t, diags.HasErrors(), "configs/runners.yaml: %v", diags)
+	runners := map[string]bool{}
+	for _, name := range r.Names() {
+		runners[name] = true
+	}
 	labels := map[string]bool{}
 	for _, l := range cfg.SelfHostedRunner.Labels {
 		labels[l] = true
-		_, ok := runners[l]
-		assert.True(t, ok, ".github/actionlint.yaml: label %q is not a runner type of configs/runners.yaml", l)
+		assert.True(t, runners[l], ".github/actionlint.yaml: label %q is not a runner type of configs/runners.yaml", l)
 	}
 	for r := range runners {
 		assert.True(t, labels[r], ".github/actionlint.yaml: runner type %q of configs/runners.yaml is not a self-hosted label", r)
