@@ -245,17 +245,14 @@ func (d *decoder) entry(f field) *Entry {
 	if fields == nil && resolve(f.val).Kind != yaml.MappingNode {
 		return nil
 	}
-	got := map[string]field{}
-	for _, x := range fields {
-		got[x.key] = x
-	}
+	got := fieldList(fields)
 	strs := []struct {
 		name string
 		dst  *string
 	}{{"image", &e.Image}, {"model", &e.Model}, {"model-prefix", &e.ModelPrefix}, {"precision", &e.Precision}, {"framework", &e.Framework}, {"runner", &e.Runner}}
 	var missing []string
 	for _, name := range d.schema.entryRequired {
-		if _, ok := got[name]; !ok {
+		if _, ok := got.get(name); !ok {
 			// An entry of the other generation gets one message, about that key.
 			if name == "scenarios" && hasKey(resolve(f.val), "seq-len-configs") || name == "seq-len-configs" && hasKey(resolve(f.val), "scenarios") {
 				continue
@@ -268,7 +265,7 @@ func (d *decoder) entry(f field) *Entry {
 			"missing required field(s) '%s'", strings.Join(missing, "', '"))
 	}
 	for _, s := range strs {
-		x, ok := got[s.name]
+		x, ok := got.get(s.name)
 		if !ok {
 			continue
 		}
@@ -278,15 +275,15 @@ func (d *decoder) entry(f field) *Entry {
 		}
 	}
 	multiKnown := false
-	if x, ok := got["multinode"]; ok {
+	if x, ok := got.get("multinode"); ok {
 		e.Multinode, multiKnown = d.boolean(x.val, "multinode")
 	}
-	if x, ok := got["disagg"]; ok && (d.gen == Gen2026_08 || !isNull(x.val)) {
+	if x, ok := got.get("disagg"); ok && (d.gen == Gen2026_08 || !isNull(x.val)) {
 		e.Disagg, _ = d.boolean(x.val, "disagg")
 	}
 	if d.gen == Gen2026_08 {
 		d.entry0208(e, got, multiKnown)
-	} else if x, ok := got["seq-len-configs"]; ok {
+	} else if x, ok := got.get("seq-len-configs"); ok {
 		e.SeqLens = d.seqLens(x, "seq-len-configs", e.Multinode, multiKnown)
 	}
 	if d.bad {
@@ -309,12 +306,9 @@ func (d *decoder) seqLens(f field, name string, multi, multiKnown bool) []SeqLen
 		path := index(name, i)
 		fields, _ := d.mapping(it, path, "seq-len config", seqLenFields)
 		sl := SeqLen{Pos: posOf(it)}
-		got := map[string]field{}
-		for _, x := range fields {
-			got[x.key] = x
-		}
+		got := fieldList(fields)
 		for _, name := range []string{"isl", "osl"} {
-			x, ok := got[name]
+			x, ok := got.get(name)
 			if !ok {
 				if it.Kind == yaml.MappingNode {
 					d.errf(it, path, fmt.Sprintf("add '%s: <tokens>', e.g. %s: 1024", name, name), "missing required field '%s'", name)
@@ -331,7 +325,7 @@ func (d *decoder) seqLens(f field, name string, multi, multiKnown bool) []SeqLen
 				sl.OSL = v
 			}
 		}
-		if x, ok := got["search-space"]; ok {
+		if x, ok := got.get("search-space"); ok {
 			sl.Search = d.searchSpace(x.val, join(path, "search-space"), multi, multiKnown)
 		} else if it.Kind == yaml.MappingNode {
 			d.errf(it, path, "add 'search-space:' with at least one parallelism layout", "missing required field 'search-space'")
@@ -383,26 +377,23 @@ func (d *decoder) search(n *yaml.Node, path string, multi bool) Search {
 	before := len(*d.diags)
 	fields, _ := d.mapping(n, path, what, allowed)
 	d.retargetUnknown(before, multi)
-	got := map[string]field{}
-	for _, x := range fields {
-		got[x.key] = x
-	}
+	got := fieldList(fields)
 	bad := len(*d.diags) > before
 	if multi {
 		s.Prefill = d.worker(got, n, path, "prefill")
 		s.Decode = d.worker(got, n, path, "decode")
-	} else if x, ok := got["tp"]; ok {
+	} else if x, ok := got.get("tp"); ok {
 		s.TP, _ = d.atLeast(x.val, join(path, "tp"), 1, "tensor parallelism is a GPU count: 1 or more")
 	} else if n.Kind == yaml.MappingNode {
 		d.errf(n, path, "add 'tp: <GPUs>' to the entry", "missing required field 'tp'")
 	}
-	if x, ok := got["ep"]; ok && !isNull(x.val) {
+	if x, ok := got.get("ep"); ok && !isNull(x.val) {
 		s.EP, _ = d.atLeast(x.val, join(path, "ep"), 1, "expert parallelism is a GPU count: 1 or more (leave it out for 1)")
 	}
-	if x, ok := got["dp-attn"]; ok && !isNull(x.val) {
+	if x, ok := got.get("dp-attn"); ok && !isNull(x.val) {
 		s.DPAttn, _ = d.boolean(x.val, join(path, "dp-attn"))
 	}
-	if x, ok := got["spec-decoding"]; ok {
+	if x, ok := got.get("spec-decoding"); ok {
 		s.Spec = d.spec(x.val, join(path, "spec-decoding"))
 	}
 	if d.gen == Gen2026_08 {
@@ -440,22 +431,22 @@ func (d *decoder) spec(n *yaml.Node, path string) string {
 
 // conc decodes conc-start, conc-end and conc-list; it reports field-level problems and
 // returns whether all of them were well-typed.
-func (d *decoder) conc(s *Search, got map[string]field, path string) bool {
+func (d *decoder) conc(s *Search, got fieldList, path string) bool {
 	path = strings.TrimSuffix(path, ".")
 	ok := true
 	var hasStart, hasEnd bool
-	if x, present := got["conc-start"]; present && !isNull(x.val) {
+	if x, present := got.get("conc-start"); present && !isNull(x.val) {
 		var good bool
 		s.ConcStart, good = d.atLeast(x.val, join(path, "conc-start"), 1, "concurrency is a number of requests in flight: 1 or more")
 		hasStart, ok = good, ok && good
 	}
-	if x, present := got["conc-end"]; present && !isNull(x.val) {
+	if x, present := got.get("conc-end"); present && !isNull(x.val) {
 		var good bool
 		s.ConcEnd, good = d.atLeast(x.val, join(path, "conc-end"), 1, "concurrency is a number of requests in flight: 1 or more")
 		hasEnd, ok = good, ok && good
 	}
 	s.HasRange = hasStart && hasEnd
-	if x, present := got["conc-list"]; present && !isNull(x.val) {
+	if x, present := got.get("conc-list"); present && !isNull(x.val) {
 		items, good := d.list(x.val, join(path, "conc-list"))
 		ok = ok && good
 		for i, it := range items {
@@ -476,17 +467,17 @@ func (d *decoder) conc(s *Search, got map[string]field, path string) bool {
 }
 
 // concRule applies the reference's either-a-list-or-a-range rule (spec §1.5).
-func (d *decoder) concRule(s *Search, got map[string]field, n *yaml.Node, path string) {
-	_, hasStart := got["conc-start"]
-	_, hasEnd := got["conc-end"]
-	listField, hasList := got["conc-list"]
+func (d *decoder) concRule(s *Search, got fieldList, n *yaml.Node, path string) {
+	_, hasStart := got.get("conc-start")
+	_, hasEnd := got.get("conc-end")
+	listField, hasList := got.get("conc-list")
 	switch {
 	case s.HasRange && len(s.ConcList) > 0:
 		d.errf(listField.keyNode, path, "delete either conc-list or conc-start/conc-end",
 			"Cannot specify both 'conc-list' list and 'conc-start'/'conc-end'. Use either a list or a range, not both.")
 	case s.HasRange:
 		if s.ConcStart > s.ConcEnd {
-			d.errf(got["conc-start"].val, path, "swap the two values, or make conc-end at least conc-start",
+			d.errf(got.of("conc-start").val, path, "swap the two values, or make conc-end at least conc-start",
 				"'conc-start' (%d) must be <= 'conc-end' (%d).", s.ConcStart, s.ConcEnd)
 		}
 	case len(s.ConcList) > 0:
@@ -506,8 +497,8 @@ func (d *decoder) concRule(s *Search, got map[string]field, n *yaml.Node, path s
 	}
 }
 
-func (d *decoder) worker(got map[string]field, parent *yaml.Node, path, role string) *Worker {
-	x, ok := got[role]
+func (d *decoder) worker(got fieldList, parent *yaml.Node, path, role string) *Worker {
+	x, ok := got.get(role)
 	if !ok {
 		if parent.Kind == yaml.MappingNode {
 			d.errf(parent, path, fmt.Sprintf("add a '%s:' block with num-worker, tp, ep and dp-attn", role), "missing required field '%s'", role)

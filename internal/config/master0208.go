@@ -24,11 +24,11 @@ var (
 // on one exact hardware fleet.
 const clusterPrefix = "cluster:"
 
-func (d *decoder) entry0208(e *Entry, got map[string]field, multiKnown bool) {
-	if x, ok := got["router"]; ok {
+func (d *decoder) entry0208(e *Entry, got fieldList, multiKnown bool) {
+	if x, ok := got.get("router"); ok {
 		e.Router = d.component(x.val, "router", true)
 	}
-	if x, ok := got["kv-p2p-transfer"]; ok {
+	if x, ok := got.get("kv-p2p-transfer"); ok {
 		switch {
 		case multiKnown && !e.Multinode:
 			d.errf(x.keyNode, "", "remove it; a KV transfer engine connects the workers of a multi-node entry",
@@ -37,11 +37,11 @@ func (d *decoder) entry0208(e *Entry, got map[string]field, multiKnown bool) {
 			e.KVP2PTransfer, _ = d.text(x.val, "kv-p2p-transfer")
 		}
 	}
-	if x, ok := got["disagg"]; ok && multiKnown && !e.Multinode && e.Disagg {
+	if x, ok := got.get("disagg"); ok && multiKnown && !e.Multinode && e.Disagg {
 		d.errf(x.val, "disagg", "disaggregated serving needs multinode: true; write disagg: false or leave it out",
 			"must be false for a single-node entry (multinode: false)")
 	}
-	x, ok := got["scenarios"]
+	x, ok := got.get("scenarios")
 	if !ok {
 		return
 	}
@@ -60,7 +60,7 @@ func (d *decoder) entry0208(e *Entry, got map[string]field, multiKnown bool) {
 		case "agentic-coding":
 			e.Agentic = d.agentics(f, "scenarios.agentic-coding", e.Multinode, multiKnown)
 			if len(f.val.Content) > 0 && e.Runner != "" && !strings.HasPrefix(e.Runner, clusterPrefix) {
-				d.errf(got["runner"].val, "runner", fmt.Sprintf("use a runner label '%s<name>' from the runner file", clusterPrefix),
+				d.errf(got.of("runner").val, "runner", fmt.Sprintf("use a runner label '%s<name>' from the runner file", clusterPrefix),
 					"Agentic master configs must use a '%s<name>' runner so every point runs on one exact hardware fleet.", clusterPrefix)
 			}
 		}
@@ -115,16 +115,16 @@ func (d *decoder) componentScope(e *Entry, at *yaml.Node) {
 }
 
 // search0208 decodes the 2026-08 fields of a fixed-seq-len search-space entry.
-func (d *decoder) search0208(s *Search, got map[string]field, path string, multi bool) {
+func (d *decoder) search0208(s *Search, got fieldList, path string, multi bool) {
 	for _, k := range []string{"pp", "dcp-size", "pcp-size"} {
-		if x, ok := got[k]; ok {
+		if x, ok := got.get(k); ok {
 			d.parallelism(x.val, join(path, k), k, &s.PP, &s.DCPSize, &s.PCPSize)
 		}
 	}
-	if x, ok := got["router"]; ok {
+	if x, ok := got.get("router"); ok {
 		s.Router = d.component(x.val, join(path, "router"), true)
 	}
-	if x, ok := got["kv-p2p-transfer"]; ok && !isNull(x.val) {
+	if x, ok := got.get("kv-p2p-transfer"); ok && !isNull(x.val) {
 		s.KVP2PTransfer, _ = d.text(x.val, join(path, "kv-p2p-transfer"))
 	}
 	if !multi {
@@ -133,19 +133,19 @@ func (d *decoder) search0208(s *Search, got map[string]field, path string, multi
 	d.hardwarePair(s, got, path)
 }
 
-func (d *decoder) divisible(tp, dcp int64, got map[string]field, path string) {
+func (d *decoder) divisible(tp, dcp int64, got fieldList, path string) {
 	if tp > 0 && dcp > 0 && tp%dcp != 0 {
-		d.errf(got["dcp-size"].val, path, "make tp a multiple of dcp-size",
+		d.errf(got.of("dcp-size").val, path, "make tp a multiple of dcp-size",
 			"'tp' (%d) must be divisible by 'dcp-size' (%d)", tp, dcp)
 	}
 }
 
-func (d *decoder) hardwarePair(s *Search, got map[string]field, path string) {
+func (d *decoder) hardwarePair(s *Search, got fieldList, path string) {
 	if s.Prefill == nil || s.Decode == nil {
 		return
 	}
 	if (s.Prefill.Hardware != "") != (s.Decode.Hardware != "") {
-		d.errf(got["prefill"].keyNode, path, "give both workers a hardware label, or neither",
+		d.errf(got.of("prefill").keyNode, path, "give both workers a hardware label, or neither",
 			"'hardware' must be specified for both 'prefill' and 'decode', or neither")
 	}
 }
@@ -212,14 +212,11 @@ func (d *decoder) agentics(f field, path string, multi, multiKnown bool) []Agent
 		p := index(path, i)
 		fields, _ := d.mapping(it, p, "agentic-coding scenario", []string{"search-space", "dram-utilization"})
 		a := Agentic{Pos: posOf(it)}
-		got := map[string]field{}
-		for _, x := range fields {
-			got[x.key] = x
-		}
-		if x, ok := got["dram-utilization"]; ok && !isNull(x.val) {
+		got := fieldList(fields)
+		if x, ok := got.get("dram-utilization"); ok && !isNull(x.val) {
 			a.DRAMUtilization = d.fraction(x.val, join(p, "dram-utilization"))
 		}
-		x, ok := got["search-space"]
+		x, ok := got.get("search-space")
 		if !ok {
 			if it.Kind == yaml.MappingNode {
 				d.errf(it, p, "add 'search-space:' with at least one entry", "missing required field 'search-space'")
@@ -238,7 +235,7 @@ func (d *decoder) agentics(f field, path string, multi, multiKnown bool) []Agent
 			dram = dram || s.KVOffloading == "dram"
 			a.Search = append(a.Search, s)
 		}
-		if _, given := got["dram-utilization"]; dram && !given {
+		if _, given := got.get("dram-utilization"); dram && !given {
 			d.errf(it, p, "add 'dram-utilization: <fraction>' (e.g. 0.9): the DRAM offload budget is that share of the runner's CPU DRAM",
 				"kv-offloading='dram' requires dram-utilization with runner hardware metadata")
 		}
@@ -253,11 +250,8 @@ func (d *decoder) agenticSearch(n *yaml.Node, path string, multi, multiKnown boo
 	s := Search{Pos: posOf(n), EP: 1, Spec: "none", PP: 1, DCPSize: 1, PCPSize: 1}
 	before := len(*d.diags)
 	fields, _ := d.mapping(n, path, "agentic-coding search-space entry", agenticFields)
-	got := map[string]field{}
-	for _, x := range fields {
-		got[x.key] = x
-	}
-	given := func(k string) bool { x, ok := got[k]; return ok && !isNull(x.val) }
+	got := fieldList(fields)
+	given := func(k string) bool { x, ok := got.get(k); return ok && !isNull(x.val) }
 	hasTP, hasP, hasD := given("tp"), given("prefill"), given("decode")
 	valid := hasP && hasD
 	if hasTP {
@@ -273,10 +267,10 @@ func (d *decoder) agenticSearch(n *yaml.Node, path string, multi, multiKnown boo
 		return s
 	case multiKnown && isMulti != multi:
 		if multi {
-			d.errf(got["tp"].keyNode, path, "describe the deployment with prefill and decode blocks, as the config is multinode: true",
+			d.errf(got.of("tp").keyNode, path, "describe the deployment with prefill and decode blocks, as the config is multinode: true",
 				"a multi-node config's agentic search-space entries need prefill and decode workers, not tp")
 		} else {
-			d.errf(got["prefill"].keyNode, path, "prefill/decode blocks need 'multinode: true' on the config entry; write tp for a single-node one",
+			d.errf(got.of("prefill").keyNode, path, "prefill/decode blocks need 'multinode: true' on the config entry; write tp for a single-node one",
 				"a single-node config's agentic search-space entries need tp, not prefill and decode workers")
 		}
 		return s
@@ -286,7 +280,7 @@ func (d *decoder) agenticSearch(n *yaml.Node, path string, multi, multiKnown boo
 		s.Decode = d.worker(got, n, path, "decode")
 		var explicit []string
 		for _, k := range []string{"pp", "dcp-size", "pcp-size"} {
-			if _, ok := got[k]; ok {
+			if _, ok := got.get(k); ok {
 				explicit = append(explicit, "'"+k+"'")
 			}
 		}
@@ -296,27 +290,27 @@ func (d *decoder) agenticSearch(n *yaml.Node, path string, multi, multiKnown boo
 		}
 		d.hardwarePair(&s, got, path)
 	} else {
-		s.TP, _ = d.atLeast(got["tp"].val, join(path, "tp"), 1, "tensor parallelism is a GPU count: 1 or more")
+		s.TP, _ = d.atLeast(got.of("tp").val, join(path, "tp"), 1, "tensor parallelism is a GPU count: 1 or more")
 		for _, k := range []string{"pp", "dcp-size", "pcp-size"} {
-			if x, ok := got[k]; ok {
+			if x, ok := got.get(k); ok {
 				d.parallelism(x.val, join(path, k), k, &s.PP, &s.DCPSize, &s.PCPSize)
 			}
 		}
 		d.divisible(s.TP, s.DCPSize, got, path)
 	}
-	if x, ok := got["ep"]; ok && !isNull(x.val) {
+	if x, ok := got.get("ep"); ok && !isNull(x.val) {
 		s.EP, _ = d.atLeast(x.val, join(path, "ep"), 1, "expert parallelism is a GPU count: 1 or more (leave it out for 1)")
 	}
-	if x, ok := got["dp-attn"]; ok && !isNull(x.val) {
+	if x, ok := got.get("dp-attn"); ok && !isNull(x.val) {
 		s.DPAttn, _ = d.boolean(x.val, join(path, "dp-attn"))
 	}
-	if x, ok := got["spec-decoding"]; ok {
+	if x, ok := got.get("spec-decoding"); ok {
 		s.Spec = d.spec(x.val, join(path, "spec-decoding"))
 	}
-	if x, ok := got["router"]; ok {
+	if x, ok := got.get("router"); ok {
 		s.Router = d.component(x.val, join(path, "router"), true)
 	}
-	if x, ok := got["kv-p2p-transfer"]; ok && !isNull(x.val) {
+	if x, ok := got.get("kv-p2p-transfer"); ok && !isNull(x.val) {
 		s.KVP2PTransfer, _ = d.text(x.val, join(path, "kv-p2p-transfer"))
 	}
 	d.kvOffload(&s, got, n, path, isMulti)
@@ -328,8 +322,8 @@ func (d *decoder) agenticSearch(n *yaml.Node, path string, multi, multiKnown boo
 	return s
 }
 
-func (d *decoder) kvOffload(s *Search, got map[string]field, n *yaml.Node, path string, multi bool) {
-	if x, ok := got["kv-offloading"]; ok && !isNull(x.val) {
+func (d *decoder) kvOffload(s *Search, got fieldList, n *yaml.Node, path string, multi bool) {
+	if x, ok := got.get("kv-offloading"); ok && !isNull(x.val) {
 		if x.val.Kind == yaml.ScalarNode && x.val.ShortTag() == "!!str" && contains(kvOffloadValues, x.val.Value) {
 			s.KVOffloading = x.val.Value
 		} else {
@@ -337,18 +331,18 @@ func (d *decoder) kvOffload(s *Search, got map[string]field, n *yaml.Node, path 
 			return
 		}
 	}
-	if x, ok := got["kv-offload-backend"]; ok {
+	if x, ok := got.get("kv-offload-backend"); ok {
 		s.KVOffloadBackend = d.component(x.val, join(path, "kv-offload-backend"), false)
 	}
 	switch {
 	case s.KVOffloading == "" && s.KVOffloadBackend != nil:
-		d.errf(got["kv-offload-backend"].keyNode, path, "add 'kv-offloading: dram', or remove the backend",
+		d.errf(got.of("kv-offload-backend").keyNode, path, "add 'kv-offloading: dram', or remove the backend",
 			"kv-offload-backend requires kv-offloading")
 	case s.KVOffloading == "none" && s.KVOffloadBackend != nil:
-		d.errf(got["kv-offload-backend"].keyNode, path, "remove the backend, or offload (kv-offloading: dram)",
+		d.errf(got.of("kv-offload-backend").keyNode, path, "remove the backend, or offload (kv-offloading: dram)",
 			"kv-offload-backend can only be set when kv-offloading is not 'none'")
 	case s.KVOffloading != "" && s.KVOffloading != "none" && s.KVOffloadBackend == nil:
-		d.errf(got["kv-offloading"].val, path, "add 'kv-offload-backend: {name: <backend>}'",
+		d.errf(got.of("kv-offloading").val, path, "add 'kv-offload-backend: {name: <backend>}'",
 			"kv-offload-backend is required when kv-offloading is '%s'", s.KVOffloading)
 	case s.KVOffloading == "" && !multi:
 		d.errf(n, path, "add 'kv-offloading: none' or 'kv-offloading: dram'",
@@ -386,12 +380,9 @@ func (d *decoder) fraction(n *yaml.Node, path string) *big.Rat {
 func (d *decoder) runners0208(root *yaml.Node) ([]RunnerType, []Hardware) {
 	d.prefix = "Runner config failed validation: "
 	fields, _ := d.mapping(root, "", "runner config", []string{"labels", "hardware"})
-	got := map[string]field{}
-	for _, f := range fields {
-		got[f.key] = f
-	}
+	got := fieldList(fields)
 	var types []RunnerType
-	if x, ok := got["labels"]; !ok || resolve(x.val).Kind != yaml.MappingNode {
+	if x, ok := got.get("labels"); !ok || resolve(x.val).Kind != yaml.MappingNode {
 		at := root
 		if ok {
 			at = x.val
@@ -410,7 +401,7 @@ func (d *decoder) runners0208(root *yaml.Node) ([]RunnerType, []Hardware) {
 	}
 	d.prefix = "Runner config failed validation: "
 	var hw []Hardware
-	if x, ok := got["hardware"]; ok {
+	if x, ok := got.get("hardware"); ok {
 		hf, _ := d.mapping(x.val, "hardware", "hardware", nil)
 		d.groups = true
 		for _, f := range hf {

@@ -164,6 +164,24 @@ type field struct {
 	rawValue *yaml.Node
 }
 
+// fieldList is a mapping's fields; mappings have few keys, so a scan beats a map.
+type fieldList []field
+
+func (l fieldList) get(key string) (field, bool) {
+	for _, f := range l {
+		if f.key == key {
+			return f, true
+		}
+	}
+	return field{}, false
+}
+
+// of returns the field of key, or the zero field.
+func (l fieldList) of(key string) field {
+	f, _ := l.get(key)
+	return f
+}
+
 // mapping checks that n is a mapping with string keys, reports duplicate and unknown
 // keys, and returns the known fields in document order.
 func (d *decoder) mapping(n *yaml.Node, path, what string, allowed []string) ([]field, bool) {
@@ -173,7 +191,22 @@ func (d *decoder) mapping(n *yaml.Node, path, what string, allowed []string) ([]
 		return nil, false
 	}
 	fields := make([]field, 0, len(n.Content)/2)
-	seen := make(map[string]*yaml.Node, len(n.Content)/2)
+	// Small mappings (all but the top levels) find repeated keys by a scan.
+	var seen map[string]*yaml.Node
+	if len(n.Content) > 64 {
+		seen = make(map[string]*yaml.Node, len(n.Content)/2)
+	}
+	firstOf := func(k string, upTo int) *yaml.Node {
+		if seen != nil {
+			return seen[k]
+		}
+		for j := 0; j < upTo; j += 2 {
+			if c := resolve(n.Content[j]); c.Kind == yaml.ScalarNode && c.Value == k && c.ShortTag() == "!!str" {
+				return c
+			}
+		}
+		return nil
+	}
 	ok := true
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := resolve(n.Content[i]), n.Content[i+1]
@@ -187,13 +220,15 @@ func (d *decoder) mapping(n *yaml.Node, path, what string, allowed []string) ([]
 			ok = false
 			continue
 		}
-		if first, dup := seen[k.Value]; dup {
+		if first := firstOf(k.Value, i); first != nil {
 			d.errf(k, join(path, k.Value), "remove one of the two; YAML would silently keep only the last",
 				"duplicate key '%s' (first at line %d)", k.Value, first.Line)
 			ok = false
 			continue
 		}
-		seen[k.Value] = k
+		if seen != nil {
+			seen[k.Value] = k
+		}
 		if allowed != nil && !contains(allowed, k.Value) {
 			d.errf(k, path, unknownHint(k.Value, allowed), "unknown field '%s' in %s", k.Value, what)
 			ok = false

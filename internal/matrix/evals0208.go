@@ -94,6 +94,7 @@ func markEvals0208(rows []Row, agentic bool) {
 	var mnOrder []string
 	ag := map[agKey][]pick{}
 	var agOrder []agKey
+	canon := map[any]string{}
 	for i := range rows {
 		r := &rows[i]
 		switch {
@@ -119,7 +120,7 @@ func markEvals0208(rows []Row, agentic bool) {
 			if c == 0 {
 				continue
 			}
-			k := parallelismKey(r)
+			k := parallelismKey(r, canon)
 			if _, ok := mn[k]; !ok {
 				mnOrder = append(mnOrder, k)
 			}
@@ -159,12 +160,13 @@ func markEvals0208(rows []Row, agentic bool) {
 func markAllEvals0208(rows []Row) []Row {
 	out := make([]Row, 0, len(rows))
 	merged := map[string]int{}
+	canon := map[any]string{}
 	for _, r := range rows {
 		switch {
 		case r.Scenario == AgenticCoding && r.Kind == SingleNode:
 			r.RunEval = true
 		case r.Scenario == AgenticCoding || (r.Kind == MultiNode && is8k1k(&r)):
-			k := parallelismKey(&r)
+			k := parallelismKey(&r, canon)
 			if j, ok := merged[k]; ok {
 				m := &out[j]
 				m.ConcList = sortedUnique(append(slices.Clone(m.ConcList), r.ConcList...))
@@ -196,8 +198,9 @@ func sortedUnique(v []int64) []int64 {
 
 // parallelismKey identifies a multi-node row's deployment: every field except the
 // concurrency, the eval fields and exp-name (which an agentic row derives from its
-// concurrency). Nested mappings compare by content, whatever their key order.
-func parallelismKey(r *Row) string {
+// concurrency). Nested mappings compare by content, whatever their key order; rows of
+// one search-space entry share them, so their canonical forms are made once (canon).
+func parallelismKey(r *Row, canon map[any]string) string {
 	b := make([]byte, 0, 256)
 	for _, s := range []string{r.Image, r.Model, r.ModelPrefix, r.Precision, r.Framework, r.Runner, r.Spec, r.KVOffloading, r.KVP2PTransfer} {
 		b = appendString(b, s)
@@ -206,10 +209,19 @@ func parallelismKey(r *Row) string {
 		b = strconv.AppendInt(append(b, ','), v, 10)
 	}
 	b = strconv.AppendBool(append(b, ','), r.Disagg)
-	b = appendCanonicalWorker(b, r.Prefill)
-	b = appendCanonicalWorker(b, r.Decode)
-	b = appendCanonicalComponent(b, r.Router)
-	return string(appendCanonicalComponent(b, r.KVOffloadBackend))
+	for _, w := range []*config.Worker{r.Prefill, r.Decode} {
+		if _, ok := canon[w]; !ok {
+			canon[w] = string(appendCanonicalWorker(nil, w))
+		}
+		b = append(b, canon[w]...)
+	}
+	for _, c := range []*config.Component{r.Router, r.KVOffloadBackend} {
+		if _, ok := canon[c]; !ok {
+			canon[c] = string(appendCanonicalComponent(nil, c))
+		}
+		b = append(b, canon[c]...)
+	}
+	return string(b)
 }
 
 func appendCanonicalWorker(b []byte, w *config.Worker) []byte {
