@@ -21,9 +21,12 @@ import (
 // by rules not mirrored here, or anything malformed) it gives up and returns nil, and the
 // caller parses with yaml.v3, which then also reports any syntax error. A test compares
 // the two trees on the reference's and our configs and on generated inputs.
-func fastParse(data []byte) *yaml.Node {
+func fastParse(data []byte) *yaml.Node { return fastParseAt(data, 0) }
+
+// fastParseAt is fastParse of text that starts after line offset of its file.
+func fastParseAt(data []byte, offset int) *yaml.Node {
 	p := &fastParser{}
-	if !p.split(data) || len(p.lines) == 0 {
+	if !p.split(data, offset) || len(p.lines) == 0 {
 		return nil
 	}
 	root, ok := p.block(p.lines[0].indent)
@@ -68,12 +71,12 @@ type fastParser struct {
 	slab  []yaml.Node
 }
 
-func (p *fastParser) split(data []byte) bool {
+func (p *fastParser) split(data []byte, offset int) bool {
 	if !printable(data) {
 		return false
 	}
 	p.lines = make([]fastLine, 0, bytes.Count(data, []byte{'\n'})+1)
-	num := 0
+	num := offset
 	for len(data) > 0 {
 		num++
 		end := bytes.IndexByte(data, '\n')

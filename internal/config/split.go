@@ -32,6 +32,9 @@ import (
 const minSplitBytes = 64 << 10
 
 func parseMapping(file string, data []byte, diags *diag.List) (*yaml.Node, bool) {
+	if root := parsePieces(data, fastParseAt); root != nil {
+		return root, true
+	}
 	if root := fastParse(data); root != nil {
 		return root, true
 	}
@@ -176,8 +179,27 @@ func quoteEndLine(data []byte, starts []int, line, col int, double bool) int {
 	return -1
 }
 
-// parseSplit parses a master config in pieces, or returns nil.
+// parseSplit parses a master config in pieces with yaml.v3, or returns nil.
 func parseSplit(data []byte) *yaml.Node {
+	return parsePieces(data, func(piece []byte, offset int) *yaml.Node {
+		var doc yaml.Node
+		if err := yaml.Unmarshal(piece, &doc); err != nil || len(doc.Content) != 1 {
+			return nil
+		}
+		root := doc.Content[0]
+		if hasAlias(root) {
+			return nil
+		}
+		shift(root, offset)
+		return root
+	})
+}
+
+// parsePieces cuts a large master config at its entries into one contiguous piece per
+// processor, parses the pieces concurrently with parse (given a piece and the number of
+// lines before it) and joins their roots; nil when the file is small, cannot be cut, or
+// a piece is not a block mapping of exactly its entries.
+func parsePieces(data []byte, parse func(piece []byte, offset int) *yaml.Node) *yaml.Node {
 	workers := runtime.GOMAXPROCS(0)
 	if len(data) < minSplitBytes || workers < 2 {
 		return nil
@@ -186,7 +208,6 @@ func parseSplit(data []byte) *yaml.Node {
 	if !ok || len(starts) < 2 {
 		return nil
 	}
-	// Contiguous pieces of about equal size, one per processor, each cut at an entry.
 	var cuts []int // indexes into starts where a piece begins
 	for i, next := 0, 0; i < len(starts); i++ {
 		if starts[i].offset >= next {
@@ -203,7 +224,10 @@ func parseSplit(data []byte) *yaml.Node {
 				last = cuts[p+1]
 				end = starts[last].offset
 			}
-			roots[p] = parsePiece(data[first.offset:end], first.line-1, last-cuts[p])
+			r := parse(data[first.offset:end], first.line-1)
+			if r != nil && r.Kind == yaml.MappingNode && r.Style&yaml.FlowStyle == 0 && len(r.Content) == 2*(last-cuts[p]) {
+				roots[p] = r
+			}
 		})
 	}
 	wg.Wait()
@@ -250,21 +274,6 @@ func entryLines(data []byte) ([]lineStart, bool) {
 		starts[0] = lineStart{0, 1}
 	}
 	return starts, true
-}
-
-// parsePiece parses the text of n entries, which must be a block mapping of exactly n
-// keys without aliases, and moves its lines by offset. It returns nil otherwise.
-func parsePiece(text []byte, offset, n int) *yaml.Node {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(text, &doc); err != nil || len(doc.Content) != 1 {
-		return nil
-	}
-	root := doc.Content[0]
-	if root.Kind != yaml.MappingNode || root.Style&yaml.FlowStyle != 0 || len(root.Content) != 2*n || hasAlias(root) {
-		return nil
-	}
-	shift(root, offset)
-	return root
 }
 
 func shift(n *yaml.Node, by int) {
