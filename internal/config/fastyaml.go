@@ -440,7 +440,7 @@ func (p *fastParser) doubleQuoted(l *fastLine, off int) (*yaml.Node, int, bool) 
 			}
 			i++
 			switch t[i] {
-			case '"', '\\', '/':
+			case '"', '\\':
 				b = append(b, t[i])
 			case 'n':
 				b = append(b, '\n')
