@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bytes"
 	"regexp"
 	"strconv"
 	"strings"
@@ -59,7 +58,7 @@ func printable(data []byte) bool {
 
 // fastLine is a line with content (not blank, not only a comment).
 type fastLine struct {
-	text   []byte // without the newline
+	text   string // without the newline; a slice of the file's one string, so values share it
 	num    int    // 1-based
 	indent int    // leading spaces
 	ascii  bool
@@ -71,15 +70,16 @@ type fastParser struct {
 	slab  []yaml.Node
 }
 
-func (p *fastParser) split(data []byte, offset int) bool {
-	if !printable(data) {
+func (p *fastParser) split(raw []byte, offset int) bool {
+	if !printable(raw) {
 		return false
 	}
-	p.lines = make([]fastLine, 0, bytes.Count(data, []byte{'\n'})+1)
+	data := string(raw)
+	p.lines = make([]fastLine, 0, strings.Count(data, "\n")+1)
 	num := offset
 	for len(data) > 0 {
 		num++
-		end := bytes.IndexByte(data, '\n')
+		end := strings.IndexByte(data, '\n')
 		if end < 0 {
 			end = len(data)
 		}
@@ -87,7 +87,7 @@ func (p *fastParser) split(data []byte, offset int) bool {
 		if end < len(data) {
 			data = data[end+1:]
 		} else {
-			data = nil
+			data = ""
 		}
 		indent := 0
 		for indent < len(t) && t[indent] == ' ' {
@@ -98,17 +98,17 @@ func (p *fastParser) split(data []byte, offset int) bool {
 		}
 		switch t[0] {
 		case '%', '-':
-			if bytes.HasPrefix(t, []byte("---")) || t[0] == '%' {
+			if strings.HasPrefix(t, "---") || t[0] == '%' {
 				return false // directives and document markers
 			}
 		case '.':
-			if bytes.HasPrefix(t, []byte("...")) {
+			if strings.HasPrefix(t, "...") {
 				return false
 			}
 		}
 		ascii := true
-		for _, c := range t {
-			if c >= utf8.RuneSelf {
+		for i := 0; i < len(t); i++ {
+			if t[i] >= utf8.RuneSelf {
 				ascii = false
 				break
 			}
@@ -123,7 +123,7 @@ func (l *fastLine) col(off int) int {
 	if l.ascii {
 		return off + 1
 	}
-	return utf8.RuneCount(l.text[:off]) + 1
+	return utf8.RuneCountInString(l.text[:off]) + 1
 }
 
 // node allocates nodes in blocks: a config has tens of thousands of them.
@@ -149,7 +149,7 @@ func (p *fastParser) block(n int) (*yaml.Node, bool) {
 	return p.mapping(n, n)
 }
 
-func isDash(t []byte, at int) bool {
+func isDash(t string, at int) bool {
 	return at < len(t) && t[at] == '-' && (at+1 == len(t) || t[at+1] == ' ')
 }
 
@@ -221,7 +221,7 @@ func (p *fastParser) key(l *fastLine, off int) (*yaml.Node, int, int, bool) {
 	if end == len(t) || end-off > 1000 {
 		return nil, 0, 0, false // YAML limits simple keys to 1024 characters
 	}
-	text := strings.TrimRight(string(t[off:end]), " ")
+	text := strings.TrimRight(t[off:end], " ")
 	k, ok := p.plainScalar(l, off, text, false)
 	if !ok {
 		return nil, 0, 0, false
@@ -231,7 +231,7 @@ func (p *fastParser) key(l *fastLine, off int) (*yaml.Node, int, int, bool) {
 
 // skipBlanksAndComment returns the offset of the next content on the line, or its end
 // when only blanks and a comment follow.
-func skipBlanksAndComment(t []byte, off int) int {
+func skipBlanksAndComment(t string, off int) int {
 	for off < len(t) && t[off] == ' ' {
 		off++
 	}
@@ -285,7 +285,7 @@ func (p *fastParser) sequence(n int) (*yaml.Node, bool) {
 }
 
 // startsWithKey reports whether a plain "key:" starts at off.
-func startsWithKey(t []byte, off int) bool {
+func startsWithKey(t string, off int) bool {
 	if off >= len(t) || strings.IndexByte("\"'{[", t[off]) >= 0 {
 		return false
 	}
@@ -348,7 +348,7 @@ func (p *fastParser) value(l *fastLine, off int, flow bool) (*yaml.Node, int, bo
 	if !flow && end < len(t) && t[end] == ':' {
 		return nil, 0, false // "a: b: c"
 	}
-	text := strings.TrimRight(string(t[off:end]), " ")
+	text := strings.TrimRight(t[off:end], " ")
 	if text == "" || text == "-" {
 		return nil, 0, false
 	}
@@ -428,7 +428,7 @@ func (p *fastParser) doubleQuoted(l *fastLine, off int) (*yaml.Node, int, bool) 
 			n := p.node(l, yaml.ScalarNode, "!!str", off)
 			n.Style, n.Value = yaml.DoubleQuotedStyle, string(b)
 			if b == nil {
-				n.Value = string(t[off+1 : i])
+				n.Value = t[off+1 : i]
 			}
 			return n, i + 1, true
 		case '\\':
@@ -479,7 +479,7 @@ func (p *fastParser) singleQuoted(l *fastLine, off int) (*yaml.Node, int, bool) 
 		n := p.node(l, yaml.ScalarNode, "!!str", off)
 		n.Style, n.Value = yaml.SingleQuotedStyle, string(b)
 		if b == nil {
-			n.Value = string(t[off+1 : i])
+			n.Value = t[off+1 : i]
 		}
 		return n, i + 1, true
 	}

@@ -93,7 +93,7 @@ func TestParallelismKeyIgnoresKeyOrder(t *testing.T) {
 	b := a
 	b.Prefill = &config.Worker{Keys: []string{"ep", "tp"}, TP: 4, EP: 4, PP: 1, DCPSize: 1, PCPSize: 1}
 	b.ConcList = []int64{32}
-	assert.Equal(t, parallelismKey(&a, map[any]string{}), parallelismKey(&b, map[any]string{}))
+	assert.Equal(t, parallelismKey(&a, newCanonical()), parallelismKey(&b, newCanonical()))
 	b.Prefill.TP = 2
-	assert.NotEqual(t, parallelismKey(&a, map[any]string{}), parallelismKey(&b, map[any]string{}))
+	assert.NotEqual(t, parallelismKey(&a, newCanonical()), parallelismKey(&b, newCanonical()))
 }

@@ -2,7 +2,6 @@ package matrix
 
 import (
 	"slices"
-	"strconv"
 
 	"github.com/inferbench/inferbench/internal/config"
 )
@@ -87,14 +86,14 @@ func markEvals0208(rows []Row, agentic bool) {
 	}
 	type agKey struct{ model, runner, framework, precision string }
 	marked := make([]bool, len(rows))
-	evalConc := map[int]int64{}
+	evalConc := make([]int64, len(rows))
 	sn := map[snKey][]int{}
 	var snOrder []snKey
-	mn := map[string][]pick{}
-	var mnOrder []string
+	mn := map[topology][]pick{}
+	var mnOrder []topology
 	ag := map[agKey][]pick{}
 	var agOrder []agKey
-	canon := map[any]string{}
+	canon := newCanonical()
 	for i := range rows {
 		r := &rows[i]
 		switch {
@@ -151,16 +150,16 @@ func markEvals0208(rows []Row, agentic bool) {
 	}
 	for i := range rows {
 		rows[i].RunEval, rows[i].NoRunEval = marked[i], false
-		if c, ok := evalConc[i]; ok {
-			rows[i].EvalConc = c
+		if evalConc[i] != 0 {
+			rows[i].EvalConc = evalConc[i]
 		}
 	}
 }
 
 func markAllEvals0208(rows []Row) []Row {
 	out := make([]Row, 0, len(rows))
-	merged := map[string]int{}
-	canon := map[any]string{}
+	merged := map[topology]int{}
+	canon := newCanonical()
 	for _, r := range rows {
 		switch {
 		case r.Scenario == AgenticCoding && r.Kind == SingleNode:
@@ -196,32 +195,54 @@ func sortedUnique(v []int64) []int64 {
 	return slices.Compact(v)
 }
 
-// parallelismKey identifies a multi-node row's deployment: every field except the
-// concurrency, the eval fields and exp-name (which an agentic row derives from its
-// concurrency). Nested mappings compare by content, whatever their key order; rows of
-// one search-space entry share them, so their canonical forms are made once (canon).
-func parallelismKey(r *Row, canon map[any]string) string {
-	b := make([]byte, 0, 256)
-	for _, s := range []string{r.Image, r.Model, r.ModelPrefix, r.Precision, r.Framework, r.Runner, r.Spec, r.KVOffloading, r.KVP2PTransfer} {
-		b = appendString(b, s)
+// topology identifies a multi-node row's deployment: every field except the concurrency,
+// the eval fields and exp-name (which an agentic row derives from its concurrency).
+// Nested mappings compare by content, whatever their key order: by their canonical forms.
+type topology struct {
+	image, model, prefix, precision, framework, runner, spec, kvOffloading, kvP2P string
+	scenario                                                                      Scenario
+	isl, osl, maxModelLen, dramGB, duration                                       int64
+	disagg                                                                        bool
+	prefill, decode, router, backend                                              string
+}
+
+// canonical caches the canonical forms of worker blocks and components: the rows of one
+// search-space entry share them.
+type canonical struct {
+	workers    map[*config.Worker]string
+	components map[*config.Component]string
+}
+
+func newCanonical() *canonical {
+	return &canonical{workers: map[*config.Worker]string{}, components: map[*config.Component]string{}}
+}
+
+func (c *canonical) worker(w *config.Worker) string {
+	s, ok := c.workers[w]
+	if !ok {
+		s = string(appendCanonicalWorker(nil, w))
+		c.workers[w] = s
 	}
-	for _, v := range []int64{int64(r.Scenario), r.ISL, r.OSL, r.MaxModelLen, r.TotalCPUDRAMGB, r.Duration} {
-		b = strconv.AppendInt(append(b, ','), v, 10)
+	return s
+}
+
+func (c *canonical) component(x *config.Component) string {
+	s, ok := c.components[x]
+	if !ok {
+		s = string(appendCanonicalComponent(nil, x))
+		c.components[x] = s
 	}
-	b = strconv.AppendBool(append(b, ','), r.Disagg)
-	for _, w := range []*config.Worker{r.Prefill, r.Decode} {
-		if _, ok := canon[w]; !ok {
-			canon[w] = string(appendCanonicalWorker(nil, w))
-		}
-		b = append(b, canon[w]...)
+	return s
+}
+
+func parallelismKey(r *Row, c *canonical) topology {
+	return topology{
+		image: r.Image, model: r.Model, prefix: r.ModelPrefix, precision: r.Precision, framework: r.Framework,
+		runner: r.Runner, spec: r.Spec, kvOffloading: r.KVOffloading, kvP2P: r.KVP2PTransfer,
+		scenario: r.Scenario, isl: r.ISL, osl: r.OSL, maxModelLen: r.MaxModelLen, dramGB: r.TotalCPUDRAMGB, duration: r.Duration,
+		disagg:  r.Disagg,
+		prefill: c.worker(r.Prefill), decode: c.worker(r.Decode), router: c.component(r.Router), backend: c.component(r.KVOffloadBackend),
 	}
-	for _, c := range []*config.Component{r.Router, r.KVOffloadBackend} {
-		if _, ok := canon[c]; !ok {
-			canon[c] = string(appendCanonicalComponent(nil, c))
-		}
-		b = append(b, canon[c]...)
-	}
-	return string(b)
 }
 
 func appendCanonicalWorker(b []byte, w *config.Worker) []byte {
