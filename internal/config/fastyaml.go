@@ -2,6 +2,7 @@ package config
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,7 +26,7 @@ func fastParse(data []byte) *yaml.Node { return fastParseAt(data, 0) }
 // fastParseAt is fastParse of text that starts after line offset of its file.
 func fastParseAt(data []byte, offset int) *yaml.Node {
 	p := &fastParser{}
-	if !p.split(data, offset) || len(p.lines) == 0 {
+	if !p.split(string(data), offset) || len(p.lines) == 0 {
 		return nil
 	}
 	root, ok := p.block(p.lines[0].indent)
@@ -37,7 +38,7 @@ func fastParseAt(data []byte, offset int) *yaml.Node {
 
 // printable reports whether data is valid UTF-8 of the characters YAML allows, without
 // tabs, carriage returns or a byte order mark (which fastParse leaves to yaml.v3).
-func printable(data []byte) bool {
+func printable(data string) bool {
 	for i := 0; i < len(data); {
 		c := data[i]
 		if c < utf8.RuneSelf {
@@ -47,7 +48,7 @@ func printable(data []byte) bool {
 			i++
 			continue
 		}
-		r, size := utf8.DecodeRune(data[i:])
+		r, size := utf8.DecodeRuneInString(data[i:])
 		if r == utf8.RuneError || r == 0xFEFF || r < 0xA0 && r != 0x85 || r > 0xD7FF && r < 0xE000 || r > 0xFFFD && r < 0x10000 {
 			return false
 		}
@@ -68,14 +69,21 @@ type fastParser struct {
 	lines []fastLine
 	i     int // next line to read
 	slab  []yaml.Node
+	// With reuse set, the blocks of nodes are kept and handed out again after recycle:
+	// a config read entry by entry then needs the memory of its largest entry, not of
+	// the whole file, and the process touches (and faults in) that much less memory.
+	reuse bool
+	slabs [][]yaml.Node
+	used  int // blocks of slabs handed out since the last recycle
 }
 
-func (p *fastParser) split(raw []byte, offset int) bool {
-	if !printable(raw) {
+// split reads data, which starts after line offset of its file, into p.lines (reusing
+// their memory) and makes the next line the first.
+func (p *fastParser) split(data string, offset int) bool {
+	if !printable(data) {
 		return false
 	}
-	data := string(raw)
-	p.lines = make([]fastLine, 0, strings.Count(data, "\n")+1)
+	p.lines, p.i = slices.Grow(p.lines[:0], strings.Count(data, "\n")+1), 0
 	num := offset
 	for len(data) > 0 {
 		num++
@@ -126,16 +134,32 @@ func (l *fastLine) col(off int) int {
 	return utf8.RuneCountInString(l.text[:off]) + 1
 }
 
-// node allocates nodes in blocks: a config has tens of thousands of them.
+// node allocates nodes in blocks: a config has tens of thousands of them. A recycled
+// node keeps the array behind its Content for the next collection it becomes.
 func (p *fastParser) node(l *fastLine, kind yaml.Kind, tag string, off int) *yaml.Node {
 	if len(p.slab) == 0 {
-		p.slab = make([]yaml.Node, 512)
+		p.slab = p.newSlab()
 	}
 	n := &p.slab[0]
 	p.slab = p.slab[1:]
 	n.Kind, n.Tag, n.Line, n.Column = kind, tag, l.num, l.col(off)
+	n.Style, n.Value, n.Content = 0, "", n.Content[:0]
 	return n
 }
+
+func (p *fastParser) newSlab() []yaml.Node {
+	if !p.reuse {
+		return make([]yaml.Node, 512)
+	}
+	if p.used == len(p.slabs) {
+		p.slabs = append(p.slabs, make([]yaml.Node, 512))
+	}
+	p.used++
+	return p.slabs[p.used-1]
+}
+
+// recycle hands out every node again; nothing may use the nodes given out before.
+func (p *fastParser) recycle() { p.slab, p.used = nil, 0 }
 
 // block parses the block node whose first line is the next one, at indent n.
 func (p *fastParser) block(n int) (*yaml.Node, bool) {
@@ -146,7 +170,7 @@ func (p *fastParser) block(n int) (*yaml.Node, bool) {
 	if isDash(l.text, n) {
 		return p.sequence(n)
 	}
-	return p.mapping(n, n)
+	return p.mapping(n, n, nil)
 }
 
 func isDash(t string, at int) bool {
@@ -155,9 +179,14 @@ func isDash(t string, at int) bool {
 
 // mapping parses a block mapping whose keys are at column n; its first key starts at
 // byte first of the next line (after "- " for a compact mapping in a sequence item).
-func (p *fastParser) mapping(n, first int) (*yaml.Node, bool) {
+// With each, it builds no mapping node but hands each key and value to each (false stops
+// the parse) and recycles their nodes afterwards.
+func (p *fastParser) mapping(n, first int, each func(k, v *yaml.Node) bool) (*yaml.Node, bool) {
 	l := &p.lines[p.i]
-	m := p.node(l, yaml.MappingNode, "!!map", first)
+	var m *yaml.Node
+	if each == nil {
+		m = p.node(l, yaml.MappingNode, "!!map", first)
+	}
 	start := first
 	for p.i < len(p.lines) {
 		l = &p.lines[p.i]
@@ -196,9 +225,16 @@ func (p *fastParser) mapping(n, first int) (*yaml.Node, bool) {
 		if !ok {
 			return nil, false
 		}
+		if each != nil {
+			if !each(key, v) {
+				return nil, false
+			}
+			p.recycle()
+			continue
+		}
 		m.Content = append(m.Content, key, v)
 	}
-	return m, len(m.Content) > 0
+	return m, each != nil || len(m.Content) > 0
 }
 
 // key reads "key:" at byte off of l and returns the key, the offset of its colon and where
@@ -268,7 +304,7 @@ func (p *fastParser) sequence(n int) (*yaml.Node, bool) {
 			if l.text[at-1] != ' ' {
 				return nil, false
 			}
-			item, ok = p.mapping(at, at)
+			item, ok = p.mapping(at, at, nil)
 		default:
 			p.i++
 			item, ok = p.inline(l, at)

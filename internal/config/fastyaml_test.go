@@ -107,12 +107,15 @@ var fastSeeds = []string{
 	"- k\n", "k\n", "", "# only\n", "k: v\n# c\n", "  k: v\n", "k: [ ]\n", "k: { }\n", "k: [[1], [2]]\n", "k: <<\n", "<<: v\n",
 }
 
-// FuzzFastParse: for any input, fastParse either gives up or gives yaml.v3's tree.
+// FuzzFastParse: for any input, fastParse either gives up or gives yaml.v3's tree, and
+// streamMaster either gives up or decodes what decoding the whole file decodes.
 func FuzzFastParse(f *testing.F) {
 	for _, s := range fastSeeds {
 		f.Add([]byte(s))
 	}
+	f.Add([]byte(entry0208("a", "  bogus: 1\n") + entry0208("b", "  router: [x]\n")))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		sameStreamAndWhole(t, "f.yaml", data)
 		fast := fastParse(data)
 		if fast == nil {
 			return

@@ -20,17 +20,25 @@ func masterGeneration(root *yaml.Node) (g Generation, at Pos, known bool) {
 		return Gen2026_02, Pos{}, false
 	}
 	for i := 1; i < len(root.Content); i += 2 {
-		v := resolve(root.Content[i])
-		if v.Kind != yaml.MappingNode {
-			continue
+		if g, at, known := entryGeneration(root.Content[i]); known {
+			return g, at, true
 		}
-		for j := 0; j+1 < len(v.Content); j += 2 {
-			switch k := v.Content[j]; k.Value {
-			case "scenarios":
-				return Gen2026_08, posOf(k), true
-			case "seq-len-configs":
-				return Gen2026_02, posOf(k), true
-			}
+	}
+	return Gen2026_02, Pos{}, false
+}
+
+// entryGeneration is the generation one entry shows by its keys, if any.
+func entryGeneration(v *yaml.Node) (g Generation, at Pos, known bool) {
+	v = resolve(v)
+	if v.Kind != yaml.MappingNode {
+		return Gen2026_02, Pos{}, false
+	}
+	for j := 0; j+1 < len(v.Content); j += 2 {
+		switch k := v.Content[j]; k.Value {
+		case "scenarios":
+			return Gen2026_08, posOf(k), true
+		case "seq-len-configs":
+			return Gen2026_02, posOf(k), true
 		}
 	}
 	return Gen2026_02, Pos{}, false

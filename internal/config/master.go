@@ -87,7 +87,15 @@ func mergeMaster(paths []string, parsed []parsedFile, g Generation) (*Master, di
 			continue
 		}
 		p := &parsed[i]
-		if p.root != nil {
+		if s := p.stream; s != nil && s.gen != g {
+			// Read in a generation that is not the command's: decode it again as one.
+			p.stream, p.root = nil, parseRoot(path, p.data, &p.diags)
+		}
+		switch {
+		case p.stream != nil:
+			p.entries, p.keys = p.stream.entries, p.stream.keys
+			p.diags = append(p.diags, p.stream.diags...)
+		case p.root != nil:
 			p.entries, p.keys = decodeMaster(path, p.root, g, &p.diags)
 		}
 		diags = append(diags, p.diags...)
@@ -116,7 +124,9 @@ func mergeMaster(paths []string, parsed []parsedFile, g Generation) (*Master, di
 
 // parsedFile is the result of reading, parsing and decoding one master config.
 type parsedFile struct {
+	data    []byte
 	root    *yaml.Node // nil when the file could not be read or parsed, or is empty
+	stream  *streamed  // the file read entry by entry; then root is nil
 	gen     Generation
 	genPos  Pos  // the key that shows the generation
 	known   bool // whether the file shows its generation at all
@@ -143,19 +153,31 @@ func parseFiles(read func(string) ([]byte, error), paths []string) []parsedFile 
 				addReadError(&p.diags, path, "Input file", err)
 				return
 			}
-			root, ok := parseMapping(path, data, &p.diags)
-			if !ok {
+			p.data = data
+			if s := streamMaster(path, data); s != nil {
+				p.stream = s
+				p.gen, p.genPos, p.known = s.gen, s.genPos, true
 				return
 			}
-			if root == nil {
-				root = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: 1, Column: 1}
+			if p.root = parseRoot(path, data, &p.diags); p.root != nil {
+				p.gen, p.genPos, p.known = masterGeneration(p.root)
 			}
-			p.root = root
-			p.gen, p.genPos, p.known = masterGeneration(root)
 		})
 	}
 	wg.Wait()
 	return out
+}
+
+// parseRoot parses a master config; nil when it does not parse. An empty file is a null.
+func parseRoot(path string, data []byte, diags *diag.List) *yaml.Node {
+	root, ok := parseMapping(path, data, diags)
+	if !ok {
+		return nil
+	}
+	if root == nil {
+		root = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: 1, Column: 1}
+	}
+	return root
 }
 
 func addReadError(diags *diag.List, path, what string, err error) {
@@ -213,16 +235,7 @@ func decodeMaster(file string, root *yaml.Node, g Generation, diags *diag.List) 
 	for w := range workers {
 		wg.Go(func() {
 			for i := w; i < len(fields); i += workers {
-				f, r := fields[i], &out[i]
-				if strings.Contains(f.key, "*") {
-					r.diags.Add(file, f.keyNode.Line, f.keyNode.Column, "rename the key without '*'; '*' is reserved for perf-changelog wildcards",
-						"Wildcard '*' is not allowed in master config keys: '%s'", f.key)
-					continue
-				}
-				ed := &decoder{file: file, diags: &r.diags, gen: g, schema: d.schema,
-					prefix: fmt.Sprintf("Master config entry '%s' failed validation: ", f.key)}
-				r.e = ed.entry(f)
-				ed.retargetGeneration(0)
+				out[i].e, out[i].diags = decodeEntry(file, fields[i], g)
 			}
 		})
 	}
@@ -235,6 +248,22 @@ func decodeMaster(file string, root *yaml.Node, g Generation, diags *diag.List) 
 		}
 	}
 	return entries, keys
+}
+
+// decodeEntry decodes the config entry of top-level field f in generation g; the entry is
+// nil when it has problems.
+func decodeEntry(file string, f field, g Generation) (*Entry, diag.List) {
+	var diags diag.List
+	if strings.Contains(f.key, "*") {
+		diags.Add(file, f.keyNode.Line, f.keyNode.Column, "rename the key without '*'; '*' is reserved for perf-changelog wildcards",
+			"Wildcard '*' is not allowed in master config keys: '%s'", f.key)
+		return nil, diags
+	}
+	d := &decoder{file: file, diags: &diags, gen: g, schema: schemaOf(g),
+		prefix: fmt.Sprintf("Master config entry '%s' failed validation: ", f.key)}
+	e := d.entry(f)
+	d.retargetGeneration(0)
+	return e, diags
 }
 
 // entry decodes one config entry; it returns nil when the entry has problems.

@@ -208,25 +208,14 @@ func parsePieces(data []byte, parse func(piece []byte, offset int) *yaml.Node) *
 	if !ok || len(starts) < 2 {
 		return nil
 	}
-	var cuts []int // indexes into starts where a piece begins
-	for i, next := 0, 0; i < len(starts); i++ {
-		if starts[i].offset >= next {
-			cuts = append(cuts, i)
-			next = starts[i].offset + len(data)/workers
-		}
-	}
-	roots := make([]*yaml.Node, len(cuts))
+	pieces := cutPieces(data, starts, workers)
+	roots := make([]*yaml.Node, len(pieces))
 	var wg sync.WaitGroup
-	for p := range cuts {
+	for i, pc := range pieces {
 		wg.Go(func() {
-			first, end, last := starts[cuts[p]], len(data), len(starts)
-			if p+1 < len(cuts) {
-				last = cuts[p+1]
-				end = starts[last].offset
-			}
-			r := parse(data[first.offset:end], first.line-1)
-			if r != nil && r.Kind == yaml.MappingNode && r.Style&yaml.FlowStyle == 0 && len(r.Content) == 2*(last-cuts[p]) {
-				roots[p] = r
+			r := parse(data[pc.off:pc.end], pc.line-1)
+			if r != nil && r.Kind == yaml.MappingNode && r.Style&yaml.FlowStyle == 0 && len(r.Content) == 2*pc.entries {
+				roots[i] = r
 			}
 		})
 	}
@@ -239,6 +228,33 @@ func parsePieces(data []byte, parse func(piece []byte, offset int) *yaml.Node) *
 		root.Content = append(root.Content, r.Content...)
 	}
 	return root
+}
+
+// piece is a contiguous run of a file's entries: data[off:end], starting at line.
+type piece struct {
+	off, end, line int
+	entries        int
+}
+
+// cutPieces cuts data at the entry starts into at most n pieces of about equal size.
+func cutPieces(data []byte, starts []lineStart, n int) []piece {
+	var cuts []int // indexes into starts where a piece begins
+	for i, next := 0, 0; i < len(starts); i++ {
+		if starts[i].offset >= next {
+			cuts = append(cuts, i)
+			next = starts[i].offset + len(data)/n
+		}
+	}
+	pieces := make([]piece, len(cuts))
+	for p, c := range cuts {
+		end, last := len(data), len(starts)
+		if p+1 < len(cuts) {
+			last = cuts[p+1]
+			end = starts[last].offset
+		}
+		pieces[p] = piece{starts[c].offset, end, starts[c].line, last - c}
+	}
+	return pieces
 }
 
 // lineStart is where an entry's text starts.
