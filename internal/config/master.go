@@ -235,7 +235,7 @@ func decodeMaster(file string, root *yaml.Node, g Generation, diags *diag.List) 
 	for w := range workers {
 		wg.Go(func() {
 			for i := w; i < len(fields); i += workers {
-				out[i].e, out[i].diags = decodeEntry(file, fields[i], g)
+				out[i].e, out[i].diags = decodeEntry(file, fields[i], g, nil)
 			}
 		})
 	}
@@ -251,15 +251,22 @@ func decodeMaster(file string, root *yaml.Node, g Generation, diags *diag.List) 
 }
 
 // decodeEntry decodes the config entry of top-level field f in generation g; the entry is
-// nil when it has problems.
-func decodeEntry(file string, f field, g Generation) (*Entry, diag.List) {
+// nil when it has problems. Most entries have none, so the first pass builds no message
+// paths; an entry with messages is decoded again to render them. arena, when not nil,
+// is where field lists are cut from.
+func decodeEntry(file string, f field, g Generation, arena *[]field) (*Entry, diag.List) {
 	var diags diag.List
 	if strings.Contains(f.key, "*") {
 		diags.Add(file, f.keyNode.Line, f.keyNode.Column, "rename the key without '*'; '*' is reserved for perf-changelog wildcards",
 			"Wildcard '*' is not allowed in master config keys: '%s'", f.key)
 		return nil, diags
 	}
-	d := &decoder{file: file, diags: &diags, gen: g, schema: schemaOf(g),
+	quick := &decoder{file: file, diags: &diags, gen: g, schema: schemaOf(g), noPaths: true, arena: arena}
+	if e := quick.entry(f); len(diags) == 0 {
+		return e, nil
+	}
+	diags = nil
+	d := &decoder{file: file, diags: &diags, gen: g, schema: schemaOf(g), arena: arena,
 		prefix: fmt.Sprintf("Master config entry '%s' failed validation: ", f.key)}
 	e := d.entry(f)
 	d.retargetGeneration(0)
@@ -332,7 +339,7 @@ func (d *decoder) seqLens(f field, name string, multi, multiKnown bool) []SeqLen
 	}
 	out := make([]SeqLen, 0, len(items))
 	for i, it := range items {
-		path := index(name, i)
+		path := d.index(name, i)
 		fields, _ := d.mapping(it, path, "seq-len config", seqLenFields)
 		sl := SeqLen{Pos: posOf(it)}
 		got := fieldList(fields)
@@ -344,9 +351,9 @@ func (d *decoder) seqLens(f field, name string, multi, multiKnown bool) []SeqLen
 				}
 				continue
 			}
-			v, ok := d.atLeast(x.val, join(path, name), 1, "sequence lengths count tokens and must be positive")
+			v, ok := d.atLeast(x.val, d.join(path, name), 1, "sequence lengths count tokens and must be positive")
 			if ok && v > maxSeqLen {
-				d.errf(x.val, join(path, name), "use a realistic token count", "must be at most %d, got %d", maxSeqLen, v)
+				d.errf(x.val, d.join(path, name), "use a realistic token count", "must be at most %d, got %d", maxSeqLen, v)
 			}
 			if name == "isl" {
 				sl.ISL = v
@@ -355,7 +362,7 @@ func (d *decoder) seqLens(f field, name string, multi, multiKnown bool) []SeqLen
 			}
 		}
 		if x, ok := got.get("search-space"); ok {
-			sl.Search = d.searchSpace(x.val, join(path, "search-space"), multi, multiKnown)
+			sl.Search = d.searchSpace(x.val, d.join(path, "search-space"), multi, multiKnown)
 		} else if it.Kind == yaml.MappingNode {
 			d.errf(it, path, "add 'search-space:' with at least one parallelism layout", "missing required field 'search-space'")
 		}
@@ -378,7 +385,7 @@ func (d *decoder) searchSpace(n *yaml.Node, path string, multi, multiKnown bool)
 	}
 	out := make([]Search, 0, len(items))
 	for i, it := range items {
-		p := index(path, i)
+		p := d.index(path, i)
 		isMulti := multi
 		if !multiKnown && it.Kind == yaml.MappingNode {
 			isMulti = hasKey(it, "prefill") || hasKey(it, "decode")
@@ -412,23 +419,23 @@ func (d *decoder) search(n *yaml.Node, path string, multi bool) Search {
 		s.Prefill = d.worker(got, n, path, "prefill")
 		s.Decode = d.worker(got, n, path, "decode")
 	} else if x, ok := got.get("tp"); ok {
-		s.TP, _ = d.atLeast(x.val, join(path, "tp"), 1, "tensor parallelism is a GPU count: 1 or more")
+		s.TP, _ = d.atLeast(x.val, d.join(path, "tp"), 1, "tensor parallelism is a GPU count: 1 or more")
 	} else if n.Kind == yaml.MappingNode {
 		d.errf(n, path, "add 'tp: <GPUs>' to the entry", "missing required field 'tp'")
 	}
 	if x, ok := got.get("ep"); ok && !isNull(x.val) {
-		s.EP, _ = d.atLeast(x.val, join(path, "ep"), 1, "expert parallelism is a GPU count: 1 or more (leave it out for 1)")
+		s.EP, _ = d.atLeast(x.val, d.join(path, "ep"), 1, "expert parallelism is a GPU count: 1 or more (leave it out for 1)")
 	}
 	if x, ok := got.get("dp-attn"); ok && !isNull(x.val) {
-		s.DPAttn, _ = d.boolean(x.val, join(path, "dp-attn"))
+		s.DPAttn, _ = d.boolean(x.val, d.join(path, "dp-attn"))
 	}
 	if x, ok := got.get("spec-decoding"); ok {
-		s.Spec = d.spec(x.val, join(path, "spec-decoding"))
+		s.Spec = d.spec(x.val, d.join(path, "spec-decoding"))
 	}
 	if d.gen == Gen2026_08 {
 		d.search0208(&s, got, path, multi)
 	}
-	concOK := d.conc(&s, got, join(path, ""))
+	concOK := d.conc(&s, got, d.join(path, ""))
 	if !bad && len(*d.diags) == before && concOK {
 		d.concRule(&s, got, n, path)
 	}
@@ -466,26 +473,26 @@ func (d *decoder) conc(s *Search, got fieldList, path string) bool {
 	var hasStart, hasEnd bool
 	if x, present := got.get("conc-start"); present && !isNull(x.val) {
 		var good bool
-		s.ConcStart, good = d.atLeast(x.val, join(path, "conc-start"), 1, "concurrency is a number of requests in flight: 1 or more")
+		s.ConcStart, good = d.atLeast(x.val, d.join(path, "conc-start"), 1, "concurrency is a number of requests in flight: 1 or more")
 		hasStart, ok = good, ok && good
 	}
 	if x, present := got.get("conc-end"); present && !isNull(x.val) {
 		var good bool
-		s.ConcEnd, good = d.atLeast(x.val, join(path, "conc-end"), 1, "concurrency is a number of requests in flight: 1 or more")
+		s.ConcEnd, good = d.atLeast(x.val, d.join(path, "conc-end"), 1, "concurrency is a number of requests in flight: 1 or more")
 		hasEnd, ok = good, ok && good
 	}
 	s.HasRange = hasStart && hasEnd
 	if x, present := got.get("conc-list"); present && !isNull(x.val) {
-		items, good := d.list(x.val, join(path, "conc-list"))
+		items, good := d.list(x.val, d.join(path, "conc-list"))
 		ok = ok && good
 		for i, it := range items {
-			v, good := d.integer(it, index(join(path, "conc-list"), i))
+			v, good := d.integer(it, d.index(d.join(path, "conc-list"), i))
 			if !good {
 				ok = false
 				continue
 			}
 			if v <= 0 {
-				d.errf(it, index(join(path, "conc-list"), i), fmt.Sprintf("remove %d; concurrency is a number of requests in flight", v),
+				d.errf(it, d.index(d.join(path, "conc-list"), i), fmt.Sprintf("remove %d; concurrency is a number of requests in flight", v),
 					"Input 'conc-list' entries must be greater than 0.")
 				ok = false
 			}
@@ -534,14 +541,19 @@ func (d *decoder) worker(got fieldList, parent *yaml.Node, path, role string) *W
 		}
 		return nil
 	}
-	p := join(path, role)
-	fields, _ := d.mapping(x.val, p, role+" block", d.schema.worker)
+	p := d.join(path, role)
+	what := role + " block"
+	if d.noPaths {
+		what = "" // for messages only
+	}
+	fields, _ := d.mapping(x.val, p, what, d.schema.worker)
 	w := &Worker{PP: 1, DCPSize: 1, PCPSize: 1}
-	seen := map[string]bool{}
+	if len(fields) > 0 {
+		w.Keys = make([]string, 0, len(fields))
+	}
 	for _, f := range fields {
-		seen[f.key] = true
 		w.Keys = append(w.Keys, f.key)
-		fp := join(p, f.key)
+		fp := d.join(p, f.key)
 		switch f.key {
 		case "num-worker":
 			w.NumWorker, _ = d.atLeast(f.val, fp, 0, "num-worker counts workers: 0 or more")
@@ -568,7 +580,7 @@ func (d *decoder) worker(got fieldList, parent *yaml.Node, path, role string) *W
 	}
 	if resolve(x.val).Kind == yaml.MappingNode {
 		for _, name := range workerRequired {
-			if !seen[name] {
+			if _, seen := fieldList(fields).get(name); !seen {
 				d.errf(x.val, p, fmt.Sprintf("add '%s: <value>' to the %s block", name, role), "missing required field '%s'", name)
 			}
 		}
@@ -588,7 +600,7 @@ func (d *decoder) settings(w *Worker, n *yaml.Node, path string) {
 	w.SettingsMode = SettingsList
 	w.Settings = make([]string, 0, len(items))
 	for i, it := range items {
-		p := index(path, i)
+		p := d.index(path, i)
 		if it.Kind != yaml.ScalarNode || it.ShortTag() != "!!str" {
 			d.errf(it, p, "write each setting as a \"NAME=VALUE\" string", "must be a string, got %s", describe(it))
 			continue

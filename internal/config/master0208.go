@@ -118,14 +118,14 @@ func (d *decoder) componentScope(e *Entry, at *yaml.Node) {
 func (d *decoder) search0208(s *Search, got fieldList, path string, multi bool) {
 	for _, k := range []string{"pp", "dcp-size", "pcp-size"} {
 		if x, ok := got.get(k); ok {
-			d.parallelism(x.val, join(path, k), k, &s.PP, &s.DCPSize, &s.PCPSize)
+			d.parallelism(x.val, d.join(path, k), k, &s.PP, &s.DCPSize, &s.PCPSize)
 		}
 	}
 	if x, ok := got.get("router"); ok {
-		s.Router = d.component(x.val, join(path, "router"), true)
+		s.Router = d.component(x.val, d.join(path, "router"), true)
 	}
 	if x, ok := got.get("kv-p2p-transfer"); ok && !isNull(x.val) {
-		s.KVP2PTransfer, _ = d.text(x.val, join(path, "kv-p2p-transfer"))
+		s.KVP2PTransfer, _ = d.text(x.val, d.join(path, "kv-p2p-transfer"))
 	}
 	if !multi {
 		d.divisible(s.TP, s.DCPSize, got, path)
@@ -183,13 +183,13 @@ func (d *decoder) component(n *yaml.Node, path string, needVersion bool) *Compon
 		c.Keys = append(c.Keys, f.key)
 		switch {
 		case f.key == "name":
-			c.Name, _ = d.text(f.val, join(path, "name"))
+			c.Name, _ = d.text(f.val, d.join(path, "name"))
 		case isNull(f.val) && !needVersion:
 			c.VersionNull = true
 		default:
-			c.Version, _ = d.text(f.val, join(path, "version"))
+			c.Version, _ = d.text(f.val, d.join(path, "version"))
 			if strings.HasPrefix(c.Version, "image:") {
-				d.errf(f.val, join(path, "version"), "give the component's own release, package version or commit",
+				d.errf(f.val, d.join(path, "version"), "give the component's own release, package version or commit",
 					"component version must be a release, package version, or source commit, not an image reference")
 			}
 		}
@@ -209,12 +209,12 @@ func (d *decoder) agentics(f field, path string, multi, multiKnown bool) []Agent
 	}
 	out := make([]Agentic, 0, len(items))
 	for i, it := range items {
-		p := index(path, i)
+		p := d.index(path, i)
 		fields, _ := d.mapping(it, p, "agentic-coding scenario", []string{"search-space", "dram-utilization"})
 		a := Agentic{Pos: posOf(it)}
 		got := fieldList(fields)
 		if x, ok := got.get("dram-utilization"); ok && !isNull(x.val) {
-			a.DRAMUtilization = d.fraction(x.val, join(p, "dram-utilization"))
+			a.DRAMUtilization = d.fraction(x.val, d.join(p, "dram-utilization"))
 		}
 		x, ok := got.get("search-space")
 		if !ok {
@@ -224,14 +224,14 @@ func (d *decoder) agentics(f field, path string, multi, multiKnown bool) []Agent
 			out = append(out, a)
 			continue
 		}
-		sp := join(p, "search-space")
+		sp := d.join(p, "search-space")
 		entries, ok := d.list(x.val, sp)
 		if ok && len(entries) == 0 {
 			d.warnf(x.val, sp, "add at least one search-space entry, or delete this scenario item", "is empty: it produces no rows")
 		}
 		dram := false
 		for j, n := range entries {
-			s := d.agenticSearch(n, index(sp, j), multi, multiKnown)
+			s := d.agenticSearch(n, d.index(sp, j), multi, multiKnown)
 			dram = dram || s.KVOffloading == "dram"
 			a.Search = append(a.Search, s)
 		}
@@ -290,28 +290,28 @@ func (d *decoder) agenticSearch(n *yaml.Node, path string, multi, multiKnown boo
 		}
 		d.hardwarePair(&s, got, path)
 	} else {
-		s.TP, _ = d.atLeast(got.of("tp").val, join(path, "tp"), 1, "tensor parallelism is a GPU count: 1 or more")
+		s.TP, _ = d.atLeast(got.of("tp").val, d.join(path, "tp"), 1, "tensor parallelism is a GPU count: 1 or more")
 		for _, k := range []string{"pp", "dcp-size", "pcp-size"} {
 			if x, ok := got.get(k); ok {
-				d.parallelism(x.val, join(path, k), k, &s.PP, &s.DCPSize, &s.PCPSize)
+				d.parallelism(x.val, d.join(path, k), k, &s.PP, &s.DCPSize, &s.PCPSize)
 			}
 		}
 		d.divisible(s.TP, s.DCPSize, got, path)
 	}
 	if x, ok := got.get("ep"); ok && !isNull(x.val) {
-		s.EP, _ = d.atLeast(x.val, join(path, "ep"), 1, "expert parallelism is a GPU count: 1 or more (leave it out for 1)")
+		s.EP, _ = d.atLeast(x.val, d.join(path, "ep"), 1, "expert parallelism is a GPU count: 1 or more (leave it out for 1)")
 	}
 	if x, ok := got.get("dp-attn"); ok && !isNull(x.val) {
-		s.DPAttn, _ = d.boolean(x.val, join(path, "dp-attn"))
+		s.DPAttn, _ = d.boolean(x.val, d.join(path, "dp-attn"))
 	}
 	if x, ok := got.get("spec-decoding"); ok {
-		s.Spec = d.spec(x.val, join(path, "spec-decoding"))
+		s.Spec = d.spec(x.val, d.join(path, "spec-decoding"))
 	}
 	if x, ok := got.get("router"); ok {
-		s.Router = d.component(x.val, join(path, "router"), true)
+		s.Router = d.component(x.val, d.join(path, "router"), true)
 	}
 	if x, ok := got.get("kv-p2p-transfer"); ok && !isNull(x.val) {
-		s.KVP2PTransfer, _ = d.text(x.val, join(path, "kv-p2p-transfer"))
+		s.KVP2PTransfer, _ = d.text(x.val, d.join(path, "kv-p2p-transfer"))
 	}
 	d.kvOffload(&s, got, n, path, isMulti)
 	bad := len(*d.diags) > before
@@ -327,12 +327,12 @@ func (d *decoder) kvOffload(s *Search, got fieldList, n *yaml.Node, path string,
 		if x.val.Kind == yaml.ScalarNode && x.val.ShortTag() == "!!str" && contains(kvOffloadValues, x.val.Value) {
 			s.KVOffloading = x.val.Value
 		} else {
-			d.errf(x.val, join(path, "kv-offloading"), "use none or dram", "must be one of none, dram; got %s", describe(x.val))
+			d.errf(x.val, d.join(path, "kv-offloading"), "use none or dram", "must be one of none, dram; got %s", describe(x.val))
 			return
 		}
 	}
 	if x, ok := got.get("kv-offload-backend"); ok {
-		s.KVOffloadBackend = d.component(x.val, join(path, "kv-offload-backend"), false)
+		s.KVOffloadBackend = d.component(x.val, d.join(path, "kv-offload-backend"), false)
 	}
 	switch {
 	case s.KVOffloading == "" && s.KVOffloadBackend != nil:
@@ -405,16 +405,16 @@ func (d *decoder) runners0208(root *yaml.Node) ([]RunnerType, []Hardware) {
 		hf, _ := d.mapping(x.val, "hardware", "hardware", nil)
 		d.groups = true
 		for _, f := range hf {
-			p := join("hardware", f.key)
+			p := d.join("hardware", f.key)
 			wf, _ := d.mapping(f.val, p, "hardware entry", []string{"available-cpu-dram-mib", "gpus-per-node"})
 			h := Hardware{Label: f.key, Pos: posOf(f.keyNode)}
 			seen := map[string]bool{}
 			for _, w := range wf {
 				seen[w.key] = true
 				if w.key == "gpus-per-node" {
-					h.GPUsPerNode, _ = d.atLeast(w.val, join(p, w.key), 1, "the number of GPUs in one node: 1 or more")
+					h.GPUsPerNode, _ = d.atLeast(w.val, d.join(p, w.key), 1, "the number of GPUs in one node: 1 or more")
 				} else {
-					h.AvailableCPUDRAMMiB, _ = d.atLeast(w.val, join(p, w.key), 1, "the CPU DRAM available to the engine, in MiB: 1 or more")
+					h.AvailableCPUDRAMMiB, _ = d.atLeast(w.val, d.join(p, w.key), 1, "the CPU DRAM available to the engine, in MiB: 1 or more")
 				}
 			}
 			if resolve(f.val).Kind == yaml.MappingNode {

@@ -87,12 +87,14 @@ func streamMaster(file string, data []byte) *streamed {
 func streamEntries(file, text string, starts []lineStart, end int) []streamedEntry {
 	p := &fastParser{reuse: true}
 	out := make([]streamedEntry, 0, len(starts))
+	var arena []field
 	each := func(k, v *yaml.Node) bool {
 		g, at, known := entryGeneration(v)
 		if k.Tag != "!!str" || !known {
 			return false
 		}
-		e, diags := decodeEntry(file, field{key: k.Value, keyNode: k, val: v, rawValue: v}, g)
+		e, diags := decodeEntry(file, field{key: k.Value, keyNode: k, val: v, rawValue: v}, g, &arena)
+		arena = arena[:0]
 		out = append(out, streamedEntry{keyPos{k.Value, file, posOf(k)}, g, at, e, diags})
 		return true
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
 
 	"github.com/inferbench/inferbench/internal/diag"
 	"github.com/inferbench/inferbench/internal/testkit"
@@ -122,4 +123,46 @@ func TestStreamProblems(t *testing.T) {
 			assert.Equal(t, c.stream, sameStreamAndWhole(t, "f.yaml", []byte(c.text)))
 		})
 	}
+}
+
+// An entry decoded without message paths (decodeEntry's first pass) decodes to what it
+// decodes to with them, and has a problem exactly when it has one with them.
+func TestDecodingWithoutPathsAlike(t *testing.T) {
+	t.Parallel()
+	var files []string
+	for _, set := range []struct{ dir, pattern string }{
+		{testkit.RepoRoot(t), "configs/*-master.yaml"},
+		{testkit.Shared(t, "anchor"), "*/*-master.yaml"},
+		{testkit.Shared(t, "conformance"), "v2026-08/case*/*.yaml"},
+		{testkit.Shared(t, "conformance"), "case*/*.yaml"},
+	} {
+		fs, err := filepath.Glob(filepath.Join(set.dir, set.pattern))
+		require.NoError(t, err)
+		files = append(files, fs...)
+	}
+	entries, problems := 0, 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		var diags diag.List
+		root := parseRoot(f, data, &diags)
+		if root == nil || resolve(root).Kind != yaml.MappingNode {
+			continue
+		}
+		g, _, _ := masterGeneration(root)
+		fields, _ := (&decoder{file: f, diags: &diags}).mapping(root, "", "master config", nil)
+		for _, fd := range fields {
+			var withPaths, without diag.List
+			want := (&decoder{file: f, diags: &withPaths, gen: g, schema: schemaOf(g)}).entry(fd)
+			got := (&decoder{file: f, diags: &without, gen: g, schema: schemaOf(g), noPaths: true}).entry(fd)
+			assert.Equal(t, want, got, "%s: %s", f, fd.key)
+			assert.Equal(t, len(withPaths), len(without), "%s: %s", f, fd.key)
+			entries++
+			if len(withPaths) > 0 {
+				problems++
+			}
+		}
+	}
+	t.Logf("%d entries, %d with problems", entries, problems)
+	assert.Positive(t, problems)
 }

@@ -132,6 +132,12 @@ type decoder struct {
 	// groups accepts digit grouping in integers (2_063_837), which the 2026-08 runner
 	// file uses and which YAML 1.1 readers and yaml.v3 read alike.
 	groups bool
+	// noPaths skips building the field paths of messages, for a first pass whose
+	// messages are thrown away (see decodeEntry).
+	noPaths bool
+	// arena, when set, is where mappings' field lists are cut from; its owner reuses it
+	// once the fields are no longer needed.
+	arena *[]field
 }
 
 func (d *decoder) errf(n *yaml.Node, path, hint, format string, args ...any) {
@@ -190,7 +196,7 @@ func (d *decoder) mapping(n *yaml.Node, path, what string, allowed []string) ([]
 		d.errf(n, path, "write it as 'key: value' lines indented under its parent", "%s must be a mapping, got %s", what, describe(n))
 		return nil, false
 	}
-	fields := make([]field, 0, len(n.Content)/2)
+	fields := d.fields(len(n.Content) / 2)
 	// Small mappings (all but the top levels) find repeated keys by a scan.
 	var seen map[string]*yaml.Node
 	if len(n.Content) > 64 {
@@ -221,7 +227,7 @@ func (d *decoder) mapping(n *yaml.Node, path, what string, allowed []string) ([]
 			continue
 		}
 		if first := firstOf(k.Value, i); first != nil {
-			d.errf(k, join(path, k.Value), "remove one of the two; YAML would silently keep only the last",
+			d.errf(k, d.join(path, k.Value), "remove one of the two; YAML would silently keep only the last",
 				"duplicate key '%s' (first at line %d)", k.Value, first.Line)
 			ok = false
 			continue
@@ -237,6 +243,19 @@ func (d *decoder) mapping(n *yaml.Node, path, what string, allowed []string) ([]
 		fields = append(fields, field{key: k.Value, keyNode: k, val: resolve(v), rawValue: v})
 	}
 	return fields, ok
+}
+
+// fields returns an empty field list with room for n fields.
+func (d *decoder) fields(n int) []field {
+	if d.arena == nil {
+		return make([]field, 0, n)
+	}
+	a := *d.arena
+	if cap(a)-len(a) < n {
+		a = make([]field, 0, max(n, 1024))
+	}
+	*d.arena = a[:len(a)+n]
+	return a[len(a) : len(a) : len(a)+n]
 }
 
 func unknownHint(key string, allowed []string) string {
@@ -281,7 +300,12 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func join(path, key string) string {
+// join is the path of key under path. Paths are for messages only: a decoder with
+// noPaths leaves them empty.
+func (d *decoder) join(path, key string) string {
+	if d.noPaths {
+		return ""
+	}
 	if path == "" {
 		return key
 	}
@@ -420,4 +444,9 @@ func (d *decoder) list(n *yaml.Node, path string) ([]*yaml.Node, bool) {
 	return out, true
 }
 
-func index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
+func (d *decoder) index(path string, i int) string {
+	if d.noPaths {
+		return ""
+	}
+	return path + "[" + strconv.Itoa(i) + "]"
+}

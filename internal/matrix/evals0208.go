@@ -89,8 +89,8 @@ func markEvals0208(rows []Row, agentic bool) {
 	evalConc := make([]int64, len(rows))
 	sn := map[snKey][]int{}
 	var snOrder []snKey
-	mn := map[topology][]pick{}
-	var mnOrder []topology
+	mn := map[topology]int{} // index into mnGroups, which keep the order groups appear in
+	var mnGroups [][]pick
 	ag := map[agKey][]pick{}
 	var agOrder []agKey
 	canon := newCanonical()
@@ -120,10 +120,13 @@ func markEvals0208(rows []Row, agentic bool) {
 				continue
 			}
 			k := parallelismKey(r, canon)
-			if _, ok := mn[k]; !ok {
-				mnOrder = append(mnOrder, k)
+			g, ok := mn[k]
+			if !ok {
+				g = len(mnGroups)
+				mn[k] = g
+				mnGroups = append(mnGroups, nil)
 			}
-			mn[k] = append(mn[k], pick{i, c})
+			mnGroups[g] = append(mnGroups[g], pick{i, c})
 		}
 	}
 	for _, k := range snOrder {
@@ -140,8 +143,8 @@ func markEvals0208(rows []Row, agentic bool) {
 			}
 		}
 	}
-	for _, k := range mnOrder {
-		best := first(mn[k])
+	for _, g := range mnGroups {
+		best := first(g)
 		marked[best.i] = true
 		evalConc[best.i] = best.c
 	}
