@@ -20,8 +20,10 @@ const (
 	// ShapeShards is --max-jobs output: {"shard_count", "shard_index", "shards"}.
 	ShapeShards
 	// ShapeChangelog is the changelog subcommand's standard output: single_node and
-	// multi_node buckets by sequence length, plus changelog_metadata. A plan emits it as
-	// shards, the shape the sweep workflows take.
+	// multi_node buckets by sequence length, in 2026-08 also lists of eval rows (evals,
+	// agentic_evals, multinode_evals, multinode_agentic_evals), plus changelog_metadata.
+	// A plan emits it as shards, the shape the sweep workflows take, rows in the order of
+	// the generator's matrix output.
 	ShapeChangelog
 )
 
@@ -95,6 +97,16 @@ func ReadMatrix(name string, data []byte) (*Matrix, error) {
 					m.add(name, " "+kind+" "+b.Key, rows)
 				}
 			}
+			for _, list := range changelogEvalLists {
+				if !top.Has(list) {
+					continue
+				}
+				rows, err := decodeRows(name+" "+list, top.Get(list))
+				if err != nil {
+					return nil, err
+				}
+				m.add(name, " "+list, rows)
+			}
 		default:
 			return nil, fmt.Errorf("%s: a JSON object without shards, single_node or multi_node: want the generator's JSON (an array of rows, its --max-jobs shards or the changelog output)", name)
 		}
@@ -103,6 +115,10 @@ func ReadMatrix(name string, data []byte) (*Matrix, error) {
 	}
 	return m, nil
 }
+
+// changelogEvalLists are the 2026-08 changelog output's lists of eval rows, in the order
+// the generator's matrix output appends them (docs/generator-generations.md).
+var changelogEvalLists = []string{"evals", "agentic_evals", "multinode_evals", "multinode_agentic_evals"}
 
 // Append adds the rows of o after m's, as when one plan covers a single-node and a
 // multi-node matrix.

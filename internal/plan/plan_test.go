@@ -107,6 +107,8 @@ func TestReadMatrixShapes(t *testing.T) {
 		{"array, as full-sweep prints it", "[" + strings.Join(rows, ",") + "]", ShapeArray},
 		{"--max-jobs shards", `{"shard_count": 2, "shard_index": [0, 1], "shards": [[` + rows[0] + `], [` + rows[1] + `]]}`, ShapeShards},
 		{"changelog output", `{"single_node": {"1k1k": [` + rows[0] + `], "8k1k": [` + rows[1] + `]}, "multi_node": {}, "changelog_metadata": {}}`, ShapeChangelog},
+		{"2026-08 changelog output, eval rows in their own lists", `{"single_node": {"1k1k": [` + rows[0] + `]}, "multi_node": {}, "evals": [` + rows[1] + `],
+			"agentic_evals": [], "multinode_evals": [], "multinode_agentic_evals": [], "changelog_metadata": {}}`, ShapeChangelog},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
