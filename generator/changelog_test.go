@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/inferbench/inferbench/internal/execx"
+	"github.com/inferbench/inferbench/internal/testkit"
 )
 
 // The generator's own test binary doubles as the generator for scripts that need an
@@ -62,15 +63,10 @@ func helperGenerator(t *testing.T) string {
 	return script
 }
 
-// sharedDir returns ../shared relative to the repository, skipping the test when absent.
+// sharedDir returns ../shared/<parts> beside the repository, skipping the test when absent.
 func sharedDir(t *testing.T, parts ...string) string {
 	t.Helper()
-	p := filepath.Join(append([]string{"..", "..", "shared"}, parts...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("%s not available: %v", p, err)
-	}
-	abs, _ := filepath.Abs(p)
-	return abs
+	return testkit.Shared(t, filepath.Join(parts...))
 }
 
 // TestChangelogConformance runs the shared changelog conformance vectors against
