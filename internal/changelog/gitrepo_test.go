@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/execx"
 )
 
@@ -38,9 +40,7 @@ func newRepo(t *testing.T) *repo {
 func (r *repo) git(args ...string) string {
 	r.t.Helper()
 	res, err := execx.OS{}.Run(context.Background(), execx.Cmd{Name: "git", Args: args, Dir: r.dir, Env: r.env})
-	if err != nil {
-		r.t.Fatalf("git %s: %v", strings.Join(args, " "), err)
-	}
+	require.NoError(r.t, err, "git %s", strings.Join(args, " "))
 	return strings.TrimSpace(string(res.Stdout))
 }
 
@@ -49,12 +49,8 @@ func (r *repo) commit(msg string, files map[string]string) string {
 	r.t.Helper()
 	for name, body := range files {
 		p := filepath.Join(r.dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			r.t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			r.t.Fatal(err)
-		}
+		require.NoError(r.t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(r.t, os.WriteFile(p, []byte(body), 0o644))
 	}
 	r.git("add", "-A")
 	r.git("commit", "-q", "--allow-empty", "-m", msg)

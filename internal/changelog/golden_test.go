@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/testkit"
 )
 
@@ -21,12 +23,8 @@ func TestOutputGolden(t *testing.T) {
 		entry(3, true, "gptoss-fp4-b200-vllm", "gptoss-fp4-mi355x-vllm")
 	r.commit("head", map[string]string{"perf-changelog.yaml": head})
 	out, err := processRepo(t, r, "base", "main", &fakeExpand{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	got, err := out.Encode()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	testkit.Golden(t, filepath.Join("testdata", "output.golden.json"), got)
 }

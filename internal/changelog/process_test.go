@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/inferbench/inferbench/internal/diag"
 )
@@ -43,33 +45,30 @@ func processRepo(t *testing.T, r *repo, base, head string, f *fakeExpand) (*Outp
 }
 
 func TestProcessAppend(t *testing.T) {
+	t.Parallel()
 	r := newRepo(t)
 	r.commit("base", map[string]string{"perf-changelog.yaml": entry(1, false, "dsr1-fp8-h200-sglang")})
 	r.git("tag", "base")
 	r.commit("head", map[string]string{"perf-changelog.yaml": entry(1, false, "dsr1-fp8-h200-sglang") + "\n" + entry(2, false, "dsr1-fp8-mi300x-sglang")})
 	f := &fakeExpand{}
 	out, err := processRepo(t, r, "base", "main", f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"[dsr1-fp8-mi300x-sglang] evals-only=false"}; !slices.Equal(f.calls, want) {
-		t.Fatalf("calls %q, want %q", f.calls, want)
-	}
-	if got := out.Metadata.Entries; len(got) != 1 || got[0].PRLink != "https://github.com/inferbench/inferbench/pull/2" || got[0].Line != 7 {
-		t.Fatalf("entries %+v", got)
-	}
-	b, _ := out.Encode()
-	if !strings.HasPrefix(string(b), `{"single_node":{"1k8k":[{"image":"i"`) || !strings.Contains(string(b), `"multi_node":{},"changelog_metadata":{"base_ref":"base","head_ref":"main","entries":[{"config-keys":["dsr1-fp8-mi300x-sglang"]`) {
-		t.Fatalf("output %s", b)
-	}
-	if strings.Count(string(b), "\n") != 1 {
-		t.Fatalf("output is not one line: %q", b)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, []string{"[dsr1-fp8-mi300x-sglang] evals-only=false"}, f.calls, "only the added entry is expanded")
+	require.Len(t, out.Metadata.Entries, 1)
+	assert.Equal(t, "https://github.com/inferbench/inferbench/pull/2", out.Metadata.Entries[0].PRLink)
+	assert.Equal(t, 7, out.Metadata.Entries[0].Line, "the entry's line in the head file")
+	b, err := out.Encode()
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(string(b), `{"single_node":{"1k8k":[{"image":"i"`), "output %s", b)
+	assert.Contains(t, string(b), `"multi_node":{},"changelog_metadata":{"base_ref":"base","head_ref":"main","entries":[{"config-keys":["dsr1-fp8-mi300x-sglang"]`)
+	assert.Equal(t, 1, strings.Count(string(b), "\n"), "output is not one line: %q", b)
 }
 
 // A PR branched before main gained an entry: the two-tree diff would show main's entry
-// as deleted; the merge-base diff shows only the PR's own entry (Q-27).
+// as deleted; the merge-base diff shows only the PR's own entry
+// (docs/generator.md#quirk-merge-base).
 func TestProcessUsesMergeBase(t *testing.T) {
+	t.Parallel()
 	r := newRepo(t)
 	one := entry(1, false, "dsr1-fp8-h200-sglang")
 	r.commit("base", map[string]string{"perf-changelog.yaml": one})
@@ -80,26 +79,19 @@ func TestProcessUsesMergeBase(t *testing.T) {
 
 	f := &fakeExpand{}
 	out, err := processRepo(t, r, "main", "pr", f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"[gptoss-fp4-b200-vllm] evals-only=false"}; !slices.Equal(f.calls, want) {
-		t.Fatalf("calls %q, want %q", f.calls, want)
-	}
-	if n := len(out.Metadata.Entries); n != 1 {
-		t.Fatalf("%d entries", n)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, []string{"[gptoss-fp4-b200-vllm] evals-only=false"}, f.calls)
+	assert.Len(t, out.Metadata.Entries, 1)
 	// The plain two-tree diff is what the reference did, and it fails here.
 	raw, err := r.gitter().Diff(context.Background(), "main", "pr", "perf-changelog.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ch, _ := ParseDiff(raw); len(deletions("perf-changelog.yaml", ch)) == 0 {
-		t.Fatal("expected the two-tree diff to contain deletions; the test no longer shows the merge-base difference")
-	}
+	require.NoError(t, err)
+	ch, _ := ParseDiff(raw)
+	assert.NotEmpty(t, deletions("perf-changelog.yaml", ch),
+		"expected the two-tree diff to contain deletions; the test no longer shows the merge-base difference")
 }
 
 func TestProcessErrors(t *testing.T) {
+	t.Parallel()
 	one := entry(1, false, "dsr1-fp8-h200-sglang")
 	tests := []struct {
 		name       string
@@ -125,6 +117,7 @@ func TestProcessErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			r := newRepo(t)
 			r.commit("base", map[string]string{"perf-changelog.yaml": tt.base})
 			r.git("tag", "base")
@@ -134,50 +127,47 @@ func TestProcessErrors(t *testing.T) {
 				base = tt.baseRef
 			}
 			_, err := processRepo(t, r, base, head, &fakeExpand{})
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
-			}
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tt.wantErr)
 			var f *Failure
-			if errors.As(err, &f) != (tt.wantLine > 0) {
-				t.Fatalf("err %T %v: positioned = %v, want %v", err, err, !(f == nil), tt.wantLine > 0)
-			}
+			require.Equal(t, tt.wantLine > 0, errors.As(err, &f), "err %T %v: is it positioned?", err, err)
 			if f != nil {
-				if len(f.Diags) != 1 || f.Diags[0].Line != tt.wantLine || f.Diags[0].File != "perf-changelog.yaml" {
-					t.Fatalf("diags %v, want one at line %d", f.Diags, tt.wantLine)
-				}
+				require.Len(t, f.Diags, 1, "diags %v", f.Diags)
+				assert.Equal(t, tt.wantLine, f.Diags[0].Line)
+				assert.Equal(t, "perf-changelog.yaml", f.Diags[0].File)
 			}
 		})
 	}
 }
 
 func TestProcessNotARepository(t *testing.T) {
+	t.Parallel()
 	r := newRepo(t)
 	g := r.gitter()
 	g.Dir = t.TempDir()
 	_, err := Process(context.Background(), Request{Git: g, BaseRef: "a", HeadRef: "b", File: "perf-changelog.yaml", Keys: testKeys})
-	if err == nil || !strings.Contains(err.Error(), "not a git repository") {
-		t.Fatalf("err = %v", err)
-	}
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "not a git repository")
 }
 
 func TestProcessWhitespaceTolerated(t *testing.T) {
+	t.Parallel()
 	r := newRepo(t)
 	one := entry(1, false, "dsr1-fp8-h200-sglang")
 	r.commit("base", map[string]string{"perf-changelog.yaml": one + "\n   \n\n"})
 	r.git("tag", "base")
 	r.commit("head", map[string]string{"perf-changelog.yaml": one + "\n" + entry(2, false, "gptoss-fp4-b200-vllm") + "\n\n"})
 	f := &fakeExpand{}
-	if _, err := processRepo(t, r, "base", "main", f); err != nil {
-		t.Fatal(err)
-	}
-	if len(f.calls) != 1 {
-		t.Fatalf("calls %q", f.calls)
-	}
+	_, err := processRepo(t, r, "base", "main", f)
+	require.NoError(t, err)
+	assert.Len(t, f.calls, 1)
 }
 
 // Keys named by several entries run once, at their first mention; an evals-only entry
-// asks for evals only, and its first mention wins over a later full run (Q-25).
+// asks for evals only, and its first mention wins over a later full run
+// (docs/generator.md#quirk-changelog-dedup).
 func TestProcessDedupAndEvalsOnly(t *testing.T) {
+	t.Parallel()
 	r := newRepo(t)
 	one := entry(1, false, "dsr1-fp8-h200-sglang")
 	r.commit("base", map[string]string{"perf-changelog.yaml": one})
@@ -189,40 +179,31 @@ func TestProcessDedupAndEvalsOnly(t *testing.T) {
 	r.commit("head", map[string]string{"perf-changelog.yaml": head})
 	f := &fakeExpand{}
 	out, err := processRepo(t, r, "base", "main", f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{
+	require.NoError(t, err)
+	assert.Equal(t, []string{
 		"[gptoss-fp4-b200-vllm dsr1-fp8-h200-sglang] evals-only=true",
 		"[gptoss-fp4-h200-vllm gptoss-fp4-mi355x-vllm dsr1-fp4-gb200-dynamo-trt] evals-only=false",
-	}
-	if !slices.Equal(f.calls, want) {
-		t.Fatalf("calls\n%q\nwant\n%q", f.calls, want)
-	}
-	if n := len(out.Metadata.Entries); n != 3 {
-		t.Fatalf("%d entries in metadata, want 3 (the fully deduplicated one included)", n)
-	}
-	if got := out.Metadata.Entries[1].ConfigKeys[0]; got != "gptoss-fp4-*-vllm" {
-		t.Fatalf("metadata keeps patterns unresolved, got %q", got)
-	}
-	if out.SingleNode.Len() != 4 || out.MultiNode.Len() != 1 || !slices.Equal(out.MultiNode.Names, []string{"1k1k"}) {
-		t.Fatalf("buckets single=%v multi=%v", out.SingleNode.Names, out.MultiNode.Names)
-	}
-	b, _ := out.Encode()
-	if !strings.Contains(string(b), `"decode":{"num-worker":1,"tp":8,"ep":8,"dp-attn":false,"additional-settings":["A=1"]}`) ||
-		!strings.Contains(string(b), `"prefill":{"num-worker":1,"tp":4,"ep":4,"dp-attn":true,"additional-settings":[]}`) {
-		t.Fatalf("worker blocks not canonical: %s", b)
-	}
+	}, f.calls)
+	require.Len(t, out.Metadata.Entries, 3, "the fully deduplicated entry stays in the metadata")
+	assert.Equal(t, "gptoss-fp4-*-vllm", out.Metadata.Entries[1].ConfigKeys[0], "metadata keeps patterns unresolved")
+	assert.Equal(t, 4, out.SingleNode.Len(), "single-node buckets %v", out.SingleNode.Names)
+	assert.Equal(t, 1, out.MultiNode.Len())
+	assert.Equal(t, []string{"1k1k"}, out.MultiNode.Names)
+	b, err := out.Encode()
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"decode":{"num-worker":1,"tp":8,"ep":8,"dp-attn":false,"additional-settings":["A=1"]}`, "worker blocks not canonical")
+	assert.Contains(t, string(b), `"prefill":{"num-worker":1,"tp":4,"ep":4,"dp-attn":true,"additional-settings":[]}`, "worker blocks not canonical")
 	// Deterministic: a second run gives the same bytes.
-	out2, _ := processRepo(t, r, "base", "main", &fakeExpand{})
-	b2, _ := out2.Encode()
-	if string(b) != string(b2) {
-		t.Fatal("output differs between runs")
-	}
+	out2, err := processRepo(t, r, "base", "main", &fakeExpand{})
+	require.NoError(t, err)
+	b2, err := out2.Encode()
+	require.NoError(t, err)
+	assert.Equal(t, string(b), string(b2), "output differs between runs")
 }
 
 // Entries only resolve against the keys; diag positions point into the head file.
 func TestAdditionsPositions(t *testing.T) {
+	t.Parallel()
 	r := newRepo(t)
 	one := entry(1, false, "dsr1-fp8-h200-sglang")
 	r.commit("base", map[string]string{"perf-changelog.yaml": one})
@@ -230,14 +211,10 @@ func TestAdditionsPositions(t *testing.T) {
 	r.commit("head", map[string]string{"perf-changelog.yaml": one + "\n# note\n" + entry(2, false, "x-*", "y")})
 	_, err := processRepo(t, r, "base", "main", &fakeExpand{})
 	var f *Failure
-	if !errors.As(err, &f) {
-		t.Fatalf("err = %v", err)
-	}
+	require.ErrorAs(t, err, &f)
 	var got []string
 	for _, d := range f.Diags {
 		got = append(got, d.Location())
 	}
-	if want := []string{"perf-changelog.yaml:9:7", "perf-changelog.yaml:10:7"}; !slices.Equal(got, want) {
-		t.Fatalf("positions %q, want %q\n%v", got, want, (&diag.ErrorList{List: f.Diags}).Error())
-	}
+	assert.Equal(t, []string{"perf-changelog.yaml:9:7", "perf-changelog.yaml:10:7"}, got, (&diag.ErrorList{List: f.Diags}).Error())
 }

@@ -2,12 +2,15 @@ package changelog
 
 import (
 	"encoding/json"
-	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestParseDiff(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		diff        string
@@ -22,7 +25,8 @@ func TestParseDiff(t *testing.T) {
 			wantAdded: []Line{{6, "- config-keys:"}, {7, "    - a"}},
 		},
 		{
-			// Q-26: content starting with "--" and "++" inside a hunk is a change, not a header.
+			// Content starting with "--" and "++" inside a hunk is a change, not a header
+			// (docs/generator.md#quirk-diff-hunks).
 			name:        "lines that look like file headers",
 			diff:        "--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n---\n+++ added\n x\n",
 			wantAdded:   []Line{{1, "++ added"}},
@@ -57,25 +61,23 @@ func TestParseDiff(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			ch, err := ParseDiff(tt.diff)
 			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.wantErr)
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(ch.Added, tt.wantAdded) || !slices.Equal(ch.Deleted, tt.wantDeleted) || ch.BaseNoNewline != tt.wantNoNL {
-				t.Fatalf("got added %v deleted %v nonl %v\nwant added %v deleted %v nonl %v",
-					ch.Added, ch.Deleted, ch.BaseNoNewline, tt.wantAdded, tt.wantDeleted, tt.wantNoNL)
-			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantAdded, ch.Added, "added lines")
+			assert.Equal(t, tt.wantDeleted, ch.Deleted, "deleted lines")
+			assert.Equal(t, tt.wantNoNL, ch.BaseNoNewline, "base without final newline")
 		})
 	}
 }
 
 func TestResolveWildcardForms(t *testing.T) {
+	t.Parallel()
 	keys := []string{
 		"dsr1-fp8-mi300x-sglang", "dsr1-fp8-mi325x-sglang", "gptoss-fp4-b200-trt", "gptoss-fp4-h200-trt",
 		"gptoss-fp4-gb200-dynamo-trt", "gptoss-fp4-b200-vllm", "dsr1-fp4-b200-sglang",
@@ -106,35 +108,34 @@ func TestResolveWildcardForms(t *testing.T) {
 		{keys: []string{"llama70b-*"}, wantErr: "No config keys matched"},
 	}
 	for _, tt := range tests {
-		e := Entry{ConfigKeys: tt.keys, Line: 3, Col: 3}
-		got, diags := r.Resolve(e)
-		if tt.wantErr != "" {
-			if len(diags) != 1 || !strings.Contains(diags[0].Message+" "+diags[0].Hint, tt.wantErr) {
-				t.Errorf("%q: diags %v, want one containing %q", tt.keys, diags, tt.wantErr)
+		t.Run(strings.Join(tt.keys, ","), func(t *testing.T) {
+			t.Parallel()
+			e := Entry{ConfigKeys: tt.keys, Line: 3, Col: 3}
+			got, diags := r.Resolve(e)
+			if tt.wantErr != "" {
+				require.Len(t, diags, 1, "diags %v", diags)
+				assert.Contains(t, diags[0].Message+" "+diags[0].Hint, tt.wantErr)
+				assert.Equal(t, 3, diags[0].Line, "diagnostic not positioned at the entry")
+				assert.Contains(t, diags[0].Message, "(entry at line 3)")
+				return
 			}
-			if len(diags) == 1 && (diags[0].Line != 3 || !strings.Contains(diags[0].Message, "(entry at line 3)")) {
-				t.Errorf("%q: diagnostic not positioned at the entry: %v", tt.keys, diags[0])
-			}
-			continue
-		}
-		if len(diags) != 0 || !slices.Equal(got, tt.want) {
-			t.Errorf("%q: got %q %v, want %q", tt.keys, got, diags, tt.want)
-		}
+			assert.Empty(t, diags)
+			assert.Equal(t, tt.want, got)
+		})
 	}
 }
 
 func TestClosestHint(t *testing.T) {
+	t.Parallel()
 	r := Resolver{Keys: []string{"dsr1-fp8-mi300x-sglang", "dsr1-fp8-mi325x-sglang", "gptoss-fp4-h200-vllm", "llama-fp8-h200-vllm"}}
 	got := r.closestHint("dsr1-fp8-mi999x-sglang")
-	if !strings.HasPrefix(got, "closest existing keys: dsr1-fp8-mi300x-sglang, dsr1-fp8-mi325x-sglang, ") {
-		t.Fatal(got)
-	}
-	if got := r.closestHint("llama*"); !strings.HasPrefix(got, "closest existing keys: llama-fp8-h200-vllm") {
-		t.Fatal(got)
-	}
+	assert.True(t, strings.HasPrefix(got, "closest existing keys: dsr1-fp8-mi300x-sglang, dsr1-fp8-mi325x-sglang, "), got)
+	got = r.closestHint("llama*")
+	assert.True(t, strings.HasPrefix(got, "closest existing keys: llama-fp8-h200-vllm"), got)
 }
 
 func TestParseEntries(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		text    string
@@ -157,21 +158,13 @@ func TestParseEntries(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			entries, diags, err := ParseEntries(Source{File: "f", Text: tt.text})
-			if (err == ErrNoEntries) != tt.noYAML {
-				t.Fatalf("err = %v", err)
-			}
-			if len(entries) != tt.entries {
-				t.Errorf("%d entries, want %d", len(entries), tt.entries)
-			}
-			if len(diags) != len(tt.want) {
-				t.Fatalf("diags %v, want %d", diags, len(tt.want))
-			}
+			require.Equal(t, tt.noYAML, err == ErrNoEntries, "err = %v", err)
+			assert.Len(t, entries, tt.entries)
+			require.Len(t, diags, len(tt.want), "diags %v", diags)
 			for i, d := range diags {
-				s := strings.TrimPrefix(d.String(), "f:")
-				if !strings.Contains(s, tt.want[i]) {
-					t.Errorf("diag %q, want it to contain %q", s, tt.want[i])
-				}
+				assert.Contains(t, strings.TrimPrefix(d.String(), "f:"), tt.want[i])
 			}
 		})
 	}
@@ -179,14 +172,16 @@ func TestParseEntries(t *testing.T) {
 
 // Positions of entries parsed from cut-out additions point at the file's lines.
 func TestSourceLineMapping(t *testing.T) {
+	t.Parallel()
 	src := Source{File: "f", Text: "- config-keys: [a]\n  description: [x]\n  pr-link: 5\n", Lines: []int{40, 41, 45}}
 	_, diags, _ := ParseEntries(src)
-	if len(diags) != 1 || diags[0].Line != 45 || diags[0].Col != 12 {
-		t.Fatalf("diags %v, want one at 45:12", diags)
-	}
+	require.Len(t, diags, 1, "diags %v", diags)
+	assert.Equal(t, 45, diags[0].Line)
+	assert.Equal(t, 12, diags[0].Col)
 }
 
 func TestCanonicalRow(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		in     string
@@ -216,44 +211,49 @@ func TestCanonicalRow(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			multi, bucket, out, err := canonicalRow(json.RawMessage(tt.in))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if multi != tt.multi || bucket != tt.bucket || string(out) != tt.want {
-				t.Fatalf("got %v %s\n%s\nwant %v %s\n%s", multi, bucket, out, tt.multi, tt.bucket, tt.want)
-			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.multi, multi, "multi-node")
+			assert.Equal(t, tt.bucket, bucket)
+			assert.Equal(t, tt.want, string(out))
 		})
 	}
-	if _, _, _, err := canonicalRow(json.RawMessage(`{"tp": "8"}`)); err == nil {
-		t.Fatal("a quoted number must not pass as an int")
-	}
+	t.Run("quoted number", func(t *testing.T) {
+		t.Parallel()
+		_, _, _, err := canonicalRow(json.RawMessage(`{"tp": "8"}`))
+		assert.Error(t, err, "a quoted number must not pass as an int")
+	})
 }
 
 func TestSeqLenName(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		isl, osl int64
 		want     string
-	}{{1024, 1024, "1k1k"}, {1024, 8192, "1k8k"}, {8192, 1024, "8k1k"}, {8192, 8192, "8192_8192"}, {2048, 128, "2048_128"}} {
-		if got := SeqLenName(c.isl, c.osl); got != c.want {
-			t.Errorf("SeqLenName(%d, %d) = %s, want %s", c.isl, c.osl, got, c.want)
-		}
+	}{
+		{isl: 1024, osl: 1024, want: "1k1k"},
+		{isl: 1024, osl: 8192, want: "1k8k"},
+		{isl: 8192, osl: 1024, want: "8k1k"},
+		{isl: 8192, osl: 8192, want: "8192_8192"}, // no short name: plain numbers
+		{isl: 2048, osl: 128, want: "2048_128"},
+	} {
+		assert.Equal(t, c.want, SeqLenName(c.isl, c.osl), "SeqLenName(%d, %d)", c.isl, c.osl)
 	}
 }
 
 func TestCheckFile(t *testing.T) {
+	t.Parallel()
 	good := "- config-keys: [a]\n  description: [x]\n  pr-link: x\n"
-	if _, diags := CheckFile("f", []byte(good), false); len(diags) != 0 {
-		t.Fatal(diags)
-	}
-	_, diags := CheckFile("f", []byte(strings.TrimSuffix(good, "\n")), false)
-	if len(diags) != 1 || diags[0].Line != 3 || !strings.Contains(diags[0].Message, "does not end with a newline") {
-		t.Fatal(diags)
-	}
+	_, diags := CheckFile("f", []byte(good), false)
+	assert.Empty(t, diags)
+	_, diags = CheckFile("f", []byte(strings.TrimSuffix(good, "\n")), false)
+	require.Len(t, diags, 1, "diags %v", diags)
+	assert.Equal(t, 3, diags[0].Line)
+	assert.Contains(t, diags[0].Message, "does not end with a newline")
 	_, diags = CheckFile("f", []byte("# empty\n"), false)
-	if len(diags) != 1 || diags.HasErrors() {
-		t.Fatalf("an empty log is a warning: %v", diags)
-	}
+	require.Len(t, diags, 1, "diags %v", diags)
+	assert.False(t, diags.HasErrors(), "an empty log is a warning: %v", diags)
 }
 
 // FuzzParseDiff: any input gives changes or an error, never a panic, and every added
@@ -268,9 +268,7 @@ func FuzzParseDiff(f *testing.F) {
 			return
 		}
 		for _, l := range ch.Added {
-			if l.Num < 1 {
-				t.Fatalf("added line number %d < 1 in %q", l.Num, s)
-			}
+			require.GreaterOrEqual(t, l.Num, 1, "added line number in %q", s)
 		}
 	})
 }
