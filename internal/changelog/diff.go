@@ -27,9 +27,10 @@ type Changes struct {
 var hunkHeader = regexp.MustCompile(`^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@`)
 
 // ParseDiff reads the output of `git diff` for a single file. Unlike the reference, which
-// classifies every line by its first characters (Q-26), it skips the file header up to
-// the first hunk and then trusts the hunk's line counts, so a deleted line whose content
-// starts with "--" or an added line starting with "++" is seen for what it is.
+// classifies every line by its first characters (docs/generator.md#quirk-diff-hunks), it
+// skips the file header up to the first hunk and then trusts the hunk's line counts, so a
+// deleted line whose content starts with "--" or an added line starting with "++" is seen
+// for what it is.
 func ParseDiff(out string) (Changes, error) {
 	var ch Changes
 	lines := strings.Split(out, "\n")

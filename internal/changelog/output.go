@@ -8,7 +8,7 @@ import (
 	"github.com/inferbench/inferbench/internal/result"
 )
 
-// Output is the changelog result consumed by run-sweep (reference §6.6).
+// Output is the changelog result consumed by run-sweep (docs/generator.md#changelog-output).
 type Output struct {
 	SingleNode Buckets  `json:"single_node"`
 	MultiNode  Buckets  `json:"multi_node"`
@@ -74,7 +74,7 @@ func (b Buckets) MarshalJSON() ([]byte, error) {
 func (o *Output) HasWork() bool { return o.SingleNode.Len()+o.MultiNode.Len() > 0 }
 
 // Encode renders o as one compact line of JSON followed by a newline, with non-ASCII
-// characters raw and '<', '>', '&' unescaped (reference §6.6).
+// characters raw and '<', '>', '&' unescaped (docs/generator.md#changelog-output).
 func (o *Output) Encode() ([]byte, error) { return encodeLine(o) }
 
 func encodeLine(v any) ([]byte, error) {
@@ -134,7 +134,7 @@ type worker struct {
 	EP        int64 `json:"ep"`
 	DPAttn    bool  `json:"dp-attn"`
 	// AdditionalSettings is always written: [] when the config omitted it, null when the
-	// config said null (Q-2).
+	// config said null (docs/generator.md#quirk-worker-blocks).
 	AdditionalSettings json.RawMessage `json:"additional-settings"`
 }
 
@@ -197,5 +197,5 @@ func (w *worker) normalize() error {
 // "<isl>_<osl>".
 func SeqLenName(isl, osl int64) string { return result.SeqLenName(int(isl), int(osl)) }
 
-// StandardSeqLens are the bucket names run-sweep has jobs for (Q-31).
+// StandardSeqLens are the bucket names run-sweep has jobs for (docs/generator.md#quirk-odd-buckets).
 var StandardSeqLens = []string{"1k1k", "1k8k", "8k1k"}

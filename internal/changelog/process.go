@@ -1,11 +1,11 @@
 // Package changelog turns the entries added to perf-changelog.yaml between two git refs
-// into the bucketed benchmark matrix run-sweep consumes (spec generator.md §6), and checks
-// a changelog for the PR gate.
+// into the bucketed benchmark matrix run-sweep consumes (docs/generator.md#changelog), and
+// checks a changelog for the PR gate.
 //
-// It differs from the reference on purpose where the spec says FIX: the diff is taken
-// against the merge base of the two refs (Q-27), git failures are reported as such
-// (Q-28), the diff is parsed by hunk instead of by line prefix (Q-26), rows come in a
-// deterministic order (Q-24), and config-keys patterns use doublestar (`*`, `?`, `[...]`,
+// It differs from the reference on purpose where the reference's behaviour was a bug
+// (docs/generator.md#quirks): the diff is taken against the merge base of the two refs,
+// git failures are reported as such, the diff is parsed by hunk instead of by line prefix,
+// rows come in a deterministic order, and config-keys patterns use doublestar (`*`, `?`, `[...]`,
 // `{a,b}`). Expansion of keys into rows is injected (Expander) so that this package does
 // not depend on the matrix package.
 package changelog
@@ -65,7 +65,7 @@ func Process(ctx context.Context, req Request) (*Output, error) {
 	return Expand(req, entries)
 }
 
-// Expand resolves the entries' keys and expands each entry's new keys (reference §6.5).
+// Expand resolves the entries' keys and expands each entry's new keys (docs/generator.md#changelog-expansion).
 func Expand(req Request, entries []Entry) (*Output, error) {
 	r := Resolver{Keys: req.Keys, File: req.File}
 	resolved := make([][]string, len(entries))
