@@ -10,28 +10,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
 	"github.com/inferbench/inferbench/internal/config"
 	"github.com/inferbench/inferbench/internal/testkit"
 )
 
-var (
-	anchorDir = filepath.Join("..", "..", "..", "shared", "anchor", "inferencex-2026-02-09")
-	ourDir    = filepath.Join("..", "..", "configs")
-)
-
-// needAnchor skips the test when ../shared (the reference's data) is not present,
-// unless INFERBENCH_INTEGRATION=1, where its absence is a failure.
-func needAnchor(t testing.TB) {
-	t.Helper()
-	if _, err := os.Stat(anchorDir); err != nil {
-		if os.Getenv("INFERBENCH_INTEGRATION") == "1" {
-			t.Fatalf("anchor configs missing: %v", err)
-		}
-		t.Skipf("anchor configs not present: %v", err)
-	}
-}
+var ourDir = filepath.Join("..", "..", "configs")
 
 func load(t testing.TB, dir string, files ...string) (*config.Master, *config.Runners) {
 	t.Helper()
@@ -40,32 +27,30 @@ func load(t testing.TB, dir string, files ...string) (*config.Master, *config.Ru
 		paths[i] = filepath.Join(dir, f)
 	}
 	m, diags := config.LoadMaster(paths...)
-	if diags.HasErrors() {
-		t.Fatalf("load %v: %v", paths, diags)
-	}
+	require.False(t, diags.HasErrors(), "load %v: %v", paths, diags)
 	r, diags := config.LoadRunners(filepath.Join(dir, "runners.yaml"))
-	if diags.HasErrors() {
-		t.Fatalf("load runners: %v", diags)
-	}
+	require.False(t, diags.HasErrors(), "load runners: %v", diags)
 	return m, r
 }
 
-// The figures of spec §8.
+// The reference's full-sweep figures for its 2026-02 configs
+// (docs/generator.md#anchor-figures).
 func TestAnchorSweepCounts(t *testing.T) {
-	needAnchor(t)
+	t.Parallel()
+	anchorDir := testkit.Shared(t, "anchor/inferencex-2026-02-09")
 	m, r := load(t, anchorDir, "nvidia-master.yaml", "amd-master.yaml")
 	tests := []struct {
 		kind        Kind
 		rows, evals int
-	}{{SingleNode, 711, 45}, {MultiNode, 386, 0}}
+	}{
+		{kind: SingleNode, rows: 711, evals: 45},
+		{kind: MultiNode, rows: 386, evals: 0},
+	}
 	for _, tt := range tests {
 		rows, err := FullSweep(m, r, SweepOptions{Kind: tt.kind, Evals: EvalsRun})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := len(OnlyEvals(rows)); len(rows) != tt.rows || got != tt.evals {
-			t.Errorf("kind %d: %d rows with %d evals, want %d with %d", tt.kind, len(rows), got, tt.rows, tt.evals)
-		}
+		require.NoError(t, err)
+		assert.Len(t, rows, tt.rows, "kind %d rows", tt.kind)
+		assert.Len(t, OnlyEvals(rows), tt.evals, "kind %d eval rows", tt.kind)
 	}
 }
 
@@ -74,19 +59,17 @@ func TestAnchorSweepCounts(t *testing.T) {
 // GPUs, engines and sequence lengths the project benchmarks, and that a full sweep of
 // it expands without error.
 func TestOurConfigs(t *testing.T) {
+	t.Parallel()
 	m, r := load(t, ourDir, "nvidia-master.yaml", "amd-master.yaml")
-	if w := config.Lint(m, r); len(w) > 0 {
-		t.Errorf("lint: %v", w)
-	}
-	if n := len(m.Entries); n < 25 || n > 40 {
-		t.Errorf("%d entries, want 25 to 40", n)
-	}
+	assert.Empty(t, config.Lint(m, r), "lint")
+	assert.GreaterOrEqual(t, len(m.Entries), 25, "entries")
+	assert.LessOrEqual(t, len(m.Entries), 40, "entries")
 	keyRE := regexp.MustCompile(`^(dsr1|gptoss)-(fp4|fp8)-([a-z0-9]+)-([a-z-]+)$`)
 	seen := map[string]map[string]bool{"model": {}, "precision": {}, "gpu": {}, "framework": {}, "seq": {}, "kind": {}}
 	for _, e := range m.Entries {
 		g := keyRE.FindStringSubmatch(e.Key)
 		if g == nil || g[1] != e.ModelPrefix || g[2] != e.Precision || !strings.HasPrefix(g[4], e.Framework) {
-			t.Errorf("%s: key does not follow <model>-<precision>-<gpu>-<framework> (model-prefix %s, precision %s, framework %s)",
+			assert.Failf(t, "key does not follow the naming scheme", "%s: key does not follow <model>-<precision>-<gpu>-<framework> (model-prefix %s, precision %s, framework %s)",
 				e.Key, e.ModelPrefix, e.Precision, e.Framework)
 			continue
 		}
@@ -109,35 +92,33 @@ func TestOurConfigs(t *testing.T) {
 	}
 	for what, values := range want {
 		for _, v := range values {
-			if !seen[what][v] {
-				t.Errorf("no entry covers %s %s", what, v)
-			}
+			assert.True(t, seen[what][v], "no entry covers %s %s", what, v)
 		}
 	}
 	for _, kind := range []Kind{SingleNode, MultiNode} {
 		rows, err := FullSweep(m, r, SweepOptions{Kind: kind, Evals: EvalsRun})
-		if err != nil || len(rows) == 0 {
-			t.Errorf("full sweep kind %d: %d rows, err %v", kind, len(rows), err)
-		}
-		if kind == SingleNode && len(OnlyEvals(rows)) == 0 {
-			t.Errorf("full sweep marks no eval rows")
+		assert.NoError(t, err, "full sweep kind %d", kind)
+		assert.NotEmpty(t, rows, "full sweep kind %d", kind)
+		if kind == SingleNode {
+			assert.NotEmpty(t, OnlyEvals(rows), "full sweep marks no eval rows")
 		}
 	}
 	rows, err := TestConfig(m, nil, TestConfigOptions{Keys: m.Keys(), Evals: EvalsRun})
-	if err != nil || len(rows) == 0 {
-		t.Errorf("test-config of every key: %d rows, err %v", len(rows), err)
-	}
+	assert.NoError(t, err, "test-config of every key")
+	assert.NotEmpty(t, rows, "test-config of every key")
 }
 
 // TestOurConfigsUseTheReferenceSchema: every key path of our configs occurs in the
 // reference's configs of the same generation (configs/ is 2026-08; its 2026-02 version
 // under testdata is compared with the 2026-02 reference).
 func TestOurConfigsUseTheReferenceSchema(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ ours, anchor string }{
 		{ourDir, "anchor/inferencex-2026-08-21"},
 		{filepath.Join("..", "..", "testdata", "configs-2026-02"), "anchor/inferencex-2026-02-09"},
 	} {
 		t.Run(tt.anchor, func(t *testing.T) {
+			t.Parallel()
 			anchor := testkit.Shared(t, tt.anchor)
 			ref := map[string]bool{}
 			for _, f := range []string{"nvidia-master.yaml", "amd-master.yaml"} {
@@ -153,9 +134,7 @@ func TestOurConfigsUseTheReferenceSchema(t *testing.T) {
 					}
 				}
 			}
-			if extra != nil {
-				t.Errorf("key paths the reference's configs never use:\n%s", strings.Join(extra, "\n"))
-			}
+			assert.Empty(t, extra, "key paths the reference's configs never use")
 		})
 	}
 }
@@ -163,14 +142,11 @@ func TestOurConfigsUseTheReferenceSchema(t *testing.T) {
 // keyPaths lists the key paths of a master config below the config keys, e.g.
 // "seq-len-configs[].search-space[].prefill.tp".
 func keyPaths(t *testing.T, path string) []string {
+	t.Helper()
 	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, yaml.Unmarshal(data, &root), path)
 	set := map[string]bool{}
 	var walk func(n *yaml.Node, p string)
 	walk = func(n *yaml.Node, p string) {

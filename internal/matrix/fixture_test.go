@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/config"
 )
 
@@ -65,13 +67,9 @@ gb200: [gb200-a_0]
 func fixture(t testing.TB) (*config.Master, *config.Runners) {
 	t.Helper()
 	entries, diags := config.ParseMaster("fixture.yaml", []byte(fixtureYAML))
-	if diags.HasErrors() {
-		t.Fatalf("fixture: %v", diags)
-	}
+	require.False(t, diags.HasErrors(), "fixture: %v", diags)
 	r, diags := config.ParseRunners("runners.yaml", []byte(fixtureRunners))
-	if diags.HasErrors() {
-		t.Fatalf("fixture runners: %v", diags)
-	}
+	require.False(t, diags.HasErrors(), "fixture runners: %v", diags)
 	return config.NewMaster(entries), r
 }
 

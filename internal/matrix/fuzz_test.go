@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/config"
 )
 
@@ -33,21 +35,16 @@ func FuzzExpand(f *testing.F) {
 				o.MaxConc = &maxC
 			}
 			rows, err := FullSweep(m, r, o)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			all = append(all, rows...)
 			rows, _ = RunnerModelSweep(m, r, RunnerModelOptions{RunnerType: "h100", Kind: kind})
 			all = append(all, rows...)
 		}
 		rows, err := TestConfig(m, nil, TestConfigOptions{Keys: m.Keys(), Evals: EvalsOnly})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		all = append(all, rows...)
 		var back []map[string]any
-		if err := json.Unmarshal(AppendJSON(nil, all), &back); err != nil || len(back) != len(all) {
-			t.Fatalf("invalid JSON for %d rows: %v", len(all), err)
-		}
+		require.NoError(t, json.Unmarshal(AppendJSON(nil, all), &back), "invalid JSON for %d rows", len(all))
+		require.Len(t, back, len(all))
 	})
 }

@@ -3,45 +3,46 @@ package matrix
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
+// Strings are escaped as Python's json.dumps escapes them with ensure_ascii.
 func TestAppendStringMatchesPython(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ in, want string }{
-		{"plain", `"plain"`},
-		{`a"b\c`, `"a\"b\\c"`},
-		{"\n\r\t\b\f", `"\n\r\t\b\f"`},
-		{"\x01\x1f\x7f", `"\u0001\u001f\u007f"`},
-		{"é", `"\u00e9"`},
-		{"日本", `"\u65e5\u672c"`},
-		{"😀", `"\ud83d\ude00"`},
-		{"<>&/", `"<>&/"`},
-		{"\ufffd", `"\ufffd"`},
+		{in: "plain", want: `"plain"`},
+		{in: `a"b\c`, want: `"a\"b\\c"`},                   // quote and backslash escaped
+		{in: "\n\r\t\b\f", want: `"\n\r\t\b\f"`},           // short escapes
+		{in: "\x01\x1f\x7f", want: `"\u0001\u001f\u007f"`}, // other controls and DEL as \u
+		{in: "é", want: `"\u00e9"`},                        // non-ASCII as \u
+		{in: "日本", want: `"\u65e5\u672c"`},                 // one \u per rune
+		{in: "😀", want: `"\ud83d\ude00"`},                  // beyond the BMP: a surrogate pair
+		{in: "<>&/", want: `"<>&/"`},                       // not HTML-escaped, '/' kept
+		{in: "\ufffd", want: `"\ufffd"`},                   // the replacement character itself
 	}
 	for _, tt := range tests {
-		if got := string(appendString(nil, tt.in)); got != tt.want {
-			t.Errorf("appendString(%q) = %s, want %s", tt.in, got, tt.want)
-		}
+		assert.Equal(t, tt.want, string(appendString(nil, tt.in)), "appendString(%q)", tt.in)
 		var back string
-		if err := json.Unmarshal([]byte(tt.want), &back); err != nil || back != tt.in {
-			t.Errorf("%s does not decode back to %q: %q, %v", tt.want, tt.in, back, err)
+		if assert.NoError(t, json.Unmarshal([]byte(tt.want), &back), tt.want) {
+			assert.Equal(t, tt.in, back, "%s does not decode back", tt.want)
 		}
 	}
 }
 
 func TestWriteJSONEmptyIsBrackets(t *testing.T) {
+	t.Parallel()
 	var b bytes.Buffer
-	if err := WriteJSON(&b, []Row{}); err != nil {
-		t.Fatal(err)
-	}
-	if b.String() != "[]\n" {
-		t.Fatalf("got %q, want %q", b.String(), "[]\n")
-	}
+	require.NoError(t, WriteJSON(&b, []Row{}))
+	assert.Equal(t, "[]\n", b.String())
 }
 
-// Key orders A and B and the multi-node order (spec §5.1, §5.2, Q-1, Q-2).
+// Key orders A and B and the multi-node order (docs/generator.md#rows,
+// docs/generator.md#quirk-key-order, docs/generator.md#quirk-worker-blocks).
 func TestRowKeyOrders(t *testing.T) {
+	t.Parallel()
 	m, r := fixture(t)
 	sweep, _ := TestConfig(m, nil, TestConfigOptions{Keys: []string{"sn", "mn"}})
 	rms, _ := RunnerModelSweep(m, r, RunnerModelOptions{RunnerType: "gb200", Kind: MultiNode})
@@ -59,10 +60,8 @@ func TestRowKeyOrders(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := string(AppendJSON(nil, []Row{tt.row}))
-			if want := "[" + tt.want + "]"; got != want {
-				t.Errorf("got\n%s\nwant\n%s", got, want)
-			}
+			t.Parallel()
+			assert.Equal(t, "["+tt.want+"]", string(AppendJSON(nil, []Row{tt.row})))
 		})
 	}
 }
@@ -70,6 +69,7 @@ func TestRowKeyOrders(t *testing.T) {
 // Shard: consecutive chunks of at most n rows; no rows give no shards (not one empty
 // shard, which would start a job on an empty matrix).
 func TestShard(t *testing.T) {
+	t.Parallel()
 	rows := func(k int) []Row {
 		r := make([]Row, k)
 		for i := range r {
@@ -81,32 +81,26 @@ func TestShard(t *testing.T) {
 		rows, n int
 		want    []int // rows per shard
 	}{
-		{0, 256, []int{}},
-		{1, 256, []int{1}},
-		{256, 256, []int{256}},
-		{257, 256, []int{256, 1}},
-		{5, 2, []int{2, 2, 1}},
-		{3, 1, []int{1, 1, 1}},
-		{3, 0, []int{1, 1, 1}},
+		{rows: 0, n: 256, want: []int{}}, // no shards, not one empty shard
+		{rows: 1, n: 256, want: []int{1}},
+		{rows: 256, n: 256, want: []int{256}}, // exactly full
+		{rows: 257, n: 256, want: []int{256, 1}},
+		{rows: 5, n: 2, want: []int{2, 2, 1}},
+		{rows: 3, n: 1, want: []int{1, 1, 1}},
+		{rows: 3, n: 0, want: []int{1, 1, 1}}, // n < 1 means one row per shard
 	}
 	for _, tt := range tests {
 		got := Shard(rows(tt.rows), tt.n)
-		if got == nil {
-			t.Errorf("Shard(%d rows, %d) = nil, want an empty slice", tt.rows, tt.n)
-		}
+		assert.NotNil(t, got, "Shard(%d rows, %d) = nil, want an empty slice", tt.rows, tt.n)
 		sizes := []int{}
 		next := int64(0)
 		for _, s := range got {
 			sizes = append(sizes, len(s))
 			for _, r := range s {
-				if r.Conc != next {
-					t.Errorf("Shard(%d rows, %d): row %d out of order", tt.rows, tt.n, next)
-				}
+				assert.Equal(t, next, r.Conc, "Shard(%d rows, %d): row out of order", tt.rows, tt.n)
 				next++
 			}
 		}
-		if fmt.Sprint(sizes) != fmt.Sprint(tt.want) {
-			t.Errorf("Shard(%d rows, %d) sizes %v, want %v", tt.rows, tt.n, sizes, tt.want)
-		}
+		assert.Equal(t, tt.want, sizes, "Shard(%d rows, %d) sizes", tt.rows, tt.n)
 	}
 }
