@@ -80,8 +80,8 @@ const (
 )
 
 // ParseEntries decodes a YAML list of changelog entries, checking each against the schema
-// (docs/generator.md#changelog-entries, with strict YAML 1.2 types). It returns the entries that are valid and
-// one diagnostic per problem, positioned in the changelog file.
+// (docs/generator.md#changelog-entries, with strict YAML 1.2 types). It returns the entries
+// that are valid and one diagnostic per problem, positioned in the changelog file.
 func ParseEntries(src Source) ([]Entry, diag.List, error) {
 	var diags diag.List
 	dec := yaml.NewDecoder(bytes.NewReader([]byte(src.Text)))

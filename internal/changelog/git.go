@@ -44,8 +44,9 @@ func (g Git) run(ctx context.Context, args ...string) (string, error) {
 	return string(res.Stdout), nil
 }
 
-// Commit resolves ref to a commit id. A ref that does not name a commit is an error
-// that says so, instead of the empty diff the reference silently got (docs/generator.md#quirk-git-errors).
+// Commit resolves ref to a commit id. A ref that does not name a commit is an error that says
+// so, instead of the empty diff the reference silently got
+// (docs/generator.md#quirk-git-errors).
 func (g Git) Commit(ctx context.Context, ref string) (string, error) {
 	if ref == "" {
 		return "", errors.New("empty git ref")

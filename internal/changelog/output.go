@@ -197,5 +197,6 @@ func (w *worker) normalize() error {
 // "<isl>_<osl>".
 func SeqLenName(isl, osl int64) string { return result.SeqLenName(int(isl), int(osl)) }
 
-// StandardSeqLens are the bucket names run-sweep has jobs for (docs/generator.md#quirk-odd-buckets).
+// StandardSeqLens are the bucket names run-sweep has jobs for
+// (docs/generator.md#quirk-odd-buckets).
 var StandardSeqLens = []string{"1k1k", "1k8k", "8k1k"}

@@ -65,7 +65,8 @@ func Process(ctx context.Context, req Request) (*Output, error) {
 	return Expand(req, entries)
 }
 
-// Expand resolves the entries' keys and expands each entry's new keys (docs/generator.md#changelog-expansion).
+// Expand resolves the entries' keys and expands each entry's new keys
+// (docs/generator.md#changelog-expansion).
 func Expand(req Request, entries []Entry) (*Output, error) {
 	r := Resolver{Keys: req.Keys, File: req.File}
 	resolved := make([][]string, len(entries))

@@ -27,7 +27,7 @@ func (e *KeysNotFoundError) Error() string {
 
 // InvalidRunnerTypesError reports --runner-type values that are not runners.yaml keys.
 type InvalidRunnerTypesError struct {
-	Invalid []string // sorted (spec Q-41)
+	Invalid []string // sorted (docs/generator.md#quirk-invalid-runner-types)
 	Valid   []string // sorted
 }
 

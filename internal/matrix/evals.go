@@ -2,7 +2,8 @@ package matrix
 
 import "github.com/inferbench/inferbench/internal/config"
 
-// evalGroup is the grouping key of spec §4: rows that agree on all eight parts compete.
+// evalGroup is the grouping key of eval marking (docs/generator.md#eval-marking): rows that
+// agree on all eight parts compete.
 type evalGroup struct {
 	model, runner, framework, precision string
 	isl, osl                            int64
@@ -15,9 +16,10 @@ type groupStats struct {
 	hiConc, loConc int64
 }
 
-// MarkEvals sets RunEval on the rows chosen for accuracy evals (spec §4): among the
-// single-node 1k8k rows of each group, the highest-concurrency rows of the highest and
-// of the lowest tp. Ties are all marked. Every other row gets RunEval false.
+// MarkEvals sets RunEval on the rows chosen for accuracy evals
+// (docs/generator.md#eval-marking): among the single-node 1k8k rows of each group, the
+// highest-concurrency rows of the highest and of the lowest tp. Ties are all marked. Every
+// other row gets RunEval false.
 func MarkEvals(rows []Row) {
 	eligible := func(r *Row) bool { return r.Kind == SingleNode && r.ISL == 1024 && r.OSL == 8192 }
 	key := func(r *Row) evalGroup {

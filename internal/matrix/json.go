@@ -11,7 +11,7 @@ import (
 
 // WriteJSON writes rows as one line of JSON followed by a newline, byte-identical to
 // the reference's json.dumps: ", " and ": " separators, non-ASCII as lower-case \uXXXX
-// escapes, keys in the reference's order for each kind of row (spec §5).
+// escapes, keys in the reference's order for each kind of row (docs/generator.md#json).
 // The rows are encoded and written in chunks, so a sweep of megabytes needs no buffer of
 // its size.
 func WriteJSON(w io.Writer, rows []Row) error {
@@ -311,8 +311,9 @@ func appendComponent(b []byte, c *config.Component, sorted bool) []byte {
 	return append(o.b, '}')
 }
 
-// appendWorker writes a worker block verbatim (the keys as written, in YAML order) or
-// rebuilt with all five keys and additional-settings defaulting to [] (spec Q-2).
+// appendWorker writes a worker block verbatim (the keys as written, in YAML order) or rebuilt
+// with all five keys and additional-settings defaulting to []
+// (docs/generator.md#quirk-worker-blocks).
 func appendWorker(b []byte, w *config.Worker, rebuilt bool) []byte {
 	if w == nil {
 		return append(b, "null"...)

@@ -10,7 +10,7 @@ const (
 	MultiNode              // row has prefill, decode and a conc list
 )
 
-// KeyOrder selects the reference's key order for a row (spec §5.1, §5.2).
+// KeyOrder selects the reference's key order for a row (docs/generator.md#rows).
 type KeyOrder int
 
 const (

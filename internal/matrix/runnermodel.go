@@ -8,7 +8,8 @@ import (
 	"github.com/inferbench/inferbench/internal/config"
 )
 
-// RunnerModelOptions are the runner-model-sweep options (spec §2.4).
+// RunnerModelOptions are the runner-model-sweep options
+// (docs/generator.md#runner-model-sweep-options).
 type RunnerModelOptions struct {
 	RunnerType    string
 	Kind          Kind
@@ -21,7 +22,7 @@ type RunnerModelOptions struct {
 }
 
 // RunnerModelSweep picks one representative point of every config of a runner type
-// and fans it out over the type's nodes (spec §3.3).
+// and fans it out over the type's nodes (docs/generator.md#runner-model-sweep).
 func RunnerModelSweep(m *config.Master, r *config.Runners, o RunnerModelOptions) ([]Row, error) {
 	nodes, ok := r.Nodes(o.RunnerType)
 	if !ok {
@@ -62,7 +63,8 @@ func testRow(e *config.Entry, sl config.SeqLen, node string) Row {
 	return row
 }
 
-// runnerModelSingle uses the entry with the largest tp, first on ties (spec Q-39).
+// runnerModelSingle uses the entry with the largest tp, first on ties
+// (docs/generator.md#quirk-representative-point).
 func runnerModelSingle(e *config.Entry, sl config.SeqLen, node string, conc *int64) Row {
 	best := &sl.Search[0]
 	for i := range sl.Search {
@@ -86,7 +88,7 @@ func runnerModelSingle(e *config.Entry, sl config.SeqLen, node string, conc *int
 }
 
 // runnerModelMulti uses the entry whose conc-list has the smallest minimum; entries
-// without a list rank last, ties go to the first (spec Q-39).
+// without a list rank last, ties go to the first (docs/generator.md#quirk-representative-point).
 func runnerModelMulti(e *config.Entry, sl config.SeqLen, node string, conc *int64) Row {
 	best, bestMin := &sl.Search[0], int64(math.MaxInt64)
 	first := true

@@ -7,11 +7,12 @@ import (
 	"github.com/inferbench/inferbench/internal/result"
 )
 
-// Series returns the geometric concurrency series from start to end inclusive, each
-// value step times the previous, with the last value clamped to end (spec §3.1):
-// Series(4, 64, 2) = 4 8 16 32 64, Series(3, 20, 4) = 3 12 20.
-// It returns nil unless start >= 1 and step >= 2, where the reference would hang or
-// emit negative values (spec ); the multiplication cannot overflow.
+// Series returns the geometric concurrency series from start to end inclusive, each value step
+// times the previous, with the last value clamped to end (docs/generator.md#series): Series(4,
+// 64, 2) = 4 8 16 32 64, Series(3, 20, 4) = 3 12 20. It returns nil unless start >= 1 and step
+// >= 2, where the reference would hang or emit negative values
+// (docs/generator.md#quirk-step-size, docs/generator.md#quirk-conc-positive); the
+// multiplication cannot overflow.
 func Series(start, end, step int64) []int64 {
 	if start < 1 || step < 2 {
 		return nil

@@ -8,7 +8,7 @@ import (
 	"github.com/inferbench/inferbench/internal/config"
 )
 
-// EvalMode selects eval marking (spec §4).
+// EvalMode selects eval marking (docs/generator.md#eval-marking).
 type EvalMode int
 
 const (
@@ -17,7 +17,8 @@ const (
 	EvalsOnly                 // --evals-only: mark eval rows, keep only them
 )
 
-// SweepOptions are the full-sweep options (spec §2.3). Nil bounds are "not given".
+// SweepOptions are the full-sweep options (docs/generator.md#full-sweep-options). Nil bounds
+// are "not given".
 type SweepOptions struct {
 	Kind          Kind       // SingleNode (--single-node) or MultiNode (--multi-node)
 	BothKinds     bool       // 2026-08 without --single-node/--multi-node: both kinds
@@ -42,10 +43,9 @@ type SweepOptions struct {
 
 func (o *SweepOptions) wants(k Kind) bool { return o.BothKinds || o.Kind == k }
 
-// FullSweep expands every config entry that passes the filters (spec §3.2), in merged
-// config order, then applies eval marking.
-// With 2026-08 configs the agentic-coding scenarios of each entry follow its
-// fixed-seq-len rows, and the 2026-08 eval policy applies.
+// FullSweep expands every config entry that passes the filters (docs/generator.md#full-sweep),
+// in merged config order, then applies eval marking. With 2026-08 configs the agentic-coding
+// scenarios of each entry follow its fixed-seq-len rows, and the 2026-08 eval policy applies.
 func FullSweep(m *config.Master, r *config.Runners, o SweepOptions) ([]Row, error) {
 	if err := checkRunnerTypes(r, o.RunnerTypes); err != nil {
 		return nil, err
@@ -144,7 +144,8 @@ func checkRunnerTypes(r *config.Runners, types []string) error {
 	return &InvalidRunnerTypesError{Invalid: sortedCopy(bad), Valid: sortedCopy(r.Names())}
 }
 
-// selected applies the key-prefix (spec Q-3), precision and framework filters.
+// selected applies the key-prefix (docs/generator.md#quirk-model-prefix-key), precision and
+// framework filters.
 func selected(e *config.Entry, prefixes, precisions, frameworks []string) bool {
 	if prefixes != nil && !slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(e.Key, p) }) {
 		return false
@@ -171,8 +172,8 @@ func resolveNodes(e *config.Entry, r *config.Runners, filter string) []string {
 	return nodes
 }
 
-// appendSingleSweep applies --max-tp, --max-ep, --min-conc and --max-conc to a
-// single-node entry and appends one row per concurrency and node (spec §3.2.1).
+// appendSingleSweep applies --max-tp, --max-ep, --min-conc and --max-conc to a single-node
+// entry and appends one row per concurrency and node (docs/generator.md#full-sweep-single).
 func appendSingleSweep(rows []Row, e *config.Entry, sl config.SeqLen, s *config.Search, nodes []string, step int64, o SweepOptions) []Row {
 	if o.MaxTP != nil && (*o.MaxTP <= 0 || s.TP > *o.MaxTP) {
 		return rows
@@ -186,7 +187,8 @@ func appendSingleSweep(rows []Row, e *config.Entry, sl config.SeqLen, s *config.
 	}
 	var concs []int64
 	if s.ConcList != nil {
-		// The reference crashes here (spec Q-10); expand the list like multi-node.
+		// The reference crashes here (docs/generator.md#quirk-single-conc-list); expand the
+		// list like multi-node.
 		concs = listConc(s.ConcList, o.MinConc, o.MaxConc)
 	} else {
 		concs = singleRangeConc(s.ConcStart, s.ConcEnd, step, o.MinConc, o.MaxConc)
@@ -201,8 +203,9 @@ func appendSingleSweep(rows []Row, e *config.Entry, sl config.SeqLen, s *config.
 	return rows
 }
 
-// singleRangeConc re-bases the series at --min-conc (spec Q-4) and clamps it at
-// --max-conc, which may introduce a value absent from the config (spec Q-5).
+// singleRangeConc re-bases the series at --min-conc (docs/generator.md#quirk-min-conc-rebase)
+// and clamps it at
+// --max-conc, which may introduce a value absent from the config (docs/generator.md#quirk-max-conc-adds-value).
 func singleRangeConc(start, end, step int64, minC, maxC *int64) []int64 {
 	if minC != nil {
 		if *minC <= 0 || end < *minC {
@@ -224,7 +227,7 @@ func singleRangeConc(start, end, step int64, minC, maxC *int64) []int64 {
 }
 
 // listConc filters explicit values by the bounds, falling back to [max] when the
-// maximum removes everything (spec §3.2.2).
+// maximum removes everything (docs/generator.md#full-sweep-multi).
 func listConc(values []int64, minC, maxC *int64) []int64 {
 	out := slices.Clone(values)
 	if minC != nil {
