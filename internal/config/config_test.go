@@ -6,28 +6,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/diag"
+	"github.com/inferbench/inferbench/internal/testkit"
 )
 
-var anchorDir = filepath.Join("..", "..", "..", "shared", "anchor", "inferencex-2026-02-09")
-
-func needAnchor(t testing.TB) {
-	t.Helper()
-	if _, err := os.Stat(anchorDir); err != nil {
-		if os.Getenv("INFERBENCH_INTEGRATION") == "1" {
-			t.Fatalf("anchor configs missing: %v", err)
-		}
-		t.Skipf("anchor configs not present: %v", err)
-	}
-}
-
-// The figures of spec §8.
+// The reference's 2026-02 configs load with the figures docs/generator.md#anchor-figures
+// gives for them.
 func TestAnchorConfigsLoad(t *testing.T) {
-	needAnchor(t)
+	t.Parallel()
+	anchorDir := testkit.Shared(t, "anchor/inferencex-2026-02-09")
 	m, diags := LoadMaster(filepath.Join(anchorDir, "nvidia-master.yaml"), filepath.Join(anchorDir, "amd-master.yaml"))
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
+	require.False(t, diags.HasErrors(), "%v", diags)
 	counts := map[string]int{}
 	settings := 0
 	for _, e := range m.Entries {
@@ -40,27 +32,26 @@ func TestAnchorConfigsLoad(t *testing.T) {
 			}
 		}
 	}
-	want := map[string]int{"dia-master.yaml single": 15, "dia-master.yaml multi": 17, "amd-master.yaml single": 10, "amd-master.yaml multi": 2}
-	for k, v := range want {
-		if counts[k] != v {
-			t.Errorf("%s: %d entries, want %d (all: %v)", k, counts[k], v, counts)
-		}
-	}
-	if settings != 500 {
-		t.Errorf("%d additional-settings strings, want 500", settings)
-	}
+	assert.Equal(t, map[string]int{
+		"dia-master.yaml single": 15, // nvidia-master.yaml
+		"dia-master.yaml multi":  17,
+		"amd-master.yaml single": 10,
+		"amd-master.yaml multi":  2,
+	}, counts, "entries per file and kind")
+	assert.Equal(t, 500, settings, "additional-settings strings")
 	r, diags := LoadRunners(filepath.Join(anchorDir, "runners.yaml"))
-	if diags.HasErrors() || len(r.Types) != 13 {
-		t.Fatalf("runners: %d types, %v", len(r.Types), diags)
-	}
-	// h200-multinode-slurm is used by two configs but not defined (spec §8, Q-13).
+	require.False(t, diags.HasErrors(), "runners: %v", diags)
+	assert.Len(t, r.Types, 13, "runner types")
+	// h200-multinode-slurm is used by two configs but not defined
+	// (docs/generator.md#quirk-unknown-runner).
 	lint := Lint(m, r)
-	if len(lint) != 2 || lint.HasErrors() || !strings.Contains(lint[0].Message, "h200-multinode-slurm") {
-		t.Errorf("lint = %v, want two warnings about h200-multinode-slurm", lint)
-	}
+	require.Len(t, lint, 2, "lint = %v, want two warnings about h200-multinode-slurm", lint)
+	assert.False(t, lint.HasErrors(), "lint findings are warnings: %v", lint)
+	assert.Contains(t, lint[0].Message, "h200-multinode-slurm")
 }
 
 func TestWorkerKeyOrderAndSettingsMode(t *testing.T) {
+	t.Parallel()
 	es, diags := ParseMaster("x.yaml", []byte(`
 k:
   image: i
@@ -78,20 +69,17 @@ k:
       decode: { tp: 8, num-worker: 1, ep: 8, dp-attn: false, additional-settings: null }
       prefill: { dp-attn: true, ep: 4, tp: 4, num-worker: 0 }
 `))
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
+	require.False(t, diags.HasErrors(), "%v", diags)
 	s := es[0].SeqLens[0].Search[0]
-	if got := strings.Join(s.Decode.Keys, ","); got != "tp,num-worker,ep,dp-attn,additional-settings" {
-		t.Errorf("decode keys %s", got)
-	}
-	if s.Decode.SettingsMode != SettingsNull || s.Prefill.SettingsMode != SettingsAbsent || s.Prefill.NumWorker != 0 {
-		t.Errorf("settings modes %v %v, num-worker %d", s.Decode.SettingsMode, s.Prefill.SettingsMode, s.Prefill.NumWorker)
-	}
+	assert.Equal(t, []string{"tp", "num-worker", "ep", "dp-attn", "additional-settings"}, s.Decode.Keys, "decode keys in file order")
+	assert.Equal(t, SettingsNull, s.Decode.SettingsMode, "decode additional-settings: null")
+	assert.Equal(t, SettingsAbsent, s.Prefill.SettingsMode, "prefill without additional-settings")
+	assert.Equal(t, int64(0), s.Prefill.NumWorker)
 }
 
 // Every problem of every file is reported, positioned, in one run.
 func TestAllProblemsOfAllFilesCollected(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a := filepath.Join(dir, "a.yaml")
 	b := filepath.Join(dir, "b.yaml")
@@ -121,9 +109,7 @@ two:
 `)
 	write(t, b, "one: {}\n")
 	m, diags := LoadMaster(a, b, filepath.Join(dir, "missing.yaml"))
-	if m != nil {
-		t.Fatal("LoadMaster returned a Master despite errors")
-	}
+	require.Nil(t, m, "LoadMaster returned a Master despite errors")
 	diags.Sort()
 	var got []string
 	for _, d := range diags {
@@ -138,26 +124,14 @@ two:
 		"b.yaml:1:1: Master config entry 'one' failed validation: missing required field(s) 'image', 'model', 'model-prefix', 'precision', 'framework', 'runner', 'multinode', 'seq-len-configs'",
 		"missing.yaml: Input file '" + filepath.Join(dir, "missing.yaml") + "' does not exist.",
 	}
-	if len(got) != len(want) {
-		t.Errorf("got %d problems, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
-	}
-	for _, w := range want {
-		found := false
-		for _, g := range got {
-			found = found || g == w
-		}
-		if !found {
-			t.Errorf("missing %q", w)
-		}
-	}
+	assert.ElementsMatch(t, want, got)
 	for _, d := range diags {
-		if d.Hint == "" {
-			t.Errorf("no hint for %s", d)
-		}
+		assert.NotEmpty(t, d.Hint, "no hint for %s", d)
 	}
 }
 
 func TestRunnersProblems(t *testing.T) {
+	t.Parallel()
 	_, diags := ParseRunners("r.yaml", []byte("a: x\nb: []\nc: [1, ok, ok]\nb: [z]\n"))
 	diags.Sort()
 	want := []string{
@@ -167,14 +141,10 @@ func TestRunnersProblems(t *testing.T) {
 		"r.yaml:3:12: Runner config entry 'c' lists node 'ok' twice (first at line 3)",
 		"r.yaml:4:1: b: duplicate key 'b' (first at line 2)",
 	}
-	if got := render(diags); got != strings.Join(want, "\n") {
-		t.Errorf("got\n%s\nwant\n%s", got, strings.Join(want, "\n"))
-	}
+	assert.Equal(t, strings.Join(want, "\n"), render(diags))
 	for _, in := range []string{"", "# only a comment\n", "[a, b]\n", "x\n"} {
 		_, diags := ParseRunners("r.yaml", []byte(in))
-		if !strings.Contains(render(diags), "Runner config file 'r.yaml' must contain a mapping") {
-			t.Errorf("%q: %s", in, render(diags))
-		}
+		assert.Contains(t, render(diags), "Runner config file 'r.yaml' must contain a mapping", "input %q", in)
 	}
 }
 
@@ -188,7 +158,5 @@ func render(l diag.List) string {
 
 func write(t *testing.T, path, text string) {
 	t.Helper()
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
 }

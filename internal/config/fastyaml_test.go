@@ -121,11 +121,7 @@ func FuzzFastParse(f *testing.F) {
 			return
 		}
 		plain := plainTree(data)
-		if plain == nil {
-			t.Fatalf("fastParse read what yaml.v3 refuses:\n%q", data)
-		}
-		if a, b := shape(plain), shape(fast); a != b {
-			t.Fatalf("trees differ for %q:\nyaml.v3:\n%s\nfast:\n%s", data, a, b)
-		}
+		require.NotNil(t, plain, "fastParse read what yaml.v3 refuses:\n%q", data)
+		require.Equal(t, shape(plain), shape(fast), "trees differ for %q (- yaml.v3, + fast)", data)
 	})
 }

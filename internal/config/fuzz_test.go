@@ -5,10 +5,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/inferbench/inferbench/internal/testkit"
 )
 
-// seedFiles adds the conformance vectors' hand-made configs and our configs/ to a
-// fuzz corpus, when they are present.
+// seedFiles adds the files matching the patterns to a fuzz corpus.
 func seedFiles(f *testing.F, patterns ...string) {
 	for _, p := range patterns {
 		files, _ := filepath.Glob(p)
@@ -43,34 +46,32 @@ func FuzzParseMaster(f *testing.F) {
 	for _, s := range masterSeeds {
 		f.Add([]byte(s))
 	}
-	seedFiles(f, "../../../shared/conformance/case*/*.yaml", "../../configs/amd-master.yaml")
+	seedFiles(f, "../../configs/amd-master.yaml")
+	// The conformance vectors' hand-made configs, where the reference material is present.
+	if dir, ok := testkit.LookupShared(f, "conformance"); ok {
+		seedFiles(f, filepath.Join(dir, "case*", "*.yaml"))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		es, diags := ParseMaster("f.yaml", data)
 		if diags.HasErrors() {
-			if es != nil {
-				t.Fatal("entries returned with errors")
-			}
+			require.Nil(t, es, "entries returned with errors")
 			for _, d := range diags {
-				if d.File != "f.yaml" || d.Line < 0 || d.Col < 0 || d.Message == "" || d.Hint == "" {
-					t.Fatalf("malformed diagnostic %+v", d)
-				}
+				wellFormed := d.File == "f.yaml" && d.Line >= 0 && d.Col >= 0 && d.Message != "" && d.Hint != ""
+				require.True(t, wellFormed, "malformed diagnostic %+v", d)
 			}
 			return
 		}
 		for _, e := range es {
-			if e.Key == "" || strings.Contains(e.Key, "*") || len(e.SeqLens) == 0 {
-				t.Fatalf("incomplete entry %+v", e)
-			}
+			complete := e.Key != "" && !strings.Contains(e.Key, "*") && len(e.SeqLens) > 0
+			require.True(t, complete, "incomplete entry %+v", e)
 			for _, sl := range e.SeqLens {
 				for _, s := range sl.Search {
-					if !s.HasRange && len(s.ConcList) == 0 {
-						t.Fatalf("entry %s: search-space entry without concurrencies", e.Key)
+					require.True(t, s.HasRange || len(s.ConcList) > 0, "entry %s: search-space entry without concurrencies", e.Key)
+					if s.HasRange {
+						require.True(t, s.ConcStart >= 1 && s.ConcStart <= s.ConcEnd, "entry %s: impossible range accepted", e.Key)
 					}
-					if s.HasRange && (s.ConcStart < 1 || s.ConcStart > s.ConcEnd) {
-						t.Fatalf("entry %s: impossible range accepted", e.Key)
-					}
-					if e.Multinode && (s.Prefill == nil || s.Decode == nil) {
-						t.Fatalf("entry %s: multi-node entry without workers", e.Key)
+					if e.Multinode {
+						require.True(t, s.Prefill != nil && s.Decode != nil, "entry %s: multi-node entry without workers", e.Key)
 					}
 				}
 			}
@@ -82,17 +83,16 @@ func FuzzParseRunners(f *testing.F) {
 	for _, s := range []string{"", "a: [x]", "a: x", "a: []", "a: [x, x]", "a: &n [x]\nb: *n\n", "- a"} {
 		f.Add([]byte(s))
 	}
-	seedFiles(f, "../../../shared/conformance/case33/*.yaml", "../../configs/runners.yaml")
+	seedFiles(f, "../../configs/runners.yaml")
+	if dir, ok := testkit.LookupShared(f, "conformance/case33"); ok {
+		seedFiles(f, filepath.Join(dir, "*.yaml"))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, diags := ParseRunners("r.yaml", data)
-		if diags.HasErrors() != (r == nil) {
-			t.Fatalf("runners %v with diagnostics %v", r, diags)
-		}
+		require.Equal(t, diags.HasErrors(), r == nil, "runners %v with diagnostics %v", r, diags)
 		if r != nil {
 			for _, rt := range r.Types {
-				if len(rt.Nodes) == 0 {
-					t.Fatalf("runner type %s without nodes accepted", rt.Name)
-				}
+				require.NotEmpty(t, rt.Nodes, "runner type %s without nodes accepted", rt.Name)
 			}
 		}
 	})
