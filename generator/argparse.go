@@ -11,7 +11,7 @@ import (
 )
 
 // This file reproduces the parts of Python's argparse that the reference's users rely
-// on (spec generator.md §2.1): options in any order, nargs "+" lists that end at the
+// on (docs/generator.md#command-line): options in any order, nargs "+" lists that end at the
 // next option, --opt=value, last occurrence wins, unique prefixes of long options,
 // mutually exclusive groups, and usage errors with argparse's phrases (exit status 2).
 

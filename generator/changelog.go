@@ -17,7 +17,7 @@ import (
 )
 
 // Defaults of the changelog-related subcommands: the reference's hard-coded paths, with
-// configs/ in place of .github/configs/ (spec generator.md §6.1).
+// configs/ in place of .github/configs/ (docs/generator.md#changelog-cli).
 var (
 	defaultMasterConfigs = []string{"configs/amd-master.yaml", "configs/nvidia-master.yaml"}
 	defaultChangelog     = "perf-changelog.yaml"
@@ -48,7 +48,7 @@ func addConfigOptions(p *argParser) {
 	p.add(&option{name: "--runner-config", arity: oneArg, metavar: "RUNNER_CONFIG", help: "runner file", def: defaultRunnerConfig})
 }
 
-// cmdChangelog implements `generator changelog` (spec generator.md §6).
+// cmdChangelog implements `generator changelog` (docs/generator.md#changelog).
 func cmdChangelog(ctx context.Context, e env, words []string) int {
 	p := changelogParser()
 	a, code, ok := parseArgs(e, p, words)
@@ -107,7 +107,7 @@ func cmdChangelog(ctx context.Context, e env, words []string) int {
 	}
 	for _, name := range append(slices.Clone(out.SingleNode.Names), out.MultiNode.Names...) {
 		if !slices.Contains(changelog.StandardSeqLens, name) {
-			fmt.Fprintf(e.stderr, "generator changelog: warning: bucket %q is not one of %s: the matrix output includes its rows, but workflows that read the per-bucket outputs skip it (spec Q-31)\n",
+			fmt.Fprintf(e.stderr, "generator changelog: warning: bucket %q is not one of %s: the matrix output includes its rows, but workflows that read the per-bucket outputs skip it (docs/generator.md#quirk-odd-buckets)\n",
 				name, strings.Join(changelog.StandardSeqLens, ", "))
 		}
 	}
@@ -172,10 +172,11 @@ func expandArgsFromEnv(words []string, getenv func(string) string) ([]string, er
 	return out, nil
 }
 
-// loadConfigs loads the master configs and the runner file named by the options; the
-// runner file is validated even though the changelog does not use it (spec Q-15). With
-// strict (validate, the PR gate) a runner missing from the runner file is an error;
-// otherwise it is the warning the reference's behaviour calls for (spec Q-13).
+// loadConfigs loads the master configs and the runner file named by the options; the runner
+// file is validated even though the changelog does not use it
+// (docs/generator.md#quirk-runner-file-always). With strict (validate, the PR gate) a runner
+// missing from the runner file is an error; otherwise it is the warning the reference's
+// behaviour calls for (docs/generator.md#quirk-unknown-runner).
 func loadConfigs(a *args, strict bool) (*config.Master, *config.Runners, config.Generation, diag.List) {
 	m, r, g, diags := config.Load(configFiles(a), a.str("--runner-config", defaultRunnerConfig))
 	switch {
@@ -195,8 +196,9 @@ func configFiles(a *args) []string {
 	return defaultMasterConfigs
 }
 
-// expander runs test-config in-process for one changelog entry (spec §6.5) and hands
-// the rows over as JSON, the contract between the generator's halves.
+// expander runs test-config in-process for one changelog entry
+// (docs/generator.md#changelog-expansion) and hands the rows over as JSON, the contract
+// between the generator's halves.
 func expander(m *config.Master, r *config.Runners) changelog.Expander {
 	return func(keys []string, evalsOnly bool) ([]json.RawMessage, error) {
 		mode := matrix.EvalsRun

@@ -18,7 +18,7 @@ const defaultRunnerConfig = "configs/runners.yaml"
 func int64p(v int64) *int64 { return &v }
 
 // newSweepParser returns a parser with the options common to the three matrix
-// subcommands (spec §2.2) after the subcommand's own.
+// subcommands (docs/generator.md#common-options) after the subcommand's own.
 func newSweepParser(name, desc string, own func(p *argParser)) *argParser {
 	p := &argParser{prog: "generator " + name, desc: desc}
 	own(p)

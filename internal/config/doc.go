@@ -16,11 +16,11 @@
 //	r, diags := config.ParseRunners(name, data)
 //	m := config.NewMaster(es); r := config.NewRunners(file, types) // build from values (tests)
 //
-// The diag.List results are unsorted; callers sort them (List.Sort) before printing.
-// Lint's findings are warnings (severity diag.Warning): the reference accepts a config
-// whose runner is missing from runners.yaml (spec Q-13), so sweeps must keep working.
-// LintStrict's are errors: `generator validate` refuses such a config before it merges.
-// A nil *Master or *Runners is returned only when diags has errors; on success the
+// The diag.List results are unsorted; callers sort them (List.Sort) before printing. Lint's
+// findings are warnings (severity diag.Warning): the reference accepts a config whose runner
+// is missing from runners.yaml (docs/generator.md#quirk-unknown-runner), so sweeps must keep
+// working. LintStrict's are errors: `generator validate` refuses such a config before it
+// merges. A nil *Master or *Runners is returned only when diags has errors; on success the
 // returned values are complete and every field holds a validated, typed value:
 //
 //	Master.Entries  []*Entry in merged order (file order, then key order)
@@ -30,12 +30,12 @@
 //	SeqLen          ISL, OSL, Search []Search
 //	Search          single-node: TP, EP (1 when absent), DPAttn, Spec ("none" when absent);
 //	                multi-node: Prefill, Decode *Worker; both: HasRange, ConcStart,
-//	                ConcEnd, ConcList (nil when absent, null or empty: spec Q-12)
+//	                ConcEnd, ConcList (nil when absent, null or empty: docs/generator.md#quirk-empty-conc-list)
 //	Worker          NumWorker, TP, EP, DPAttn, Settings, SettingsMode (absent/null/list),
 //	                Keys (the YAML key order, for verbatim output)
 //	Runners.Types   []RunnerType{Name, Nodes, Pos} in file order; Runners.Nodes(name)
 //
-// The error texts keep the reference's phrases (spec generator.md §1), e.g.
+// The error texts keep the reference's phrases (docs/generator.md#inputs), e.g.
 // "Master config entry '<key>' failed validation: ..." and
 // "Runner config entry '<key>' cannot be an empty list".
 package config

@@ -502,7 +502,8 @@ func (d *decoder) conc(s *Search, got fieldList, path string) bool {
 	return ok
 }
 
-// concRule applies the reference's either-a-list-or-a-range rule (spec §1.5).
+// concRule applies the reference's either-a-list-or-a-range rule
+// (docs/generator.md#concurrency-rule).
 func (d *decoder) concRule(s *Search, got fieldList, n *yaml.Node, path string) {
 	_, hasStart := got.get("conc-start")
 	_, hasEnd := got.get("conc-end")

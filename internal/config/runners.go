@@ -123,8 +123,8 @@ func pythonType(n *yaml.Node) string {
 	return fmt.Sprint(n.ShortTag())
 }
 
-// Lint reports problems that span the master configs and the runner file. They are
-// warnings: the reference accepts them (spec Q-13), so sweeps keep working.
+// Lint reports problems that span the master configs and the runner file. They are warnings:
+// the reference accepts them (docs/generator.md#quirk-unknown-runner), so sweeps keep working.
 func Lint(m *Master, r *Runners) diag.List { return lint(m, r, diag.Warning) }
 
 // LintStrict reports what Lint does, as errors. It is for the PR gate (generator

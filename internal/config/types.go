@@ -118,7 +118,8 @@ type Search struct {
 	HasRange  bool
 	ConcStart int64
 	ConcEnd   int64
-	// ConcList is nil when conc-list is absent, null or empty (spec Q-12).
+	// ConcList is nil when conc-list is absent, null or empty
+	// (docs/generator.md#quirk-empty-conc-list).
 	ConcList []int64
 
 	Prefill *Worker
@@ -152,7 +153,7 @@ type Worker struct {
 	Settings     []string
 	SettingsMode SettingsMode
 	// Keys is the order in which the fields were written, for verbatim output
-	// (spec Q-2). It holds only the keys written.
+	// (docs/generator.md#quirk-worker-blocks). It holds only the keys written.
 	Keys []string
 
 	// 2026-08 only. PP, DCPSize and PCPSize are 1 when absent; Hardware is "" when absent

@@ -346,8 +346,9 @@ var (
 	groupedRE = regexp.MustCompile(`^[1-9][0-9]{0,2}(_[0-9]{3})+$`)
 )
 
-// integer decodes a YAML 1.2 decimal integer. Quoted numbers, floats, booleans and
-// YAML 1.1 forms (010 octal, 1_000, 0x10) are rejected with a hint (spec Q-19, Q-20).
+// integer decodes a YAML 1.2 decimal integer. Quoted numbers, floats, booleans and YAML 1.1
+// forms (010 octal, 1_000, 0x10) are rejected with a hint
+// (docs/generator.md#quirk-strict-types, docs/generator.md#quirk-yaml-1-2).
 func (d *decoder) integer(n *yaml.Node, path string) (int64, bool) {
 	if n.Kind == yaml.ScalarNode {
 		tag := n.ShortTag()
