@@ -9,7 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/execx"
+	"github.com/inferbench/inferbench/internal/testkit"
 )
 
 // These tests run the root action.yml under nektos/act (`-P ubuntu-latest=-self-hosted`
@@ -17,17 +21,11 @@ import (
 // workflows use run: steps and the local ./ action only, and HTTPS_PROXY points at a dead
 // loopback port to keep any stray fetch off the network.
 
-// requireAct returns act's path, skipping the test when act is missing unless
-// INFERBENCH_INTEGRATION=1 (CI), where a missing act is a failure.
+// requireAct returns act's path, behind the integration gate.
 func requireAct(t *testing.T) string {
 	t.Helper()
 	p, err := execx.LookPath("act")
-	if err != nil {
-		if os.Getenv("INFERBENCH_INTEGRATION") == "1" {
-			t.Fatalf("act is required for integration tests: %v (go install github.com/nektos/act@v0.2.89)", err)
-		}
-		t.Skip("act not installed (go install github.com/nektos/act@v0.2.89); set INFERBENCH_INTEGRATION=1 to require it")
-	}
+	testkit.Integration(t, "act", err == nil, "go install github.com/nektos/act@v0.2.89")
 	return p
 }
 
@@ -101,6 +99,7 @@ jobs:
 `
 
 func TestActionUnderAct(t *testing.T) {
+	t.Parallel()
 	act := requireAct(t)
 	src := t.TempDir()
 	r := &gitRepo{t: t, dir: src, env: gitEnv(t)}
@@ -120,16 +119,13 @@ func TestActionUnderAct(t *testing.T) {
 	report := t.TempDir()
 	res, err := runAct(t, act, src, "--env", "SRC="+src, "--env", "GEN="+helperGenerator(t), "--env", "REPORT="+report)
 	log := string(res.Stdout) + string(res.Stderr)
-	if err != nil {
-		t.Fatalf("act: %v\n%s", err, log)
-	}
+	require.NoError(t, err, "act:\n%s", log)
 	got := func(name string) string {
 		b, _ := os.ReadFile(filepath.Join(report, name))
 		return string(b)
 	}
-	if got("PWNED") != "" || got("VICTIM_KEPT") == "" {
-		t.Fatalf("an input was executed by a shell (pwned=%q, victim kept=%q)\n%s", got("PWNED"), got("VICTIM_KEPT"), log)
-	}
+	require.Empty(t, got("PWNED"), "an input was executed by a shell: pwned exists\n%s", log)
+	require.NotEmpty(t, got("VICTIM_KEPT"), "an input was executed by a shell: victim removed\n%s", log)
 	checks := []struct{ what, got, want string }{
 		{"has-work", got("HAS_WORK"), "true"},
 		{"injection step outcome", got("INJ_OUTCOME"), "failure"},
@@ -138,31 +134,23 @@ func TestActionUnderAct(t *testing.T) {
 		{"literal file name: added entries (no refs: 0)", got("LIT_ENTRIES"), "0"},
 	}
 	for _, c := range checks {
-		if c.got != c.want {
-			t.Errorf("%s = %q, want %q", c.what, c.got, c.want)
-		}
+		assert.Equal(t, c.want, c.got, c.what)
 	}
-	for what, want := range map[string]string{
-		got("MATRIX"):      `{"shard_count":1,"shard_index":[0],"shards":[[{"image":"vllm/vllm-openai:v0.13.0"`,
-		got("SINGLE_1K1K"): `[]`,
-		got("METADATA"):    `{"base_ref":"base","head_ref":"HEAD","entries":[{"config-keys":["gptoss-fp4-b200-vllm"]`,
+	for _, p := range []struct{ output, got, prefix string }{
+		{output: "matrix", got: got("MATRIX"), prefix: `{"shard_count":1,"shard_index":[0],"shards":[[{"image":"vllm/vllm-openai:v0.13.0"`},
+		{output: "single-node-1k1k", got: got("SINGLE_1K1K"), prefix: `[]`},
+		{output: "changelog-metadata", got: got("METADATA"), prefix: `{"base_ref":"base","head_ref":"HEAD","entries":[{"config-keys":["gptoss-fp4-b200-vllm"]`},
 	} {
-		if !strings.HasPrefix(what, want) {
-			t.Errorf("output %q does not start with %q", what, want)
-		}
+		assert.True(t, strings.HasPrefix(p.got, p.prefix), "output %s = %q does not start with %q", p.output, p.got, p.prefix)
 	}
-	if !strings.Contains(got("MULTI_1K1K"), `"prefill":{"num-worker":1`) {
-		t.Errorf("multi-node-1k1k = %q", got("MULTI_1K1K"))
-	}
+	assert.Contains(t, got("MULTI_1K1K"), `"prefill":{"num-worker":1`, "multi-node-1k1k")
 	// The generator saw the refs verbatim: its own error message quotes them.
 	for _, lit := range []string{
 		`git ref "$(touch pwned)" does not name a commit`,
 		`git ref "\"; rm -rf victim; echo \"" does not name a commit`,
 		"unrecognized arguments: $(touch pwned) ; rm -rf victim `touch pwned` && touch pwned | touch pwned",
 	} {
-		if !strings.Contains(log, lit) {
-			t.Errorf("act log lacks %q\n%s", lit, log)
-		}
+		assert.Contains(t, log, lit, "act log")
 	}
 }
 
@@ -174,9 +162,7 @@ func runAct(t *testing.T, act, dir string, extra ...string) (execx.Result, error
 	// act keeps each run's workspace under $XDG_CACHE_HOME/act; a temporary cache home
 	// cleans it up with the test. GOCACHE stays where it was, so go build stays warm.
 	gocache, err := execx.OS{}.Run(ctx, execx.Cmd{Name: "go", Args: []string{"env", "GOCACHE"}})
-	if err != nil {
-		t.Fatalf("go env GOCACHE: %v", err)
-	}
+	require.NoError(t, err, "go env GOCACHE")
 	env := append(os.Environ(), "HTTPS_PROXY=http://127.0.0.1:9", "HTTP_PROXY=http://127.0.0.1:9", "NO_PROXY=",
 		"XDG_CACHE_HOME="+t.TempDir(), "GOCACHE="+strings.TrimSpace(string(gocache.Stdout)))
 	return execx.OS{}.Run(ctx, execx.Cmd{Name: act, Args: args, Dir: dir, Env: env})
@@ -194,20 +180,14 @@ func gitEnv(t *testing.T) []string {
 
 func writeFile(t *testing.T, path, body string) {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(t, os.WriteFile(path, []byte(body), 0o644))
 }
 
 func copyFile(t *testing.T, from, to string) {
 	t.Helper()
 	b, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	writeFile(t, to, string(b))
 }
 
@@ -221,9 +201,7 @@ func copyTree(t *testing.T, from, to string) {
 		copyFile(t, p, filepath.Join(to, rel))
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 }
 
 const buildWorkflow = `name: action-under-test
@@ -248,6 +226,7 @@ jobs:
 // TestActionBuildsGenerator runs the action without a prebuilt binary: it must build
 // ./generator from the action's own source and run it.
 func TestActionBuildsGenerator(t *testing.T) {
+	t.Parallel()
 	act := requireAct(t)
 	if testing.Short() {
 		t.Skip("builds the generator under act")
@@ -260,13 +239,9 @@ func TestActionBuildsGenerator(t *testing.T) {
 	report := t.TempDir()
 	res, err := runAct(t, act, src, "--env", "SRC="+src, "--env", "REPORT="+report)
 	log := string(res.Stdout) + string(res.Stderr)
-	if err != nil {
-		t.Fatalf("act: %v\n%s", err, log)
-	}
+	require.NoError(t, err, "act:\n%s", log)
 	got, _ := os.ReadFile(filepath.Join(report, "MATRIX"))
-	if !strings.HasPrefix(string(got), `[{"image": "vllm/vllm-openai:v0.13.0"`) {
-		t.Fatalf("matrix output = %q\n%s", got, log)
-	}
+	assert.True(t, strings.HasPrefix(string(got), `[{"image": "vllm/vllm-openai:v0.13.0"`), "matrix output = %q\n%s", got, log)
 }
 
 // copyModuleSource copies go.mod, go.sum and the non-test Go files of every package of
@@ -275,21 +250,15 @@ func copyModuleSource(t *testing.T, to string) {
 	t.Helper()
 	res, err := execx.OS{}.Run(context.Background(), execx.Cmd{Name: "go", Args: []string{"list", "-deps",
 		"-f", "{{if .Module}}{{if .Module.Main}}{{.Dir}}{{end}}{{end}}", "."}})
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
+	require.NoError(t, err, "go list")
 	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, f := range []string{"go.mod", "go.sum"} {
 		copyFile(t, filepath.Join(root, f), filepath.Join(to, f))
 	}
 	for _, dir := range strings.Fields(string(res.Stdout)) {
 		rel, err := filepath.Rel(root, dir)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
 		for _, f := range files {
 			if !strings.HasSuffix(f, "_test.go") {

@@ -3,6 +3,9 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func sweepParserForTest() *argParser {
@@ -18,8 +21,10 @@ func sweepParserForTest() *argParser {
 	})
 }
 
-// TestArgparseSemantics pins the argparse behaviours of spec §2.1.
+// TestArgparseSemantics pins the behaviours of Python's argparse that the command line
+// keeps (docs/generator.md#command-line); "(quirk-...)" names a docs/generator.md section.
 func TestArgparseSemantics(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		words   string
@@ -40,7 +45,7 @@ func TestArgparseSemantics(t *testing.T) {
 			}},
 		{name: "negative numbers are values", words: "--config-files a --single-node --max-conc -1",
 			check: func(a *args) string { return want(a.list("--max-conc"), "-1") }},
-		{name: "ambiguous prefix (Q-37)", words: "--config-files a --single-node --runner x", wantErr: "ambiguous option: --runner could match --runner-type, --runner-config, --runner-node-filter"},
+		{name: "ambiguous prefix (quirk-abbrev-options)", words: "--config-files a --single-node --runner x", wantErr: "ambiguous option: --runner could match --runner-type, --runner-config, --runner-node-filter"},
 		{name: "help", words: "--config-files a -h", wantErr: "help requested"},
 		{name: "help by prefix", words: "--he", wantErr: "help requested"},
 		{name: "missing required option", words: "--single-node", wantErr: "the following arguments are required: --config-files"},
@@ -49,7 +54,7 @@ func TestArgparseSemantics(t *testing.T) {
 		{name: "mutually exclusive evals", words: "--config-files a --single-node --evals-only --run-evals", wantErr: "argument --run-evals: not allowed with argument --evals-only"},
 		{name: "bad choice", words: "--config-files a --single-node --seq-lens 1k1k 2k2k", wantErr: "argument --seq-lens: invalid choice: '2k2k' (choose from '1k1k', '1k8k', '8k1k')"},
 		{name: "bad int", words: "--config-files a --single-node --max-conc many", wantErr: "argument --max-conc: invalid int value: 'many'"},
-		{name: "step size below 2 (Q-8)", words: "--config-files a --single-node --step-size 1", wantErr: "argument --step-size: must be at least 2, got 1"},
+		{name: "step size below 2 (quirk-step-size)", words: "--config-files a --single-node --step-size 1", wantErr: "argument --step-size: must be at least 2, got 1"},
 		{name: "nargs + needs a value", words: "--config-files --single-node", wantErr: "argument --config-files: expected at least one argument"},
 		{name: "one value needed", words: "--config-files a --single-node --max-conc", wantErr: "argument --max-conc: expected one argument"},
 		{name: "flag with a value", words: "--config-files a --single-node=yes", wantErr: "argument --single-node: ignored explicit argument 'yes'"},
@@ -58,19 +63,14 @@ func TestArgparseSemantics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			a, err := sweepParserForTest().parse(strings.Fields(tt.words))
 			if tt.wantErr != "" {
-				if err == nil || err.Error() != tt.wantErr {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
+				require.EqualError(t, err, tt.wantErr)
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if msg := tt.check(a); msg != "" {
-				t.Error(msg)
-			}
+			require.NoError(t, err)
+			assert.Empty(t, tt.check(a))
 		})
 	}
 }
@@ -83,31 +83,43 @@ func want(got []string, w string) string {
 }
 
 func TestHelpExitsZero(t *testing.T) {
-	for _, args := range [][]string{{"-h"}, {"--help"}, {"full-sweep", "-h"}, {"test-config", "--config-keys", "x", "--help"}, {"runner-model-sweep", "--hel"}, {"changelog", "-h"}, {"validate", "--help"}, {"--args-from-env", "NONE", "-h"}} {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"-h"},
+		{"--help"},
+		{"full-sweep", "-h"},
+		{"test-config", "--config-keys", "x", "--help"}, // help wins over missing options
+		{"runner-model-sweep", "--hel"},                 // a prefix of --help
+		{"changelog", "-h"},
+		{"validate", "--help"},
+		{"--args-from-env", "NONE", "-h"},
+	} {
 		code, stdout, stderr := runCmd(t, dispatch, nil, args...)
-		if code != exitOK || !strings.Contains(stdout, "usage: generator") || stderr != "" {
-			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)
-		}
+		assert.Equal(t, exitOK, code, "%v", args)
+		assert.Contains(t, stdout, "usage: generator", "%v", args)
+		assert.Empty(t, stderr, "%v", args)
 	}
 }
 
 func TestUsageErrorsExitTwo(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		args []string
 		want string
 	}{
-		{nil, "the following arguments are required: command"},
-		{[]string{"sweep"}, "argument command: invalid choice: 'sweep'"},
-		{[]string{"full-sweep", "--single-node", "--config-files", "a", "--step-size", "0"}, "argument --step-size: must be at least 2, got 0"},
-		{[]string{"runner-model-sweep", "--single-node", "--config-files", "a"}, "the following arguments are required: --runner-type"},
-		{[]string{"test-config", "--config-files", "a"}, "the following arguments are required: --config-keys"},
-		{[]string{"test-config", "--config-keys", "k", "--config-files", "a", "--conc", "x"}, "argument --conc: invalid int value: 'x'"},
-		{[]string{"full-sweep", "--single-node", "--config-files", "a", "--max-jobs", "0"}, "argument --max-jobs: must be at least 1, got 0"},
+		{args: nil, want: "the following arguments are required: command"},
+		{args: []string{"sweep"}, want: "argument command: invalid choice: 'sweep'"},
+		{args: []string{"full-sweep", "--single-node", "--config-files", "a", "--step-size", "0"}, want: "argument --step-size: must be at least 2, got 0"},
+		{args: []string{"runner-model-sweep", "--single-node", "--config-files", "a"}, want: "the following arguments are required: --runner-type"},
+		{args: []string{"test-config", "--config-files", "a"}, want: "the following arguments are required: --config-keys"},
+		{args: []string{"test-config", "--config-keys", "k", "--config-files", "a", "--conc", "x"}, want: "argument --conc: invalid int value: 'x'"},
+		{args: []string{"full-sweep", "--single-node", "--config-files", "a", "--max-jobs", "0"}, want: "argument --max-jobs: must be at least 1, got 0"},
 	}
 	for _, tt := range tests {
 		code, stdout, stderr := runCmd(t, dispatch, nil, tt.args...)
-		if code != exitUsage || stdout != "" || !strings.Contains(stderr, tt.want) || !strings.Contains(stderr, "usage: generator") {
-			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and %q", tt.args, code, stdout, stderr, tt.want)
-		}
+		assert.Equal(t, exitUsage, code, "%v: stderr %q", tt.args, stderr)
+		assert.Empty(t, stdout, "%v", tt.args)
+		assert.Contains(t, stderr, tt.want, "%v", tt.args)
+		assert.Contains(t, stderr, "usage: generator", "%v", tt.args)
 	}
 }

@@ -7,6 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // goodSingle and goodMulti are valid entries that the broken cases below mutate. The
@@ -63,7 +66,9 @@ func edit(base, old, new string) string {
 
 // TestBrokenConfigs feeds one kind of mistake per case through the CLI and checks that
 // it fails with exit status 1, prints nothing on stdout, and reports the mistake as
-// "file:line:col: message" followed by a hint saying what to do.
+// "file:line:col: message" followed by a hint saying what to do. Cases named "(quirk-...)"
+// are the reference behaviours docs/generator.md describes under that name. The cases
+// change directory, so they do not run in parallel.
 func TestBrokenConfigs(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -83,14 +88,14 @@ func TestBrokenConfigs(t *testing.T) {
 		{name: "YAML 1.1 boolean", master: edit(goodSingle, "multinode: false", "multinode: no"), line: 8, want: "multinode: must be true or false, got 'no'"},
 		{name: "quoted boolean", master: edit(goodSingle, "dp-attn: true", `dp-attn: "true"`), line: 13, want: "dp-attn: must be a boolean, got the quoted string"},
 		{name: "leading-zero integer", master: edit(goodSingle, "conc-start: 4", "conc-start: 010"), line: 13, want: "'010' is not a plain decimal integer"},
-		{name: "YAML 1.1 on as a boolean (Q-20)", master: edit(goodSingle, "dp-attn: true", "dp-attn: on"), line: 13, want: "dp-attn: must be true or false, got 'on'"},
-		{name: "YAML 1.1 sexagesimal integer (Q-20)", master: edit(goodSingle, "conc-start: 4", "conc-start: 1:30"), line: 13, want: `conc-start: must be an integer, got the string "1:30"`},
+		{name: "YAML 1.1 on as a boolean (quirk-yaml-1-2)", master: edit(goodSingle, "dp-attn: true", "dp-attn: on"), line: 13, want: "dp-attn: must be true or false, got 'on'"},
+		{name: "YAML 1.1 sexagesimal integer (quirk-yaml-1-2)", master: edit(goodSingle, "conc-start: 4", "conc-start: 1:30"), line: 13, want: `conc-start: must be an integer, got the string "1:30"`},
 		{name: "underscore integer", master: edit(goodSingle, "conc-end: 64", "conc-end: 1_000"), line: 13, want: "'1_000' is not a plain decimal integer"},
 		{name: "string field given a number", master: edit(goodSingle, "precision: fp8", "precision: 8"), line: 5, want: "precision: must be a string, got the integer 8"},
 		{name: "empty string", master: edit(goodSingle, "image: img", `image: ""`), line: 2, want: "image: must not be empty"},
 		{name: "missing fields", master: edit(goodSingle, "  image: img\n  model: org/m\n", ""), line: 1, want: "missing required field(s) 'image', 'model'"},
 		{name: "range start above end", master: edit(goodSingle, "conc-start: 4", "conc-start: 128"), line: 13, want: "'conc-start' (128) must be <= 'conc-end' (64)."},
-		{name: "range start zero (Q-9)", master: edit(goodSingle, "conc-start: 4", "conc-start: 0"), line: 13, want: "conc-start: must be at least 1, got 0"},
+		{name: "range start zero (quirk-conc-positive)", master: edit(goodSingle, "conc-start: 4", "conc-start: 0"), line: 13, want: "conc-start: must be at least 1, got 0"},
 		{name: "list and range", master: edit(goodSingle, "conc-end: 64 }", "conc-end: 64, conc-list: [4] }"), line: 13, want: "Cannot specify both 'conc-list' list and 'conc-start'/'conc-end'"},
 		{name: "no concurrency", master: edit(goodSingle, ", conc-start: 4, conc-end: 64", ""), line: 13, want: "Must specify either 'conc-list' list or both 'conc-start' and 'conc-end'."},
 		{name: "range without end", master: edit(goodSingle, ", conc-end: 64", ""), line: 13, want: "('conc-end' is missing)"},
@@ -106,9 +111,9 @@ func TestBrokenConfigs(t *testing.T) {
 		{name: "missing worker block", master: goodMulti[:strings.Index(goodMulti, "      decode:")], line: 13, want: "missing required field 'decode'"},
 		{name: "missing worker field", master: edit(goodMulti, "        ep: 8\n", ""), line: 21, want: "missing required field 'ep'"},
 		{name: "negative num-worker", master: edit(goodMulti, "num-worker: 1\n        tp: 8", "num-worker: -1\n        tp: 8"), line: 21, want: "num-worker: must be at least 0, got -1"},
-		{name: "unsafe additional setting (Q-35)", master: edit(goodMulti, `["A=1"]`, `["A=1 && rm -rf /"]`), line: 19, want: "'A=1 && rm -rf /' is not a shell-safe NAME=VALUE setting"},
+		{name: "unsafe additional setting (quirk-settings-shell-safe)", master: edit(goodMulti, `["A=1"]`, `["A=1 && rm -rf /"]`), line: 19, want: "'A=1 && rm -rf /' is not a shell-safe NAME=VALUE setting"},
 		{name: "wildcard in a key", master: edit(goodSingle, "k:", "k-*:"), line: 1, want: "Wildcard '*' is not allowed in master config keys: 'k-*'"},
-		{name: "root is not a mapping (Q-23)", master: "- a\n- b\n", line: 1, want: "Config file 'bad.yaml' must contain a dictionary"},
+		{name: "root is not a mapping (quirk-master-root)", master: "- a\n- b\n", line: 1, want: "Config file 'bad.yaml' must contain a dictionary"},
 		// yaml.v3 prints this parser error's line 0-based (12); the message says 13.
 		{name: "YAML syntax error", master: edit(goodSingle, "conc-end: 64 }", "conc-end: 64"), line: 13, want: "YAML syntax error", noCol: true},
 		{name: "two YAML documents", master: goodSingle + "---\nx: 1\n", line: 14, want: "file holds more than one YAML document"},
@@ -119,7 +124,7 @@ func TestBrokenConfigs(t *testing.T) {
 		{name: "runner type not a list", runners: "h100: h100-a_0\n", file: "runners.yaml", line: 1, want: "Runner config entry 'h100' must be a list, got str"},
 		{name: "runner node listed twice", runners: "h100:\n- h100-a_0\n- h100-a_0\n", file: "runners.yaml", line: 3, want: "lists node 'h100-a_0' twice"},
 		{name: "runner type defined twice", runners: "h100: [a]\nh100: [b]\n", file: "runners.yaml", line: 2, want: "duplicate key 'h100' (first at line 1)"},
-		{name: "empty runner file (Q-22)", runners: "# nothing yet\n", file: "runners.yaml", line: 1, want: "Runner config file 'runners.yaml' must contain a mapping"},
+		{name: "empty runner file (quirk-runner-file-shape)", runners: "# nothing yet\n", file: "runners.yaml", line: 1, want: "Runner config file 'runners.yaml' must contain a mapping"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -140,9 +145,8 @@ func TestBrokenConfigs(t *testing.T) {
 				args = append(args[:4], "extra.yaml", "--runner-config", "runners.yaml")
 			}
 			code, stdout, stderr := runCmd(t, dispatch, nil, args...)
-			if code != exitFail || stdout != "" {
-				t.Fatalf("exit %d, stdout %q; want exit 1 and no stdout\nstderr:\n%s", code, stdout, stderr)
-			}
+			require.Equal(t, exitFail, code, "exit status; stderr:\n%s", stderr)
+			require.Empty(t, stdout)
 			file := tt.file
 			if file == "" {
 				file = "bad.yaml"
@@ -156,39 +160,28 @@ func TestBrokenConfigs(t *testing.T) {
 			for _, m := range re.FindAllStringSubmatch(stderr, -1) {
 				found = found || strings.Contains(m[1], tt.want)
 			}
-			if !found {
-				t.Errorf("stderr lacks %s:%d%s: ...%s... with a hint line; got:\n%s", file, tt.line, col, tt.want, stderr)
-			}
-			if strings.Contains(stderr, "goroutine") || strings.Contains(stderr, "panic") {
-				t.Errorf("stack trace in stderr:\n%s", stderr)
-			}
+			assert.True(t, found, "stderr lacks %s:%d%s: ...%s... with a hint line; got:\n%s", file, tt.line, col, tt.want, stderr)
+			assert.NotContains(t, stderr, "goroutine", "stack trace in stderr")
+			assert.NotContains(t, stderr, "panic", "stack trace in stderr")
 		})
 	}
-	if len(tests) < 25 {
-		t.Errorf("only %d kinds of mistakes covered, want at least 25", len(tests))
-	}
+	assert.GreaterOrEqual(t, len(tests), 25, "kinds of mistakes covered")
 }
 
 // An unknown runner in a master config is a positioned warning, not an error: the
-// reference accepts it and sweeps keep working (spec Q-13).
+// reference accepts it and sweeps keep working (docs/generator.md#quirk-unknown-runner).
 func TestUnknownRunnerIsAWarning(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
 	writeTestFile(t, filepath.Join(dir, "c.yaml"), edit(goodSingle, "runner: h100", "runner: h100-slurm"))
 	writeTestFile(t, filepath.Join(dir, "runners.yaml"), goodRunners)
 	code, stdout, stderr := runCmd(t, dispatch, nil, "full-sweep", "--single-node", "--config-files", "c.yaml", "--runner-config", "runners.yaml", "--max-conc", "4")
-	if code != exitOK || !strings.HasPrefix(stdout, `[{"image": "img"`) {
-		t.Fatalf("exit %d, stdout %q, stderr %s", code, stdout, stderr)
-	}
-	want := "c.yaml:7:11: warning: config entry 'k' uses runner 'h100-slurm', which is not a runner type in runners.yaml\n    hint: add 'h100-slurm' to runners.yaml"
-	if !strings.Contains(stderr, want) {
-		t.Errorf("stderr lacks %q:\n%s", want, stderr)
-	}
+	require.Equal(t, exitOK, code, stderr)
+	require.True(t, strings.HasPrefix(stdout, `[{"image": "img"`), "stdout %q", stdout)
+	assert.Contains(t, stderr, "c.yaml:7:11: warning: config entry 'k' uses runner 'h100-slurm', which is not a runner type in runners.yaml\n    hint: add 'h100-slurm' to runners.yaml")
 }
 
 func writeTestFile(t *testing.T, path, text string) {
 	t.Helper()
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
 }

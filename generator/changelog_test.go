@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/inferbench/inferbench/internal/execx"
 	"github.com/inferbench/inferbench/internal/testkit"
 )
@@ -52,27 +55,18 @@ func TestHelperGenerator(t *testing.T) {
 func helperGenerator(t *testing.T) string {
 	t.Helper()
 	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	script := filepath.Join(t.TempDir(), "generator")
 	body := "#!/bin/sh\nGENERATOR_TEST_HELPER=1 exec '" + self + "' -test.run='^TestHelperGenerator$' -- \"$@\"\n"
-	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(script, []byte(body), 0o755))
 	return script
-}
-
-// sharedDir returns ../shared/<parts> beside the repository, skipping the test when absent.
-func sharedDir(t *testing.T, parts ...string) string {
-	t.Helper()
-	return testkit.Shared(t, filepath.Join(parts...))
 }
 
 // TestChangelogConformance runs the shared changelog conformance vectors against
 // `generator changelog`.
 func TestChangelogConformance(t *testing.T) {
-	runner := sharedDir(t, "conformance", "changelog", "run.sh")
+	t.Parallel()
+	runner := testkit.Shared(t, "conformance/changelog/run.sh")
 	if _, err := execx.LookPath("git"); err != nil {
 		t.Skip("git not installed")
 	}
@@ -82,12 +76,12 @@ func TestChangelogConformance(t *testing.T) {
 	res, err := execx.OS{}.Run(context.Background(), execx.Cmd{Name: "sh", Args: []string{runner, "--verbose", helperGenerator(t), "changelog"}, Dir: t.TempDir()})
 	out := string(res.Stdout) + string(res.Stderr)
 	t.Logf("%s", out)
-	if err != nil || !strings.Contains(out, "10 passed, 0 failed") {
-		t.Fatalf("conformance: %v", err)
-	}
+	require.NoError(t, err, "conformance runner")
+	assert.Contains(t, out, "10 passed, 0 failed")
 }
 
 func TestArgsFromEnv(t *testing.T) {
+	t.Parallel()
 	getenv := func(k string) string {
 		return map[string]string{"A": `--base-ref '$(touch pwned)' --head-ref "; rm -rf /"`, "BAD": `'open`, "NESTED": "--args-from-env A"}[k]
 	}
@@ -109,13 +103,13 @@ func TestArgsFromEnv(t *testing.T) {
 	for _, tt := range tests {
 		got, err := expandArgsFromEnv(tt.in, getenv)
 		if tt.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("%q: err = %v, want %q", tt.in, err, tt.wantErr)
+			if assert.Error(t, err, "%q", tt.in) {
+				assert.Contains(t, err.Error(), tt.wantErr, "%q", tt.in)
 			}
 			continue
 		}
-		if err != nil || strings.Join(got, "\x00") != strings.Join(tt.want, "\x00") {
-			t.Errorf("%q: got %q (%v), want %q", tt.in, got, err, tt.want)
+		if assert.NoError(t, err, "%q", tt.in) {
+			assert.Equal(t, strings.Join(tt.want, "\x00"), strings.Join(got, "\x00"), "%q", tt.in)
 		}
 	}
 }
@@ -142,12 +136,9 @@ func TestChangelogCommand(t *testing.T) {
 		ghOut := filepath.Join(t.TempDir(), "out")
 		code, stdout, stderr := runCmd(t, cmdChangelog, map[string]string{"GITHUB_OUTPUT": ghOut},
 			append([]string{"--base-ref", "base", "--head-ref", "HEAD", "--changelog-file", "perf-changelog.yaml"}, configs...)...)
-		if code != exitOK {
-			t.Fatalf("exit %d\n%s", code, stderr)
-		}
-		if !strings.HasPrefix(stdout, `{"single_node":{"1k8k":[{"image":"vllm/vllm-openai:v0.13.0"`) || strings.Count(stdout, "\n") != 1 {
-			t.Fatalf("stdout %s", stdout)
-		}
+		require.Equal(t, exitOK, code, stderr)
+		require.True(t, strings.HasPrefix(stdout, `{"single_node":{"1k8k":[{"image":"vllm/vllm-openai:v0.13.0"`), "stdout %s", stdout)
+		require.Equal(t, 1, strings.Count(stdout, "\n"), "stdout is not one line: %s", stdout)
 		outputs := readGitHubOutput(t, ghOut)
 		want := map[string]string{
 			"search-space-config": strings.TrimSuffix(stdout, "\n"),
@@ -158,38 +149,33 @@ func TestChangelogCommand(t *testing.T) {
 			"multi-node-8k1k":     "[]",
 		}
 		for k, v := range want {
-			if outputs[k] != v {
-				t.Errorf("output %s = %q, want %q", k, outputs[k], v)
-			}
+			assert.Equal(t, v, outputs[k], "output %s", k)
 		}
 		// matrix: every row, single-node buckets first (gptoss-b200 then mi300x conc 4 and 8), then multi-node.
 		var rows []map[string]any
-		if err := json.Unmarshal([]byte(outputs["matrix"]), &rows); err != nil {
-			t.Fatalf("matrix %q: %v", outputs["matrix"], err)
-		}
-		if len(rows) != 4 || rows[0]["model-prefix"] != "gptoss" || rows[3]["prefill"] == nil {
-			t.Fatalf("matrix rows %v", rows)
-		}
-		if !strings.Contains(outputs["changelog-metadata"], `"config-keys":["gptoss-*-dynamo-*","dsr1-fp8-mi300x-sglang"]`) {
-			t.Errorf("changelog-metadata %s", outputs["changelog-metadata"])
-		}
+		require.NoError(t, json.Unmarshal([]byte(outputs["matrix"]), &rows), "matrix %q", outputs["matrix"])
+		require.Len(t, rows, 4, "matrix rows %v", rows)
+		assert.Equal(t, "gptoss", rows[0]["model-prefix"], "first row")
+		assert.NotNil(t, rows[3]["prefill"], "the last row is multi-node")
+		assert.Contains(t, outputs["changelog-metadata"], `"config-keys":["gptoss-*-dynamo-*","dsr1-fp8-mi300x-sglang"]`)
 	})
 	t.Run("sharded matrix", func(t *testing.T) {
 		ghOut := filepath.Join(t.TempDir(), "out")
 		code, _, stderr := runCmd(t, cmdChangelog, map[string]string{"GITHUB_OUTPUT": ghOut},
 			append([]string{"--base-ref", "base", "--head-ref", "HEAD", "--changelog-file", "perf-changelog.yaml", "--max-jobs", "3"}, configs...)...)
-		if code != exitOK {
-			t.Fatalf("exit %d\n%s", code, stderr)
-		}
+		require.Equal(t, exitOK, code, stderr)
 		var sh struct {
 			Count  int                 `json:"shard_count"`
 			Index  []int               `json:"shard_index"`
 			Shards [][]json.RawMessage `json:"shards"`
 		}
 		m := readGitHubOutput(t, ghOut)["matrix"]
-		if err := json.Unmarshal([]byte(m), &sh); err != nil || sh.Count != 2 || len(sh.Shards[0]) != 3 || len(sh.Shards[1]) != 1 || len(sh.Index) != 2 {
-			t.Fatalf("sharded matrix %s (%v)", m, err)
-		}
+		require.NoError(t, json.Unmarshal([]byte(m), &sh), m)
+		assert.Equal(t, 2, sh.Count, "shard_count")
+		assert.Len(t, sh.Index, 2, "shard_index")
+		require.Len(t, sh.Shards, 2)
+		assert.Len(t, sh.Shards[0], 3, "first shard")
+		assert.Len(t, sh.Shards[1], 1, "second shard")
 	})
 	errors := []struct {
 		name string
@@ -197,10 +183,14 @@ func TestChangelogCommand(t *testing.T) {
 		code int
 		want string
 	}{
-		{"bad ref", []string{"--base-ref", "nope", "--head-ref", "HEAD", "--changelog-file", "perf-changelog.yaml"}, exitFail, `git ref "nope" does not name a commit`},
-		{"missing option", []string{"--base-ref", "base", "--changelog-file", "perf-changelog.yaml"}, exitUsage, "the following arguments are required: --head-ref"},
-		{"no additions", []string{"--base-ref", "HEAD", "--head-ref", "HEAD", "--changelog-file", "perf-changelog.yaml"}, exitFail, "No additions found in the changelog file"},
-		{"broken config", []string{"--base-ref", "base", "--head-ref", "HEAD", "--changelog-file", "perf-changelog.yaml", "--config-files", "perf-changelog.yaml"}, exitFail, "perf-changelog.yaml:1:1:"},
+		{name: "bad ref", args: []string{"--base-ref", "nope", "--head-ref", "HEAD", "--changelog-file", "perf-changelog.yaml"},
+			code: exitFail, want: `git ref "nope" does not name a commit`},
+		{name: "missing option", args: []string{"--base-ref", "base", "--changelog-file", "perf-changelog.yaml"},
+			code: exitUsage, want: "the following arguments are required: --head-ref"},
+		{name: "no additions", args: []string{"--base-ref", "HEAD", "--head-ref", "HEAD", "--changelog-file", "perf-changelog.yaml"},
+			code: exitFail, want: "No additions found in the changelog file"},
+		{name: "broken config", args: []string{"--base-ref", "base", "--head-ref", "HEAD", "--changelog-file", "perf-changelog.yaml", "--config-files", "perf-changelog.yaml"},
+			code: exitFail, want: "perf-changelog.yaml:1:1:"},
 	}
 	for _, tt := range errors {
 		t.Run(tt.name, func(t *testing.T) {
@@ -209,9 +199,9 @@ func TestChangelogCommand(t *testing.T) {
 				args = append(args, configs...)
 			}
 			code, stdout, stderr := runCmd(t, cmdChangelog, nil, args...)
-			if code != tt.code || stdout != "" || !strings.Contains(stderr, tt.want) {
-				t.Fatalf("exit %d, stdout %q, stderr:\n%s\nwant exit %d and %q", code, stdout, stderr, tt.code, tt.want)
-			}
+			assert.Equal(t, tt.code, code, "exit status; stderr:\n%s", stderr)
+			assert.Empty(t, stdout)
+			assert.Contains(t, stderr, tt.want)
 		})
 	}
 }
@@ -220,9 +210,7 @@ func TestChangelogCommand(t *testing.T) {
 func readGitHubOutput(t *testing.T, path string) map[string]string {
 	t.Helper()
 	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	out := map[string]string{}
 	lines := strings.Split(string(b), "\n")
 	for i := 0; i < len(lines); i++ {

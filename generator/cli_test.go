@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/inferbench/inferbench/internal/execx"
@@ -24,8 +25,8 @@ func TestConformance(t *testing.T) {
 		t.Skip("python3 not installed (the conformance runners compare JSON with it)")
 	}
 	for _, tt := range []struct{ runner, want string }{
-		{"conformance/run.sh", "43 passed, 0 failed"},
-		{"conformance/v2026-08/run.sh", "40 passed, 0 failed"},
+		{runner: "conformance/run.sh", want: "43 passed, 0 failed"},
+		{runner: "conformance/v2026-08/run.sh", want: "40 passed, 0 failed"},
 	} {
 		t.Run(tt.runner, func(t *testing.T) {
 			t.Parallel()
@@ -49,18 +50,18 @@ const (
 func TestGolden(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ name, cmd, files string }{
-		{"readme", "full-sweep --single-node --model-prefix dsr1 --runner-type b200 --max-conc 16", files0202},
-		{"multi-node", "full-sweep --multi-node --seq-lens 1k1k 8k1k", files0202},
-		{"single-node-evals", "full-sweep --single-node --evals-only", files0202},
-		{"node-filter", "full-sweep --single-node --runner-node-filter amds_1 --framework atom --min-conc 64", files0202},
-		{"runner-model-sweep", "runner-model-sweep --multi-node --runner-type gb200", files0202},
-		{"test-config", "test-config --config-keys gptoss-fp4-gb200-trt dsr1-fp8-mi355x-sglang-disagg --run-evals", files0202},
-		{"shards", "test-config --config-keys gptoss-fp4-gb200-trt --max-jobs 4", files0202},
-		{"2026-08-readme", "full-sweep --single-node --model-prefix dsr1 --runner-type b200 --max-conc 16", files0208},
-		{"2026-08-both-kinds", "full-sweep --model-prefix dsr1 --runner-type b200 b200-multinode --seq-lens 8k1k", files0208},
-		{"2026-08-evals-only", "full-sweep --evals-only", files0208},
-		{"2026-08-all-evals", "test-config --config-keys dsr1-fp8-mi355x-sglang-disagg gptoss-fp4-h100* --all-evals", files0208},
-		{"2026-08-node-filter", "test-config --config-keys *-mi355x-* --runner-node-filter amds_1 --seq-lens 1k1k --no-evals", files0208},
+		{name: "readme", cmd: "full-sweep --single-node --model-prefix dsr1 --runner-type b200 --max-conc 16", files: files0202},
+		{name: "multi-node", cmd: "full-sweep --multi-node --seq-lens 1k1k 8k1k", files: files0202},
+		{name: "single-node-evals", cmd: "full-sweep --single-node --evals-only", files: files0202},
+		{name: "node-filter", cmd: "full-sweep --single-node --runner-node-filter amds_1 --framework atom --min-conc 64", files: files0202},
+		{name: "runner-model-sweep", cmd: "runner-model-sweep --multi-node --runner-type gb200", files: files0202},
+		{name: "test-config", cmd: "test-config --config-keys gptoss-fp4-gb200-trt dsr1-fp8-mi355x-sglang-disagg --run-evals", files: files0202},
+		{name: "shards", cmd: "test-config --config-keys gptoss-fp4-gb200-trt --max-jobs 4", files: files0202},
+		{name: "2026-08-readme", cmd: "full-sweep --single-node --model-prefix dsr1 --runner-type b200 --max-conc 16", files: files0208},
+		{name: "2026-08-both-kinds", cmd: "full-sweep --model-prefix dsr1 --runner-type b200 b200-multinode --seq-lens 8k1k", files: files0208},
+		{name: "2026-08-evals-only", cmd: "full-sweep --evals-only", files: files0208},
+		{name: "2026-08-all-evals", cmd: "test-config --config-keys dsr1-fp8-mi355x-sglang-disagg gptoss-fp4-h100* --all-evals", files: files0208},
+		{name: "2026-08-node-filter", cmd: "test-config --config-keys *-mi355x-* --runner-node-filter amds_1 --seq-lens 1k1k --no-evals", files: files0208},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,58 +78,48 @@ func TestGolden(t *testing.T) {
 // With --max-jobs the rows are split into shards of at most N that concatenate to the
 // unsharded output.
 func TestMaxJobsShards(t *testing.T) {
+	t.Parallel()
 	args := strings.Fields("full-sweep --single-node " + files0208)
 	_, plain, _ := runCmd(t, dispatch, nil, args...)
 	code, sharded, stderr := runCmd(t, dispatch, nil, append(args, "--max-jobs", "256")...)
-	if code != exitOK {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
+	require.Equal(t, exitOK, code, stderr)
 	var rows []json.RawMessage
 	var out struct {
 		Count  int                 `json:"shard_count"`
 		Index  []int               `json:"shard_index"`
 		Shards [][]json.RawMessage `json:"shards"`
 	}
-	if err := json.Unmarshal([]byte(plain), &rows); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal([]byte(sharded), &out); err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) <= 256 {
-		t.Fatalf("only %d rows; the test needs more than 256", len(rows))
-	}
+	require.NoError(t, json.Unmarshal([]byte(plain), &rows))
+	require.NoError(t, json.Unmarshal([]byte(sharded), &out))
+	require.Greater(t, len(rows), 256, "the test needs more than 256 rows")
+	require.Len(t, out.Index, len(out.Shards), "one shard_index per shard")
 	var joined []json.RawMessage
 	for i, s := range out.Shards {
-		if len(s) > 256 || len(s) == 0 || out.Index[i] != i {
-			t.Errorf("shard %d: %d rows, index %d", i, len(s), out.Index[i])
-		}
+		assert.NotEmpty(t, s, "shard %d", i)
+		assert.LessOrEqual(t, len(s), 256, "shard %d", i)
+		assert.Equal(t, i, out.Index[i], "shard_index of shard %d", i)
 		joined = append(joined, s...)
 	}
-	if out.Count != len(out.Shards) || out.Count != (len(rows)+255)/256 {
-		t.Errorf("shard_count %d, %d shards, %d rows", out.Count, len(out.Shards), len(rows))
-	}
+	assert.Equal(t, len(out.Shards), out.Count, "shard_count")
+	assert.Equal(t, (len(rows)+255)/256, out.Count, "shard_count for %d rows", len(rows))
 	a, _ := json.Marshal(rows)
 	b, _ := json.Marshal(joined)
-	if !bytes.Equal(a, b) {
-		t.Error("shards do not concatenate to the unsharded rows")
-	}
+	assert.True(t, bytes.Equal(a, b), "shards do not concatenate to the unsharded rows")
 }
 
 // A selection with no rows gives no shards, on stdout and in the step output "matrix",
 // so a workflow fanning out over shard_index starts no job on an empty matrix.
 func TestMaxJobsNoRowsNoShards(t *testing.T) {
+	t.Parallel()
 	outFile := filepath.Join(t.TempDir(), "github_output")
 	vars := map[string]string{"GITHUB_OUTPUT": outFile}
 	code, stdout, stderr := runCmd(t, dispatch, vars, strings.Fields("full-sweep --single-node --model-prefix no-such-model --max-jobs 256 --config-files ../configs/nvidia-master.yaml --runner-config ../configs/runners.yaml")...)
 	const want = `{"shard_count": 0, "shard_index": [], "shards": []}`
-	if code != exitOK || stdout != want+"\n" {
-		t.Fatalf("exit %d, stdout %q, stderr %q; want %s", code, stdout, stderr, want)
-	}
+	require.Equal(t, exitOK, code, stderr)
+	assert.Equal(t, want+"\n", stdout)
 	got, err := os.ReadFile(outFile)
-	if err != nil || !strings.Contains(string(got), "\n"+want+"\n") {
-		t.Errorf("GITHUB_OUTPUT holds %q (%v), want the matrix %s", got, err, want)
-	}
+	require.NoError(t, err)
+	assert.Contains(t, string(got), "\n"+want+"\n", "GITHUB_OUTPUT holds the matrix")
 }
 
 // In GitHub Actions the matrix also becomes the step output "matrix", stdout stays
@@ -143,42 +134,34 @@ func TestGitHubActions(t *testing.T) {
 	args := []string{"test-config", "--config-keys", "k", "--config-files", "c.yaml", "--runner-config", "runners.yaml", "--conc", "4"}
 	_, plain, _ := runCmd(t, dispatch, nil, args...)
 	code, stdout, stderr := runCmd(t, dispatch, vars, args...)
-	if code != exitOK || stdout != plain || stderr != "" {
-		t.Fatalf("exit %d, stdout %q (want %q), stderr %q", code, stdout, plain, stderr)
-	}
+	require.Equal(t, exitOK, code, stderr)
+	assert.Equal(t, plain, stdout, "stdout is the same under GitHub Actions")
+	assert.Empty(t, stderr)
 	got, err := os.ReadFile(outFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !regexp.MustCompile(`^matrix<<(\S+)\n` + regexp.QuoteMeta(strings.TrimSuffix(plain, "\n")) + `\n(\S+)\n$`).Match(got) {
-		t.Errorf("GITHUB_OUTPUT = %q", got)
-	}
+	require.NoError(t, err)
+	assert.Regexp(t, `^matrix<<(\S+)\n`+regexp.QuoteMeta(strings.TrimSuffix(plain, "\n"))+`\n(\S+)\n$`, string(got), "GITHUB_OUTPUT")
 
 	writeTestFile(t, "c.yaml", edit(goodSingle, "conc-start: 4", "conc-start: 128"))
 	code, stdout, stderr = runCmd(t, dispatch, vars, args...)
-	want := "::error col=50,file=c.yaml,line=13::Master config entry 'k' failed validation: seq-len-configs[0].search-space[0]: 'conc-start' (128) must be <= 'conc-end' (64).%0Aswap the two values, or make conc-end at least conc-start\n"
-	if code != exitFail || stdout != "" || !strings.Contains(stderr, want) {
-		t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant annotation:\n%s", code, stdout, stderr, want)
-	}
+	assert.Equal(t, exitFail, code, stderr)
+	assert.Empty(t, stdout)
+	assert.Contains(t, stderr, "::error col=50,file=c.yaml,line=13::Master config entry 'k' failed validation: seq-len-configs[0].search-space[0]: 'conc-start' (128) must be <= 'conc-end' (64).%0Aswap the two values, or make conc-end at least conc-start\n", "annotation")
 }
 
-// The runner file defaults to configs/runners.yaml and is loaded by every subcommand,
-// even test-config, which ignores --runner-node-filter (spec Q-15).
+// The runner file defaults to configs/runners.yaml and is loaded by every subcommand, even
+// test-config, which ignores --runner-node-filter
+// (docs/generator.md#quirk-runner-file-always).
 func TestDefaultRunnerConfig(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
 	writeTestFile(t, "c.yaml", goodSingle)
 	args := []string{"test-config", "--config-keys", "k", "--config-files", "c.yaml", "--conc", "4", "--runner-node-filter", "zz"}
 	code, _, stderr := runCmd(t, dispatch, nil, args...)
-	if code != exitFail || !strings.Contains(stderr, "Runner config file 'configs/runners.yaml' does not exist.") {
-		t.Errorf("without configs/: exit %d, stderr %s", code, stderr)
-	}
-	if err := os.Mkdir("configs", 0o755); err != nil {
-		t.Fatal(err)
-	}
+	assert.Equal(t, exitFail, code, "without configs/: %s", stderr)
+	assert.Contains(t, stderr, "Runner config file 'configs/runners.yaml' does not exist.", "without configs/")
+	require.NoError(t, os.Mkdir("configs", 0o755))
 	writeTestFile(t, "configs/runners.yaml", goodRunners)
 	code, stdout, stderr := runCmd(t, dispatch, nil, args...)
-	if code != exitOK || !strings.Contains(stdout, `"runner": "h100"`) {
-		t.Errorf("with configs/: exit %d, stdout %s, stderr %s", code, stdout, stderr)
-	}
+	assert.Equal(t, exitOK, code, "with configs/: %s", stderr)
+	assert.Contains(t, stdout, `"runner": "h100"`, "with configs/")
 }

@@ -52,9 +52,7 @@ func newGitRepoFrom(t *testing.T, src string) *gitRepo {
 		}
 		return r.write(rel, string(data))
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	r.git("init", "-q", "-b", "main")
 	r.git("add", "-A")
 	r.git("commit", "-q", "-m", "base")
@@ -72,26 +70,21 @@ func (r *gitRepo) write(rel, body string) error {
 
 func (r *gitRepo) read(rel string) string {
 	b, err := os.ReadFile(filepath.Join(r.dir, rel))
-	if err != nil {
-		r.t.Fatal(err)
-	}
+	require.NoError(r.t, err)
 	return string(b)
 }
 
 func (r *gitRepo) git(args ...string) {
 	r.t.Helper()
-	if _, err := (execx.OS{}).Run(context.Background(), execx.Cmd{Name: "git", Args: args, Dir: r.dir, Env: r.env}); err != nil {
-		r.t.Fatalf("git %v: %v", args, err)
-	}
+	_, err := (execx.OS{}).Run(context.Background(), execx.Cmd{Name: "git", Args: args, Dir: r.dir, Env: r.env})
+	require.NoError(r.t, err, "git %v", args)
 }
 
 // change rewrites files (rel path -> function of the old content) and commits.
 func (r *gitRepo) change(edits map[string]func(string) string) {
 	r.t.Helper()
 	for rel, edit := range edits {
-		if err := r.write(rel, edit(r.read(rel))); err != nil {
-			r.t.Fatal(err)
-		}
+		require.NoError(r.t, r.write(rel, edit(r.read(rel))))
 	}
 	r.git("add", "-A")
 	r.git("commit", "-q", "--allow-empty", "-m", "head")
@@ -116,26 +109,43 @@ func TestValidateBroken(t *testing.T) {
 		where  string // file:line of the message
 		phrase string
 	}{
-		{"edited line", map[string]func(string) string{cl: func(s string) string {
+		{name: "edited line", edits: map[string]func(string) string{cl: func(s string) string {
 			return replace("Introduce the configs", "Introduce the new configs")(s) + newEntry
-		}}, cl + ":4", "Deletions are not allowed"},
-		{"deleted entry", map[string]func(string) string{cl: func(string) string { return "" }}, cl + ":1", "Deletions are not allowed"},
-		{"missing pr-link", map[string]func(string) string{cl: appendText("- config-keys: [gptoss-fp4-b200-vllm]\n  description: [x]\n")}, cl + ":6", "lacks the required field 'pr-link'"},
-		{"misspelt field", map[string]func(string) string{cl: appendText(strings.Replace(newEntry, "pr-link", "pr_link", 1))}, cl + ":10", "unknown field 'pr_link'"},
-		{"duplicate field", map[string]func(string) string{cl: appendText(newEntry + "  pr-link: https://x\n")}, cl + ":11", "duplicate field 'pr-link'"},
-		{"evals-only not a boolean", map[string]func(string) string{cl: appendText(newEntry + "  evals-only: yes\n")}, cl + ":11", "'evals-only' must be true or false"},
-		{"empty config-keys", map[string]func(string) string{cl: appendText("- config-keys: []\n  description: [x]\n  pr-link: https://x\n")}, cl + ":6", "'config-keys' must not be empty"},
-		{"description not a list", map[string]func(string) string{cl: appendText(strings.Replace(newEntry, "description:\n    - \"Bump vLLM\"", "description: Bump vLLM", 1))}, cl + ":8", "'description' must be a list of strings"},
-		{"unknown key", map[string]func(string) string{cl: appendText(strings.Replace(newEntry, "b200", "h100", 1))}, cl + ":7", "Config key 'gptoss-fp4-h100-vllm' not found in master configs"},
-		{"pattern without match", map[string]func(string) string{cl: appendText(strings.Replace(newEntry, "gptoss-fp4-b200-vllm", "'llama70b-*'", 1))}, cl + ":7", "No config keys matched the wildcard pattern 'llama70b-*'"},
-		{"malformed pattern", map[string]func(string) string{cl: appendText(strings.Replace(newEntry, "gptoss-fp4-b200-vllm", "'gptoss-[fp4'", 1))}, cl + ":7", "is malformed"},
-		{"no trailing newline", map[string]func(string) string{cl: appendText(strings.TrimSuffix(newEntry, "\n"))}, cl + ":10", "does not end with a newline"},
-		{"YAML syntax error", map[string]func(string) string{cl: appendText("- config-keys: [gptoss-fp4-b200-vllm\n  description: [x]\n")}, cl + ":6", "invalid YAML"},
-		{"only a comment added", map[string]func(string) string{cl: appendText("# nothing to run\n")}, cl + ":6", "No valid YAML entries found in the changelog additions"},
-		{"quoted number in a master config", map[string]func(string) string{"configs/amd-master.yaml": replace("tp: 8", `tp: "8"`)}, "configs/amd-master.yaml:13", "failed validation"},
-		{"empty runner list", map[string]func(string) string{"configs/runners.yaml": replace("b200:\n- 'b200-nv_0'", "b200: []")}, "configs/runners.yaml:5", "cannot be an empty list"},
-		// A warning for the sweeps (spec Q-13, TestUnknownRunnerIsAWarning), an error in the PR gate.
-		{"unknown runner in a master config", map[string]func(string) string{"configs/amd-master.yaml": replace("runner: mi300x", "runner: mi300x-slurm")}, "configs/amd-master.yaml:5:11", "uses runner 'mi300x-slurm', which is not a runner type in configs/runners.yaml"},
+		}}, where: cl + ":4", phrase: "Deletions are not allowed"},
+		{name: "deleted entry", edits: map[string]func(string) string{cl: func(string) string { return "" }},
+			where: cl + ":1", phrase: "Deletions are not allowed"},
+		{name: "missing pr-link", edits: map[string]func(string) string{cl: appendText("- config-keys: [gptoss-fp4-b200-vllm]\n  description: [x]\n")},
+			where: cl + ":6", phrase: "lacks the required field 'pr-link'"},
+		{name: "misspelt field", edits: map[string]func(string) string{cl: appendText(strings.Replace(newEntry, "pr-link", "pr_link", 1))},
+			where: cl + ":10", phrase: "unknown field 'pr_link'"},
+		{name: "duplicate field", edits: map[string]func(string) string{cl: appendText(newEntry + "  pr-link: https://x\n")},
+			where: cl + ":11", phrase: "duplicate field 'pr-link'"},
+		{name: "evals-only not a boolean", edits: map[string]func(string) string{cl: appendText(newEntry + "  evals-only: yes\n")},
+			where: cl + ":11", phrase: "'evals-only' must be true or false"},
+		{name: "empty config-keys", edits: map[string]func(string) string{cl: appendText("- config-keys: []\n  description: [x]\n  pr-link: https://x\n")},
+			where: cl + ":6", phrase: "'config-keys' must not be empty"},
+		{name: "description not a list", edits: map[string]func(string) string{cl: appendText(strings.Replace(newEntry, "description:\n    - \"Bump vLLM\"", "description: Bump vLLM", 1))},
+			where: cl + ":8", phrase: "'description' must be a list of strings"},
+		{name: "unknown key", edits: map[string]func(string) string{cl: appendText(strings.Replace(newEntry, "b200", "h100", 1))},
+			where: cl + ":7", phrase: "Config key 'gptoss-fp4-h100-vllm' not found in master configs"},
+		{name: "pattern without match", edits: map[string]func(string) string{cl: appendText(strings.Replace(newEntry, "gptoss-fp4-b200-vllm", "'llama70b-*'", 1))},
+			where: cl + ":7", phrase: "No config keys matched the wildcard pattern 'llama70b-*'"},
+		{name: "malformed pattern", edits: map[string]func(string) string{cl: appendText(strings.Replace(newEntry, "gptoss-fp4-b200-vllm", "'gptoss-[fp4'", 1))},
+			where: cl + ":7", phrase: "is malformed"},
+		{name: "no trailing newline", edits: map[string]func(string) string{cl: appendText(strings.TrimSuffix(newEntry, "\n"))},
+			where: cl + ":10", phrase: "does not end with a newline"},
+		{name: "YAML syntax error", edits: map[string]func(string) string{cl: appendText("- config-keys: [gptoss-fp4-b200-vllm\n  description: [x]\n")},
+			where: cl + ":6", phrase: "invalid YAML"},
+		{name: "only a comment added", edits: map[string]func(string) string{cl: appendText("# nothing to run\n")},
+			where: cl + ":6", phrase: "No valid YAML entries found in the changelog additions"},
+		{name: "quoted number in a master config", edits: map[string]func(string) string{"configs/amd-master.yaml": replace("tp: 8", `tp: "8"`)},
+			where: "configs/amd-master.yaml:13", phrase: "failed validation"},
+		{name: "empty runner list", edits: map[string]func(string) string{"configs/runners.yaml": replace("b200:\n- 'b200-nv_0'", "b200: []")},
+			where: "configs/runners.yaml:5", phrase: "cannot be an empty list"},
+		// A warning for the sweeps (docs/generator.md#quirk-unknown-runner,
+		// TestUnknownRunnerIsAWarning), an error in the PR gate.
+		{name: "unknown runner in a master config", edits: map[string]func(string) string{"configs/amd-master.yaml": replace("runner: mi300x", "runner: mi300x-slurm")},
+			where: "configs/amd-master.yaml:5:11", phrase: "uses runner 'mi300x-slurm', which is not a runner type in configs/runners.yaml"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -144,24 +154,17 @@ func TestValidateBroken(t *testing.T) {
 			t.Chdir(r.dir)
 			code, stdout, stderr := runCmd(t, cmdValidate, nil, "--base-ref", "base", "--head-ref", "HEAD",
 				"--config-files", "configs/amd-master.yaml", "configs/nvidia-master.yaml")
-			if code != exitFail {
-				t.Fatalf("exit %d, want 1\n%s", code, stderr)
-			}
-			if stdout != "" {
-				t.Errorf("stdout %q, want nothing", stdout)
-			}
+			require.Equal(t, exitFail, code, stderr)
+			assert.Empty(t, stdout)
 			var msgs []string
 			for _, l := range strings.Split(stderr, "\n") {
 				if diagLine.MatchString(l) {
 					msgs = append(msgs, l)
 				}
 			}
-			if len(msgs) != 1 {
-				t.Fatalf("%d positioned messages, want 1:\n%s", len(msgs), stderr)
-			}
-			if !strings.HasPrefix(msgs[0], tt.where+":") || !strings.Contains(msgs[0], tt.phrase) {
-				t.Fatalf("message %q, want it at %s and containing %q", msgs[0], tt.where, tt.phrase)
-			}
+			require.Len(t, msgs, 1, "positioned messages in:\n%s", stderr)
+			assert.True(t, strings.HasPrefix(msgs[0], tt.where+":"), "message %q, want it at %s", msgs[0], tt.where)
+			assert.Contains(t, msgs[0], tt.phrase)
 		})
 	}
 }
@@ -172,12 +175,12 @@ func TestValidateOK(t *testing.T) {
 		edits   map[string]func(string) string
 		hasWork string
 	}{
-		{"nothing changed", nil, "false"},
-		{"config change only", map[string]func(string) string{"configs/runners.yaml": appendText("h100:\n- 'h100-cw_0'\n")}, "false"},
-		{"new entry", map[string]func(string) string{"perf-changelog.yaml": appendText("\n" + newEntry)}, "true"},
-		{"whitespace-only lines removed", map[string]func(string) string{"perf-changelog.yaml": func(s string) string { return s + newEntry }}, "true"},
-		{"evals-only on a multi-node key", map[string]func(string) string{"perf-changelog.yaml": appendText(
-			"- config-keys: ['gptoss-*-dynamo-*']\n  description: [x]\n  pr-link: https://x\n  evals-only: true\n")}, "false"},
+		{name: "nothing changed", edits: nil, hasWork: "false"},
+		{name: "config change only", edits: map[string]func(string) string{"configs/runners.yaml": appendText("h100:\n- 'h100-cw_0'\n")}, hasWork: "false"},
+		{name: "new entry", edits: map[string]func(string) string{"perf-changelog.yaml": appendText("\n" + newEntry)}, hasWork: "true"},
+		{name: "whitespace-only lines removed", edits: map[string]func(string) string{"perf-changelog.yaml": func(s string) string { return s + newEntry }}, hasWork: "true"},
+		{name: "evals-only on a multi-node key", edits: map[string]func(string) string{"perf-changelog.yaml": appendText(
+			"- config-keys: ['gptoss-*-dynamo-*']\n  description: [x]\n  pr-link: https://x\n  evals-only: true\n")}, hasWork: "false"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -193,13 +196,9 @@ func TestValidateOK(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "github_output")
 			code, _, stderr := runCmd(t, cmdValidate, map[string]string{"GITHUB_OUTPUT": out},
 				"--base-ref", "base", "--head-ref", "HEAD", "--config-files", "configs/amd-master.yaml", "configs/nvidia-master.yaml")
-			if code != exitOK {
-				t.Fatalf("exit %d\n%s", code, stderr)
-			}
+			require.Equal(t, exitOK, code, stderr)
 			got, _ := os.ReadFile(out)
-			if !regexp.MustCompile(`(?s)has-work<<\S+\n` + tt.hasWork + `\n`).Match(got) {
-				t.Fatalf("GITHUB_OUTPUT lacks has-work=%s:\n%s", tt.hasWork, got)
-			}
+			assert.Regexp(t, `(?s)has-work<<\S+\n`+tt.hasWork+`\n`, string(got), "GITHUB_OUTPUT has-work")
 		})
 	}
 }
@@ -207,11 +206,6 @@ func TestValidateOK(t *testing.T) {
 // TestValidateRepo: this repository's own configs and changelog pass the gate, in the
 // 2026-08 schema of configs/ and in the 2026-02 schema of their copy under testdata.
 func TestValidateRepo(t *testing.T) {
-	for _, p := range []string{"../perf-changelog.yaml", "../configs/runners.yaml"} {
-		if _, err := os.Stat(p); err != nil {
-			t.Skipf("%s not there yet", p)
-		}
-	}
 	t.Chdir("..")
 	for _, tt := range []struct{ dir, gen string }{{"configs", "2026-08"}, {"testdata/configs-2026-02", "2026-02"}} {
 		code, _, stderr := runCmd(t, cmdValidate, nil, "--config-files", tt.dir+"/amd-master.yaml", tt.dir+"/nvidia-master.yaml",
@@ -244,10 +238,8 @@ func TestValidateAnnotations(t *testing.T) {
 	t.Chdir(r.dir)
 	code, _, stderr := runCmd(t, cmdValidate, map[string]string{"GITHUB_ACTIONS": "true"},
 		"--base-ref", "base", "--head-ref", "HEAD", "--config-files", "configs/amd-master.yaml", "configs/nvidia-master.yaml")
-	annotation := regexp.MustCompile(`(?m)^::error col=7,file=perf-changelog.yaml,line=7::Config key 'gptoss-fp4-h100-vllm' not found`)
-	if code != exitFail || !annotation.MatchString(stderr) {
-		t.Fatalf("exit %d\n%s", code, stderr)
-	}
+	require.Equal(t, exitFail, code, stderr)
+	assert.Regexp(t, `(?m)^::error col=7,file=perf-changelog.yaml,line=7::Config key 'gptoss-fp4-h100-vllm' not found`, stderr)
 }
 
 // An absolute path ($GITHUB_WORKSPACE/perf-changelog.yaml) is annotated relative to the
@@ -260,8 +252,6 @@ func TestValidateAnnotationsAbsolutePath(t *testing.T) {
 	code, _, stderr := runCmd(t, cmdValidate, vars, "--base-ref", "base", "--head-ref", "HEAD",
 		"--changelog-file", filepath.Join(r.dir, "perf-changelog.yaml"),
 		"--config-files", filepath.Join(r.dir, "configs", "amd-master.yaml"), "configs/nvidia-master.yaml")
-	annotation := regexp.MustCompile(`(?m)^::error col=7,file=perf-changelog.yaml,line=7::Config key 'gptoss-fp4-h100-vllm' not found`)
-	if code != exitFail || !annotation.MatchString(stderr) {
-		t.Fatalf("exit %d\n%s", code, stderr)
-	}
+	require.Equal(t, exitFail, code, stderr)
+	assert.Regexp(t, `(?m)^::error col=7,file=perf-changelog.yaml,line=7::Config key 'gptoss-fp4-h100-vllm' not found`, stderr)
 }
