@@ -12,7 +12,7 @@ import (
 )
 
 // defaultRunnerConfig is the reference's .github/configs/runners.yaml, moved to
-// configs/ in this project (spec project note).
+// configs/ in this project (docs/generator.md#config-paths).
 const defaultRunnerConfig = "configs/runners.yaml"
 
 func int64p(v int64) *int64 { return &v }

@@ -1,6 +1,6 @@
 // Command generator turns benchmark configs into GitHub Actions matrix JSON. It is a
 // drop-in for the reference's generate_sweep_configs.py: same subcommands, options,
-// exit statuses and output (spec generator.md), with positioned validation errors.
+// exit statuses and output (docs/generator.md), with positioned validation errors.
 //
 // It reads the files of both InferenceX generations, 2026-02 and 2026-08, recognised from
 // their contents, and behaves as that generation's reference does; migrate rewrites

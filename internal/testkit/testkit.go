@@ -67,9 +67,9 @@ func RepoRoot(t testing.TB) string {
 	}
 }
 
-// Shared returns ../shared/<rel> beside the repository: the reference's conformance vectors
-// and files, which exist on the project's own machines but not in a fork or on a hosted
-// runner. Where it is missing the test is skipped with a message naming what was skipped;
+// Shared returns rel under the directory "shared" beside the repository: the reference's
+// conformance vectors and files, which exist on the project's own machines but not in a fork
+// or on a hosted runner. Where it is missing the test is skipped with a message naming what was skipped;
 // INFERBENCH_SHARED overrides the location.
 func Shared(t testing.TB, rel string) string {
 	t.Helper()
