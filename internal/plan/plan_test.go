@@ -14,6 +14,7 @@ import (
 	"github.com/inferbench/inferbench/internal/recipe"
 	"github.com/inferbench/inferbench/internal/result"
 	"github.com/inferbench/inferbench/internal/runner"
+	_ "github.com/inferbench/inferbench/internal/testkit" // defines -update, so `go test ./... -update` runs here too
 )
 
 // The recipe relaunches at 16 concurrent requests, as SGLang's scheduler-recv-interval does.
@@ -323,7 +324,7 @@ func fingerprint(t *testing.T, o Options, rowJSON, node string, conc int) result
 			}
 		}
 	}
-	t.Fatalf("no conc %d in %s", conc, rowJSON)
+	require.FailNow(t, "no such concurrency in the row", "conc %d in %s", conc, rowJSON)
 	return result.Fingerprint{}
 }
 
