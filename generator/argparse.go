@@ -62,7 +62,6 @@ type args struct {
 
 func (a *args) flag(name string) bool     { return a.seen[name] }
 func (a *args) list(name string) []string { return a.values[name] }
-func (a *args) has(name string) bool      { return a.seen[name] && a.values[name] != nil }
 func (a *args) str(name, def string) string {
 	if v := a.values[name]; len(v) > 0 {
 		return v[0]

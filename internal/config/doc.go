@@ -7,7 +7,9 @@
 //
 // Public API:
 //
-//	m, diags := config.LoadMaster(paths...)   // read, merge in the given order, validate
+//	m, r, g, diags := config.Load(paths, runnerPath) // one command's files: recognise the generation, merge, validate
+//	m, r, g, diags := config.LoadWith(read, paths, runnerPath) // the same, files read by read (a git revision)
+//	m, diags := config.LoadMaster(paths...)   // master configs only (tests and tools)
 //	r, diags := config.LoadRunners(path)      // read and validate runners.yaml
 //	diags := config.Lint(m, r)                // cross-file warnings (runner not in runners.yaml)
 //	diags := config.LintStrict(m, r)          // the same as errors, for the PR gate (validate)

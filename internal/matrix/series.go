@@ -61,13 +61,3 @@ func SeqLenNameOf(g config.Generation, isl, osl int64) string {
 	}
 	return SeqLenName(isl, osl)
 }
-
-// SeqLenPair returns the (isl, osl) pair of a named seq-len.
-func SeqLenPair(name string) (isl, osl int64, ok bool) {
-	for _, s := range result.StandardSeqLens {
-		if s.Name == name {
-			return int64(s.ISL), int64(s.OSL), true
-		}
-	}
-	return 0, 0, false
-}
