@@ -70,9 +70,6 @@ func (b Buckets) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// HasWork reports whether any row is to run.
-func (o *Output) HasWork() bool { return o.SingleNode.Len()+o.MultiNode.Len() > 0 }
-
 // Encode renders o as one compact line of JSON followed by a newline, with non-ASCII
 // characters raw and '<', '>', '&' unescaped (docs/generator.md#changelog-output).
 func (o *Output) Encode() ([]byte, error) { return encodeLine(o) }
