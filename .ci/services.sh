@@ -16,12 +16,25 @@ remove_stale() {
   fi
 }
 
+# have CMD...: whether any of the commands is installed (root's PATH includes the sbin dirs).
+have() {
+  local c
+  for c in "$@"; do command -v "$c" >/dev/null 2>&1 && return 0; done
+  return 1
+}
+
+# install_packages installs the Debian packages of the components whose commands are
+# missing. It asks for commands rather than packages so that a machine that has them from
+# elsewhere is left alone: GitHub's hosted images carry Docker as docker-ce (installing
+# docker.io beside it conflicts) and Chrome instead of Debian's chromium.
 install_packages() {
-  local want=(docker.io slurm-wlm munge shellcheck chromium git)
   local missing=()
-  for p in "${want[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
+  have docker || missing+=(docker.io)
+  have slurmctld && have slurmd || missing+=(slurm-wlm)
+  have munged || missing+=(munge)
+  have shellcheck || missing+=(shellcheck)
+  have chromium chromium-browser google-chrome || missing+=(chromium)
+  have git || missing+=(git)
   if [ ${#missing[@]} -gt 0 ]; then
     log "apt-get install ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -42,12 +55,12 @@ start_docker() {
 }
 
 start_slurm() {
-  if timeout 5 sinfo -h >/dev/null 2>&1 && [ -n "$(timeout 5 sinfo -h -o %t 2>/dev/null | grep -E 'idle|mix|alloc')" ]; then
+  if timeout 5 sinfo -h -o %t 2>/dev/null | grep -qE 'idle|mix|alloc'; then
     log "slurm already up"; return
   fi
   local host; host=$(hostname -s)
   grep -q "[[:space:]]$host\b" /etc/hosts || echo "127.0.0.1 $host" >>/etc/hosts
-  mkdir -p /run/munge /var/lib/slurm/slurmctld /var/lib/slurm/slurmd /var/log/slurm /var/lib/slurm/fakegpu
+  mkdir -p /etc/slurm /run/munge /var/lib/slurm/slurmctld /var/lib/slurm/slurmd /var/log/slurm /var/lib/slurm/fakegpu
   chown munge:munge /run/munge
   [ -f /etc/munge/munge.key ] || { dd if=/dev/urandom bs=1 count=1024 of=/etc/munge/munge.key 2>/dev/null; chown munge:munge /etc/munge/munge.key; chmod 400 /etc/munge/munge.key; }
   # --force: start even when a killed munged left its socket behind.

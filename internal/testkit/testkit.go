@@ -4,6 +4,7 @@
 package testkit
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -75,6 +76,7 @@ func Shared(t testing.TB, rel string) string {
 	t.Helper()
 	p, err := sharedPath(t, rel)
 	if err != nil {
+		noteSkipped(t, rel)
 		t.Skipf("skipping %s: %v", t.Name(), err)
 	}
 	return p
@@ -87,10 +89,42 @@ func LookupShared(t testing.TB, rel string) (string, bool) {
 	t.Helper()
 	p, err := sharedPath(t, rel)
 	if err != nil {
+		noteSkipped(t, rel)
 		t.Logf("%s: skipping the checks against the reference: %v", t.Name(), err)
 		return "", false
 	}
 	return p, true
+}
+
+// SkipLogEnv names a file to which Shared and LookupShared append one line per test that
+// skipped checks for lack of the reference material, so that a CI run can list them at
+// the end (.ci/run does) instead of leaving them to be found among the test output.
+const SkipLogEnv = "INFERBENCH_SKIP_LOG"
+
+// noteSkipped appends "<package dir> <test>: needs <rel>" to the skip log, if one is set.
+// A log that cannot be written is reported but fails nothing: the skip itself is logged
+// by the test either way.
+func noteSkipped(t testing.TB, rel string) {
+	t.Helper()
+	path := os.Getenv(SkipLogEnv)
+	if path == "" {
+		return
+	}
+	pkg := "."
+	if wd, err := os.Getwd(); err == nil {
+		if r, err := filepath.Rel(RepoRoot(t), wd); err == nil {
+			pkg = filepath.ToSlash(r)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err == nil {
+		// One short write per line: O_APPEND keeps lines from parallel test binaries whole.
+		_, err = fmt.Fprintf(f, "%s %s: needs %s\n", pkg, t.Name(), rel)
+		err = errors.Join(err, f.Close())
+	}
+	if err != nil {
+		t.Logf("could not note the skip in %s=%s: %v", SkipLogEnv, path, err)
+	}
 }
 
 func sharedPath(t testing.TB, rel string) (string, error) {

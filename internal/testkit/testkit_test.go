@@ -75,6 +75,8 @@ func TestShared(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "conformance", "case1"), 0o755))
 	t.Setenv("INFERBENCH_SHARED", dir)
+	skipLog := filepath.Join(t.TempDir(), "skipped")
+	t.Setenv(SkipLogEnv, skipLog)
 	r := run(t, func(tb testing.TB) { Shared(tb, "conformance/nothing") })
 	assert.True(t, r.skipped)
 	assert.Equal(t, filepath.Join(dir, "conformance", "case1"), Shared(t, "conformance/case1"))
@@ -84,4 +86,10 @@ func TestShared(t *testing.T) {
 	p, ok := LookupShared(t, "conformance/case1")
 	assert.True(t, ok)
 	assert.Equal(t, filepath.Join(dir, "conformance", "case1"), p)
+
+	// Both misses, and only they, are in the skip log, named by package and test.
+	b, err := os.ReadFile(skipLog)
+	require.NoError(t, err)
+	assert.Equal(t, "internal/testkit TestShared: needs conformance/nothing\n"+
+		"internal/testkit TestShared: needs conformance/nothing\n", string(b))
 }
