@@ -13,6 +13,7 @@ import (
 // use, rows in entry then key order, canonical keys, metadata with unresolved patterns,
 // compact one-line JSON with raw UTF-8 and unescaped <>&.
 func TestOutputGolden(t *testing.T) {
+	t.Parallel()
 	r := newRepo(t)
 	one := entry(1, false, "dsr1-fp8-h200-sglang")
 	r.commit("base", map[string]string{"perf-changelog.yaml": one})

@@ -34,6 +34,7 @@ func agenticFixture(t *testing.T, search, runners string) (*config.Master, *conf
 
 // The KV offload budget is exact: 2,000,000 MiB × 0.8 × 4/8 GPUs = 838.86 GB, truncated.
 func TestAgenticDRAMBudget(t *testing.T) {
+	t.Parallel()
 	const hw = "labels: {cluster:h100: [n_0, n_1]}\nhardware:\n  cluster:h100: {available-cpu-dram-mib: 2_000_000, gpus-per-node: 8}\n"
 	tests := []struct {
 		name, search, runners string
@@ -69,6 +70,7 @@ func TestAgenticDRAMBudget(t *testing.T) {
 }
 
 func TestWorkerGPUsPerNode(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		tp, pp, pcp, perNode, want int64
 		err                        string
@@ -88,6 +90,7 @@ func TestWorkerGPUsPerNode(t *testing.T) {
 
 // Multi-node topology keys compare worker blocks by content, whatever their key order.
 func TestParallelismKeyIgnoresKeyOrder(t *testing.T) {
+	t.Parallel()
 	a := Row{Kind: MultiNode, Prefill: &config.Worker{Keys: []string{"tp", "ep"}, TP: 4, EP: 4, PP: 1, DCPSize: 1, PCPSize: 1},
 		Decode: &config.Worker{Keys: []string{"tp"}, TP: 8, PP: 1, DCPSize: 1, PCPSize: 1}, ConcList: []int64{16}}
 	b := a
