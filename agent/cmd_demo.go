@@ -19,7 +19,7 @@ import (
 	"github.com/inferbench/inferbench/internal/plan"
 	"github.com/inferbench/inferbench/internal/recipe"
 	"github.com/inferbench/inferbench/internal/result"
-	"github.com/inferbench/inferbench/internal/runner"
+	"github.com/inferbench/inferbench/internal/rowrun"
 )
 
 const demoSweep = "full-sweep --single-node --model-prefix gptoss --precision fp4 --runner-type h100 h200 --seq-lens 1k1k --max-conc 16"
@@ -142,7 +142,7 @@ func (d demo) run(ctx context.Context, sweep, generator string) int {
 }
 
 // demoHW labels the demo's results <gpu>-sim so they are never mistaken for real hardware.
-func demoHW(r runner.Row) string { return r.Runner + "-sim" }
+func demoHW(r rowrun.Row) string { return r.Runner + "-sim" }
 
 // matrix runs the generator and reads its rows.
 func (d demo) matrix(ctx context.Context, sweep, generator string) (*plan.Matrix, error) {
@@ -215,7 +215,7 @@ func (d demo) runJobs(ctx context.Context, jobs []plan.Runnable, results string,
 			row.ExpName, row.Precision, row.Framework, row.Runner, row.TP, row.EP, []int(row.Conc), fmtSeconds(j.Job.Estimate.Seconds))
 		dir := filepath.Join(results, fmt.Sprintf("job%02d", i+1))
 		t0 := time.Now()
-		rep, err := runner.Run(ctx, runner.Options{
+		rep, err := rowrun.Run(ctx, rowrun.Options{
 			Row: row, RunnerName: d.runnerName, RunnerType: demoHW(row),
 			OutDir: dir, Recipes: recipes, Inventory: inv,
 			Environ: d.e.environment(), AgentPath: self, AgentVersion: agentVersion(), AgentBuild: agentBuild(), Engine: d.engine,
@@ -230,7 +230,7 @@ func (d demo) runJobs(ctx context.Context, jobs []plan.Runnable, results string,
 			return failed, measured, exitInternal
 		}
 		if err != nil {
-			fmt.Fprintf(d.e.stderr, "  %s: %v (log: %s)\n", runner.KindOf(err), err, logFile.Name())
+			fmt.Fprintf(d.e.stderr, "  %s: %v (log: %s)\n", rowrun.KindOf(err), err, logFile.Name())
 			if rep == nil {
 				failed += len(row.Conc)
 			}

@@ -16,7 +16,7 @@ import (
 	"github.com/inferbench/inferbench/internal/eval"
 	"github.com/inferbench/inferbench/internal/execx"
 	"github.com/inferbench/inferbench/internal/result"
-	"github.com/inferbench/inferbench/internal/runner"
+	"github.com/inferbench/inferbench/internal/rowrun"
 )
 
 // cmdEval runs the built-in accuracy eval against an endpoint, or re-scores a harness's
@@ -190,7 +190,7 @@ func firstSet(vs ...string) string {
 	return ""
 }
 
-// rowEvaluator adapts eval.Phase to runner.Evaluator: `agent run` hands it the running
+// rowEvaluator adapts eval.Phase to rowrun.Evaluator: `agent run` hands it the running
 // server after the throughput points of a row with run-eval. The artifacts go to
 // <out>/eval_<exp>_<stem>/, the reference's artifact name, so a downloaded tree of artifacts
 // is what `agent collect` (eval.Collect) reads. A score below its threshold returns the row
@@ -203,7 +203,7 @@ type rowEvaluator struct {
 
 // newRowEvaluator loads configs/eval-harness.yaml and configs/eval-thresholds.yaml.
 // mode overrides the file's mode when set ("builtin" on runners without Python).
-func newRowEvaluator(configPath, thresholdsPath, mode string, exec execx.Runner, getenv func(string) string, log io.Writer) (*rowEvaluator, error) {
+func newRowEvaluator(configPath, thresholdsPath, mode string, exec execx.Executor, getenv func(string) string, log io.Writer) (*rowEvaluator, error) {
 	cfg, err := eval.LoadEvalConfig(configPath)
 	if err != nil {
 		return nil, err
@@ -218,10 +218,10 @@ func newRowEvaluator(configPath, thresholdsPath, mode string, exec execx.Runner,
 	if log == nil {
 		log = io.Discard
 	}
-	return &rowEvaluator{phase: &eval.Phase{Config: cfg, Thresholds: th, Runner: exec}, apiKey: getenv("OPENAI_API_KEY"), log: log}, nil
+	return &rowEvaluator{phase: &eval.Phase{Config: cfg, Thresholds: th, Exec: exec}, apiKey: getenv("OPENAI_API_KEY"), log: log}, nil
 }
 
-var _ runner.Evaluator = (*rowEvaluator)(nil)
+var _ rowrun.Evaluator = (*rowEvaluator)(nil)
 
 // inContainer reports whether the recipe asks for the harness inside the engine's container.
 func (r *rowEvaluator) inContainer() bool {
@@ -237,8 +237,8 @@ func execFunc(ex func(context.Context, []string, []string) (engine.ExecResult, e
 	}
 }
 
-// Eval implements runner.Evaluator.
-func (r *rowEvaluator) Eval(ctx context.Context, t runner.EvalTarget) (*result.EvalRow, error) {
+// Eval implements rowrun.Evaluator.
+func (r *rowEvaluator) Eval(ctx context.Context, t rowrun.EvalTarget) (*result.EvalRow, error) {
 	meta := result.MetaEnv{
 		Framework: t.Row.Framework, Precision: t.Row.Precision, SpecDecoding: t.Row.SpecDecoding,
 		TP: t.Row.TP, Conc: t.Conc, EP: t.Row.EP, DPAttention: t.Row.DPAttn, Model: t.Model,

@@ -16,7 +16,7 @@ import (
 	"github.com/inferbench/inferbench/internal/eval"
 	"github.com/inferbench/inferbench/internal/execx"
 	"github.com/inferbench/inferbench/internal/result"
-	"github.com/inferbench/inferbench/internal/runner"
+	"github.com/inferbench/inferbench/internal/rowrun"
 )
 
 // agentHarness is an eval config whose "harness" is this agent's built-in eval, placed as
@@ -94,8 +94,8 @@ func TestRowEvaluatorRunsTheHarnessInTheContainer(t *testing.T) {
 			var log bytes.Buffer
 			ev, err := newRowEvaluator(agentHarness(t, tc.placement), thresholdsFile, "", host, func(string) string { return "" }, &log)
 			require.NoError(t, err)
-			target := runner.EvalTarget{BaseURL: base, Model: "sim-model", Conc: 4, OutDir: out, Stem: "sim_1k8k_fp8_sim_tp1_conc4_ci", HW: "ci",
-				Row: runner.Row{Model: "sim-model", Precision: "fp8", Framework: "sim", Runner: "ci", ISL: 1024, OSL: 8192, TP: 1, EP: 1,
+			target := rowrun.EvalTarget{BaseURL: base, Model: "sim-model", Conc: 4, OutDir: out, Stem: "sim_1k8k_fp8_sim_tp1_conc4_ci", HW: "ci",
+				Row: rowrun.Row{Model: "sim-model", Precision: "fp8", Framework: "sim", Runner: "ci", ISL: 1024, OSL: 8192, TP: 1, EP: 1,
 					SpecDecoding: "none", ExpName: "sim_1k8k", RunEval: true}}
 			if tc.exec {
 				target.ExecOutDir = "/workspace"

@@ -21,7 +21,7 @@ import (
 	"github.com/inferbench/inferbench/internal/inventory"
 	"github.com/inferbench/inferbench/internal/recipe"
 	"github.com/inferbench/inferbench/internal/result"
-	"github.com/inferbench/inferbench/internal/runner"
+	"github.com/inferbench/inferbench/internal/rowrun"
 	"github.com/inferbench/inferbench/internal/sim"
 )
 
@@ -155,9 +155,9 @@ func TestRowEvaluatorHook(t *testing.T) {
 			ev, err := newRowEvaluator(harnessFile, thresholdsFile, eval.ModeBuiltin, nil, func(string) string { return "" }, nil)
 			require.NoError(t, err)
 			out := t.TempDir()
-			row := runner.Row{Model: "sim-model", Precision: "fp8", Framework: "sim", Runner: "h100", ISL: 1024, OSL: 8192,
+			row := rowrun.Row{Model: "sim-model", Precision: "fp8", Framework: "sim", Runner: "h100", ISL: 1024, OSL: 8192,
 				TP: 2, EP: 1, SpecDecoding: "none", ExpName: "sim_1k8k", RunEval: true}
-			got, err := ev.Eval(context.Background(), runner.EvalTarget{BaseURL: base, Model: "sim-model", Conc: 8, Row: row,
+			got, err := ev.Eval(context.Background(), rowrun.EvalTarget{BaseURL: base, Model: "sim-model", Conc: 8, Row: row,
 				OutDir: out, Stem: "sim_1k8k_fp8_sim_tp2_conc8_h100", HW: "h100"})
 			if tc.pass {
 				require.NoError(t, err)
@@ -221,7 +221,7 @@ func (s *scriptSimServer) Stop(context.Context) error {
 	return nil
 }
 
-// A whole row through runner.Run with run-eval: true: the throughput point, then the eval
+// A whole row through rowrun.Run with run-eval: true: the throughput point, then the eval
 // on the same server through the hook `agent run` wires, the eval artifacts under
 // <out>/eval_<exp>_<stem>/, the manifest's eval row, a collected agg_eval_all.json row, and
 // a model answering worse than its threshold marked eval_failed.
@@ -255,9 +255,9 @@ func TestRunRowWithEvalAgainstSimulator(t *testing.T) {
 			require.NoError(t, err)
 			out := t.TempDir()
 			var log bytes.Buffer
-			rep, err := runner.Run(context.Background(), runner.Options{
-				Row: runner.Row{Image: "img", Model: "sim-model", ModelPrefix: "sim", Precision: "fp8", Framework: "sim", Runner: "ci",
-					ISL: 32, OSL: 8, TP: 1, EP: 1, Conc: runner.Concs{4}, SpecDecoding: "none", ExpName: "sim_1k8k", RunEval: true},
+			rep, err := rowrun.Run(context.Background(), rowrun.Options{
+				Row: rowrun.Row{Image: "img", Model: "sim-model", ModelPrefix: "sim", Precision: "fp8", Framework: "sim", Runner: "ci",
+					ISL: 32, OSL: 8, TP: 1, EP: 1, Conc: rowrun.Concs{4}, SpecDecoding: "none", ExpName: "sim_1k8k", RunEval: true},
 				RunnerName: "ci-local_0", RunnerType: "h100-sim", OutDir: out, Recipes: set, Inventory: inv,
 				Backend: &scriptSimBackend{rules: rules}, RunID: "e2e", NumPrompts: 8, NumWarmups: 0, Log: &log,
 				ReadyInterval: 20 * time.Millisecond, WatchInterval: 20 * time.Millisecond, Exec: &execx.Fake{}, AgentVersion: "test",

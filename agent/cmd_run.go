@@ -16,7 +16,7 @@ import (
 	"github.com/inferbench/inferbench/internal/inventory"
 	"github.com/inferbench/inferbench/internal/loadgen"
 	"github.com/inferbench/inferbench/internal/recipe"
-	"github.com/inferbench/inferbench/internal/runner"
+	"github.com/inferbench/inferbench/internal/rowrun"
 )
 
 // cmdRun runs one matrix row: launch the engine, benchmark every concurrency point, clean up.
@@ -84,7 +84,7 @@ flags:`)
 	numWarmups := fs.Int("num-warmups", -1, "warm-up requests per point (default 2 x conc)")
 	runID := fs.String("run-id", "", "identity put on everything this run creates (default random)")
 	readyInterval := fs.Duration("ready-interval", time.Second, "readiness probe interval")
-	stopGrace := fs.Duration("stop-grace", runner.DefaultStopGrace, "time the engine gets between SIGTERM and SIGKILL (fits the CI runner's cancellation window)")
+	stopGrace := fs.Duration("stop-grace", rowrun.DefaultStopGrace, "time the engine gets between SIGTERM and SIGKILL (fits the CI runner's cancellation window)")
 	stallTimeout := fs.Duration("stall-timeout", loadgen.DefaultStallTimeout, "fail a request that receives nothing for this long (0: no limit)")
 	overwrite := fs.Bool("overwrite", false, "replace results an earlier run left in --out for the same points (default: refuse to start)")
 	engine := fs.String("engine", "", "serve the row with the recipe of this name instead of the one its configuration selects (e.g. sim)")
@@ -93,7 +93,7 @@ flags:`)
 	evalMode := fs.String("eval-mode", "", "override the eval mode of --eval-config: harness (lm-eval) or builtin (no Python needed)")
 	var dryRun dryRunFlag
 	fs.Var(&dryRun, "dry-run", "print the plan (json, or text with --dry-run=text) instead of running it")
-	powerTool := fs.String("power-tool", runner.PowerAuto, "GPU power telemetry: "+strings.Join(runner.PowerTools, ", "))
+	powerTool := fs.String("power-tool", rowrun.PowerAuto, "GPU power telemetry: "+strings.Join(rowrun.PowerTools, ", "))
 	powerInterval := fs.Duration("power-interval", 0, "power sampling interval (default 100ms for nvidia-smi; amd-smi counts whole seconds)")
 	requirePower := fs.Bool("require-power", envTrue(e.getenv("REQUIRE_POWER")), "fail a point whose power telemetry is invalid, with exit status 5 (default $REQUIRE_POWER)")
 	if err := fs.Parse(args); err != nil {
@@ -131,14 +131,14 @@ flags:`)
 		return exitUsage
 	}
 	if dryRun != "" {
-		return printPlan(e, string(dryRun), runner.Options{
+		return printPlan(e, string(dryRun), rowrun.Options{
 			Row: row, RunnerName: *runnerName, RunnerType: *runnerType, ResultFilename: *resultFilename,
 			OutDir: *out, Recipes: set, Inventory: inventoryData, Environ: e.environment(), AgentPath: self(),
 			RunID: or(*runID, "dry-run"), RangeRatio: rangeRatio(e.getenv), NumPrompts: *numPrompts, NumWarmups: *numWarmups,
 			Engine: *engine,
 		})
 	}
-	var evaluator runner.Evaluator
+	var evaluator rowrun.Evaluator
 	if row.RunEval {
 		ev, err := newRowEvaluator(*evalConfig, *evalThresholds, *evalMode, execx.OS{}, e.getenv, e.stderr)
 		if err != nil {
@@ -147,7 +147,7 @@ flags:`)
 		}
 		evaluator = ev
 	}
-	rep, err := runner.Run(ctx, runner.Options{
+	rep, err := rowrun.Run(ctx, rowrun.Options{
 		Row: row, RunnerName: *runnerName, RunnerType: *runnerType, ResultFilename: *resultFilename,
 		OutDir: *out, Recipes: set, Inventory: inventoryData, Environ: e.environment(), AgentPath: self(),
 		AgentVersion: agentVersion(), AgentBuild: agentBuild(), RunID: *runID, Timeout: *timeout, RangeRatio: rangeRatio(e.getenv),
@@ -161,20 +161,20 @@ flags:`)
 			fmt.Fprintf(e.stdout, "%s\t%s\n", m.Status, m.ResultFilename)
 		}
 	}
-	kind := runner.KindOf(err)
+	kind := rowrun.KindOf(err)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "agent run: %s: %v\n", kind, err)
 	}
 	switch kind {
-	case runner.KindNone:
+	case rowrun.KindNone:
 		return exitOK
-	case runner.KindBench:
+	case rowrun.KindBench:
 		return exitBenchFail
-	case runner.KindPower:
+	case rowrun.KindPower:
 		return exitPower
-	case runner.KindUsage:
+	case rowrun.KindUsage:
 		return exitUsage
-	case runner.KindEngine:
+	case rowrun.KindEngine:
 		return exitEngine
 	}
 	return exitInternal
@@ -200,11 +200,11 @@ func (d *dryRunFlag) Set(s string) error {
 }
 
 // printPlan prints the row's plan without starting anything.
-func printPlan(e env, mode string, o runner.Options) int {
-	p, err := runner.PlanRow(o)
+func printPlan(e env, mode string, o rowrun.Options) int {
+	p, err := rowrun.PlanRow(o)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "agent run --dry-run: %v\n", err)
-		if runner.KindOf(err) == runner.KindUsage {
+		if rowrun.KindOf(err) == rowrun.KindUsage {
 			return exitUsage
 		}
 		return exitInternal
@@ -261,7 +261,7 @@ func runFlagProblems(numPrompts, numWarmups int, timeout, readyInterval, stopGra
 	return p
 }
 
-// stallOption maps the flag onto runner.Options.StallTimeout, where 0 keeps the default.
+// stallOption maps the flag onto rowrun.Options.StallTimeout, where 0 keeps the default.
 func stallOption(d time.Duration) time.Duration {
 	if d == 0 {
 		return -1
@@ -275,23 +275,23 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	return set
 }
 
-func loadRow(entry, entryFile string, getenv func(string) string) (runner.Row, error) {
+func loadRow(entry, entryFile string, getenv func(string) string) (rowrun.Row, error) {
 	switch {
 	case entry != "" && entryFile != "":
-		return runner.Row{}, errors.New("give --entry or --entry-file, not both")
+		return rowrun.Row{}, errors.New("give --entry or --entry-file, not both")
 	case entry != "":
-		return runner.ParseRow([]byte(entry))
+		return rowrun.ParseRow([]byte(entry))
 	case entryFile != "":
 		b, err := os.ReadFile(entryFile)
 		if err != nil {
-			return runner.Row{}, err
+			return rowrun.Row{}, err
 		}
-		return runner.ParseRow(b)
+		return rowrun.ParseRow(b)
 	}
 	if getenv("MODEL") == "" && getenv("CONC") == "" && getenv("CONC_LIST") == "" {
-		return runner.Row{}, errors.New("no row: pass --entry or --entry-file, or set the workflow environment (MODEL, CONC or CONC_LIST, ...)")
+		return rowrun.Row{}, errors.New("no row: pass --entry or --entry-file, or set the workflow environment (MODEL, CONC or CONC_LIST, ...)")
 	}
-	return runner.RowFromEnv(getenv)
+	return rowrun.RowFromEnv(getenv)
 }
 
 func loadRecipes(path string) (*recipe.Set, error) {

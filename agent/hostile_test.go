@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/inferbench/inferbench/internal/runner"
+	"github.com/inferbench/inferbench/internal/rowrun"
 )
 
 // countingServer counts the requests it gets; it answers none of them usefully.
@@ -97,7 +97,7 @@ func TestHostile12RunDefaultStopGraceFitsTheRunnersWindow(t *testing.T) {
 	t.Parallel()
 	// The runner sends SIGTERM 7.5 s after SIGINT: stopping the engine with this grace, and
 	// removing it, must fit before that.
-	assert.Less(t, runner.DefaultStopGrace.Seconds(), 7.5-2)
+	assert.Less(t, rowrun.DefaultStopGrace.Seconds(), 7.5-2)
 }
 
 func TestHostile03CrashBelowMainExitsWithItsCause(t *testing.T) {

@@ -23,8 +23,8 @@ var (
 	defaultChangelog     = "perf-changelog.yaml"
 )
 
-// gitRunner runs git for changelog and validate.
-var gitRunner execx.Runner = execx.OS{}
+// gitExec runs git for changelog and validate.
+var gitExec execx.Executor = execx.OS{}
 
 func changelogParser() *argParser {
 	p := &argParser{prog: "generator changelog",
@@ -69,7 +69,7 @@ func cmdChangelog(ctx context.Context, e env, words []string) int {
 		return exitFail
 	}
 	req := changelog.Request{
-		Git:     changelog.Git{Runner: gitRunner},
+		Git:     changelog.Git{Exec: gitExec},
 		BaseRef: a.str("--base-ref", ""),
 		HeadRef: a.str("--head-ref", ""),
 		File:    a.str("--changelog-file", ""),

@@ -44,7 +44,7 @@ func cmdValidate(ctx context.Context, e env, words []string) int {
 	diags = append(diags, fileDiags...)
 	var gate changelog.Gate
 	if ok && m != nil {
-		req := changelog.Request{Git: changelog.Git{Runner: gitRunner}, BaseRef: base, HeadRef: head, File: file, Keys: m.Keys()}
+		req := changelog.Request{Git: changelog.Git{Exec: gitExec}, BaseRef: base, HeadRef: head, File: file, Keys: m.Keys()}
 		if g == config.Gen2026_08 {
 			req.V0208 = &changelog.Options0208{}
 		}

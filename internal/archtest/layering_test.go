@@ -37,9 +37,9 @@ var layers = map[string]layer{
 	// engine backends implement the engine interface: one step above it.
 	"internal/engine/docker": {3, "agent"}, "internal/engine/local": {3, "agent"},
 	"internal/engine/slurm": {3, "agent"},
-	// runner orchestrates one matrix row from the agent-side packages.
-	"internal/runner": {4, "agent"},
-	// plan works out a sweep's launches and cost through the runner's own planning.
+	// rowrun runs one matrix row from the agent-side packages.
+	"internal/rowrun": {4, "agent"},
+	// plan works out a sweep's launches and cost through rowrun's own planning.
 	"internal/plan": {5, "agent"},
 	"generator":     {9, "gen"}, "agent": {9, "agent"},
 }
@@ -127,7 +127,7 @@ func TestCheckCanFail(t *testing.T) {
 		{layers["generator"], "internal/loadgen", true},
 		{layers["internal/result"], "internal/config", true},
 		{layers["internal/diag"], "internal/result", true},
-		{layers["internal/runner"], "internal/loadgen", false},
+		{layers["internal/rowrun"], "internal/loadgen", false},
 		{layers["internal/config"], "internal/diag", false},
 		{layers["agent"], "internal/workflowtest", true},
 	} {

@@ -12,7 +12,7 @@ import (
 
 // Git runs the few git commands the changelog needs, in one working directory.
 type Git struct {
-	Runner execx.Runner
+	Exec execx.Executor
 	// Dir is the repository's working directory; empty means the current one.
 	Dir string
 	// Env, when non-nil, is the complete environment for git (see execx.Cmd.Env).
@@ -37,7 +37,7 @@ func (e *GitError) Error() string {
 func (e *GitError) Unwrap() error { return e.Err }
 
 func (g Git) run(ctx context.Context, args ...string) (string, error) {
-	res, err := g.Runner.Run(ctx, execx.Cmd{Name: "git", Args: args, Dir: g.Dir, Env: g.Env})
+	res, err := g.Exec.Run(ctx, execx.Cmd{Name: "git", Args: args, Dir: g.Dir, Env: g.Env})
 	if err != nil {
 		return "", &GitError{Args: args, Stderr: string(res.Stderr), Err: err}
 	}

@@ -57,7 +57,7 @@ func (r *repo) commit(msg string, files map[string]string) string {
 	return r.git("rev-parse", "HEAD")
 }
 
-func (r *repo) gitter() Git { return Git{Runner: execx.OS{}, Dir: r.dir, Env: r.env} }
+func (r *repo) gitter() Git { return Git{Exec: execx.OS{}, Dir: r.dir, Env: r.env} }
 
 // entry renders one changelog entry.
 func entry(pr int, evalsOnly bool, keys ...string) string {

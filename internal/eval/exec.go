@@ -13,9 +13,9 @@ import (
 // environment. A command that ran reports its exit code with a nil error.
 type ExecFunc func(ctx context.Context, argv, env []string) (stdout, stderr []byte, exitCode int, err error)
 
-var _ execx.Runner = ExecFunc(nil)
+var _ execx.Executor = ExecFunc(nil)
 
-// Run implements execx.Runner on top of the exec, with execx's contract: a non-zero exit
+// Run implements execx.Executor on top of the exec, with execx's contract: a non-zero exit
 // is an *execx.ExitError carrying the output. Cmd.Env is taken as additions to the engine's
 // environment (not the whole environment, as for local processes); Cmd.Dir and Cmd.Stdin
 // are not supported by every backend and are refused. Output reaches Cmd.Stdout and

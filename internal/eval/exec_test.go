@@ -17,7 +17,7 @@ import (
 	"github.com/inferbench/inferbench/internal/result"
 )
 
-// ExecFunc keeps execx.Runner's contract on top of a backend's exec.
+// ExecFunc keeps execx.Executor's contract on top of a backend's exec.
 func TestExecFuncRunner(t *testing.T) {
 	t.Parallel()
 	boom := errors.New("daemon gone")
@@ -111,7 +111,7 @@ func TestPhaseHarnessInsideContainer(t *testing.T) {
 		}
 		return []byte("|Tasks|...\n"), nil, 0, nil
 	})
-	ph := &Phase{Config: cfg, Runner: &execx.Fake{}} // the fake fails every call: nothing may run here
+	ph := &Phase{Config: cfg, Exec: &execx.Fake{}} // the fake fails every call: nothing may run here
 	res, err := ph.Run(context.Background(), PhaseRequest{
 		BaseURL: "http://127.0.0.1:8888", Model: "acme/model-x", Conc: 64, ResultDir: out, APIKey: "sk-1",
 		WorkDir: work, ContainerWorkDir: "/workspace/eval_work-1", Exec: container,

@@ -285,7 +285,7 @@ func (c *EvalConfig) Commands(opts HarnessOptions) (install []execx.Cmd, run exe
 // RunHarness installs the pinned harness, runs it and reads its output: results_*.json into
 // a Record, samples_<task>_*.jsonl into the Record's samples and a re-scoring with the
 // built-in scorer. A harness that exits non-zero or writes no results is an error.
-func (c *EvalConfig) RunHarness(ctx context.Context, runner execx.Runner, opts HarnessOptions) (*HarnessRun, error) {
+func (c *EvalConfig) RunHarness(ctx context.Context, exec execx.Executor, opts HarnessOptions) (*HarnessRun, error) {
 	install, run, err := c.Commands(opts)
 	if err != nil {
 		return nil, err
@@ -302,7 +302,7 @@ func (c *EvalConfig) RunHarness(ctx context.Context, runner execx.Runner, opts H
 	hr := &HarnessRun{LogPath: filepath.Join(opts.WorkDir, "lm_eval.log")}
 	var log bytes.Buffer
 	for _, cmd := range install {
-		res, err := runner.Run(ctx, cmd)
+		res, err := exec.Run(ctx, cmd)
 		log.Write(res.Stdout)
 		log.Write(res.Stderr)
 		if ctx.Err() != nil {
@@ -313,7 +313,7 @@ func (c *EvalConfig) RunHarness(ctx context.Context, runner execx.Runner, opts H
 		}
 	}
 	run.Stdout, run.Stderr = &log, &log
-	_, runErr := runner.Run(ctx, run)
+	_, runErr := exec.Run(ctx, run)
 	if werr := os.WriteFile(hr.LogPath, log.Bytes(), 0o644); werr != nil && runErr == nil {
 		runErr = werr
 	}

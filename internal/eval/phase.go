@@ -18,7 +18,7 @@ import (
 type Phase struct {
 	Config     *EvalConfig // nil means the built-in runner
 	Thresholds *Thresholds // nil means no minimum
-	Runner     execx.Runner
+	Exec       execx.Executor
 	Now        func() time.Time
 	HTTPClient *http.Client // built-in mode; nil builds one
 }
@@ -42,9 +42,9 @@ type PhaseRequest struct {
 	WorkDir, ContainerWorkDir string
 	ExecPrefix                []string
 	// Exec runs the harness (install steps and command) where the engine runs, for
-	// placement container; nil runs it with Phase.Runner (and ExecPrefix). WorkDir must then
+	// placement container; nil runs it with Phase.Exec (and ExecPrefix). WorkDir must then
 	// be visible there as ContainerWorkDir (a directory under the mounted workspace).
-	Exec execx.Runner
+	Exec execx.Executor
 }
 
 // PhaseResult is the eval's outcome.
@@ -112,7 +112,7 @@ func (p *Phase) runBuiltin(ctx context.Context, req PhaseRequest, now func() tim
 }
 
 func (p *Phase) runHarness(ctx context.Context, req PhaseRequest, out *PhaseResult) error {
-	runner := p.Runner
+	runner := p.Exec
 	if req.Exec != nil {
 		runner = req.Exec
 	}

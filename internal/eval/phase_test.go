@@ -18,7 +18,7 @@ func TestPhaseHarnessModeBelowThreshold(t *testing.T) {
 	th, err := LoadThresholds(filepath.Join(configsDir, "eval-thresholds.yaml"))
 	require.NoError(t, err)
 	out := t.TempDir()
-	ph := &Phase{Config: cfg, Thresholds: th, Runner: fakeHarness(t, 0, true)}
+	ph := &Phase{Config: cfg, Thresholds: th, Exec: fakeHarness(t, 0, true)}
 	res, err := ph.Run(context.Background(), PhaseRequest{
 		BaseURL: "http://127.0.0.1:8888", Model: "acme/model-x", Conc: 64, ResultDir: out,
 		Meta: result.MetaEnv{Framework: "vllm", Precision: "fp4", TP: 8, Conc: 64, EP: 1, Model: "acme/model-x", HW: "h100-cr"},

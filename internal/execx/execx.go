@@ -1,6 +1,6 @@
 // Package execx runs external programs. It is the only package in the module that imports
 // os/exec: everything else (git for the changelog, the docker and slurm CLIs for the agent's
-// backends) goes through the Runner interface, so tests substitute a Fake and never depend on
+// backends) goes through the Executor interface, so tests substitute a Fake and never depend on
 // what is installed.
 //
 // Contract of Runner.Run:
@@ -76,8 +76,8 @@ type Result struct {
 	ExitCode int
 }
 
-// Runner runs a program to completion.
-type Runner interface {
+// Executor runs a program to completion.
+type Executor interface {
 	Run(ctx context.Context, c Cmd) (Result, error)
 }
 

@@ -10,7 +10,7 @@ import (
 	"sync"
 )
 
-// Fake is a Runner and Starter for tests: it records every command and answers from rules
+// Fake is an Executor and Starter for tests: it records every command and answers from rules
 // (first match wins) or, failing that, from Default. A command no rule matches and with no
 // Default fails with ErrNotFound, so a test notices calls it did not expect.
 type Fake struct {
@@ -27,7 +27,7 @@ type fakeRule struct {
 	fn   func(ctx context.Context, c Cmd) (Result, error)
 }
 
-var _ Runner = (*Fake)(nil)
+var _ Executor = (*Fake)(nil)
 var _ Starter = (*Fake)(nil)
 
 // On answers commands whose argv (Name then Args) starts with prefix with the given output

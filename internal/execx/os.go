@@ -15,7 +15,7 @@ import (
 // OS runs programs on this machine. The zero value is ready to use.
 type OS struct{}
 
-var _ Runner = OS{}
+var _ Executor = OS{}
 var _ Starter = OS{}
 
 // Run implements Runner.

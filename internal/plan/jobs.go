@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"sort"
 
-	"github.com/inferbench/inferbench/internal/runner"
+	"github.com/inferbench/inferbench/internal/rowrun"
 )
 
 // job is one job of a way of running the sweep: the points it runs and the row it emits.
@@ -151,7 +151,7 @@ type Runnable struct {
 	Job Job
 	// Obj is the matrix row as emitted; Row is how the agent reads it.
 	Obj Object
-	Row runner.Row
+	Row rowrun.Row
 	// Label names the configuration; Sources says where the estimate comes from.
 	Label, Sources string
 }
@@ -159,7 +159,7 @@ type Runnable struct {
 func (j *job) runnable(cfgs []Config) Runnable {
 	r := Runnable{Job: j.out, Obj: j.emit(), Sources: sourcesOf(j.out.Estimate)}
 	b, _ := r.Obj.MarshalJSON()
-	r.Row, _ = runner.ParseRow(b) // the row parsed before; only conc changed
+	r.Row, _ = rowrun.ParseRow(b) // the row parsed before; only conc changed
 	if j.out.Config-1 < len(cfgs) {
 		r.Label = cfgs[j.out.Config-1].Label
 	}

@@ -8,7 +8,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/inferbench/inferbench/internal/runner"
+	"github.com/inferbench/inferbench/internal/rowrun"
 )
 
 // Shape is how a matrix was written, so that the matrix a plan emits has the same one.
@@ -40,7 +40,7 @@ type Input struct {
 	// Where says where the row was read ("matrix.json shard 1 row 4").
 	Where string
 	Obj   Object
-	Row   runner.Row
+	Row   rowrun.Row
 	// Err is why the agent could not read the row; such a row is passed through unplanned.
 	Err error
 }
@@ -134,7 +134,7 @@ func (m *Matrix) add(name, part string, rows []Object) {
 	for i, obj := range rows {
 		in := Input{Where: fmt.Sprintf("%s%s row %d", name, part, i+1), Obj: obj}
 		b, _ := obj.MarshalJSON()
-		in.Row, in.Err = runner.ParseRow(b)
+		in.Row, in.Err = rowrun.ParseRow(b)
 		m.Rows = append(m.Rows, in)
 	}
 }
@@ -272,7 +272,7 @@ func (o Object) key() string {
 
 // describe is a row in a few words, for tables: exp-name precision framework runner and
 // the parallelism.
-func describe(r runner.Row) string {
+func describe(r rowrun.Row) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s %s %s", r.ExpName, r.Precision, r.Framework, r.Runner)
 	if r.Multinode() {

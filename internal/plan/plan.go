@@ -1,5 +1,5 @@
 // Package plan works out what a sweep will cost before anything runs: for every matrix row
-// it renders the launches `agent run` would make (through runner.FingerprintPlan, the same
+// it renders the launches `agent run` would make (through rowrun.FingerprintPlan, the same
 // rendering the run uses), groups the points that can share one engine, estimates every
 // job's wall time from earlier results or from a stated model, schedules the jobs on the
 // nodes runners.yaml lists to get the makespan, marks the points an earlier sweep already
@@ -14,7 +14,7 @@ import (
 
 	"github.com/inferbench/inferbench/internal/inventory"
 	"github.com/inferbench/inferbench/internal/recipe"
-	"github.com/inferbench/inferbench/internal/runner"
+	"github.com/inferbench/inferbench/internal/rowrun"
 )
 
 // Nodes lists the runner nodes of a runner type: runners.yaml as internal/config reads it,
@@ -34,11 +34,11 @@ type Options struct {
 	RunnerName string
 	// HW is the hardware label a row's results carry (RUNNER_TYPE); nil means the row's
 	// runner, as the workflows set it.
-	HW func(runner.Row) string
+	HW func(rowrun.Row) string
 	// Engine serves every row with this recipe instead of the one its configuration selects.
 	Engine string
 	// AgentVersion and AgentBuild identify the agent that will run the sweep (result
-	// fingerprints, see runner.Options).
+	// fingerprints, see rowrun.Options).
 	AgentVersion, AgentBuild string
 	// RangeRatio, NumPrompts and NumWarmups are the client settings of `agent run`.
 	RangeRatio             float64
@@ -184,7 +184,7 @@ type pointPlan struct {
 	keys     []string
 	launches []string
 	rend     recipe.Rendered
-	client   runner.Client
+	client   rowrun.Client
 	image    string
 }
 
@@ -210,7 +210,7 @@ func Make(m *Matrix, o Options) (*Plan, error) {
 		return nil, fmt.Errorf("plan: no recipes or runner inventory")
 	}
 	if o.HW == nil {
-		o.HW = func(r runner.Row) string { return r.Runner }
+		o.HW = func(r rowrun.Row) string { return r.Runner }
 	}
 	p := &Plan{Mode: "reference", shape: m.Shape, maxShard: m.MaxShard, reuse: o.Reuse}
 	if o.Grouped {
@@ -303,7 +303,7 @@ func planRow(n int, in *Input, o Options) *rowPlan {
 		return r
 	}
 	seen := map[string]bool{}
-	var plans []*runner.Plan
+	var plans []*rowrun.Plan
 	for _, node := range r.nodes {
 		fam, err := o.Inventory.Family(node)
 		if err != nil {
@@ -314,7 +314,7 @@ func planRow(n int, in *Input, o Options) *rowPlan {
 			continue
 		}
 		seen[fam.Name] = true
-		p, err := runner.FingerprintPlan(runner.Options{Row: row, RunnerName: node, RunnerType: r.hw, Recipes: o.Recipes,
+		p, err := rowrun.FingerprintPlan(rowrun.Options{Row: row, RunnerName: node, RunnerType: r.hw, Recipes: o.Recipes,
 			Inventory: o.Inventory, AgentVersion: o.AgentVersion, AgentBuild: o.AgentBuild, RangeRatio: o.RangeRatio,
 			NumPrompts: o.NumPrompts, NumWarmups: o.NumWarmups, Engine: o.Engine})
 		if err != nil {
@@ -325,7 +325,7 @@ func planRow(n int, in *Input, o Options) *rowPlan {
 		plans = append(plans, p)
 	}
 	r.recipe = plans[0].Recipe.Name
-	agent := runner.Options{AgentVersion: o.AgentVersion, AgentBuild: o.AgentBuild}.AgentIdentity()
+	agent := rowrun.Options{AgentVersion: o.AgentVersion, AgentBuild: o.AgentBuild}.AgentIdentity()
 	for fi, p := range plans {
 		i := 0
 		for li := range p.Launches {
@@ -335,7 +335,7 @@ func planRow(n int, in *Input, o Options) *rowPlan {
 					r.points = append(r.points, pointPlan{conc: pt.Conc, rend: l.Rendered, client: pt.Client, image: l.Rendered.Image})
 				}
 				if i < len(r.points) {
-					fp := runner.PointFingerprint(p, l, pt, agent)
+					fp := rowrun.PointFingerprint(p, l, pt, agent)
 					r.points[i].rendered = append(r.points[i].rendered, l.Fingerprint)
 					r.points[i].keys = append(r.points[i].keys, fp.Key)
 					r.points[i].launches = append(r.points[i].launches, fp.Launch)

@@ -13,7 +13,7 @@ import (
 	"github.com/inferbench/inferbench/internal/inventory"
 	"github.com/inferbench/inferbench/internal/recipe"
 	"github.com/inferbench/inferbench/internal/result"
-	"github.com/inferbench/inferbench/internal/runner"
+	"github.com/inferbench/inferbench/internal/rowrun"
 	_ "github.com/inferbench/inferbench/internal/testkit" // defines -update, so `go test ./... -update` runs here too
 )
 
@@ -117,8 +117,8 @@ func TestReadMatrixShapes(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tc.shape, m.Shape)
 			require.Len(t, m.Rows, 2)
-			assert.Equal(t, runner.Concs{4}, m.Rows[0].Row.Conc)
-			assert.Equal(t, runner.Concs{8}, m.Rows[1].Row.Conc)
+			assert.Equal(t, rowrun.Concs{4}, m.Rows[0].Row.Conc)
+			assert.Equal(t, rowrun.Concs{8}, m.Rows[1].Row.Conc)
 			for _, in := range m.Rows {
 				assert.NoError(t, in.Err)
 			}
@@ -312,15 +312,15 @@ func TestMarkdownStatesTheSources(t *testing.T) {
 // fingerprint is the result fingerprint agent run records for conc of r on node.
 func fingerprint(t *testing.T, o Options, rowJSON, node string, conc int) result.Fingerprint {
 	t.Helper()
-	r, err := runner.ParseRow([]byte(rowJSON))
+	r, err := rowrun.ParseRow([]byte(rowJSON))
 	require.NoError(t, err)
-	p, err := runner.FingerprintPlan(runner.Options{Row: r, RunnerName: node, RunnerType: r.Runner, Recipes: o.Recipes, Inventory: o.Inventory,
+	p, err := rowrun.FingerprintPlan(rowrun.Options{Row: r, RunnerName: node, RunnerType: r.Runner, Recipes: o.Recipes, Inventory: o.Inventory,
 		AgentVersion: o.AgentVersion, AgentBuild: o.AgentBuild, NumPrompts: o.NumPrompts, NumWarmups: o.NumWarmups, RangeRatio: o.RangeRatio})
 	require.NoError(t, err)
 	for i := range p.Launches {
 		for _, pt := range p.Launches[i].Points {
 			if pt.Conc == conc {
-				return runner.PointFingerprint(p, &p.Launches[i], pt, o.Runner().AgentIdentity())
+				return rowrun.PointFingerprint(p, &p.Launches[i], pt, o.Runner().AgentIdentity())
 			}
 		}
 	}
@@ -328,9 +328,9 @@ func fingerprint(t *testing.T, o Options, rowJSON, node string, conc int) result
 	return result.Fingerprint{}
 }
 
-// Runner is the part of the options runner.Options shares, for tests.
-func (o Options) Runner() runner.Options {
-	return runner.Options{AgentVersion: o.AgentVersion, AgentBuild: o.AgentBuild}
+// Runner is the part of the options rowrun.Options shares, for tests.
+func (o Options) Runner() rowrun.Options {
+	return rowrun.Options{AgentVersion: o.AgentVersion, AgentBuild: o.AgentBuild}
 }
 
 func TestFingerprintsDifferBetweenFamilies(t *testing.T) {

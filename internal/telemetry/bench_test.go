@@ -72,7 +72,7 @@ func BenchmarkSamplerCPU(b *testing.B) {
 func BenchmarkSamplerLines(b *testing.B) {
 	tl := &Tool{Vendor: NVIDIA, Program: []string{"nvidia-smi"}, Interval: 100 * time.Millisecond}
 	s := tl.Start(context.Background(), Options{Starter: &fakeStarter{
-		script: func(_, _ io.Writer, stop <-chan struct{}) int { <-stop; return 0 }}, Runner: probeRunner(), Clock: newClock(true)})
+		script: func(_, _ io.Writer, stop <-chan struct{}) int { <-stop; return 0 }}, Exec: probeRunner(), Clock: newClock(true)})
 	defer s.Close()
 	r := s.Record(filepath.Join(b.TempDir(), "m.csv"))
 	lineWriter{s}.Write([]byte(nvidiaHeader + "\n"))

@@ -58,9 +58,9 @@ type Summary struct {
 
 // Options are the settings of a stream.
 type Options struct {
-	Starter execx.Starter // runs the stream; default execx.OS
-	Runner  execx.Runner  // runs the probe; default execx.OS
-	Clock   Clock         // default RealClock
+	Starter execx.Starter  // runs the stream; default execx.OS
+	Exec    execx.Executor // runs the probe; default execx.OS
+	Clock   Clock          // default RealClock
 }
 
 // Stream is a running telemetry tool. It lives as long as the server it watches (sampling
@@ -103,8 +103,8 @@ func (t *Tool) Start(ctx context.Context, opt Options) *Stream {
 	if opt.Starter == nil {
 		opt.Starter = execx.OS{}
 	}
-	if opt.Runner == nil {
-		opt.Runner = execx.OS{}
+	if opt.Exec == nil {
+		opt.Exec = execx.OS{}
 	}
 	if opt.Clock == nil {
 		opt.Clock = RealClock{}
@@ -127,7 +127,7 @@ func (s *Stream) fail(problem, msg string) {
 // run probes the tool, starts the stream and waits for it to end.
 func (s *Stream) run(ctx context.Context) {
 	defer close(s.done)
-	if err := s.tool.Probe(ctx, s.opt.Runner); err != nil {
+	if err := s.tool.Probe(ctx, s.opt.Exec); err != nil {
 		s.fail(problemOf(err), fmt.Sprintf("%s could not be run: %v", s.tool.Name(), err))
 		return
 	}

@@ -184,7 +184,7 @@ func TestSamplerHealthyStream(t *testing.T) {
 	clk := newClock(false)
 	tl := tool(NVIDIA)
 	tl.GPUs = []int{0, 1}
-	s, r, path := record(t, context.Background(), tl, Options{Starter: st, Runner: probeRunner(), Clock: clk})
+	s, r, path := record(t, context.Background(), tl, Options{Starter: st, Exec: probeRunner(), Clock: clk})
 	close(recording)
 	assert.Equal(t, []string{"nvidia-smi", "--query-gpu=timestamp,index,power.draw,temperature.gpu,clocks.current.sm,clocks.current.memory,utilization.gpu,utilization.memory,power.draw.instant",
 		"--format=csv", "--loop-ms=100", "--id=0,1"}, append([]string{st.cmds[0].Name}, st.cmds[0].Args...))
@@ -228,7 +228,7 @@ func TestRecordingOpensWithTheLatestReadings(t *testing.T) {
 		<-stop
 		return 143
 	}}
-	s := tool(NVIDIA).Start(context.Background(), Options{Starter: st, Runner: probeRunner(), Clock: newClock(false)})
+	s := tool(NVIDIA).Start(context.Background(), Options{Starter: st, Exec: probeRunner(), Clock: newClock(false)})
 	defer s.Close()
 	<-s.first
 	eventually(t, func() bool { s.mu.Lock(); defer s.mu.Unlock(); return len(s.latest) == 2 })
@@ -247,7 +247,7 @@ func TestSamplerMissingToolCostsNoWait(t *testing.T) {
 	t.Parallel()
 	// No probe rule: the fake runner answers "executable not found". The clock never fires,
 	// so Record and Stop returning at all proves they did not wait on it.
-	_, r, _ := record(t, context.Background(), tool(NVIDIA), Options{Starter: &fakeStarter{}, Runner: &execx.Fake{}, Clock: newClock(false)})
+	_, r, _ := record(t, context.Background(), tool(NVIDIA), Options{Starter: &fakeStarter{}, Exec: &execx.Fake{}, Clock: newClock(false)})
 	sum := r.Stop(time.Now())
 	assert.Equal(t, ProblemMissing, sum.Problem)
 	assert.Contains(t, sum.Message, "nvidia-smi could not be run")
@@ -258,7 +258,7 @@ func TestSamplerHungToolCostsOneInterval(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
 		name   string
-		runner execx.Runner
+		runner execx.Executor
 		script func(out, errw io.Writer, stop <-chan struct{}) int
 	}{
 		{"stream prints nothing", probeRunner(), func(_, _ io.Writer, stop <-chan struct{}) int { <-stop; return 143 }},
@@ -275,7 +275,7 @@ func TestSamplerHungToolCostsOneInterval(t *testing.T) {
 			defer cancel()
 			clk := newClock(true)
 			tl := tool(NVIDIA)
-			s, r, _ := record(t, ctx, tl, Options{Starter: &fakeStarter{script: tt.script}, Runner: tt.runner, Clock: clk})
+			s, r, _ := record(t, ctx, tl, Options{Starter: &fakeStarter{script: tt.script}, Exec: tt.runner, Clock: clk})
 			sum := r.Stop(time.Now())
 			assert.Equal(t, tl.Interval, clk.total(), "all waiting together is one sampling interval")
 			assert.Contains(t, []string{ProblemStalled, ProblemNoHeader}, sum.Problem, sum.Message)
@@ -307,7 +307,7 @@ func TestSamplerToolThatStallsMidWindowIsNotWaitedFor(t *testing.T) {
 		<-stop
 		return 143
 	}}
-	s, r, _ := record(t, context.Background(), tool(NVIDIA), Options{Starter: st, Runner: probeRunner(), Clock: newClock(false)})
+	s, r, _ := record(t, context.Background(), tool(NVIDIA), Options{Starter: st, Exec: probeRunner(), Clock: newClock(false)})
 	eventually(t, func() bool { s.mu.Lock(); defer s.mu.Unlock(); return len(r.last) == 2 })
 	s.mu.Lock()
 	s.lastSample = s.lastSample.Add(-time.Hour) // the last sample arrived long ago
@@ -324,7 +324,7 @@ func TestSamplerToolExitsEarly(t *testing.T) {
 		fmt.Fprintln(errw, "Failed to initialize NVML: Driver/library version mismatch")
 		return 9
 	}}
-	s, r, _ := record(t, context.Background(), tool(NVIDIA), Options{Starter: st, Runner: probeRunner(), Clock: newClock(false)})
+	s, r, _ := record(t, context.Background(), tool(NVIDIA), Options{Starter: st, Exec: probeRunner(), Clock: newClock(false)})
 	<-s.done
 	sum := r.Stop(time.Now())
 	assert.Equal(t, ProblemFailed, sum.Problem)
@@ -347,7 +347,7 @@ func TestSamplerLabeledNodes(t *testing.T) {
 	}}
 	tl := tool(AMD)
 	tl.Labeled = true
-	s, r, path := record(t, context.Background(), tl, Options{Starter: st, Runner: probeRunner(), Clock: newClock(false)})
+	s, r, path := record(t, context.Background(), tl, Options{Starter: st, Exec: probeRunner(), Clock: newClock(false)})
 	assert.Equal(t, []string{"amd-smi", "metric", "-p", "-c", "-t", "-u", "-E", "-w", "1", "--csv"}, append([]string{st.cmds[0].Name}, st.cmds[0].Args...))
 	eventually(t, func() bool { s.mu.Lock(); defer s.mu.Unlock(); return len(r.last) == 2 })
 	sum := r.Stop(now.Add(-time.Minute))
@@ -399,6 +399,6 @@ func TestWrappedToolNotFoundIsMissing(t *testing.T) {
 	f := &execx.Fake{}
 	f.On([]string{"stdbuf", "-oL", "nvidia-smi"}, "", 127)
 	tl := &Tool{Vendor: NVIDIA, Program: []string{"stdbuf", "-oL", "nvidia-smi"}, Interval: 100 * time.Millisecond}
-	_, r, _ := record(t, context.Background(), tl, Options{Starter: &fakeStarter{}, Runner: f, Clock: newClock(false)})
+	_, r, _ := record(t, context.Background(), tl, Options{Starter: &fakeStarter{}, Exec: f, Clock: newClock(false)})
 	assert.Equal(t, ProblemMissing, r.Stop(time.Now()).Problem)
 }

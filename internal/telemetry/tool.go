@@ -133,7 +133,7 @@ var helpFieldRe = regexp.MustCompile(`"([A-Za-z0-9_.]+)"`)
 // Probe asks the tool once what it supports (nvidia-smi --help-query-gpu, amd-smi metric
 // --help); the stream then asks only for fields the installed version knows, because an
 // unknown field makes either tool refuse to start at all.
-func (t *Tool) Probe(ctx context.Context, run execx.Runner) error {
+func (t *Tool) Probe(ctx context.Context, run execx.Executor) error {
 	pc := t.probeCache()
 	pc.once.Do(func() {
 		to := t.ProbeTimeout

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/inferbench/inferbench/internal/runner"
+	"github.com/inferbench/inferbench/internal/rowrun"
 	"github.com/inferbench/inferbench/internal/testkit"
 )
 
@@ -260,11 +260,11 @@ func TestAgentUnderstandsEveryRow(t *testing.T) {
 		// GitHub's toJSON(matrix.config) is indented JSON of the same object.
 		b, err := json.MarshalIndent(row, "", "  ")
 		require.NoError(t, err)
-		parsed, perr := runner.ParseRow(b)
-		if row["scenario-type"] == runner.AgenticCoding {
+		parsed, perr := rowrun.ParseRow(b)
+		if row["scenario-type"] == rowrun.AgenticCoding {
 			// Trace replay is planned: such a row is refused before anything starts.
 			agentic++
-			assert.True(t, errors.Is(perr, runner.ErrTraceReplay), "agent run does not refuse an agentic-coding row as planned work: %v\n%s", perr, b)
+			assert.True(t, errors.Is(perr, rowrun.ErrTraceReplay), "agent run does not refuse an agentic-coding row as planned work: %v\n%s", perr, b)
 			continue
 		}
 		if _, ok := row["prefill"]; ok {

@@ -26,7 +26,7 @@ type credentials struct {
 // the credsStore, else the base64 "auths" entry `docker login` writes. A helper is run as
 // `docker-credential-<name> get` with the registry on stdin. "" means anonymous: no login
 // for the registry (a helper that has none says so and is not an error).
-func registryAuth(ctx context.Context, run execx.Runner, cfg configFile, ref string) (string, error) {
+func registryAuth(ctx context.Context, run execx.Executor, cfg configFile, ref string) (string, error) {
 	host := registryHost(ref)
 	key := host
 	if host == "index.docker.io" {
@@ -86,7 +86,7 @@ func fromAuths(cfg configFile, host string) (credentials, error) {
 const helperTimeout = 30 * time.Second
 
 // fromHelper asks docker-credential-<name> for the login of key.
-func fromHelper(ctx context.Context, run execx.Runner, name, key string) (credentials, error) {
+func fromHelper(ctx context.Context, run execx.Executor, name, key string) (credentials, error) {
 	ctx, cancel := context.WithTimeout(ctx, helperTimeout)
 	defer cancel()
 	res, err := run.Run(ctx, execx.Cmd{Name: "docker-credential-" + name, Args: []string{"get"}, Stdin: strings.NewReader(key)})

@@ -30,7 +30,7 @@ type Config struct {
 	// nil is an empty environment (the default socket, no logins).
 	Getenv func(string) string
 	// Exec runs the credential helpers the docker config names for pulls; nil is the host's.
-	Exec execx.Runner
+	Exec execx.Executor
 	// Pull is "missing" (default: pull only when the image is absent), "always" or "never".
 	Pull string
 	// StopGrace is how long the engine gets between SIGTERM and SIGKILL; zero means 30s.

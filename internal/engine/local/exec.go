@@ -22,7 +22,7 @@ func (p *proc) Exec(ctx context.Context, argv, env []string) (engine.ExecResult,
 	if len(full) == 0 {
 		full = nil // inherit, as the server did
 	}
-	res, err := p.b.cfg.Runner.Run(ctx, execx.Cmd{Name: argv[0], Args: argv[1:], Dir: p.Launch.Workdir, Env: full, KillGrace: p.b.cfg.StopGrace})
+	res, err := p.b.cfg.Exec.Run(ctx, execx.Cmd{Name: argv[0], Args: argv[1:], Dir: p.Launch.Workdir, Env: full, KillGrace: p.b.cfg.StopGrace})
 	out := engine.ExecResult{Stdout: res.Stdout, Stderr: res.Stderr, ExitCode: res.ExitCode}
 	var ee *execx.ExitError
 	if err != nil && !errors.As(err, &ee) {

@@ -23,8 +23,8 @@ import (
 type Config struct {
 	// Starter starts processes; nil means execx.OS{}.
 	Starter execx.Starter
-	// Runner runs the short commands of Exec; nil means execx.OS{}.
-	Runner execx.Runner
+	// Exec runs the short commands of Exec; nil means execx.OS{}.
+	Exec execx.Executor
 	// Environ is the environment the server inherits (the agent's own, handed down from
 	// main); Spec.Env is appended to it.
 	Environ []string
@@ -53,8 +53,8 @@ func New(cfg Config) *Backend {
 	if cfg.Starter == nil {
 		cfg.Starter = execx.OS{}
 	}
-	if cfg.Runner == nil {
-		cfg.Runner = execx.OS{}
+	if cfg.Exec == nil {
+		cfg.Exec = execx.OS{}
 	}
 	if cfg.StopGrace == 0 {
 		cfg.StopGrace = 10 * time.Second

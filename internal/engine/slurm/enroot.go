@@ -60,7 +60,7 @@ func (b *Backend) validSquash(ctx context.Context, jobID, path string) bool {
 // inAlloc runs a short command inside the allocation (on its node), as the reference does.
 func (b *Backend) inAlloc(ctx context.Context, jobID string, argv ...string) (execx.Result, error) {
 	args := append([]string{"--jobid=" + jobID, "--ntasks=1", "--overlap"}, argv...)
-	return b.cfg.Runner.Run(ctx, execx.Cmd{Name: "srun", Args: args})
+	return b.cfg.Exec.Run(ctx, execx.Cmd{Name: "srun", Args: args})
 }
 
 // lock takes an exclusive lock file (O_EXCL works on NFS, flock may not). A lock older than

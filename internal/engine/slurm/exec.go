@@ -41,7 +41,7 @@ func (j *job) Exec(ctx context.Context, argv, env []string) (engine.ExecResult, 
 		full = nil // inherit the agent's environment, as the server step does
 	}
 	cmd := execx.Cmd{Name: "srun", Args: j.b.ExecArgs(j.id, j.Desc.Node, j.Launch, j.image, argv), Env: full, KillGrace: 10 * time.Second}
-	res, err := j.b.cfg.Runner.Run(ctx, cmd)
+	res, err := j.b.cfg.Exec.Run(ctx, cmd)
 	out := engine.ExecResult{Stdout: res.Stdout, Stderr: res.Stderr, ExitCode: res.ExitCode}
 	var ee *execx.ExitError
 	if err != nil && !errors.As(err, &ee) {

@@ -43,7 +43,7 @@ func TestExec(t *testing.T) {
 				seen = cmd
 				return execx.Result{Stdout: []byte("out"), Stderr: []byte("err"), ExitCode: 3}, &execx.ExitError{Cmd: cmd, ExitCode: 3}
 			})
-			b := New(Config{Runner: c, Starter: c, Environ: []string{"PATH=/bin"}, SquashDir: squash,
+			b := New(Config{Exec: c, Starter: c, Environ: []string{"PATH=/bin"}, SquashDir: squash,
 				Container: Container{RemapRoot: true, Writable: true}, StopGrace: 1})
 			s := spec(dir)
 			s.Env = []string{"TP=8"}

@@ -27,7 +27,7 @@ func TestHostile12ReusedRunIDCleanupSparesTheOtherAgent(t *testing.T) {
 		"10|someone-elses-job|",
 	}, "\n"), 0)
 	c.On([]string{"scancel"}, "", 0)
-	b := New(Config{Runner: c, Starter: c, Owner: me})
+	b := New(Config{Exec: c, Starter: c, Owner: me})
 
 	require.NoError(t, b.Cleanup(context.Background(), "run1"))
 
@@ -52,7 +52,7 @@ func TestHostile09ReapOnlyJobsOfGoneAgents(t *testing.T) {
 		"6|training-run|a comment",
 	}, "\n"), 0)
 	c.On([]string{"scancel"}, "", 0)
-	b := New(Config{Runner: c, Starter: c})
+	b := New(Config{Exec: c, Starter: c})
 
 	lines, err := b.Reap(context.Background(), self.String())
 

@@ -30,7 +30,7 @@ type Container struct {
 
 // Config tunes the backend; most of it comes from the runner inventory.
 type Config struct {
-	Runner  execx.Runner
+	Exec    execx.Executor
 	Starter execx.Starter
 	// Environ is the agent's environment, exported to the job step (--export=ALL).
 	Environ []string
@@ -78,8 +78,8 @@ var (
 
 // New returns a Slurm backend.
 func New(cfg Config) *Backend {
-	if cfg.Runner == nil {
-		cfg.Runner = execx.OS{}
+	if cfg.Exec == nil {
+		cfg.Exec = execx.OS{}
 	}
 	if cfg.Starter == nil {
 		cfg.Starter = execx.OS{}
@@ -205,7 +205,7 @@ func (b *Backend) SallocArgs(s engine.Spec) []string {
 }
 
 func (b *Backend) allocate(ctx context.Context, s engine.Spec) (string, error) {
-	res, err := b.cfg.Runner.Run(ctx, execx.Cmd{Name: "salloc", Args: b.SallocArgs(s)})
+	res, err := b.cfg.Exec.Run(ctx, execx.Cmd{Name: "salloc", Args: b.SallocArgs(s)})
 	out := string(res.Stderr) + string(res.Stdout)
 	if err != nil {
 		// A grant may have happened before the failure (ctx ended): Cleanup finds it by name.
@@ -228,7 +228,7 @@ func (b *Backend) allocate(ctx context.Context, s engine.Spec) (string, error) {
 var nodeListRE = regexp.MustCompile(`\bNodeList=(\S+)`)
 
 func (b *Backend) node(ctx context.Context, id string) (string, error) {
-	res, err := b.cfg.Runner.Run(ctx, execx.Cmd{Name: "scontrol", Args: []string{"show", "job", id}})
+	res, err := b.cfg.Exec.Run(ctx, execx.Cmd{Name: "scontrol", Args: []string{"show", "job", id}})
 	if err != nil {
 		return "", fmt.Errorf("scontrol show job %s: %w", id, err)
 	}
@@ -266,7 +266,7 @@ func (b *Backend) queue(ctx context.Context, me bool) ([]queued, error) {
 	if me {
 		args = append(args, "--me")
 	}
-	res, err := b.cfg.Runner.Run(ctx, execx.Cmd{Name: "squeue", Args: args})
+	res, err := b.cfg.Exec.Run(ctx, execx.Cmd{Name: "squeue", Args: args})
 	if err != nil {
 		return nil, fmt.Errorf("squeue: %w", err)
 	}
@@ -319,7 +319,7 @@ func (b *Backend) Cleanup(ctx context.Context, runID string) error {
 		if b.cfg.Owner != "" && q.comment != commentPrefix+b.cfg.Owner {
 			continue
 		}
-		if _, err := b.cfg.Runner.Run(ctx, execx.Cmd{Name: "scancel", Args: []string{q.id}}); err != nil {
+		if _, err := b.cfg.Exec.Run(ctx, execx.Cmd{Name: "scancel", Args: []string{q.id}}); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -353,7 +353,7 @@ func (b *Backend) Reap(ctx context.Context, self string) ([]string, error) {
 		if !gone {
 			continue
 		}
-		if _, err := b.cfg.Runner.Run(ctx, execx.Cmd{Name: "scancel", Args: []string{q.id}}); err != nil {
+		if _, err := b.cfg.Exec.Run(ctx, execx.Cmd{Name: "scancel", Args: []string{q.id}}); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -457,7 +457,7 @@ func (j *job) wait() {
 }
 
 func (j *job) cancel(ctx context.Context) error {
-	_, err := j.b.cfg.Runner.Run(ctx, execx.Cmd{Name: "scancel", Args: []string{j.id}})
+	_, err := j.b.cfg.Exec.Run(ctx, execx.Cmd{Name: "scancel", Args: []string{j.id}})
 	if err != nil {
 		return fmt.Errorf("scancel %s: %w", j.id, err)
 	}
@@ -468,7 +468,7 @@ func (j *job) cancel(ctx context.Context) error {
 func (b *Backend) waitGone(ctx context.Context, id string) error {
 	deadline := time.Now().Add(b.cfg.StopGrace)
 	for {
-		res, err := b.cfg.Runner.Run(ctx, execx.Cmd{Name: "squeue", Args: []string{"-h", "-j", id, "-o", "%A"}})
+		res, err := b.cfg.Exec.Run(ctx, execx.Cmd{Name: "squeue", Args: []string{"-h", "-j", id, "-o", "%A"}})
 		// squeue fails with "Invalid job id" once the job is purged: that counts as gone.
 		if err != nil || strings.TrimSpace(string(res.Stdout)) == "" {
 			return nil
@@ -491,7 +491,7 @@ func (j *job) Stop(ctx context.Context) error {
 	j.stopOnce.Do(func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		if _, err := j.b.cfg.Runner.Run(sctx, execx.Cmd{Name: "scancel", Args: []string{j.id}}); err != nil {
+		if _, err := j.b.cfg.Exec.Run(sctx, execx.Cmd{Name: "scancel", Args: []string{j.id}}); err != nil {
 			j.stopErr = fmt.Errorf("scancel %s: %w", j.id, err)
 		} else if err := j.b.waitGone(ctx, j.id); err != nil && ctx.Err() == nil {
 			j.stopErr = err
@@ -521,7 +521,7 @@ func (j *job) Alive(ctx context.Context) error {
 		return fmt.Errorf("job step of %s has ended (%s)", j.id, j.Result)
 	default:
 	}
-	res, err := j.b.cfg.Runner.Run(ctx, execx.Cmd{Name: "squeue", Args: []string{"-h", "-j", j.id, "-o", "%T"}})
+	res, err := j.b.cfg.Exec.Run(ctx, execx.Cmd{Name: "squeue", Args: []string{"-h", "-j", j.id, "-o", "%T"}})
 	state := strings.TrimSpace(string(res.Stdout))
 	if err != nil || state == "" {
 		return fmt.Errorf("job %s has left the queue", j.id)

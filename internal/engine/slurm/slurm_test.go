@@ -51,7 +51,7 @@ func newCluster(t *testing.T) *cluster {
 }
 
 func (c *cluster) backend(squash string) *Backend {
-	return New(Config{Runner: c, Starter: c, Partition: "dgx-b200", Exclusive: true, Immediate: 30, SquashDir: squash,
+	return New(Config{Exec: c, Starter: c, Partition: "dgx-b200", Exclusive: true, Immediate: 30, SquashDir: squash,
 		Container: Container{RemapRoot: true, Writable: true}, LockWait: 3 * time.Second, StopGrace: time.Second})
 }
 

@@ -1,4 +1,4 @@
-package runner
+package rowrun
 
 import (
 	"context"
@@ -54,7 +54,7 @@ func (r *run) startPowerStream(ctx context.Context, v recipe.Values) {
 	}
 	gpus, topo := r.powerGPUs(tool, v)
 	r.powerTopo = topo
-	r.pstream = tool.ForGPUs(gpus).Start(ctx, telemetry.Options{Starter: r.o.Starter, Runner: r.o.Exec, Clock: r.o.PowerClock})
+	r.pstream = tool.ForGPUs(gpus).Start(ctx, telemetry.Options{Starter: r.o.Starter, Exec: r.o.Exec, Clock: r.o.PowerClock})
 }
 
 // stopPowerStream ends the server's telemetry (before the server itself is stopped).

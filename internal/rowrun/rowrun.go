@@ -1,4 +1,4 @@
-// Package runner runs one matrix row on this runner: it resolves the engine recipe and the
+// Package rowrun runs one matrix row on this runner: it resolves the engine recipe and the
 // runner's inventory entry, launches the server through an engine backend, waits for it to
 // be ready, benchmarks every concurrency point (reusing the server while its rendered launch
 // stays the same), writes each point's outputs, and removes exactly what it started, on
@@ -6,7 +6,7 @@
 //
 // It sits above the agent-side packages (recipe, inventory, engine/*, readiness, loadgen,
 // result) and below the agent's main package.
-package runner
+package rowrun
 
 import (
 	"context"
@@ -117,7 +117,7 @@ type Options struct {
 	Evaluator Evaluator
 	// Exec runs short commands (GPU inventory, power tools, slurm's commands, docker
 	// credential helpers); nil is the host's (execx.OS).
-	Exec execx.Runner
+	Exec execx.Executor
 	// Starter starts long-lived processes (local servers, samplers); nil is the host's.
 	Starter execx.Starter
 	// Log receives the run's progress; nil discards it.

@@ -1,4 +1,4 @@
-package runner
+package rowrun
 
 import (
 	"context"
@@ -31,7 +31,7 @@ func newBackend(o Options, f *inventory.Family, owner string) engine.Backend {
 		return docker.New(docker.Config{Pull: f.Docker.Pull, StopGrace: o.StopGrace, Getenv: getenv, Exec: o.Exec, Owner: owner})
 	case "slurm":
 		return slurm.New(slurm.Config{
-			Runner: o.Exec, Starter: o.Starter, Environ: o.Environ,
+			Exec: o.Exec, Starter: o.Starter, Environ: o.Environ,
 			Partition: f.Slurm.Partition, Account: f.Slurm.Account, Exclusive: f.Slurm.Exclusive,
 			TimeLimit: f.Slurm.Time, CPUsPerTask: f.Slurm.CPUsPerTask, Immediate: f.Slurm.Immediate,
 			ExtraArgs: f.Slurm.ExtraArgs, SquashDir: f.SquashDir, ServerHost: f.ServerHost,

@@ -1,4 +1,4 @@
-package runner
+package rowrun
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 
 // GPUInfo asks nvidia-smi, then rocm-smi, what accelerators this machine has; nil when
 // neither tool is present (CPU runners, the simulator).
-func GPUInfo(ctx context.Context, r execx.Runner) *result.GPUInfo {
+func GPUInfo(ctx context.Context, r execx.Executor) *result.GPUInfo {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	res, err := r.Run(ctx, execx.Cmd{Name: "nvidia-smi", Args: []string{"--query-gpu=name,driver_version", "--format=csv,noheader"}})
