@@ -24,7 +24,7 @@ type layer struct {
 var layers = map[string]layer{
 	"internal/diag": {0, ""}, "internal/execx": {0, ""}, "internal/sse": {0, ""},
 	"internal/stats": {0, ""}, "internal/ghactions": {0, ""}, "internal/rxstamp": {0, ""},
-	"internal/procfs": {0, ""}, "internal/pyjson": {0, ""},
+	"internal/procfs": {0, ""}, "internal/pyjson": {0, ""}, "internal/limits": {0, ""},
 	"internal/config": {1, ""}, "internal/result": {1, ""}, "internal/telemetry": {1, ""},
 	// disagg plans and launches a disaggregated deployment; recipes render into its plan.
 	"internal/disagg":  {1, "agent"},

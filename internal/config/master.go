@@ -9,12 +9,14 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/inferbench/inferbench/internal/diag"
+	"github.com/inferbench/inferbench/internal/limits"
 )
 
 // schema is the set of fields each level of a master config may hold in one generation.
@@ -50,9 +52,6 @@ func schemaOf(g Generation) *schema {
 	}
 	return &schema0202
 }
-
-// maxSeqLen bounds isl and osl so that max-model-len (isl + osl + 200) cannot overflow.
-const maxSeqLen = 1 << 31
 
 // keyPos is a top-level key and where it was written.
 type keyPos struct {
@@ -306,6 +305,7 @@ func (d *decoder) entry(f field) *Entry {
 			continue
 		}
 		*s.dst, _ = d.text(x.val, s.name)
+		d.resultName(x.val, s.name, *s.dst)
 		if s.name == "runner" {
 			e.RunnerPos = posOf(x.val)
 		}
@@ -351,10 +351,7 @@ func (d *decoder) seqLens(f field, name string, multi, multiKnown bool) []SeqLen
 				}
 				continue
 			}
-			v, ok := d.atLeast(x.val, d.join(path, name), 1, "sequence lengths count tokens and must be positive")
-			if ok && v > maxSeqLen {
-				d.errf(x.val, d.join(path, name), "use a realistic token count", "must be at most %d, got %d", maxSeqLen, v)
-			}
+			v, _ := d.bounded(x.val, d.join(path, name), 1, limits.MaxLen, "sequence lengths count tokens and must be positive", whyLen)
 			if name == "isl" {
 				sl.ISL = v
 			} else {
@@ -419,12 +416,12 @@ func (d *decoder) search(n *yaml.Node, path string, multi bool) Search {
 		s.Prefill = d.worker(got, n, path, "prefill")
 		s.Decode = d.worker(got, n, path, "decode")
 	} else if x, ok := got.get("tp"); ok {
-		s.TP, _ = d.atLeast(x.val, d.join(path, "tp"), 1, "tensor parallelism is a GPU count: 1 or more")
+		s.TP, _ = d.bounded(x.val, d.join(path, "tp"), 1, limits.MaxParallel, "tensor parallelism is a GPU count: 1 or more", whyParallel)
 	} else if n.Kind == yaml.MappingNode {
 		d.errf(n, path, "add 'tp: <GPUs>' to the entry", "missing required field 'tp'")
 	}
 	if x, ok := got.get("ep"); ok && !isNull(x.val) {
-		s.EP, _ = d.atLeast(x.val, d.join(path, "ep"), 1, "expert parallelism is a GPU count: 1 or more (leave it out for 1)")
+		s.EP, _ = d.bounded(x.val, d.join(path, "ep"), 1, limits.MaxParallel, "expert parallelism is a GPU count: 1 or more (leave it out for 1)", whyParallel)
 	}
 	if x, ok := got.get("dp-attn"); ok && !isNull(x.val) {
 		s.DPAttn, _ = d.boolean(x.val, d.join(path, "dp-attn"))
@@ -473,18 +470,23 @@ func (d *decoder) conc(s *Search, got fieldList, path string) bool {
 	var hasStart, hasEnd bool
 	if x, present := got.get("conc-start"); present && !isNull(x.val) {
 		var good bool
-		s.ConcStart, good = d.atLeast(x.val, d.join(path, "conc-start"), 1, "concurrency is a number of requests in flight: 1 or more")
+		s.ConcStart, good = d.bounded(x.val, d.join(path, "conc-start"), 1, limits.MaxConcurrency, "concurrency is a number of requests in flight: 1 or more", whyConc)
 		hasStart, ok = good, ok && good
 	}
 	if x, present := got.get("conc-end"); present && !isNull(x.val) {
 		var good bool
-		s.ConcEnd, good = d.atLeast(x.val, d.join(path, "conc-end"), 1, "concurrency is a number of requests in flight: 1 or more")
+		s.ConcEnd, good = d.bounded(x.val, d.join(path, "conc-end"), 1, limits.MaxConcurrency, "concurrency is a number of requests in flight: 1 or more", whyConc)
 		hasEnd, ok = good, ok && good
 	}
 	s.HasRange = hasStart && hasEnd
 	if x, present := got.get("conc-list"); present && !isNull(x.val) {
 		items, good := d.list(x.val, d.join(path, "conc-list"))
 		ok = ok && good
+		if len(items) > limits.MaxPoints {
+			d.errf(x.val, d.join(path, "conc-list"), fmt.Sprintf("split the list into several search-space entries of at most %d", limits.MaxPoints),
+				"lists %d concurrencies; one job runs at most %d", len(items), limits.MaxPoints)
+			ok = false
+		}
 		for i, it := range items {
 			v, good := d.integer(it, d.index(d.join(path, "conc-list"), i))
 			if !good {
@@ -494,6 +496,10 @@ func (d *decoder) conc(s *Search, got fieldList, path string) bool {
 			if v <= 0 {
 				d.errf(it, d.index(d.join(path, "conc-list"), i), fmt.Sprintf("remove %d; concurrency is a number of requests in flight", v),
 					"Input 'conc-list' entries must be greater than 0.")
+				ok = false
+			} else if v > limits.MaxConcurrency {
+				d.errf(it, d.index(d.join(path, "conc-list"), i), fmt.Sprintf("use at most %d: %s", limits.MaxConcurrency, whyConc),
+					"must be at most %d, got %d", limits.MaxConcurrency, v)
 				ok = false
 			}
 			s.ConcList = append(s.ConcList, v)
@@ -557,11 +563,11 @@ func (d *decoder) worker(got fieldList, parent *yaml.Node, path, role string) *W
 		fp := d.join(p, f.key)
 		switch f.key {
 		case "num-worker":
-			w.NumWorker, _ = d.atLeast(f.val, fp, 0, "num-worker counts workers: 0 or more")
+			w.NumWorker, _ = d.bounded(f.val, fp, 0, limits.MaxParallel, "num-worker counts workers: 0 or more", whyParallel)
 		case "tp":
-			w.TP, _ = d.atLeast(f.val, fp, 1, "tensor parallelism is a GPU count: 1 or more")
+			w.TP, _ = d.bounded(f.val, fp, 1, limits.MaxParallel, "tensor parallelism is a GPU count: 1 or more", whyParallel)
 		case "ep":
-			w.EP, _ = d.atLeast(f.val, fp, 1, "expert parallelism is a GPU count: 1 or more")
+			w.EP, _ = d.bounded(f.val, fp, 1, limits.MaxParallel, "expert parallelism is a GPU count: 1 or more", whyParallel)
 		case "dp-attn":
 			w.DPAttn, _ = d.boolean(f.val, fp)
 		case "additional-settings":
@@ -611,6 +617,22 @@ func (d *decoder) settings(w *Worker, n *yaml.Node, path string) {
 				"'%s' is not a shell-safe NAME=VALUE setting", it.Value)
 		}
 		w.Settings = append(w.Settings, it.Value)
+	}
+}
+
+// resultNameFields are the entry fields that become part of result file and artifact
+// names (exp-name is model-prefix and the sequence lengths).
+var resultNameFields = []string{"model-prefix", "precision", "framework"}
+
+// resultName refuses a value of a field in resultNameFields that is unsafe in a file name:
+// "../../x" as a model-prefix would write results outside the agent's output directory.
+func (d *decoder) resultName(n *yaml.Node, field, v string) {
+	if v == "" || !contains(resultNameFields, field) {
+		return
+	}
+	if p := limits.NameProblem(v); p != "" {
+		d.errf(n, field, "use only letters, digits and . _ = - (not starting with a dot, no '..'): result files and artifacts are named after it",
+			"%s %s", strconv.Quote(v), p)
 	}
 }
 

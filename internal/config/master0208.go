@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/inferbench/inferbench/internal/limits"
 )
 
 // The 2026-08 parts of a master config: scenarios, agentic-coding search spaces, context
@@ -152,7 +154,7 @@ func (d *decoder) hardwarePair(s *Search, got fieldList, path string) {
 
 // parallelism decodes pp, dcp-size or pcp-size (positive integers) into its destination.
 func (d *decoder) parallelism(n *yaml.Node, path, key string, pp, dcp, pcp *int64) {
-	v, ok := d.atLeast(n, path, 1, fmt.Sprintf("%s is a parallel degree: 1 or more (leave it out for 1)", key))
+	v, ok := d.bounded(n, path, 1, limits.MaxParallel, fmt.Sprintf("%s is a parallel degree: 1 or more (leave it out for 1)", key), whyParallel)
 	if !ok {
 		return
 	}
@@ -290,7 +292,7 @@ func (d *decoder) agenticSearch(n *yaml.Node, path string, multi, multiKnown boo
 		}
 		d.hardwarePair(&s, got, path)
 	} else {
-		s.TP, _ = d.atLeast(got.of("tp").val, d.join(path, "tp"), 1, "tensor parallelism is a GPU count: 1 or more")
+		s.TP, _ = d.bounded(got.of("tp").val, d.join(path, "tp"), 1, limits.MaxParallel, "tensor parallelism is a GPU count: 1 or more", whyParallel)
 		for _, k := range []string{"pp", "dcp-size", "pcp-size"} {
 			if x, ok := got.get(k); ok {
 				d.parallelism(x.val, d.join(path, k), k, &s.PP, &s.DCPSize, &s.PCPSize)
@@ -299,7 +301,7 @@ func (d *decoder) agenticSearch(n *yaml.Node, path string, multi, multiKnown boo
 		d.divisible(s.TP, s.DCPSize, got, path)
 	}
 	if x, ok := got.get("ep"); ok && !isNull(x.val) {
-		s.EP, _ = d.atLeast(x.val, d.join(path, "ep"), 1, "expert parallelism is a GPU count: 1 or more (leave it out for 1)")
+		s.EP, _ = d.bounded(x.val, d.join(path, "ep"), 1, limits.MaxParallel, "expert parallelism is a GPU count: 1 or more (leave it out for 1)", whyParallel)
 	}
 	if x, ok := got.get("dp-attn"); ok && !isNull(x.val) {
 		s.DPAttn, _ = d.boolean(x.val, d.join(path, "dp-attn"))

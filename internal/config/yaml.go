@@ -394,6 +394,24 @@ func (d *decoder) atLeast(n *yaml.Node, path string, lo int64, hint string) (int
 	return v, ok
 }
 
+// bounded decodes an integer within [lo, hi]; why says what the upper bound protects.
+func (d *decoder) bounded(n *yaml.Node, path string, lo, hi int64, hint, why string) (int64, bool) {
+	v, ok := d.atLeast(n, path, lo, hint)
+	if ok && v > hi {
+		d.errf(n, path, fmt.Sprintf("use at most %d: %s", hi, why), "must be at most %d, got %d", hi, v)
+		return v, false
+	}
+	return v, ok
+}
+
+// Upper bounds of a config's values and why they hold: each is the agent's own limit, so
+// a config the generator accepts never makes rows the agent refuses after the job started.
+const (
+	whyConc     = "the agent keeps at most that many requests in flight"
+	whyLen      = "the agent's load generator sends no longer sequences"
+	whyParallel = "no deployment has more GPUs or workers per side"
+)
+
 var yaml11Bools = map[string]bool{"yes": true, "no": true, "on": true, "off": true, "y": true, "n": true}
 
 // boolean decodes true or false (YAML 1.2 core: also True/TRUE/False/FALSE).

@@ -28,6 +28,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/inferbench/inferbench/internal/limits"
 )
 
 // Dataset modes: how prompts are sent.
@@ -150,13 +152,13 @@ const DefaultStallTimeout = 10 * time.Minute
 // 7 bytes per token; beyond these a typo (conc 1e8, isl 2e9) would exhaust the host or
 // crash the agent instead of being refused.
 const (
-	MaxConcurrency  = 65536     // requests in flight
-	MaxPrompts      = 1_000_000 // measured requests per point
-	MaxWarmups      = 100_000   // warm-up requests per point
-	MaxLen          = 1 << 20   // input, output and prefix length, tokens
-	MaxOutputTokens = 1 << 30   // measured requests x output length
-	MaxInFlightIn   = 1 << 30   // requests in flight x (prefix + input length)
-	MaxVocab        = 1 << 24   // upper bound of generated token ids
+	MaxConcurrency  = limits.MaxConcurrency // requests in flight
+	MaxPrompts      = 1_000_000             // measured requests per point
+	MaxWarmups      = 100_000               // warm-up requests per point
+	MaxLen          = limits.MaxLen         // input, output and prefix length, tokens
+	MaxOutputTokens = 1 << 30               // measured requests x output length
+	MaxInFlightIn   = 1 << 30               // requests in flight x (prefix + input length)
+	MaxVocab        = 1 << 24               // upper bound of generated token ids
 	maxDuration     = 7 * 24 * time.Hour
 )
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/inferbench/inferbench/internal/limits"
 )
 
 // SingleNodeStem is RESULT_FILENAME of a single-node job (docs/architecture.md#result-files):
@@ -135,9 +137,7 @@ func CheckStem(stem string) error {
 }
 
 // NameChar reports whether r may appear in a result name.
-func NameChar(r rune) bool {
-	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '=' || r == '-'
-}
+func NameChar(r rune) bool { return limits.NameChar(r) }
 
 // Power telemetry of a point: the sampled readings and their validation.
 func GPUMetricsFile(stem string) string      { return "gpu_metrics_" + stem + ".csv" }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/inferbench/inferbench/internal/limits"
 	"github.com/inferbench/inferbench/internal/loadgen"
 	"github.com/inferbench/inferbench/internal/result"
 )
@@ -492,9 +493,9 @@ func (r *Row) Validate() error {
 // Limits of a row beyond which it cannot be a real deployment and would only exhaust the
 // host (the load's own limits are loadgen's: concurrency, lengths, prompts).
 const (
-	MaxModelLen = 1 << 24 // tokens
-	MaxParallel = 1 << 16 // tp, ep, workers per side
-	MaxPoints   = 1024    // concurrencies of one row
+	MaxModelLen = limits.MaxModelLen
+	MaxParallel = limits.MaxParallel // tp, ep, workers per side
+	MaxPoints   = limits.MaxPoints   // concurrencies of one row
 )
 
 var settingKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
