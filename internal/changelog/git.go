@@ -95,3 +95,13 @@ func (g Git) Show(ctx context.Context, commit, path string) ([]byte, error) {
 	out, err := g.run(ctx, "show", "--no-textconv", commit+":./"+filepath.ToSlash(path))
 	return []byte(out), err
 }
+
+// IsFile reports whether path (relative to the working directory) is a file at commit.
+func (g Git) IsFile(ctx context.Context, commit, path string) (bool, error) {
+	out, err := g.run(ctx, "ls-tree", commit, "--", filepath.ToSlash(path))
+	if err != nil {
+		return false, err
+	}
+	mode, _, _ := strings.Cut(out, " ")
+	return strings.HasPrefix(mode, "100") || mode == "120000", nil
+}

@@ -163,6 +163,13 @@ func Additions(ctx context.Context, g Git, base, head, file string) (Source, err
 	if err != nil {
 		return src, err
 	}
+	// A path that names no file diffs as empty, which would read as a changelog without
+	// additions and let a mistyped --changelog-file pass the gate.
+	if ok, err := g.IsFile(ctx, headID, file); err != nil {
+		return src, err
+	} else if !ok {
+		return src, fmt.Errorf("changelog file '%s' does not exist at %s (commit %s): check --changelog-file (relative to the working directory) and --head-ref", file, head, short(headID))
+	}
 	out, err := g.Diff(ctx, mb, headID, file)
 	if err != nil {
 		return src, err
