@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/inferbench/inferbench/internal/diag"
 )
 
 // This file reproduces the parts of Python's argparse that the reference's users rely
@@ -342,7 +344,7 @@ func (p *argParser) usageLine() string {
 
 // writeUsageError prints the usage line and "prog: error: msg", as argparse does.
 func (p *argParser) writeUsageError(w io.Writer, err error) {
-	fmt.Fprintf(w, "%s\n%s: error: %s\n", p.usageLine(), p.prog, err)
+	fmt.Fprintf(w, "%s\n%s: error: %s\n", p.usageLine(), p.prog, diag.Clean(err.Error()))
 }
 
 // writeHelp prints the full help text.

@@ -108,7 +108,7 @@ func cmdChangelog(ctx context.Context, e env, words []string) int {
 	for _, name := range append(slices.Clone(out.SingleNode.Names), out.MultiNode.Names...) {
 		if !slices.Contains(changelog.StandardSeqLens, name) {
 			fmt.Fprintf(e.stderr, "generator changelog: warning: bucket %q is not one of %s: the matrix output includes its rows, but workflows that read the per-bucket outputs skip it (docs/generator.md#quirk-odd-buckets)\n",
-				name, strings.Join(changelog.StandardSeqLens, ", "))
+				diag.Clean(name), strings.Join(changelog.StandardSeqLens, ", "))
 		}
 	}
 	b, err := out.Encode()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"sync"
 
 	"gopkg.in/yaml.v3"
@@ -38,7 +37,7 @@ func options0208(a *args, m *config.Master, r *config.Runners, req changelog.Req
 			if base {
 				return b.raw(ctx)
 			}
-			return rawConfigs(os.ReadFile, files)
+			return rawConfigs(config.ReadFile, files)
 		},
 	}
 }

@@ -176,12 +176,16 @@ func reportDiags(e env, diags diag.List) {
 		return
 	}
 	diags.Sort()
-	_ = diag.WriteText(e.stderr, diags)
+	shown, more := diags.Head(diag.Shown)
+	_ = diag.WriteText(e.stderr, shown)
+	if more > 0 {
+		fmt.Fprintf(e.stderr, "... and %d more problems (%d in all; fix these and run again)\n", more, len(diags))
+	}
 	gh := ghactions.New(e.getenv, e.stderr)
 	if !gh.InActions() {
 		return
 	}
-	for _, d := range diags {
+	for _, d := range shown {
 		level := ghactions.Error
 		if d.Severity == diag.Warning {
 			level = ghactions.Warning
@@ -196,10 +200,11 @@ func reportDiags(e env, diags diag.List) {
 
 // fail reports an error that has no position (a selection error) and returns exitFail.
 func fail(e env, err error) int {
-	fmt.Fprintf(e.stderr, "error: %v\n", err)
+	msg := diag.Clean(err.Error())
+	fmt.Fprintf(e.stderr, "error: %s\n", msg)
 	gh := ghactions.New(e.getenv, e.stderr)
 	if gh.InActions() {
-		gh.Annotate(ghactions.Error, "", 0, 0, err.Error())
+		gh.Annotate(ghactions.Error, "", 0, 0, msg)
 	}
 	return exitFail
 }

@@ -31,6 +31,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+
+	"github.com/inferbench/inferbench/internal/diag"
 )
 
 // env is what a subcommand may touch of the process: its streams and environment.
@@ -81,7 +83,7 @@ func main() {
 func dispatch(ctx context.Context, e env, args []string) int {
 	args, err := expandArgsFromEnv(args, e.getenv)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "generator: error: %v\n", err)
+		fmt.Fprintf(e.stderr, "generator: error: %s\n", diag.Clean(err.Error()))
 		return exitUsage
 	}
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
@@ -99,7 +101,7 @@ func dispatch(ctx context.Context, e env, args []string) int {
 		}
 	}
 	topUsage(e.stderr, false)
-	fmt.Fprintf(e.stderr, "generator: error: argument command: invalid choice: '%s' (choose from %s)\n", args[0], quoteJoin(commandNames()))
+	fmt.Fprintf(e.stderr, "generator: error: argument command: invalid choice: '%s' (choose from %s)\n", diag.Clean(args[0]), quoteJoin(commandNames()))
 	return exitUsage
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/inferbench/inferbench/internal/config"
 	"github.com/inferbench/inferbench/internal/diag"
 	"github.com/inferbench/inferbench/internal/migrate"
 )
@@ -43,7 +44,7 @@ func cmdMigrate(_ context.Context, e env, words []string) int {
 	outs := make([][]byte, len(files))
 	var diags diag.List
 	for i, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := config.ReadFile(f)
 		if err != nil {
 			diags.Add(f, 0, 0, "check the path", "cannot read '%s': %v", f, err)
 			continue
@@ -70,7 +71,7 @@ func cmdMigrate(_ context.Context, e env, words []string) int {
 		if err := writeFileAtomic(dst, outs[i]); err != nil {
 			return fail(e, err)
 		}
-		fmt.Fprintf(e.stderr, "generator migrate: %s -> %s (2026-08)\n", f, dst)
+		fmt.Fprintf(e.stderr, "generator migrate: %s -> %s (2026-08)\n", diag.Clean(f), diag.Clean(dst))
 	}
 	return exitOK
 }

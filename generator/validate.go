@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/inferbench/inferbench/internal/changelog"
 	"github.com/inferbench/inferbench/internal/config"
@@ -93,7 +92,7 @@ func cmdValidate(ctx context.Context, e env, words []string) int {
 // readChangelog reads and checks the whole changelog file; ok is false when it could not
 // be read at all.
 func readChangelog(file string, gen0208 bool) ([]changelog.Entry, diag.List, bool) {
-	data, err := os.ReadFile(file)
+	data, err := config.ReadFile(file)
 	if err != nil {
 		var diags diag.List
 		diags.Add(file, 0, 0, "run from the repository root or pass --changelog-file", "cannot read the changelog: %v", err)

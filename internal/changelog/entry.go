@@ -90,8 +90,11 @@ func ParseEntries(src Source) ([]Entry, diag.List, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, nil, ErrNoEntries
 		}
-		line, msg := diag.YAMLSyntaxLine(err)
-		diags.Add(src.File, src.fileLine(line), 0, "fix the YAML syntax", "invalid YAML: %s", msg)
+		line, col, msg := diag.YAMLSyntaxPos(err, []byte(src.Text), func(b []byte) error {
+			var n yaml.Node
+			return yaml.Unmarshal(b, &n)
+		})
+		diags.Add(src.File, src.fileLine(line), col, "fix the YAML syntax", "invalid YAML: %s", msg)
 		return nil, diags, nil
 	}
 	var extra yaml.Node

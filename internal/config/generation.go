@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 
@@ -74,7 +73,7 @@ func runnerGeneration(root *yaml.Node) (g Generation, at Pos, known bool) {
 // generation is returned even then (2026-02 when no file shows one), so that callers can
 // apply the command-line rules of that generation.
 func Load(paths []string, runnerPath string) (*Master, *Runners, Generation, diag.List) {
-	return load(os.ReadFile, paths, runnerPath)
+	return load(ReadFile, paths, runnerPath)
 }
 
 // LoadWith is Load with the files read by read (for example from a git revision).
@@ -115,6 +114,7 @@ func parseRunnerFile(read func(string) ([]byte, error), path string) parsedRunne
 }
 
 func load(read func(string) ([]byte, error), paths []string, runnerPath string) (*Master, *Runners, Generation, diag.List) {
+	read = capped(read)
 	var rp parsedRunners
 	var wg sync.WaitGroup
 	if runnerPath != "" {

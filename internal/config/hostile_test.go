@@ -162,3 +162,32 @@ func TestHostile07ResultNameFieldsAreFileNameSafe(t *testing.T) {
 		})
 	})
 }
+
+// Issue 14 item 12: yaml.v3 reports invalid UTF-8 and control characters without a line,
+// and no syntax error with a column; each is now positioned at its first bad byte, in
+// master configs and runner files alike.
+func TestHostile12YAMLErrorsArePositioned(t *testing.T) {
+	t.Parallel()
+	deep := strings.Repeat("[", 10001) + strings.Repeat("]", 10001)
+	for _, tc := range []struct {
+		name, doc string
+		line, col int
+		want      string
+	}{
+		{"invalid UTF-8", "k:\n  image: i\n  model: \"m\xff\xfe\"\n", 3, 12, "invalid leading UTF-8 octet"},
+		{"a NUL byte", "k:\n  image: i\n  model: m\x00\n", 3, 11, "control characters are not allowed"},
+		{"a control character after multi-byte text", "k:\n  image: \"é\x01\"\n", 2, 12, "control characters are not allowed"},
+		{"nesting beyond yaml.v3's depth limit", "k:\n  image: !!str i\n  model: " + deep + "\n", 3, 10010, "exceeded max depth of 10000"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, diags := ParseMaster("m.yaml", []byte(tc.doc))
+			require.Len(t, diags, 1, "%v", diags)
+			assert.Equal(t, fmt.Sprintf("m.yaml:%d:%d", tc.line, tc.col), diags[0].Location(), "%v", diags)
+			assert.Contains(t, diags[0].Message, tc.want)
+			_, diags = ParseRunners("r.yaml", []byte(tc.doc))
+			require.NotEmpty(t, diags)
+			assert.Equal(t, fmt.Sprintf("r.yaml:%d:%d", tc.line, tc.col), diags[0].Location(), "%v", diags)
+		})
+	}
+}

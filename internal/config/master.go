@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -65,7 +64,7 @@ type keyPos struct {
 // Files are parsed concurrently; the merge and the order of everything stay the same.
 // The generation is recognised from the files; files of two generations are an error.
 func LoadMaster(paths ...string) (*Master, diag.List) {
-	m, _, _, diags := load(os.ReadFile, paths, "")
+	m, _, _, diags := load(ReadFile, paths, "")
 	return m, diags
 }
 
@@ -180,6 +179,11 @@ func parseRoot(path string, data []byte, diags *diag.List) *yaml.Node {
 }
 
 func addReadError(diags *diag.List, path, what string, err error) {
+	if isTooLarge(err) {
+		diags.Add(path, 0, 0, "check that the path names the right file; configs, runner files and changelogs are far smaller",
+			"%s '%s' is not read: %v", what, path, err)
+		return
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		diags.Add(path, 0, 0, "check the path; relative paths are resolved from the working directory",
 			"%s '%s' does not exist.", what, path)

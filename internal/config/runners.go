@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -14,7 +13,7 @@ import (
 // mapping from runner type to a non-empty list of node names, or a 2026-08 file with
 // labels (the same mapping) and hardware.
 func LoadRunners(path string) (*Runners, diag.List) {
-	p := parseRunnerFile(os.ReadFile, path)
+	p := parseRunnerFile(ReadFile, path)
 	if p.root == nil {
 		return nil, p.diags
 	}
@@ -142,7 +141,7 @@ func lint(m *Master, r *Runners, sev diag.Severity) diag.List {
 		if sev == diag.Error {
 			hint = fmt.Sprintf("add '%s' to %s or use one of its runner types (%s)", e.Runner, r.File, strings.Join(r.Names(), ", "))
 		}
-		diags = append(diags, diag.Diagnostic{File: e.File, Line: e.RunnerPos.Line, Col: e.RunnerPos.Col, Severity: sev, Hint: hint,
+		diags.Append(diag.Diagnostic{File: e.File, Line: e.RunnerPos.Line, Col: e.RunnerPos.Col, Severity: sev, Hint: hint,
 			Message: fmt.Sprintf("config entry '%s' uses runner '%s', which is not a runner type in %s", e.Key, e.Runner, r.File)})
 	}
 	return diags

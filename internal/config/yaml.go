@@ -35,7 +35,7 @@ func parseDocument(file string, data []byte, diags *diag.List) (root *yaml.Node,
 		if errors.Is(err, io.EOF) {
 			return nil, true
 		}
-		addSyntaxError(file, err, diags)
+		addSyntaxError(file, data, err, diags)
 		return nil, false
 	}
 	var extra yaml.Node
@@ -44,7 +44,7 @@ func parseDocument(file string, data []byte, diags *diag.List) (root *yaml.Node,
 			"file holds more than one YAML document")
 		return nil, false
 	} else if !errors.Is(err, io.EOF) {
-		addSyntaxError(file, err, diags)
+		addSyntaxError(file, data, err, diags)
 		return nil, false
 	}
 	if len(doc.Content) == 0 {
@@ -62,9 +62,15 @@ func parseDocument(file string, data []byte, diags *diag.List) (root *yaml.Node,
 	return root, true
 }
 
-func addSyntaxError(file string, err error, diags *diag.List) {
-	line, msg := diag.YAMLSyntaxLine(err)
-	diags.Add(file, line, 0, "fix the YAML syntax (indentation, quotes, ':' after keys)", "YAML syntax error: %s", msg)
+func addSyntaxError(file string, data []byte, err error, diags *diag.List) {
+	line, col, msg := diag.YAMLSyntaxPos(err, data, parseYAML)
+	diags.Add(file, line, col, "fix the YAML syntax (indentation, quotes, ':' after keys)", "YAML syntax error: %s", msg)
+}
+
+// parseYAML parses data as yaml.v3 does, for locating its errors.
+func parseYAML(data []byte) error {
+	var n yaml.Node
+	return yaml.Unmarshal(data, &n)
 }
 
 // hasAlias reports whether the tree holds an alias. Without aliases the tree is

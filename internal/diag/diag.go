@@ -12,7 +12,9 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Severity tells whether a diagnostic makes the input unusable.
@@ -77,12 +79,95 @@ type List []Diagnostic
 
 // Add appends a diagnostic of severity Error.
 func (l *List) Add(file string, line, col int, hint, format string, args ...any) {
-	*l = append(*l, Diagnostic{File: file, Line: line, Col: col, Message: fmt.Sprintf(format, args...), Hint: hint})
+	l.Append(Diagnostic{File: file, Line: line, Col: col, Message: fmt.Sprintf(format, args...), Hint: hint})
 }
 
 // Warn appends a diagnostic of severity Warning.
 func (l *List) Warn(file string, line, col int, hint, format string, args ...any) {
-	*l = append(*l, Diagnostic{File: file, Line: line, Col: col, Severity: Warning, Message: fmt.Sprintf(format, args...), Hint: hint})
+	l.Append(Diagnostic{File: file, Line: line, Col: col, Severity: Warning, Message: fmt.Sprintf(format, args...), Hint: hint})
+}
+
+// Append appends d with its message, hint and file name made safe to print (see Clean):
+// every diagnostic passes here, so no input value, however long or strange, is printed
+// whole or can start a line of its own.
+func (l *List) Append(d Diagnostic) {
+	d.File, d.Message, d.Hint = Clean(d.File), Clean(d.Message), Clean(d.Hint)
+	*l = append(*l, d)
+}
+
+// Clean makes text that may quote input safe to print as part of one line of a log that
+// GitHub Actions reads for workflow commands: it is clipped (Clip); line breaks, other
+// control characters and bytes that are not UTF-8 are written as Go escapes (\n, \x00),
+// so a value cannot end the line and start a "::add-mask::" or "::error" line of its own;
+// "##[" (the older command syntax, recognised anywhere in a line) becomes "##\[", and a
+// leading "::" becomes "\::".
+func Clean(s string) string {
+	s = Clip(s)
+	if i := strings.IndexFunc(s, unsafeRune); i >= 0 || !utf8.ValidString(s) {
+		var b strings.Builder
+		for i := 0; i < len(s); {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			switch {
+			case r == utf8.RuneError && size == 1:
+				fmt.Fprintf(&b, `\x%02x`, s[i])
+			case r == '\n':
+				b.WriteString(`\n`)
+			case r == '\r':
+				b.WriteString(`\r`)
+			case unsafeRune(r):
+				q := strconv.QuoteRune(r)
+				b.WriteString(q[1 : len(q)-1])
+			default:
+				b.WriteString(s[i : i+size])
+			}
+			i += size
+		}
+		s = b.String()
+	}
+	s = strings.ReplaceAll(s, "##[", `##\[`)
+	if t := strings.TrimLeft(s, " \t"); strings.HasPrefix(t, "::") {
+		s = s[:len(s)-len(t)] + `\` + t
+	}
+	return s
+}
+
+// unsafeRune reports characters that end or rewrite a line in a log: control characters
+// (tab excepted), the Unicode line and paragraph separators and NEL.
+func unsafeRune(r rune) bool {
+	return r < 0x20 && r != '\t' || r == 0x7f || r >= 0x80 && r < 0xa0 || r == 0x2028 || r == 0x2029
+}
+
+// MaxText is the most bytes of one message, hint or file name a diagnostic keeps.
+const MaxText = 1024
+
+// Clip shortens s to about MaxText bytes when it is longer: its beginning (where a message
+// says what and where) and its end (what is expected) stay, the middle, which is where a
+// quoted input value sits, is replaced by a note of how much was left out. A message that
+// quotes a 50 MB scalar would otherwise print it whole.
+func Clip(s string) string {
+	if len(s) <= MaxText {
+		return s
+	}
+	head, tail := s[:MaxText*3/4], s[len(s)-MaxText/4:]
+	for len(head) > 0 && !utf8.RuneStart(s[len(head)]) {
+		head = head[:len(head)-1]
+	}
+	for len(tail) > 0 && !utf8.RuneStart(tail[0]) {
+		tail = tail[1:]
+	}
+	return fmt.Sprintf("%s ...[%d bytes left out]... %s", head, len(s)-len(head)-len(tail), tail)
+}
+
+// Shown is how many diagnostics a command prints at most: a file with thousands of
+// problems gets the first ones and a count of the rest, not megabytes of output.
+const Shown = 100
+
+// Head returns the first n diagnostics of l and how many it left out.
+func (l List) Head(n int) (List, int) {
+	if len(l) <= n {
+		return l, 0
+	}
+	return l[:n], len(l) - n
 }
 
 // HasErrors reports whether any diagnostic has severity Error.

@@ -3,6 +3,7 @@ package diag
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -53,4 +54,32 @@ b.yaml:1:1: late file
 	assert.False(t, l.Warnings().HasErrors(), "a list without errors reports errors")
 	err := (&ErrorList{l[:1]})
 	assert.Equal(t, "a.yaml:2:5: first\n    hint: fix a", err.Error(), "ErrorList.Error()")
+}
+
+// Text that quotes input is printed on one line that the GitHub runner cannot read as a
+// workflow command, and is clipped.
+func TestHostile12CleanKeepsInputOnItsLine(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{"plain text, tabs\tand é", "plain text, tabs\tand é"},
+		{"key 'x\n::add-mask::s'", `key 'x\n::add-mask::s'`},
+		{"\r::error::forged", `\r::error::forged`},
+		{"::warning::at the start", `\::warning::at the start`},
+		{"  ::notice::after blanks", `  \::notice::after blanks`},
+		{"old syntax ##[add-mask]s anywhere", `old syntax ##\[add-mask]s anywhere`},
+		{"NUL\x00, DEL\x7f, NEL\u0085, LS\u2028, bad byte \xff", `NUL\x00, DEL\x7f, NEL\u0085, LS\u2028, bad byte \xff`},
+	} {
+		assert.Equal(t, tc.want, Clean(tc.in), "%q", tc.in)
+	}
+	long := "at the start " + strings.Repeat("é", 1<<20) + " at the end"
+	got := Clean(long)
+	assert.Less(t, len(got), MaxText+64)
+	assert.True(t, strings.HasPrefix(got, "at the start "))
+	assert.True(t, strings.HasSuffix(got, " at the end"))
+	assert.Contains(t, got, "bytes left out")
+	assert.True(t, utf8.ValidString(got), "clipped on character boundaries")
+
+	var l List
+	l.Add("f\nile", 1, 2, "hint\n::add-mask::h", "message %s", "x\n::error::y")
+	assert.Equal(t, Diagnostic{File: `f\nile`, Line: 1, Col: 2, Message: `message x\n::error::y`, Hint: `hint\n::add-mask::h`}, l[0])
 }
