@@ -131,3 +131,14 @@ func TestAddStepSummaryUnwritableIsAnError(t *testing.T) {
 		assert.ErrorContains(t, err, "GITHUB_STEP_SUMMARY", "AddStepSummary(%q) err = %v, want an error naming GITHUB_STEP_SUMMARY", md, err)
 	}
 }
+
+// Issue 14 item 12: an annotation is one workflow command on one line, whatever its file
+// name and message hold; go-githubactions escapes both (data: % CR LF; properties also
+// : and ,), and an injected command stays inside the annotation's text.
+func TestHostile12AnnotationsStayOneCommand(t *testing.T) {
+	t.Parallel()
+	var w bytes.Buffer
+	g := New(fakeEnv(map[string]string{"GITHUB_ACTIONS": "true"}), &w)
+	g.Annotate(Error, "c.yaml\n::add-mask::F,x=1", 3, 4, "bad key 'x\n::add-mask::SECRET\r::error::forged 100%'")
+	assert.Equal(t, "::error col=4,file=c.yaml%0A%3A%3Aadd-mask%3A%3AF%2Cx=1,line=3::bad key 'x%0A::add-mask::SECRET%0D::error::forged 100%25'\n", w.String())
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/inferbench/inferbench/internal/loadgen"
 	"github.com/inferbench/inferbench/internal/sim"
+	"github.com/inferbench/inferbench/internal/testkit"
 )
 
 // startSim serves a simulator on 127.0.0.1 for the test's lifetime.
@@ -102,6 +103,7 @@ type verdict struct {
 // machine was too busy, it skips with the reason (it has then shown nothing).
 func withAttempts(t *testing.T, n int, try func(logf func(string, ...any)) verdict) {
 	t.Helper()
+	testkit.Stress(t)
 	var real []string
 	var busy string
 	for i := 1; i <= n; i++ {

@@ -197,7 +197,10 @@ func TestBrowserLargeReport(t *testing.T) {
 			assert.Equal(t, tt.wantView, d.bodyPoints, "default view shows %d results, want %d", d.bodyPoints, tt.wantView)
 			t.Logf("5000 results: report %d bytes (%.2f MB); default view %d results drawn in %.1f ms (in-page); chromium start to DOM dump %v",
 				st.Size(), float64(st.Size())/(1<<20), d.bodyPoints, d.renderMS, wall.Round(time.Millisecond))
-			assert.Less(t, d.renderMS, float64(2000), "first render took %.0f ms, budget 2000 ms", d.renderMS)
+			t.Run("timing", func(t *testing.T) {
+				testkit.Stress(t)
+				assert.Less(t, d.renderMS, float64(2000), "first render took %.0f ms, budget 2000 ms", d.renderMS)
+			})
 			shot := filepath.Join(artifactDir(t), "report-5000-"+strings.ReplaceAll(tt.name, " ", "-")+".png")
 			chromium(t, bin, "--hide-scrollbars", "--window-size=1400,1900", "--screenshot="+shot, "file://"+path)
 		})

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	_ "github.com/inferbench/inferbench/internal/testkit" // defines -update, so `go test ./... -update` runs here too
+	"github.com/inferbench/inferbench/internal/testkit"
 )
 
 func TestMonoFromWall(t *testing.T) {
@@ -88,7 +88,9 @@ func TestReadStampsLoopbackData(t *testing.T) {
 		}
 		stamped++
 		assert.GreaterOrEqual(t, lag, 15*time.Millisecond, "kernel stamp")
-		assert.LessOrEqual(t, lag, 5*time.Second, "kernel stamp")
+		if testkit.StressRequired() { // an upper bound on a delay is a wall-clock check
+			assert.LessOrEqual(t, lag, 5*time.Second, "kernel stamp")
+		}
 	}
 	assert.NotEqual(t, 0, stamped, "no read out of 10 carried a kernel receive stamp")
 }

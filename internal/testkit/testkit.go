@@ -140,3 +140,20 @@ func sharedPath(t testing.TB, rel string) (string, error) {
 	}
 	return p, nil
 }
+
+// StressRequired reports whether wall-clock checks run: INFERBENCH_STRESS=1, as CI's stress
+// step sets (.ci/run).
+func StressRequired() bool { return os.Getenv("INFERBENCH_STRESS") == "1" }
+
+// Stress skips the test unless INFERBENCH_STRESS=1. It marks checks of wall-clock time:
+// timing accuracy (the client against the simulator's truth), budgets (a render in 2 s)
+// and promptness ("stopped within 5 s"). On a busy machine these fail for reasons that are
+// not bugs, so the default `go test ./...` leaves them out and CI runs them on their own,
+// one package at a time (docs/robustness.md#stress). A test whose functional checks should
+// still run by default puts its timing assertions in a subtest that calls Stress.
+func Stress(t testing.TB) {
+	t.Helper()
+	if !StressRequired() {
+		t.Skip("wall-clock check: runs with INFERBENCH_STRESS=1 (CI's stress step), not in the default go test ./...")
+	}
+}
