@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/inferbench/inferbench/internal/execx"
@@ -96,12 +97,22 @@ func (g Git) Show(ctx context.Context, commit, path string) ([]byte, error) {
 	return []byte(out), err
 }
 
-// IsFile reports whether path (relative to the working directory) is a file at commit.
-func (g Git) IsFile(ctx context.Context, commit, path string) (bool, error) {
-	out, err := g.run(ctx, "ls-tree", commit, "--", filepath.ToSlash(path))
+// FileSize returns the size of path (relative to the working directory) at commit, and
+// whether it is a file there at all.
+func (g Git) FileSize(ctx context.Context, commit, path string) (int64, bool, error) {
+	out, err := g.run(ctx, "ls-tree", "-l", commit, "--", filepath.ToSlash(path))
 	if err != nil {
-		return false, err
+		return 0, false, err
 	}
-	mode, _, _ := strings.Cut(out, " ")
-	return strings.HasPrefix(mode, "100") || mode == "120000", nil
+	// <mode> SP <type> SP <object> SP+ <size> TAB <path>
+	meta, _, _ := strings.Cut(out, "\t")
+	f := strings.Fields(meta)
+	if len(f) != 4 || f[1] != "blob" {
+		return 0, false, nil
+	}
+	size, err := strconv.ParseInt(f[3], 10, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("git ls-tree: size %q of %s: %w", f[3], path, err)
+	}
+	return size, true, nil
 }

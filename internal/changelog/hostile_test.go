@@ -3,10 +3,13 @@ package changelog
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/inferbench/inferbench/internal/config"
 )
 
 // Issue 14 item 12: a changelog path that names no file diffed as empty and read as "No
@@ -34,4 +37,16 @@ func TestHostile12MissingChangelogFileIsAnError(t *testing.T) {
 	r.commit("unrelated", map[string]string{"docs/notes.md": "y\n"})
 	_, err := Process(context.Background(), Request{Git: r.gitter(), BaseRef: "HEAD~1", HeadRef: "HEAD", File: "perf-changelog.yaml", Keys: testKeys, Expand: (&fakeExpand{}).expand})
 	assert.ErrorIs(t, err, ErrNoAdditions)
+}
+
+// Issue 14 item 11: a changelog too large to be one is refused before git diffs it.
+func TestHostile11OversizedChangelogIsRefused(t *testing.T) {
+	t.Parallel()
+	r := newRepo(t)
+	one := entry(1, false, "dsr1-fp8-h200-sglang")
+	r.commit("base", map[string]string{"perf-changelog.yaml": one})
+	r.commit("head", map[string]string{"perf-changelog.yaml": one + "# " + strings.Repeat("x", config.MaxFileSize) + "\n"})
+	_, err := Process(context.Background(), Request{Git: r.gitter(), BaseRef: "HEAD~1", HeadRef: "HEAD", File: "perf-changelog.yaml", Keys: testKeys, Expand: (&fakeExpand{}).expand})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the generator reads at most 4 MiB")
 }

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/inferbench/inferbench/internal/config"
 	"github.com/inferbench/inferbench/internal/diag"
 )
 
@@ -165,10 +166,15 @@ func Additions(ctx context.Context, g Git, base, head, file string) (Source, err
 	}
 	// A path that names no file diffs as empty, which would read as a changelog without
 	// additions and let a mistyped --changelog-file pass the gate.
-	if ok, err := g.IsFile(ctx, headID, file); err != nil {
+	// A file too large to be a changelog is refused before git diffs it.
+	size, ok, err := g.FileSize(ctx, headID, file)
+	switch {
+	case err != nil:
 		return src, err
-	} else if !ok {
+	case !ok:
 		return src, fmt.Errorf("changelog file '%s' does not exist at %s (commit %s): check --changelog-file (relative to the working directory) and --head-ref", file, head, short(headID))
+	case size > config.MaxFileSize:
+		return src, fmt.Errorf("changelog file '%s' at %s is %d bytes (%.1f MiB); the generator reads at most %d MiB", file, head, size, float64(size)/(1<<20), config.MaxFileSize>>20)
 	}
 	out, err := g.Diff(ctx, mb, headID, file)
 	if err != nil {
