@@ -2,6 +2,7 @@ package loadgen_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -57,7 +58,9 @@ func TestChatTemplate(t *testing.T) {
 	raw := o.Raw(time.UTC)
 	assert.True(t, raw.Ext.ChatTemplate)
 	assert.Equal(t, 3, raw.Ext.TemplateTokens)
-	assert.Empty(t, o.Metrics.Warnings())
+	// A busy machine keeps the client reading late (BehindReasons): that is the machine's
+	// doing, not the template's, so only the other warnings must be absent.
+	assert.Empty(t, slices.DeleteFunc(o.Metrics.Warnings(), func(w string) bool { return slices.Contains(o.Metrics.BehindReasons, w) }))
 }
 
 func TestChatTemplateLongerThanTheInput(t *testing.T) {
