@@ -94,9 +94,13 @@ func Wait(ctx context.Context, srv Server, cfg Config) error {
 	}
 	scan := NewLogScanner(srv.LogPath(), cfg.Fatal)
 	scan.off = cfg.LogFrom
+	// start is taken before the deadline's context: its deadline is then never earlier than
+	// start + Deadline, so that when it fires the check below knows it was ours (taken
+	// after, a deadline that fired a few microseconds early read as the caller's and came
+	// back as a bare context error instead of a readiness failure).
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, cfg.Deadline)
 	defer cancel()
-	start := time.Now()
 	healthy := false
 	var lastErr error
 	tick := time.NewTicker(cfg.Interval)
