@@ -625,7 +625,7 @@ func (d *decoder) settings(w *Worker, n *yaml.Node, path string) {
 }
 
 // resultNameFields are the entry fields that become part of result file and artifact
-// names (exp-name is model-prefix and the sequence lengths).
+// names (exp-name is model-prefix, numbers and fixed words).
 var resultNameFields = []string{"model-prefix", "precision", "framework"}
 
 // resultName refuses a value of a field in resultNameFields that is unsafe in a file name:
