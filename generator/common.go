@@ -200,7 +200,7 @@ func reportDiags(e env, diags diag.List) {
 
 // fail reports an error that has no position (a selection error) and returns exitFail.
 func fail(e env, err error) int {
-	msg := diag.Clean(err.Error())
+	msg := diag.CleanLines(err.Error())
 	fmt.Fprintf(e.stderr, "error: %s\n", msg)
 	gh := ghactions.New(e.getenv, e.stderr)
 	if gh.InActions() {

@@ -131,6 +131,18 @@ func Clean(s string) string {
 	return s
 }
 
+// CleanLines is Clean for a message of several lines written by us, such as "not found"
+// followed by the list of what exists: each line is made safe on its own, so the message
+// keeps its shape while a line break inside a quoted input still cannot start a workflow
+// command (the line it starts begins with an escaped "\::").
+func CleanLines(s string) string {
+	lines := strings.Split(Clip(s), "\n")
+	for i, line := range lines {
+		lines[i] = Clean(line)
+	}
+	return strings.Join(lines, "\n")
+}
+
 // unsafeRune reports characters that end or rewrite a line in a log: control characters
 // (tab excepted), the Unicode line and paragraph separators and NEL.
 func unsafeRune(r rune) bool {

@@ -83,3 +83,16 @@ func TestHostile12CleanKeepsInputOnItsLine(t *testing.T) {
 	l.Add("f\nile", 1, 2, "hint\n::add-mask::h", "message %s", "x\n::error::y")
 	assert.Equal(t, Diagnostic{File: `f\nile`, Line: 1, Col: 2, Message: `message x\n::error::y`, Hint: `hint\n::add-mask::h`}, l[0])
 }
+
+// A message of several lines keeps its lines, each one made safe: an input's line break
+// still cannot start a workflow command.
+func TestHostile12CleanLinesKeepsOurLines(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, in, want string }{
+		{"our own second line stays a line", "not found: x.\nAvailable keys: a, b", "not found: x.\nAvailable keys: a, b"},
+		{"an input's line break starts an escaped line", "not found: 'x\n::add-mask::s'.\nAvailable keys: a", "not found: 'x\n\\::add-mask::s'.\nAvailable keys: a"},
+		{"a carriage return is still escaped", "a\r::error::forged", `a\r::error::forged`},
+	} {
+		assert.Equal(t, tc.want, CleanLines(tc.in), tc.name)
+	}
+}
