@@ -68,6 +68,7 @@ func cmdPlan(_ context.Context, e env, args []string) int {
 	numWarmups := fs.Int("num-warmups", -1, "warm-up requests per point, as agent run (default 2 x conc)")
 	build := fs.String("agent-build", agentBuild(), "identity of the agent that will run the sweep, for result fingerprints")
 	version := fs.String("agent-version", agentVersion(), "version of the agent that will run the sweep")
+	requirePower := fs.Bool("require-power", envTrue(e.getenv("REQUIRE_POWER")), "the sweep runs with --require-power: reuse only results whose power telemetry was valid (default $REQUIRE_POWER)")
 	var digests digestFlag
 	fs.Var(&digests, "image-digest", "`IMAGE=DIGEST`: the digest IMAGE resolves to now; results measured with another are not reused (repeatable)")
 	m := plan.DefaultModel()
@@ -116,7 +117,7 @@ func cmdPlan(_ context.Context, e env, args []string) int {
 
 	o := plan.Options{RunnerName: *runnerName, Engine: *engine, AgentVersion: *version, AgentBuild: *build,
 		RangeRatio: rangeRatio(e.getenv), NumPrompts: *numPrompts, NumWarmups: *numWarmups,
-		Grouped: *emit == "grouped", Model: m, ImageDigests: digests}
+		Grouped: *emit == "grouped", Model: m, ImageDigests: digests, RequirePower: *requirePower}
 	mat, code := loadPlanInputs(e, files, *recipes, *inv, *runners, &o)
 	if code >= 0 {
 		return code

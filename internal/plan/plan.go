@@ -51,6 +51,9 @@ type Options struct {
 	// ImageDigests are the digests the images resolve to now (image reference -> digest),
 	// where known; a result measured with another digest is not reused.
 	ImageDigests map[string]string
+	// RequirePower is the sweep's --require-power: a point it would fail for invalid power
+	// telemetry is not taken from a result whose power was invalid.
+	RequirePower bool
 }
 
 // Plan is the sweep's bill.

@@ -33,6 +33,7 @@ type candidate struct {
 	manifest, agg string // paths in fsys
 	evalDir       string // the eval artifact's directory, "" if none
 	m             result.Manifest
+	powerValid    bool // the agg record says its power telemetry was valid
 }
 
 // Reasons a result is not reused.
@@ -45,6 +46,7 @@ const (
 	whyDigest    = "image digest differs from the image's current one"
 	whyNoEval    = "row has an accuracy eval but the result has none"
 	whyMultinode = "multi-node row is reused only as a whole"
+	whyNoPower   = "the sweep requires valid power but the result's power is not valid"
 )
 
 // LoadReuse reads the results under dir: downloaded artifacts, one directory per artifact
@@ -108,6 +110,7 @@ func (r *Reuse) candidate(p string, evalDirs map[string]string) (*candidate, str
 	if err != nil || json.Unmarshal(ab, &agg) != nil || (agg.Ext != nil && agg.Ext.ResultFingerprint != "" && agg.Ext.ResultFingerprint != c.m.Fingerprint.Key) {
 		return nil, whyNoAgg
 	}
+	c.powerValid = agg.Power != nil && agg.Power.Valid
 	for name, dir := range evalDirs {
 		if strings.HasPrefix(name, "eval_") && strings.HasSuffix(name, "_"+c.m.ResultFilename) {
 			c.evalDir = dir
@@ -118,7 +121,7 @@ func (r *Reuse) candidate(p string, evalDirs map[string]string) (*candidate, str
 
 // pick is the newest usable result for a point, or why there is none ("" when no result
 // has its fingerprint at all).
-func (r *Reuse) pick(pt *pointPlan, needEval bool, digests map[string]string) (*candidate, string) {
+func (r *Reuse) pick(pt *pointPlan, needEval, needPower bool, digests map[string]string) (*candidate, string) {
 	why := ""
 	for _, k := range pt.keys {
 		for _, c := range r.byKey[k] {
@@ -128,6 +131,10 @@ func (r *Reuse) pick(pt *pointPlan, needEval bool, digests map[string]string) (*
 			}
 			if needEval && (c.m.Eval == nil || c.evalDir == "") {
 				why = whyNoEval
+				continue
+			}
+			if needPower && !c.powerValid {
+				why = whyNoPower
 				continue
 			}
 			return c, ""
@@ -151,7 +158,7 @@ func markReused(rows []*rowPlan, o Options) (map[*pointPlan]*candidate, map[stri
 		picks := map[*pointPlan]*candidate{}
 		for i := range r.points {
 			pt := &r.points[i]
-			c, why := o.Reuse.pick(pt, r.in.Row.RunEval && i == len(r.points)-1, o.ImageDigests)
+			c, why := o.Reuse.pick(pt, r.in.Row.RunEval && i == len(r.points)-1, o.RequirePower, o.ImageDigests)
 			if c != nil {
 				picks[pt] = c
 			} else if why != "" {

@@ -222,3 +222,42 @@ func TestCopyReusedKeepsTheLayoutAndRecordsProvenance(t *testing.T) {
 	assert.Equal(t, "run 7", index.Source)
 	assert.Len(t, index.Results, 2)
 }
+
+// A sweep that fails points for invalid power (--require-power) must not take a result whose
+// power was invalid: it would publish a point the sweep itself would have failed.
+func TestReuseUnderRequirePowerTakesOnlyValidPower(t *testing.T) {
+	t.Parallel()
+	o := testOptions(t)
+	for _, tc := range []struct {
+		name         string
+		power        *result.AggPower
+		requirePower bool
+		reused       bool
+	}{
+		{"valid power, power required", &result.AggPower{SchemaVersion: 2, Valid: true}, true, true},
+		{"invalid power, power required", &result.AggPower{SchemaVersion: 2}, true, false},
+		{"no power fields at all, power required", nil, true, false},
+		{"invalid power, power not required", &result.AggPower{SchemaVersion: 2}, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := earlier{}
+			m := measured(t, o, row(4), 4, result.StatusSuccess, nil, false)
+			e.add(t, m, true)
+			if tc.power != nil {
+				aggPath := result.BenchArtifact(m.ResultFilename) + "/" + result.AggFile(m.ResultFilename)
+				var agg result.Agg
+				require.NoError(t, json.Unmarshal(e[aggPath].Data, &agg))
+				agg.Power = tc.power
+				e[aggPath] = &fstest.MapFile{Data: jsonOf(t, agg)}
+			}
+			p := makePlan(t, []string{row(4)}, func(o *Options) { o.Reuse, o.RequirePower = e.reuse(t), tc.requirePower })
+			if tc.reused {
+				assert.Equal(t, 1, p.Totals.ReusedPoints)
+				return
+			}
+			assert.Equal(t, 0, p.Totals.ReusedPoints)
+			assert.Equal(t, 1, p.Reuse.Rejected[whyNoPower], "rejected: %v", p.Reuse.Rejected)
+		})
+	}
+}
