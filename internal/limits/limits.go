@@ -5,7 +5,10 @@
 // docs/robustness.md#limits says where each bound comes from.
 package limits
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 const (
 	MaxConcurrency = 65536   // requests in flight in one point
@@ -33,17 +36,8 @@ func NameProblem(s string) string {
 	switch {
 	case s != "" && s[0] == '.':
 		return "starts with a dot"
-	case containsDotDot(s):
+	case strings.Contains(s, ".."):
 		return `contains ".."`
 	}
 	return ""
-}
-
-func containsDotDot(s string) bool {
-	for i := 0; i+1 < len(s); i++ {
-		if s[i] == '.' && s[i+1] == '.' {
-			return true
-		}
-	}
-	return false
 }
