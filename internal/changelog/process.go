@@ -69,17 +69,9 @@ func Process(ctx context.Context, req Request) (*Output, error) {
 // Expand resolves the entries' keys and expands each entry's new keys
 // (docs/generator.md#changelog-expansion).
 func Expand(req Request, entries []Entry) (*Output, error) {
-	r := Resolver{Keys: req.Keys, File: req.File}
-	resolved := make([][]string, len(entries))
-	var diags diag.List
-	for i, e := range entries {
-		keys, ds := r.Resolve(e)
-		resolved[i] = keys
-		diags = append(diags, ds...)
-	}
-	if diags.HasErrors() {
-		diags.Sort()
-		return nil, &Failure{Diags: diags}
+	resolved, err := resolveAll(req, entries, nil)
+	if err != nil {
+		return nil, err
 	}
 	out := &Output{Metadata: Metadata{BaseRef: req.BaseRef, HeadRef: req.HeadRef, Entries: entries}}
 	if out.Metadata.Entries == nil {
@@ -227,4 +219,21 @@ func deletions(file string, ch Changes) diag.List {
 		i = j
 	}
 	return diags
+}
+
+// resolveAll resolves every entry's config keys. The problems found before (diags) and
+// those of every entry are reported together, sorted, as one Failure.
+func resolveAll(req Request, entries []Entry, diags diag.List) ([][]string, error) {
+	r := Resolver{Keys: req.Keys, File: req.File}
+	resolved := make([][]string, len(entries))
+	for i, e := range entries {
+		keys, ds := r.Resolve(e)
+		resolved[i] = keys
+		diags = append(diags, ds...)
+	}
+	if diags.HasErrors() {
+		diags.Sort()
+		return nil, &Failure{Diags: diags}
+	}
+	return resolved, nil
 }

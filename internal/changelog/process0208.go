@@ -200,16 +200,9 @@ func Expand0208(ctx context.Context, req Request, entries []Entry) (*Output0208,
 		diags.Add(req.File, entries[0].Line, entries[0].Col, "run append-only entries without the all-evals or evals-only modifiers",
 			"append-only sweeps cannot use all-evals or evals-only modifiers")
 	}
-	r := Resolver{Keys: req.Keys, File: req.File}
-	resolved := make([][]string, len(entries))
-	for i, e := range entries {
-		keys, ds := r.Resolve(e)
-		resolved[i] = keys
-		diags = append(diags, ds...)
-	}
-	if diags.HasErrors() {
-		diags.Sort()
-		return nil, &Failure{Diags: diags}
+	resolved, err := resolveAll(req, entries, diags)
+	if err != nil {
+		return nil, err
 	}
 	out := &Output0208{Metadata: Metadata{BaseRef: req.BaseRef, HeadRef: req.HeadRef, Entries: entries}}
 	if out.Metadata.Entries == nil {
