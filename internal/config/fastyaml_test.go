@@ -51,29 +51,36 @@ func TestFastParseEqualsYAMLv3(t *testing.T) {
 			t.Parallel()
 			dir, patterns, fast := set(t)
 			read := 0
-			for _, pattern := range patterns {
-				files, err := filepath.Glob(filepath.Join(dir, pattern))
-				require.NoError(t, err)
-				for _, f := range files {
-					data, err := os.ReadFile(f)
-					require.NoError(t, err)
-					got := fastParse(data)
-					if got == nil {
-						continue
-					}
-					read++
-					plain := plainTree(data)
-					require.NotNil(t, plain, "%s: fastParse read what yaml.v3 refuses", f)
-					assert.Equal(t, shape(plain), shape(got), f)
+			eachFile(t, dir, patterns, func(f string, data []byte) {
+				got := fastParse(data)
+				if got == nil {
+					return
 				}
-			}
-			for _, f := range fast {
-				data, err := os.ReadFile(filepath.Join(dir, f))
-				require.NoError(t, err)
+				read++
+				plain := plainTree(data)
+				require.NotNil(t, plain, "%s: fastParse read what yaml.v3 refuses", f)
+				assert.Equal(t, shape(plain), shape(got), f)
+			})
+			eachFile(t, dir, fast, func(f string, data []byte) {
 				assert.NotNil(t, fastParse(data), "%s should take the fast path", f)
-			}
+			})
 			t.Logf("%d files read by fastParse", read)
 		})
+	}
+}
+
+// eachFile calls fn with every file under dir that one of patterns matches, and its
+// contents; a pattern may be a plain relative path.
+func eachFile(t *testing.T, dir string, patterns []string, fn func(path string, data []byte)) {
+	t.Helper()
+	for _, pattern := range patterns {
+		files, err := filepath.Glob(filepath.Join(dir, pattern))
+		require.NoError(t, err)
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			require.NoError(t, err)
+			fn(f, data)
+		}
 	}
 }
 

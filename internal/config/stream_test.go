@@ -64,22 +64,14 @@ func TestStreamEqualsWholeFile(t *testing.T) {
 			t.Parallel()
 			dir, patterns, mustStream := set(t)
 			read := 0
-			for _, pattern := range patterns {
-				files, err := filepath.Glob(filepath.Join(dir, pattern))
-				require.NoError(t, err)
-				for _, f := range files {
-					data, err := os.ReadFile(f)
-					require.NoError(t, err)
-					if sameStreamAndWhole(t, f, data) {
-						read++
-					}
+			eachFile(t, dir, patterns, func(f string, data []byte) {
+				if sameStreamAndWhole(t, f, data) {
+					read++
 				}
-			}
-			for _, f := range mustStream {
-				data, err := os.ReadFile(filepath.Join(dir, f))
-				require.NoError(t, err)
+			})
+			eachFile(t, dir, mustStream, func(f string, data []byte) {
 				assert.NotNil(t, streamMaster(f, data), "%s should be read entry by entry", f)
-			}
+			})
 			t.Logf("%d files read entry by entry", read)
 		})
 	}
