@@ -1,12 +1,10 @@
 package e2e
 
 import (
-	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 
 	"github.com/inferbench/inferbench/internal/execx"
 	"github.com/inferbench/inferbench/internal/result"
+	"github.com/inferbench/inferbench/internal/testkit"
 )
 
 const repoRecipes = "../../configs/recipes.yaml"
@@ -172,27 +171,7 @@ func TestDockerThroughDockerHost(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "other.sock")
 	ln, err := net.Listen("unix", sock)
 	require.NoError(t, err)
-	var conns atomic.Int64
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns.Add(1)
-			go func() {
-				defer c.Close()
-				up, err := net.Dial("unix", "/var/run/docker.sock")
-				if err != nil {
-					return
-				}
-				defer up.Close()
-				go func() { _, _ = io.Copy(up, c) }()
-				_, _ = io.Copy(c, up)
-			}()
-		}
-	}()
-	t.Cleanup(func() { ln.Close() })
+	conns := testkit.Proxy(t, ln, "unix", "/var/run/docker.sock")
 
 	a := newRun(t, "sim", 1)
 	cmd := a.cmd(t, repoRecipes, "ci-docker_0", a.entry(2), "--num-prompts", "8")

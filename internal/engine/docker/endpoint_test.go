@@ -5,13 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/pem"
-	"io"
 	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -105,35 +103,6 @@ func TestTLSDaemon(t *testing.T) {
 	require.ErrorContains(t, err, "certificate")
 }
 
-// proxy forwards every connection accepted on ln to the daemon at target (network, addr)
-// and counts them: it proves the backend reached the daemon through ln, not the default
-// socket.
-func proxy(t *testing.T, ln net.Listener, network, addr string) *atomic.Int64 {
-	t.Helper()
-	var n atomic.Int64
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			n.Add(1)
-			go func() {
-				defer c.Close()
-				up, err := net.DialTimeout(network, addr, 5*time.Second)
-				if err != nil {
-					return
-				}
-				defer up.Close()
-				go func() { _, _ = io.Copy(up, c) }()
-				_, _ = io.Copy(c, up)
-			}()
-		}
-	}()
-	t.Cleanup(func() { ln.Close() })
-	return &n
-}
-
 // realDaemon is the host's daemon socket, or skips (fails under INFERBENCH_INTEGRATION=1).
 func realDaemon(t *testing.T) string {
 	t.Helper()
@@ -175,7 +144,7 @@ func TestRealDaemonThroughDockerHost(t *testing.T) {
 		{"currentContext", cl, map[string]string{"DOCKER_CONFIG": cfgDir}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			conns := proxy(t, tc.ln, "unix", daemon)
+			conns := testkit.Proxy(t, tc.ln, "unix", daemon)
 			b := New(Config{Getenv: envOf(tc.env)})
 			require.NoError(t, b.Validate())
 			ids, err := b.List(context.Background(), "inferbench-no-such-run")
